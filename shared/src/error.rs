@@ -1,0 +1,86 @@
+//! Error codes shared by the account API's error bodies and the native
+//! messaging replies, so an API error reaches the extension as the same code.
+
+use serde::{Deserialize, Serialize};
+
+/// A machine-readable reason. The extension decides what to show from it;
+/// the `message` next to it is already written for a person.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Native messaging framing and protocol.
+    /// An incoming frame announced more than [`crate::native::MAX_FRAME_BYTES`].
+    FrameTooLarge,
+    /// The frame's bytes were not JSON.
+    MalformedJson,
+    /// JSON, but not a request this protocol knows.
+    InvalidRequest,
+    /// The first request on a port must be `hello`.
+    HelloRequired,
+    /// The host is not registered with this browser (seen by the extension).
+    HostNotInstalled,
+    /// The host went away while a request was pending (seen by the extension).
+    HostDisconnected,
+    /// The OS keyring did not answer or is locked; there is no fallback.
+    KeyringUnavailable,
+
+    // Reaching the account API.
+    /// The API did not answer within the host's timeout.
+    ApiUnreachable,
+
+    // Account API.
+    /// The request body or parameters were wrong.
+    BadRequest,
+    /// No valid session or credentials.
+    Unauthorized,
+    /// Signed in, but not allowed to do this.
+    Forbidden,
+    NotFound,
+    Conflict,
+    /// Too many attempts; retry later.
+    RateLimited,
+    InvalidCredentials,
+    InvalidCode,
+    /// The server failed; the message says nothing secret.
+    Internal,
+
+    /// A code this build does not know yet: an older extension talking to a
+    /// newer host or API keeps working and shows the message.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The body of every error: `{"code": "...", "message": "..."}`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_snake_case_strings() {
+        let body = ErrorBody::new(ErrorCode::FrameTooLarge, "too big");
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(json, r#"{"code":"frame_too_large","message":"too big"}"#);
+    }
+
+    #[test]
+    fn unknown_code_is_kept_as_unknown() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"code":"from_the_future","message":"m"}"#).unwrap();
+        assert_eq!(body.code, ErrorCode::Unknown);
+    }
+}
