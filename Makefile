@@ -1,0 +1,32 @@
+# The two commands: `make run` and `make test`. Both set up what is missing.
+.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cargo build --workspace --locked
+	bash scripts/build-extension.sh
+
+run: build
+	bash scripts/run.sh
+
+test: build
+	bash scripts/test.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cd extension && cargo fmt -- --check && cargo clippy --locked -- -D warnings
+
+bench-api: build
+	bash scripts/bench-api.sh
+
+bench-host: build
+	bash scripts/bench-host.sh
+
+bench-extension: build
+	bash scripts/bench-extension.sh
+
+fuzz:
+	bash scripts/fuzz.sh

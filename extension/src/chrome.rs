@@ -1,0 +1,67 @@
+//! The few Chrome extension APIs the module calls. web-sys covers the web
+//! platform only, so these are declared by hand.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `chrome.runtime.Port`
+    pub type Port;
+
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = connectNative)]
+    pub fn connect_native(application: &str) -> Port;
+
+    #[wasm_bindgen(method, js_name = postMessage)]
+    pub fn post_message(this: &Port, message: &JsValue);
+
+    #[wasm_bindgen(method, getter, js_name = onMessage)]
+    pub fn on_message(this: &Port) -> ChromeEvent;
+
+    #[wasm_bindgen(method, getter, js_name = onDisconnect)]
+    pub fn on_disconnect(this: &Port) -> ChromeEvent;
+
+    /// Any `chrome.events.Event`.
+    pub type ChromeEvent;
+
+    #[wasm_bindgen(method, js_name = addListener)]
+    pub fn add_listener(this: &ChromeEvent, callback: &js_sys::Function);
+
+    /// `chrome.runtime.sendMessage(message, callback)`
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = sendMessage)]
+    pub fn send_message(message: &JsValue, callback: &js_sys::Function);
+
+    /// `chrome.runtime.lastError`, set only inside an API callback.
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], getter = lastError)]
+    fn last_error_value() -> JsValue;
+}
+
+/// The message of `chrome.runtime.lastError`, if one is set. Reading it also
+/// tells Chrome the error was handled, so it is not logged as unchecked.
+pub fn last_error() -> Option<String> {
+    let value = last_error_value();
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    let message = js_sys::Reflect::get(&value, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| "unknown browser error".to_string());
+    Some(message)
+}
+
+/// Serde value -> JS object, through JSON text: the only conversion the
+/// module needs, and it keeps serde_wasm_bindgen out of the 1.63 build.
+pub fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    match serde_json::to_string(value) {
+        Ok(text) => js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    }
+}
+
+/// JS object -> serde value, through JSON text.
+pub fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, String> {
+    let text: String = js_sys::JSON::stringify(value)
+        .map_err(|_| "the message is not JSON".to_string())?
+        .into();
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,12 @@
+// Thin loader for the service worker, written in Rust (src/service_worker.rs).
+// Chrome only delivers events to listeners added on the worker's first turn,
+// so the listener is registered here and forwards once the module is ready.
+import init, { sw_on_message } from './pkg/dialer_2fa_extension.js';
+
+const ready = init({ module_or_path: './pkg/dialer_2fa_extension_bg.wasm' });
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (sender.id !== chrome.runtime.id) return false;
+  ready.then(() => sw_on_message(message, sendResponse));
+  return true; // the answer comes asynchronously
+});

@@ -1,0 +1,20 @@
+# Shared by the scripts: where things are. Sourced, not run.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${DIALER_2FA_CACHE:-$HOME/.cache/dialer-2fa}
+export ROOT CACHE
+
+# True when rustup's toolchain can build wasm32 itself. Only asks what is
+# installed; never downloads.
+have_rustup_wasm_target() {
+  command -v rustup >/dev/null 2>&1 &&
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
+}
+
+# The wasm-bindgen version the extension's lockfile pins; the CLI must match it.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/extension/Cargo.lock"
+}
+
+wasm_bindgen_bin() {
+  echo "$CACHE/wasm-bindgen-$(wasm_bindgen_version)/bin/wasm-bindgen"
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need and skips what is there.
+# Safe to run again and again; `make run` and `make test` run it first.
+# Never calls `rustup target add`: where the Rust distribution server is
+# unreachable it hangs instead of failing (../shared/TOOLCHAIN.md).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+# --- Debian packages ------------------------------------------------------
+want=(chromium gnome-keyring dbus libsecret-tools binaryen oathtool zbar-tools ca-certificates curl)
+if ! have_rustup_wasm_target; then
+  # No rustup wasm32 target: build the wasm module with Debian's 1.63 toolchain.
+  want+=(rustc cargo libstd-rust-dev-wasm32 lld)
+fi
+command -v node >/dev/null 2>&1 || want+=(nodejs)
+command -v npm >/dev/null 2>&1 || want+=(npm)
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  say "Debian packages present"
+fi
+
+# --- wasm-bindgen CLI, pinned to the crate version in extension/Cargo.lock --
+wb_version=$(wasm_bindgen_version)
+wb_bin=$(wasm_bindgen_bin)
+if [ -x "$wb_bin" ] && "$wb_bin" --version | grep -q "$wb_version"; then
+  say "wasm-bindgen $wb_version present"
+else
+  say "installing wasm-bindgen-cli $wb_version into $(dirname "$(dirname "$wb_bin")") (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$wb_version" --locked --root "$(dirname "$(dirname "$wb_bin")")"
+fi
+
+# --- npm packages of the browser suite ------------------------------------
+e2e="$ROOT/tests/e2e"
+if [ ! -f "$e2e/node_modules/.package-lock.json" ] || ! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.installed-lock.json"; then
+  say "installing the browser suite's npm packages"
+  (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$e2e/package-lock.json" "$e2e/node_modules/.installed-lock.json"
+else
+  say "npm packages present"
+fi
+say "done"

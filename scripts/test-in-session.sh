@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs inside dbus-run-session (see test.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+
+echo -n "dialer-2fa-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+cd "$ROOT"
+
+echo "== Rust: workspace (shared, native host, account API)"
+cargo test --workspace --locked
+
+echo "== Rust: extension state machine (host target)"
+(cd extension && cargo test --locked)
+
+echo "== Browser suite: headless Chromium, real host, real API"
+cd tests/e2e
+node --test --test-concurrency=1 --test-reporter=spec

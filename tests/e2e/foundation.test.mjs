@@ -1,0 +1,57 @@
+// Issue 2: one request through the whole chain, popup -> service worker ->
+// native host -> account API and back, in real headless Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startApi, launchBrowser, expectScreen, extensionIdFromManifest } from './harness.mjs';
+
+const apiVersion = readFileSync(join(ROOT, 'account-api/Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
+const hostVersion = readFileSync(join(ROOT, 'native-host/Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
+
+test('the pinned key gives the id the shared crate names', () => {
+  const product = readFileSync(join(ROOT, 'shared/src/product.rs'), 'utf8');
+  const pinned = product.match(/EXTENSION_ID: &str = "([a-p]{32})"/)[1];
+  assert.equal(extensionIdFromManifest(), pinned);
+});
+
+test('popup shows the API status as the real host saw it', async () => {
+  const api = await startApi();
+  const browser = await launchBrowser({ apiUrl: api.url });
+  try {
+    assert.equal(browser.extensionId, extensionIdFromManifest(), 'Chromium loaded the extension under its pinned id');
+    assert.deepEqual(browser.hostManifest.allowed_origins, [`chrome-extension://${browser.extensionId}/`]);
+
+    const popup = await browser.openPopup();
+    await expectScreen(popup, 'ready', 'foundation-ready');
+    assert.match(await popup.locator('#host-status').innerText(), new RegExp(`Helper ${hostVersion} connected`));
+    const apiLine = await popup.locator('#api-status').innerText();
+    assert.ok(apiLine.includes(`reachable at ${api.url}`), apiLine);
+    assert.ok(apiLine.includes(`version ${apiVersion}`), apiLine);
+    assert.match(apiLine, /\d+ ms\)/);
+
+    // The line is live, not cached in the page: with the API stopped, the
+    // same button reports it unreachable through the same host.
+    await api.stop();
+    await popup.locator('#retry').click();
+    await popup.locator('#api-status[data-reachable="false"]').waitFor({ timeout: 20_000 });
+    await popup.screenshot({ path: join(ROOT, 'target/e2e/foundation-api-down.png') });
+    assert.match(await popup.locator('#api-status').innerText(), new RegExp(`not reachable at ${api.url.replace(/[.]/g, '[.]')}`));
+  } finally {
+    await browser.close();
+    await api.stop();
+  }
+});
+
+test('without a host manifest the popup shows the install command', async () => {
+  const browser = await launchBrowser();
+  try {
+    const popup = await browser.openPopup();
+    await expectScreen(popup, 'host-missing', 'foundation-host-missing');
+    const command = await popup.locator('#install-command').innerText();
+    assert.match(command, /^dialer-2fa-host install --browser chrome --api-url http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(await popup.locator('#retry').isEnabled(), true);
+  } finally {
+    await browser.close();
+  }
+});
