@@ -9,5 +9,6 @@ pub mod api;
 pub mod error;
 pub mod native;
 pub mod product;
+pub mod two_factor;
 
 pub use error::{ErrorBody, ErrorCode};

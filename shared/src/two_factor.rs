@@ -1,0 +1,196 @@
+//! Native messages about signing in and the user's own 2FA: what the
+//! extension asks the host, which asks the account API.
+//!
+//! The host adds what the extension must never hold (session, challenge and
+//! trusted-device tokens, all kept by the host) and strips it from what it
+//! answers. The bodies the API returns are reused from [`crate::api`] where
+//! they carry nothing secret.
+//!
+//! These requests travel inside [`crate::native::Request::Account`], with the
+//! same flat wire shape as every request: `{"id": 7, "type": "sign_in", ...}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{TwoFactorMethod, TwoFactorState};
+
+/// Everything the extension can ask about the signed-in person.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AccountRequest {
+    /// Password sign-in; the host presents this computer's trusted-device
+    /// token if it has one. Answered with [`SignInOutcome`].
+    SignIn { email: String, password: String },
+    /// Answer the pending challenge with exactly one of `code` and
+    /// `recovery_code`. Answered with [`SignInOutcome::SignedIn`].
+    AnswerChallenge {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_code: Option<String>,
+        /// "Remember this computer for 60 days".
+        #[serde(default)]
+        remember_device: bool,
+    },
+    /// Send the pending SMS challenge's code again. Answered with
+    /// [`crate::api::SmsCodeSent`].
+    ResendSms,
+    /// End this computer's session; other clients stay signed in.
+    /// Answered with [`SessionView`].
+    SignOut,
+    /// End every session of the person. Answered with [`SessionView`].
+    SignOutEverywhere,
+    /// Who is signed in here and their 2FA. Answered with [`SessionView`].
+    Session,
+    /// Start the authenticator app setup. Answered with
+    /// [`crate::api::AuthenticatorSetup`].
+    AuthenticatorSetup {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+    /// Confirm the authenticator app with a code. Answered with
+    /// [`crate::api::EnrollmentComplete`].
+    AuthenticatorConfirm { code: String },
+    /// Start SMS setup; `phone` may be left out when switching back to the
+    /// kept number. Answered with [`crate::api::SmsCodeSent`].
+    SmsSetup {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+    /// Confirm SMS with the code sent. Answered with
+    /// [`crate::api::EnrollmentComplete`].
+    SmsConfirm { code: String },
+    /// Begin switching method (R5). Answered with [`crate::api::SwitchStarted`].
+    SwitchMethod {
+        method: TwoFactorMethod,
+        password: String,
+    },
+    /// Turn 2FA off (R6). Answered with [`SessionView`].
+    Disable { password: String, confirm: bool },
+    /// Replace all 10 recovery codes. Answered with
+    /// [`crate::api::RecoveryCodes`].
+    RegenerateRecoveryCodes { password: String },
+    /// Answered with [`crate::api::TrustedDeviceList`].
+    ListTrustedDevices,
+    /// Answered with [`Done`].
+    RevokeTrustedDevice { id: i64 },
+    /// The accounts the person belongs to, with their role. Answered with
+    /// [`crate::api::AccountList`].
+    ListAccounts,
+    /// Owners only (R9). Answered with [`crate::api::Enforcement`].
+    SetEnforcement { account_id: i64, enforce_2fa: bool },
+    /// A one-time code another client of this person on this computer can
+    /// redeem (R7). Answered with [`crate::api::HandoffCode`].
+    CreateHandoff,
+    /// Sign in by redeeming another client's handoff code. Answered with
+    /// [`SessionView`].
+    RedeemHandoff { code: String },
+}
+
+impl AccountRequest {
+    /// The `type` string, for logs that must not contain parameters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AccountRequest::SignIn { .. } => "sign_in",
+            AccountRequest::AnswerChallenge { .. } => "answer_challenge",
+            AccountRequest::ResendSms => "resend_sms",
+            AccountRequest::SignOut => "sign_out",
+            AccountRequest::SignOutEverywhere => "sign_out_everywhere",
+            AccountRequest::Session => "session",
+            AccountRequest::AuthenticatorSetup { .. } => "authenticator_setup",
+            AccountRequest::AuthenticatorConfirm { .. } => "authenticator_confirm",
+            AccountRequest::SmsSetup { .. } => "sms_setup",
+            AccountRequest::SmsConfirm { .. } => "sms_confirm",
+            AccountRequest::SwitchMethod { .. } => "switch_method",
+            AccountRequest::Disable { .. } => "disable",
+            AccountRequest::RegenerateRecoveryCodes { .. } => "regenerate_recovery_codes",
+            AccountRequest::ListTrustedDevices => "list_trusted_devices",
+            AccountRequest::RevokeTrustedDevice { .. } => "revoke_trusted_device",
+            AccountRequest::ListAccounts => "list_accounts",
+            AccountRequest::SetEnforcement { .. } => "set_enforcement",
+            AccountRequest::CreateHandoff => "create_handoff",
+            AccountRequest::RedeemHandoff { .. } => "redeem_handoff",
+        }
+    }
+}
+
+/// Who is signed in on this computer, as the popup shows it. No tokens.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    pub signed_in: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The person's 2FA, when signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_factor: Option<TwoFactorState>,
+}
+
+impl SessionView {
+    pub fn signed_out() -> SessionView {
+        SessionView {
+            signed_in: false,
+            email: None,
+            two_factor: None,
+        }
+    }
+}
+
+/// What a sign-in step led to.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SignInOutcome {
+    /// Signed in: the code was right, not needed, or skipped by this
+    /// computer's trusted-device token.
+    SignedIn { session: SessionView },
+    /// The host holds the challenge; answer it with `answer_challenge`.
+    TwoFactorRequired {
+        method: TwoFactorMethod,
+        /// For SMS: the masked number the code went to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone_hint: Option<String>,
+        /// Unix seconds when the challenge stops working.
+        expires_at: i64,
+    },
+    /// 2FA is required but not set up: the session may only set it up.
+    SetupRequired { session: SessionView },
+}
+
+/// The answer of requests that only succeed or fail.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Done {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_flat_wire_shape() {
+        let r = AccountRequest::AnswerChallenge {
+            code: Some("123456".into()),
+            recovery_code: None,
+            remember_device: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"type": "answer_challenge", "code": "123456", "remember_device": true})
+        );
+        assert_eq!(r.kind(), "answer_challenge");
+    }
+
+    #[test]
+    fn outcome_is_tagged_by_status() {
+        let o: SignInOutcome = serde_json::from_str(
+            r#"{"status":"two_factor_required","method":"sms","phone_hint":"+1******0123","expires_at":9}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            o,
+            SignInOutcome::TwoFactorRequired {
+                method: TwoFactorMethod::Sms,
+                phone_hint: Some("+1******0123".into()),
+                expires_at: 9
+            }
+        );
+    }
+}
