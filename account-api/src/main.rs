@@ -1,1 +1,377 @@
-fn main() {}
+//! `dialer-2fa-api`: the account API server and its admin commands.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use account_api::admin::{self, Seeded};
+use account_api::config::{ServerConfig, SmsConfig, TwilioConfig};
+use account_api::password::PasswordCost;
+use account_api::{audit, sms, AppState};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shared::api::AccountRole;
+
+#[derive(Parser)]
+#[command(
+    name = "dialer-2fa-api",
+    version,
+    about = "dialer-2fa account API: users, accounts, 2FA state and policy",
+    after_help = "Admin subcommands work on the database file directly; no server is needed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (creates and migrates the database first).
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage memberships (a user's role in an account).
+    #[command(subcommand)]
+    Membership(MembershipCommand),
+    /// Manage the platform's own phone lines (refused as personal SMS numbers).
+    #[command(subcommand, name = "platform-line")]
+    PlatformLine(PlatformLineCommand),
+    /// List SMS and notification messages in the outbox, newest last.
+    Outbox {
+        #[command(flatten)]
+        db: DbArg,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the audit log, newest last.
+    Audit {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct DbArg {
+    /// The SQLite database file.
+    #[arg(long, env = "DIALER_2FA_DB")]
+    db: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SenderKind {
+    Outbox,
+    Twilio,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    Owner,
+    Member,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "DIALER_2FA_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// When the database has no users, create a demo owner, account and member
+    /// and print their credentials.
+    #[arg(long, env = "DIALER_2FA_SEED_DEMO")]
+    seed_demo: bool,
+    /// Where text messages go.
+    #[arg(
+        long,
+        env = "DIALER_2FA_SMS_SENDER",
+        value_enum,
+        default_value = "outbox"
+    )]
+    sms_sender: SenderKind,
+    /// Require 2FA for every user (R10).
+    #[arg(long, env = "DIALER_2FA_MANDATORY_2FA")]
+    mandatory_2fa: bool,
+    /// Enable POST /v1/test/clock to move the server clock. Tests only.
+    #[arg(long, env = "DIALER_2FA_ALLOW_CLOCK_CONTROL")]
+    allow_clock_control: bool,
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    twilio_account_sid: Option<String>,
+    /// Prefer the environment variable: flags show up in process lists.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
+    /// The sending number (E.164) or messaging service.
+    #[arg(long, env = "TWILIO_FROM")]
+    twilio_from: Option<String>,
+    #[arg(
+        long,
+        env = "TWILIO_BASE_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    twilio_base_url: String,
+    /// Argon2id memory cost in KiB for new password hashes.
+    #[arg(long, env = "DIALER_2FA_ARGON2_MEMORY_KIB", default_value_t = PasswordCost::default().memory_kib)]
+    argon2_memory_kib: u32,
+    /// Argon2id passes for new password hashes.
+    #[arg(long, env = "DIALER_2FA_ARGON2_ITERATIONS", default_value_t = PasswordCost::default().iterations)]
+    argon2_iterations: u32,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user with a password.
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "DIALER_2FA_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Clear a user's lockout (after 100 consecutive failures it never expires).
+    Unlock {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account.
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        name: String,
+    },
+    /// Turn "Enforce 2FA" on (or off with --off) for an account.
+    Enforce {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        off: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MembershipCommand {
+    /// Add a user to an account (or change their role).
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// The account's name.
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlatformLineCommand {
+    /// Register one of the platform's own numbers.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// E.164, e.g. +14155550100.
+        #[arg(long)]
+        phone: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("dialer-2fa-api: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(db: &DbArg) -> Result<rusqlite::Connection, String> {
+    admin::open(&db.db).map_err(|e| format!("{}: {e}", db.db.display()))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::User(UserCommand::Create {
+            db,
+            email,
+            password,
+        }) => {
+            let id = admin::create_user(&open(&db)?, PasswordCost::default(), &email, &password)
+                .map_err(|e| e.to_string())?;
+            println!("created user {id} {email}");
+            Ok(())
+        }
+        Command::User(UserCommand::Unlock { db, email }) => {
+            admin::unlock_user(&open(&db)?, &email).map_err(|e| e.to_string())?;
+            println!("unlocked {email}");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create { db, name }) => {
+            let id = admin::create_account(&open(&db)?, &name).map_err(|e| e.to_string())?;
+            println!("created account {id} {name}");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Enforce { db, name, off }) => {
+            admin::set_enforcement(&open(&db)?, &name, !off).map_err(|e| e.to_string())?;
+            println!("enforce 2FA {} for {name}", if off { "off" } else { "on" });
+            Ok(())
+        }
+        Command::Membership(MembershipCommand::Add {
+            db,
+            account,
+            email,
+            role,
+        }) => {
+            let role = match role {
+                Role::Owner => AccountRole::Owner,
+                Role::Member => AccountRole::Member,
+            };
+            admin::add_membership(&open(&db)?, &account, &email, role)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{email} is now {} of {account}",
+                if role == AccountRole::Owner {
+                    "an owner"
+                } else {
+                    "a member"
+                }
+            );
+            Ok(())
+        }
+        Command::PlatformLine(PlatformLineCommand::Add { db, phone }) => {
+            let phone = admin::add_platform_line(&open(&db)?, &phone).map_err(|e| e.to_string())?;
+            println!("platform line {phone} registered");
+            Ok(())
+        }
+        Command::Outbox { db, json } => {
+            let messages = sms::outbox(&open(&db)?).map_err(|e| e.to_string())?;
+            for m in messages {
+                if json {
+                    println!("{}", serde_json::to_string(&m).map_err(|e| e.to_string())?);
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        m.id, m.created_at, m.kind, m.recipient, m.body
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Audit { db, json } => {
+            let rows = audit::list(&open(&db)?, None).map_err(|e| e.to_string())?;
+            for r in rows {
+                if json {
+                    println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        r.id,
+                        r.at,
+                        r.user_id.map(|u| u.to_string()).unwrap_or_default(),
+                        r.event,
+                        r.detail.unwrap_or_default(),
+                        r.client_addr.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let sms = match args.sms_sender {
+        SenderKind::Outbox => SmsConfig::Outbox,
+        SenderKind::Twilio => {
+            let missing = |what: &str| format!("--sms-sender twilio needs {what}");
+            SmsConfig::Twilio(TwilioConfig {
+                account_sid: args
+                    .twilio_account_sid
+                    .ok_or_else(|| missing("TWILIO_ACCOUNT_SID"))?,
+                auth_token: args
+                    .twilio_auth_token
+                    .ok_or_else(|| missing("TWILIO_AUTH_TOKEN"))?,
+                from: args.twilio_from.ok_or_else(|| missing("TWILIO_FROM"))?,
+                base_url: args.twilio_base_url,
+            })
+        }
+    };
+    let config = ServerConfig {
+        db_path: args.db.db.clone(),
+        mandatory_2fa: args.mandatory_2fa,
+        allow_clock_control: args.allow_clock_control,
+        sms,
+        password_cost: PasswordCost {
+            memory_kib: args.argon2_memory_kib,
+            iterations: args.argon2_iterations,
+        },
+    };
+    if args.seed_demo {
+        let conn = open(&args.db)?;
+        match admin::seed_demo(&conn, config.password_cost).map_err(|e| e.to_string())? {
+            Seeded::Created {
+                owner_password,
+                member_password,
+            } => {
+                println!("demo account: {}", admin::DEMO_ACCOUNT);
+                println!(
+                    "demo owner:   {}  password: {owner_password}",
+                    admin::DEMO_OWNER
+                );
+                println!(
+                    "demo member:  {}  password: {member_password}",
+                    admin::DEMO_MEMBER
+                );
+            }
+            Seeded::AlreadyThere => println!(
+                "demo users exist already ({} / {}); their passwords were printed on first start",
+                admin::DEMO_OWNER,
+                admin::DEMO_MEMBER
+            ),
+        }
+    }
+    if config.allow_clock_control {
+        tracing::warn!(
+            "clock control is on: POST /v1/test/clock can move time; never use this in production"
+        );
+    }
+    let state = AppState::open(config).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut out = std::io::stdout();
+        writeln!(out, "listening on http://{addr}").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+        account_api::serve(state, listener)
+            .await
+            .map_err(|e| e.to_string())
+    })
+}

@@ -1,7 +1,14 @@
 //! Wire types of the account API v1 that other processes read.
 //!
 //! The API generates its OpenAPI document from its own route definitions;
-//! the bodies it returns to the host and the web app are these types.
+//! the bodies it accepts and returns are these types, so the native host, the
+//! web app and the extension read exactly what the server writes.
+//!
+//! Times are Unix seconds (UTC) as `i64`: the server's clock, which tests can
+//! move, is the only clock that matters for expiry.
+//!
+//! This file builds on rustc 1.63 with serde only; the `openapi` feature adds
+//! utoipa schemas for the API's document and is never enabled in wasm.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +19,7 @@ pub const API_PREFIX: &str = "/v1";
 
 /// `GET /v1/health`: what the host reports as the API's status.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always "ok" when the API answers at all.
     pub status: String,
@@ -21,6 +29,366 @@ pub struct Health {
 
 /// The envelope of every API error: `{"error": {"code", "message"}}`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub error: ErrorBody,
+}
+
+/// The second factor a user has chosen.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TwoFactorMethod {
+    /// TOTP (RFC 6238) in an authenticator app.
+    Authenticator,
+    /// A 6-digit code sent by SMS to the user's personal number.
+    Sms,
+}
+
+/// `POST /v1/sign-in`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignInRequest {
+    pub email: String,
+    pub password: String,
+    /// The 60-day token of a remembered device: when valid for this user the
+    /// second factor is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_device_token: Option<String>,
+}
+
+/// The three outcomes of a correct password.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SignInResponse {
+    /// 2FA is off and not required, or a valid trusted-device token was given.
+    Authenticated {
+        session_token: String,
+        /// When the trusted device that skipped the code expires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verified_until: Option<i64>,
+    },
+    /// Answer `POST /v1/sign-in/challenge` with this token and a code.
+    TwoFactorRequired {
+        challenge_token: String,
+        method: TwoFactorMethod,
+        /// For SMS: the number with all but the last digits masked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone_hint: Option<String>,
+        expires_at: i64,
+    },
+    /// 2FA is required for this user but not set up: the session may only
+    /// read and set up 2FA.
+    TwoFactorSetupRequired {
+        session_token: String,
+        /// Who requires it: account names, or "server policy".
+        required_by: Vec<String>,
+    },
+}
+
+/// `POST /v1/sign-in/challenge`: exactly one of `code` and `recovery_code`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChallengeAnswer {
+    pub challenge_token: String,
+    /// A TOTP or SMS code, depending on the user's method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// One of the user's 10 recovery codes; it is used up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_code: Option<String>,
+    /// "Remember this device": also return a 60-day trusted-device token.
+    #[serde(default)]
+    pub remember_device: bool,
+    /// A name for the remembered device, shown in the device list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_label: Option<String>,
+}
+
+/// A verified sign-in.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChallengeResult {
+    pub session_token: String,
+    /// Present when `remember_device` was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_device_token: Option<String>,
+    /// When the trusted-device token stops skipping the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_until: Option<i64>,
+    pub recovery_codes_remaining: u32,
+}
+
+/// `POST /v1/sign-in/challenge/resend`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResendRequest {
+    pub challenge_token: String,
+}
+
+/// An SMS code was sent.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SmsCodeSent {
+    pub phone_hint: String,
+    /// The code stops working at this time.
+    pub expires_at: i64,
+    /// The earliest time another code can be asked for.
+    pub resend_available_at: i64,
+}
+
+/// `GET /v1/two-factor`: the signed-in user's 2FA as the settings page shows it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TwoFactorState {
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<TwoFactorMethod>,
+    /// The kept phone number, masked; kept while the method is the
+    /// authenticator so switching back to SMS does not ask for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_hint: Option<String>,
+    pub recovery_codes_remaining: u32,
+    /// When this client's trusted device expires, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_until: Option<i64>,
+    /// 2FA is required for this user (enforced by an account or the server).
+    pub required: bool,
+    /// Who requires it: account names, or "server policy".
+    pub required_by: Vec<String>,
+    /// This session may only set up 2FA until setup is complete.
+    pub setup_only: bool,
+}
+
+/// A password, when a route asks for it again before a 2FA change.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordConfirmation {
+    /// Required unless the session proved the password in the last 10 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// `POST /v1/two-factor/authenticator/setup`: what the QR screen shows.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthenticatorSetup {
+    /// The key as base32 text, for the copy button.
+    pub secret_base32: String,
+    /// `otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=ISSUER`.
+    pub otpauth_uri: String,
+    /// A PNG of the QR code of `otpauth_uri`, base64 (standard alphabet).
+    pub qr_png_base64: String,
+}
+
+/// A code typed by the user.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+/// Setup confirmed: the method is active.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollmentComplete {
+    pub method: TwoFactorMethod,
+    /// The 10 new recovery codes, shown once, when 2FA was just turned on.
+    /// Empty when an existing method was switched: the old codes stay valid.
+    pub recovery_codes: Vec<String>,
+}
+
+/// `POST /v1/two-factor/sms/setup`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SmsSetupRequest {
+    /// E.164, e.g. `+14155550123`. May be left out when the user has a kept
+    /// number (switching back to SMS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// `POST /v1/two-factor/switch`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SwitchRequest {
+    pub method: TwoFactorMethod,
+    pub password: String,
+}
+
+/// The switch has begun; confirm it with the new method's confirm route.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SwitchStarted {
+    pub method: TwoFactorMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticator: Option<AuthenticatorSetup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<SmsCodeSent>,
+}
+
+/// `POST /v1/two-factor/disable`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisableRequest {
+    pub password: String,
+    /// Must be `true`: the user confirmed they want 2FA off.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// A route that needs the password again.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordRequest {
+    pub password: String,
+}
+
+/// A fresh set of recovery codes, shown once.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// One remembered device.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrustedDevice {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    /// The device this session came from.
+    pub current: bool,
+}
+
+/// `GET /v1/trusted-devices`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrustedDeviceList {
+    pub devices: Vec<TrustedDevice>,
+}
+
+/// `POST /v1/password`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// A user's role in an account.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    Owner,
+    Member,
+}
+
+/// One account the signed-in user belongs to.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountMembership {
+    pub id: i64,
+    pub name: String,
+    pub role: AccountRole,
+    /// Only shown to owners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_2fa: Option<bool>,
+}
+
+/// `GET /v1/accounts`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountList {
+    pub accounts: Vec<AccountMembership>,
+}
+
+/// An account's "Enforce 2FA" setting.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Enforcement {
+    pub account_id: i64,
+    pub enforce_2fa: bool,
+}
+
+/// `PUT /v1/accounts/{id}/enforcement`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetEnforcement {
+    pub enforce_2fa: bool,
+}
+
+/// `POST /v1/handoff`: a one-time code for another client of the same user.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoffCode {
+    pub code: String,
+    pub expires_at: i64,
+}
+
+/// `POST /v1/handoff/redeem`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoffRedeem {
+    pub code: String,
+}
+
+/// A new session for the redeeming client, with the same verification.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionGrant {
+    pub session_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_until: Option<i64>,
+}
+
+/// `POST /v1/test/clock` (only with `--allow-clock-control`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockAdvance {
+    pub advance_seconds: i64,
+}
+
+/// The server's clock after a move.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockNow {
+    pub now: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_outcomes_are_tagged_by_status() {
+        let r = SignInResponse::TwoFactorRequired {
+            challenge_token: "c".into(),
+            method: TwoFactorMethod::Sms,
+            phone_hint: Some("+1•••••••0123".into()),
+            expires_at: 5,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["status"], "two_factor_required");
+        assert_eq!(v["method"], "sms");
+        let back: SignInResponse = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn challenge_answer_defaults() {
+        let a: ChallengeAnswer =
+            serde_json::from_str(r#"{"challenge_token":"t","code":"123456"}"#).unwrap();
+        assert!(!a.remember_device);
+        assert_eq!(a.recovery_code, None);
+    }
 }

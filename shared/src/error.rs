@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A machine-readable reason. The extension decides what to show from it;
 /// the `message` next to it is already written for a person.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     // Native messaging framing and protocol.
@@ -44,6 +45,36 @@ pub enum ErrorCode {
     /// The server failed; the message says nothing secret.
     Internal,
 
+    // Account API: second factor and policy.
+    /// The code was right once but has been used already (RFC 6238 §5.2).
+    ReusedCode,
+    /// The code or challenge is past its expiry; ask for a new one.
+    CodeExpired,
+    /// This code or challenge took too many wrong answers and is dead.
+    TooManyAttempts,
+    /// The password was right; a second factor is needed.
+    TwoFactorRequired,
+    /// 2FA is required for this user and not set up: only setup is allowed.
+    SetupRequired,
+    /// This change needs the password again.
+    PasswordRequired,
+    /// 2FA is required for this user, so it cannot be turned off.
+    NotAllowedWhileEnforced,
+    /// The phone number is one of the platform's own lines.
+    PhoneIsPlatformLine,
+    /// The phone number is not E.164 (`+` then 8 to 15 digits).
+    InvalidPhone,
+    /// A code was sent moments ago; wait before asking again.
+    ResendCooldown,
+    /// The user has no second factor set up.
+    TwoFactorNotEnabled,
+    /// A destructive change was asked without explicit confirmation.
+    ConfirmationRequired,
+    /// The new password does not meet the length rules.
+    WeakPassword,
+    /// The SMS provider refused or could not be reached.
+    SmsDeliveryFailed,
+
     /// A code this build does not know yet: an older extension talking to a
     /// newer host or API keeps working and shows the message.
     #[serde(other)]
@@ -52,6 +83,7 @@ pub enum ErrorCode {
 
 /// The body of every error: `{"code": "...", "message": "..."}`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,

@@ -1,0 +1,200 @@
+//! Admin operations on the database file, used by the CLI subcommands
+//! (no server needed; WAL lets them run beside a running server).
+
+use std::path::Path;
+
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension};
+use shared::api::AccountRole;
+
+use crate::error::{ApiError, ApiResult};
+use crate::password::{self, PasswordCost};
+use crate::phone;
+use crate::throttle;
+
+pub fn open(path: &Path) -> Result<Connection, crate::db::DbOpenError> {
+    crate::db::open(path)
+}
+
+fn now() -> i64 {
+    crate::clock::Clock::new().now()
+}
+
+/// An email we can use as a TOTP account name: one `@`, no spaces, no `:`.
+pub fn validate_email(email: &str) -> ApiResult<String> {
+    let email = email.trim();
+    let ok = email.len() <= 254
+        && email.matches('@').count() == 1
+        && !email.starts_with('@')
+        && !email.ends_with('@')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c == ':' || c.is_control());
+    if ok {
+        Ok(email.to_string())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{email:?} is not a usable email address"
+        )))
+    }
+}
+
+pub fn create_user(
+    conn: &Connection,
+    cost: PasswordCost,
+    email: &str,
+    password: &str,
+) -> ApiResult<i64> {
+    let email = validate_email(email)?;
+    password::validate_new(password)?;
+    let hash = password::hash_blocking(cost, password)?;
+    match conn.execute(
+        "INSERT INTO users (email, password_hash, created_at) VALUES (?1, ?2, ?3)",
+        params![email, hash, now()],
+    ) {
+        Ok(_) => Ok(conn.last_insert_rowid()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(ApiError::Conflict(format!(
+                "a user with the email {email} exists already"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn create_account(conn: &Connection, name: &str) -> ApiResult<i64> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "an account name has 1 to 200 characters".into(),
+        ));
+    }
+    match conn.execute(
+        "INSERT INTO accounts (name, created_at) VALUES (?1, ?2)",
+        params![name, now()],
+    ) {
+        Ok(_) => Ok(conn.last_insert_rowid()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(ApiError::Conflict(format!(
+                "an account named {name} exists already"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn user_id(conn: &Connection, email: &str) -> ApiResult<i64> {
+    conn.query_row(
+        "SELECT id FROM users WHERE email = ?1",
+        params![email.trim()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| ApiError::NotFound(format!("no user with the email {email}")))
+}
+
+fn account_id(conn: &Connection, name: &str) -> ApiResult<i64> {
+    conn.query_row(
+        "SELECT id FROM accounts WHERE name = ?1",
+        params![name.trim()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| ApiError::NotFound(format!("no account named {name}")))
+}
+
+/// Adds the user to the account, or changes their role if already in it.
+pub fn add_membership(
+    conn: &Connection,
+    account: &str,
+    email: &str,
+    role: AccountRole,
+) -> ApiResult<()> {
+    let account_id = account_id(conn, account)?;
+    let user_id = user_id(conn, email)?;
+    let role = match role {
+        AccountRole::Owner => "owner",
+        AccountRole::Member => "member",
+    };
+    conn.execute(
+        "INSERT INTO memberships (account_id, user_id, role) VALUES (?1, ?2, ?3)
+         ON CONFLICT (account_id, user_id) DO UPDATE SET role = ?3",
+        params![account_id, user_id, role],
+    )?;
+    Ok(())
+}
+
+pub fn set_enforcement(conn: &Connection, account: &str, on: bool) -> ApiResult<()> {
+    let id = account_id(conn, account)?;
+    conn.execute(
+        "UPDATE accounts SET enforce_2fa = ?1 WHERE id = ?2",
+        params![on, id],
+    )?;
+    Ok(())
+}
+
+/// Registers one of the platform's own numbers, which users may not use
+/// for SMS codes.
+pub fn add_platform_line(conn: &Connection, phone_number: &str) -> ApiResult<String> {
+    let phone = phone::normalize_e164(phone_number)?;
+    conn.execute(
+        "INSERT INTO platform_lines (phone, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![phone, now()],
+    )?;
+    Ok(phone)
+}
+
+pub fn unlock_user(conn: &Connection, email: &str) -> ApiResult<usize> {
+    let id = user_id(conn, email)?;
+    Ok(throttle::unlock_user(conn, email, id)?)
+}
+
+/// The demo users `--seed-demo` creates.
+pub const DEMO_OWNER: &str = "owner@demo.dialer-2fa.test";
+pub const DEMO_MEMBER: &str = "member@demo.dialer-2fa.test";
+pub const DEMO_ACCOUNT: &str = "Demo Dialer Co";
+
+pub enum Seeded {
+    Created {
+        owner_password: String,
+        member_password: String,
+    },
+    AlreadyThere,
+}
+
+fn demo_password() -> String {
+    const WORDS: &[&str] = &[
+        "amber", "birch", "cobalt", "delta", "ember", "fjord", "granite", "harbor", "indigo",
+        "juniper", "kestrel", "lumen", "meadow", "nectar", "onyx", "prairie", "quartz", "raven",
+        "sierra", "tundra", "umber", "violet", "willow", "zephyr",
+    ];
+    let mut rng = rand::rngs::OsRng;
+    let words: Vec<&str> = (0..4)
+        .map(|_| WORDS[rng.gen_range(0..WORDS.len())])
+        .collect();
+    format!("{}-{}", words.join("-"), rng.gen_range(10..100))
+}
+
+/// Creates the demo owner, account and member when the database has no
+/// users. Passwords are random and only printed, never stored in clear.
+pub fn seed_demo(conn: &Connection, cost: PasswordCost) -> ApiResult<Seeded> {
+    let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+    if users > 0 {
+        return Ok(Seeded::AlreadyThere);
+    }
+    let owner_password = demo_password();
+    let member_password = demo_password();
+    create_user(conn, cost, DEMO_OWNER, &owner_password)?;
+    create_user(conn, cost, DEMO_MEMBER, &member_password)?;
+    create_account(conn, DEMO_ACCOUNT)?;
+    add_membership(conn, DEMO_ACCOUNT, DEMO_OWNER, AccountRole::Owner)?;
+    add_membership(conn, DEMO_ACCOUNT, DEMO_MEMBER, AccountRole::Member)?;
+    Ok(Seeded::Created {
+        owner_password,
+        member_password,
+    })
+}

@@ -1,0 +1,183 @@
+//! The HTTP application: shared state, the router, and serving.
+//!
+//! Routes are registered through utoipa-axum's `routes!`, which takes the
+//! path and method from each handler's `#[utoipa::path]`: a route cannot be
+//! served without being in `/v1/openapi.json`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::State;
+use axum::http::{header, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use shared::api::{ApiError as WireError, ClockAdvance, ClockNow, Health};
+use tokio::net::TcpListener;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::db::{self, Db};
+use crate::error::{ApiError, ApiResult};
+use crate::secret_box::{key_path_for, SecretBox};
+use crate::sms::SmsSender;
+use crate::{challenge, enrollment, handoff, policy, sign_in, trusted_device};
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<Clock>,
+    pub secrets: SecretBox,
+    pub config: Arc<ServerConfig>,
+    pub sms: Arc<SmsSender>,
+    openapi_json: Arc<OnceLock<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database {0}: {1}")]
+    Db(String, db::DbOpenError),
+    #[error(transparent)]
+    Key(#[from] crate::secret_box::KeyFileError),
+    #[error("{0}")]
+    Sms(String),
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
+}
+
+impl AppState {
+    /// Opens and migrates the database and loads (or creates) the server key.
+    pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
+        let conn = db::open(&config.db_path)
+            .map_err(|e| StartError::Db(config.db_path.display().to_string(), e))?;
+        let secrets = SecretBox::load_or_create(&key_path_for(&config.db_path))?;
+        let sms =
+            SmsSender::from_config(&config.sms).map_err(|e| StartError::Sms(e.to_string()))?;
+        Ok(AppState {
+            db: Db::new(conn),
+            clock: Arc::new(Clock::new()),
+            secrets,
+            config: Arc::new(config),
+            sms: Arc::new(sms),
+            openapi_json: Arc::new(OnceLock::new()),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dialer-2fa account API",
+        description = "Users, accounts, two-factor authentication and its policy. \
+                       Errors are {\"error\": {\"code\", \"message\"}}."
+    ),
+    components(schemas(WireError)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The API's liveness and version.
+#[utoipa::path(get, path = "/v1/health", tag = "meta", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    let body = state.openapi_json.get().cloned().unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Moves the server clock forward (only with `--allow-clock-control`).
+#[utoipa::path(post, path = "/v1/test/clock", tag = "test",
+    request_body = ClockAdvance,
+    responses((status = 200, body = ClockNow)))]
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    crate::auth::ApiJson(body): crate::auth::ApiJson<ClockAdvance>,
+) -> ApiResult<Json<ClockNow>> {
+    Ok(Json(ClockNow {
+        now: state.clock.advance(body.advance_seconds),
+    }))
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route {} {}", method, uri.path()))
+}
+
+/// The router and its OpenAPI document, built from the same definitions.
+pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(openapi_json))
+        .routes(routes!(sign_in::sign_in))
+        .routes(routes!(challenge::answer))
+        .routes(routes!(challenge::resend))
+        .routes(routes!(sign_in::sign_out))
+        .routes(routes!(sign_in::sign_out_everywhere))
+        .routes(routes!(sign_in::change_password))
+        .routes(routes!(enrollment::read_state))
+        .routes(routes!(enrollment::authenticator_setup))
+        .routes(routes!(enrollment::authenticator_confirm))
+        .routes(routes!(enrollment::sms_setup))
+        .routes(routes!(enrollment::sms_confirm))
+        .routes(routes!(enrollment::switch_method))
+        .routes(routes!(enrollment::disable))
+        .routes(routes!(enrollment::regenerate_recovery_codes))
+        .routes(routes!(trusted_device::list))
+        .routes(routes!(trusted_device::revoke))
+        .routes(routes!(policy::list_accounts))
+        .routes(routes!(policy::get_enforcement, policy::set_enforcement))
+        .routes(routes!(handoff::create))
+        .routes(routes!(handoff::redeem));
+    if state.config.allow_clock_control {
+        api = api.routes(routes!(advance_clock));
+    }
+    let (router, doc) = api.split_for_parts();
+    let json = doc.to_json().unwrap_or_else(|_| "{}".into());
+    let _ = state.openapi_json.set(json);
+    let router = router
+        .fallback(no_route)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state);
+    (router, doc)
+}
+
+/// Serves until the future is dropped or the process ends. Prints the one
+/// `listening on http://IP:PORT` line other processes wait for.
+pub async fn serve(state: AppState, listener: TcpListener) -> Result<(), StartError> {
+    let (router, _) = build_router(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartError::Listen)
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

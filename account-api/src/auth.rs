@@ -1,0 +1,263 @@
+//! Sessions and who is calling.
+//!
+//! A session token arrives as `Authorization: Bearer ...`. Whether the
+//! session is restricted to 2FA setup is decided on every request from the
+//! user's current state, not stored with the session: when an owner turns
+//! enforcement on, the existing sessions of their members without 2FA are
+//! restricted on their very next request (R9).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::error::{ApiError, ApiResult};
+use crate::password;
+use crate::policy;
+use crate::throttle::{self, Scope};
+use crate::tokens::{hash_token, new_token, TokenKind};
+
+/// Sessions end after two weeks; the trusted device (60 days) is what
+/// spares the user the second factor when they sign in again.
+pub const SESSION_TTL: i64 = 14 * 86_400;
+/// A password proven this recently counts as re-authentication for
+/// starting 2FA setup right after signing in.
+pub const REAUTH_WINDOW: i64 = 10 * 60;
+
+/// The signed-in caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub session_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub trusted_device_id: Option<i64>,
+    pub password_at: Option<i64>,
+    /// 2FA is required and not set up: only setup is allowed.
+    pub setup_only: bool,
+    pub required_by: Vec<String>,
+    pub addr: String,
+}
+
+/// A caller whose session may do anything its user may.
+pub struct SignedIn(pub Caller);
+
+/// A caller whose session may at least set up 2FA (all sessions).
+pub struct AnySession(pub Caller);
+
+/// The client's IP address, for per-address limits and the audit log.
+/// Taken from the socket: a proxy in front must be taught to pass it on.
+pub struct ClientAddr(pub String);
+
+fn addr_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(addr_of(parts)))
+    }
+}
+
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        load_caller(parts, state).await.map(AnySession)
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = load_caller(parts, state).await?;
+        if caller.setup_only {
+            return Err(ApiError::SetupRequired);
+        }
+        Ok(SignedIn(caller))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        None
+    } else {
+        Some(token.to_string())
+    }
+}
+
+async fn load_caller(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
+    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    let hash = hash_token(&token);
+    let now = state.clock.now();
+    let mandatory = state.config.mandatory_2fa;
+    let addr = addr_of(parts);
+    state
+        .db
+        .call(move |conn| {
+            let row: Option<(i64, i64, String, Option<i64>, Option<i64>, Option<String>)> = conn
+                .query_row(
+                    "SELECT s.id, s.user_id, u.email, s.trusted_device_id, s.password_at, u.tfa_method
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
+                    params![hash, now],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )
+                .optional()?;
+            let (session_id, user_id, email, trusted_device_id, password_at, method) =
+                row.ok_or(ApiError::Unauthorized)?;
+            let required_by = policy::required_by(conn, user_id, mandatory)?;
+            Ok(Caller {
+                session_id,
+                user_id,
+                email,
+                trusted_device_id,
+                password_at,
+                setup_only: method.is_none() && !required_by.is_empty(),
+                required_by,
+                addr,
+            })
+        })
+        .await
+}
+
+/// Starts a session and returns its token (shown once, stored as a hash).
+pub fn create_session(
+    conn: &Connection,
+    now: i64,
+    user_id: i64,
+    password_at: Option<i64>,
+    trusted_device_id: Option<i64>,
+) -> rusqlite::Result<String> {
+    let token = new_token(TokenKind::Session);
+    conn.execute(
+        "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, password_at, trusted_device_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![user_id, hash_token(&token), now, now + SESSION_TTL, password_at, trusted_device_id],
+    )?;
+    Ok(token)
+}
+
+/// Checks the caller's password again before a sensitive change. Wrong
+/// passwords count toward the same lockout as at sign-in.
+pub async fn confirm_password(
+    state: &AppState,
+    caller: &Caller,
+    password: String,
+) -> ApiResult<()> {
+    let now = state.clock.now();
+    let key = caller.email.to_lowercase();
+    let addr = caller.addr.clone();
+    let user_id = caller.user_id;
+    let stored = state
+        .db
+        .call({
+            let key = key.clone();
+            let addr = addr.clone();
+            move |conn| {
+                throttle::check(conn, Scope::Password, &key, now)?;
+                throttle::check(conn, Scope::Address, &addr, now)?;
+                let hash: String = conn.query_row(
+                    "SELECT password_hash FROM users WHERE id = ?1",
+                    params![user_id],
+                    |r| r.get(0),
+                )?;
+                Ok(hash)
+            }
+        })
+        .await?;
+    let ok = password::verify(state.config.password_cost, password, Some(stored)).await?;
+    let session_id = caller.session_id;
+    state
+        .db
+        .call(move |conn| {
+            if ok {
+                throttle::success(conn, Scope::Password, &key)?;
+                conn.execute(
+                    "UPDATE sessions SET password_at = ?1 WHERE id = ?2",
+                    params![now, session_id],
+                )?;
+                Ok(())
+            } else {
+                record_password_failure(conn, now, Some(user_id), &key, &addr)?;
+                Err(ApiError::InvalidCredentials)
+            }
+        })
+        .await
+}
+
+/// Counts and audits a wrong password.
+pub fn record_password_failure(
+    conn: &Connection,
+    now: i64,
+    user_id: Option<i64>,
+    email_key: &str,
+    addr: &str,
+) -> rusqlite::Result<()> {
+    let locked = throttle::failure(conn, Scope::Password, email_key, now)?;
+    let addr_locked = throttle::failure(conn, Scope::Address, addr, now)?;
+    audit::record(conn, now, user_id, Event::PasswordFailed, "", Some(addr))?;
+    if locked || addr_locked {
+        audit::record(conn, now, user_id, Event::LockedOut, "password", Some(addr))?;
+    }
+    Ok(())
+}
+
+/// Requires the password unless this session proved it moments ago.
+pub async fn recent_password_or(
+    state: &AppState,
+    caller: &Caller,
+    password: Option<String>,
+) -> ApiResult<()> {
+    match password {
+        Some(p) => confirm_password(state, caller, p).await,
+        None => {
+            let now = state.clock.now();
+            match caller.password_at {
+                Some(at) if now - at <= REAUTH_WINDOW => Ok(()),
+                _ => Err(ApiError::PasswordRequired),
+            }
+        }
+    }
+}
+
+/// `axum::Json` whose rejections are API errors with a JSON body.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `axum::extract::Path` with JSON errors.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}

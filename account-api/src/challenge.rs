@@ -1,0 +1,351 @@
+//! The second step of sign-in: answering the challenge with a TOTP code, an
+//! SMS code or a recovery code.
+//!
+//! The whole check runs in one database call, so a code, a recovery code
+//! and the challenge itself are each used up by exactly one request. Every
+//! wrong answer is counted on the challenge, the user and the client
+//! address, audited, and notified to the user.
+
+use axum::extract::State;
+use axum::Json;
+use rusqlite::{params, Connection, OptionalExtension};
+use shared::api::{
+    ApiError as WireError, ChallengeAnswer, ChallengeResult, ResendRequest, SmsCodeSent,
+    TwoFactorMethod,
+};
+
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{self, ApiJson, ClientAddr};
+use crate::authenticator;
+use crate::enrollment::method_from_db;
+use crate::error::{ApiError, ApiResult};
+use crate::phone;
+use crate::recovery_codes;
+use crate::secret_box::SecretBox;
+use crate::sms::{self, Purpose};
+use crate::throttle::{self, Scope};
+use crate::tokens::{hash_token, new_token, TokenKind};
+use crate::trusted_device;
+
+/// A challenge lives as long as an SMS code.
+pub const CHALLENGE_TTL: i64 = sms::CODE_TTL;
+/// Wrong answers one challenge takes before it is dead.
+pub const MAX_ATTEMPTS: i64 = 10;
+
+/// Opens a challenge after a correct password; returns (token, expires_at).
+pub fn create(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result<(String, i64)> {
+    let token = new_token(TokenKind::Challenge);
+    conn.execute(
+        "INSERT INTO challenges (user_id, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, hash_token(&token), now, now + CHALLENGE_TTL],
+    )?;
+    Ok((token, now + CHALLENGE_TTL))
+}
+
+struct OpenChallenge {
+    id: i64,
+    user_id: i64,
+    created_at: i64,
+    attempts: i64,
+}
+
+fn find(conn: &Connection, now: i64, token: &str) -> ApiResult<OpenChallenge> {
+    let row: Option<(i64, i64, i64, i64, i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT id, user_id, created_at, expires_at, attempts, consumed_at FROM challenges WHERE token_hash = ?1",
+            params![hash_token(token)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?;
+    match row {
+        Some((id, user_id, created_at, expires_at, attempts, None)) if expires_at > now => {
+            Ok(OpenChallenge {
+                id,
+                user_id,
+                created_at,
+                attempts,
+            })
+        }
+        _ => Err(ApiError::CodeExpired(
+            "this sign-in has expired or was completed; sign in again".into(),
+        )),
+    }
+}
+
+/// How the second factor was proven.
+enum Proof {
+    Code,
+    RecoveryCode,
+}
+
+/// Checks one answer; counts nothing (the caller does).
+fn check_answer(
+    conn: &Connection,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+    method: TwoFactorMethod,
+    answer: &ChallengeAnswer,
+) -> ApiResult<Proof> {
+    match (&answer.code, &answer.recovery_code) {
+        (Some(_), Some(_)) | (None, None) => Err(ApiError::BadRequest(
+            "send either `code` or `recovery_code`".into(),
+        )),
+        (None, Some(recovery)) => {
+            if recovery_codes::consume(conn, secrets, now, user_id, recovery)? {
+                Ok(Proof::RecoveryCode)
+            } else {
+                Err(ApiError::InvalidCode(
+                    "that recovery code is wrong or was already used".into(),
+                ))
+            }
+        }
+        (Some(code), None) => match method {
+            TwoFactorMethod::Authenticator => {
+                verify_totp(conn, secrets, now, user_id, code)?;
+                Ok(Proof::Code)
+            }
+            TwoFactorMethod::Sms => {
+                sms::verify(conn, secrets, now, user_id, Purpose::SignIn, code)?;
+                Ok(Proof::Code)
+            }
+        },
+    }
+}
+
+/// Checks a TOTP code against the user's active secret and records its step
+/// so it cannot be used again.
+pub fn verify_totp(
+    conn: &Connection,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+    code: &str,
+) -> ApiResult<()> {
+    let (sealed, last_step): (Option<Vec<u8>>, Option<i64>) = conn.query_row(
+        "SELECT totp_secret, totp_last_step FROM users WHERE id = ?1",
+        params![user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let sealed =
+        sealed.ok_or_else(|| ApiError::internal("authenticator method without a secret"))?;
+    let secret = secrets
+        .open(&sealed, &format!("totp:{user_id}"))
+        .map_err(ApiError::internal)?;
+    let step = authenticator::accept(authenticator::compare(&secret, code, now)?, last_step)?;
+    let updated = conn.execute(
+        "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
+        params![step, user_id],
+    )?;
+    if updated != 1 {
+        return Err(ApiError::ReusedCode);
+    }
+    Ok(())
+}
+
+/// Whether an error is a wrong guess that must be counted.
+pub fn is_failed_guess(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::InvalidCode(_) | ApiError::ReusedCode | ApiError::TooManyAttempts(_)
+    )
+}
+
+/// Counts, audits and notifies one failed second factor.
+pub fn record_failure(
+    conn: &Connection,
+    now: i64,
+    user_id: i64,
+    addr: &str,
+    what: &str,
+    error: &ApiError,
+) -> rusqlite::Result<()> {
+    let locked = throttle::failure(conn, Scope::SecondFactor, &user_id.to_string(), now)?;
+    let addr_locked = throttle::failure(conn, Scope::Address, addr, now)?;
+    audit::change(
+        conn,
+        now,
+        user_id,
+        Event::SecondFactorFailed,
+        &format!("{what}: {:?}", error.code()),
+        Some(addr),
+        "Someone entered your password and then a wrong second-factor code. If it was not you, change your password.",
+    )?;
+    if locked || addr_locked {
+        audit::record(
+            conn,
+            now,
+            Some(user_id),
+            Event::LockedOut,
+            "second factor",
+            Some(addr),
+        )?;
+    }
+    Ok(())
+}
+
+/// Answer the challenge; optionally remember this device for 60 days.
+#[utoipa::path(post, path = "/v1/sign-in/challenge", tag = "sign-in",
+    request_body = ChallengeAnswer,
+    responses(
+        (status = 200, body = ChallengeResult),
+        (status = 401, body = WireError, description = "invalid_code, reused_code, code_expired"),
+        (status = 429, body = WireError, description = "too_many_attempts, rate_limited")))]
+pub async fn answer(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(answer): ApiJson<ChallengeAnswer>,
+) -> ApiResult<Json<ChallengeResult>> {
+    let now = state.clock.now();
+    let secrets = state.secrets.clone();
+    let result = state
+        .db
+        .call(move |conn| {
+            let challenge = find(conn, now, &answer.challenge_token)?;
+            let user_id = challenge.user_id;
+            throttle::check(conn, Scope::SecondFactor, &user_id.to_string(), now)?;
+            throttle::check(conn, Scope::Address, &addr, now)?;
+            if challenge.attempts >= MAX_ATTEMPTS {
+                return Err(ApiError::TooManyAttempts(
+                    "this sign-in took too many wrong codes; sign in again".into(),
+                ));
+            }
+            let method: Option<String> = conn.query_row(
+                "SELECT tfa_method FROM users WHERE id = ?1",
+                params![user_id],
+                |r| r.get(0),
+            )?;
+            let method = method
+                .as_deref()
+                .map(method_from_db)
+                .transpose()?
+                .ok_or(ApiError::TwoFactorNotEnabled)?;
+            let proof = match check_answer(conn, &secrets, now, user_id, method, &answer) {
+                Ok(p) => p,
+                Err(e) => {
+                    if is_failed_guess(&e) {
+                        conn.execute(
+                            "UPDATE challenges SET attempts = attempts + 1 WHERE id = ?1",
+                            params![challenge.id],
+                        )?;
+                        let what = if answer.recovery_code.is_some() { "recovery code" } else { "sign-in code" };
+                        record_failure(conn, now, user_id, &addr, what, &e)?;
+                    }
+                    return Err(e);
+                }
+            };
+            let tx = conn.transaction()?;
+            let consumed = tx.execute(
+                "UPDATE challenges SET consumed_at = ?1 WHERE id = ?2 AND consumed_at IS NULL",
+                params![now, challenge.id],
+            )?;
+            if consumed != 1 {
+                return Err(ApiError::CodeExpired("this sign-in was already completed".into()));
+            }
+            throttle::success(&tx, Scope::SecondFactor, &user_id.to_string())?;
+            let remaining = recovery_codes::remaining(&tx, user_id)?;
+            if let Proof::RecoveryCode = proof {
+                audit::change(
+                    &tx,
+                    now,
+                    user_id,
+                    Event::RecoveryCodeUsed,
+                    &format!("{remaining} left"),
+                    Some(&addr),
+                    &format!("A recovery code was used to sign in. {remaining} recovery codes are left."),
+                )?;
+            }
+            let mut device = None;
+            if answer.remember_device {
+                let (token, id, expires_at) =
+                    trusted_device::issue(&tx, now, user_id, answer.device_label.as_deref())?;
+                audit::change(
+                    &tx,
+                    now,
+                    user_id,
+                    Event::TrustedDeviceAdded,
+                    &format!("device {id}"),
+                    Some(&addr),
+                    "A device was remembered for 60 days and will not be asked for a code until then.",
+                )?;
+                device = Some((token, id, expires_at));
+            }
+            let session_token = auth::create_session(
+                &tx,
+                now,
+                user_id,
+                Some(challenge.created_at),
+                device.as_ref().map(|d| d.1),
+            )?;
+            tx.commit()?;
+            Ok(ChallengeResult {
+                session_token,
+                trusted_until: device.as_ref().map(|d| d.2),
+                trusted_device_token: device.map(|d| d.0),
+                recovery_codes_remaining: remaining,
+            })
+        })
+        .await?;
+    Ok(Json(result))
+}
+
+/// Sends a new SMS code for an open challenge, after the cooldown.
+#[utoipa::path(post, path = "/v1/sign-in/challenge/resend", tag = "sign-in",
+    request_body = ResendRequest,
+    responses(
+        (status = 200, body = SmsCodeSent),
+        (status = 401, body = WireError),
+        (status = 409, body = WireError, description = "the user's method is not SMS"),
+        (status = 429, body = WireError, description = "resend_cooldown")))]
+pub async fn resend(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ResendRequest>,
+) -> ApiResult<Json<SmsCodeSent>> {
+    let now = state.clock.now();
+    let secrets = state.secrets.clone();
+    let (user_id, issued) = state
+        .db
+        .call(move |conn| {
+            let challenge = find(conn, now, &req.challenge_token)?;
+            let (method, phone): (Option<String>, Option<String>) = conn.query_row(
+                "SELECT tfa_method, phone FROM users WHERE id = ?1",
+                params![challenge.user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if method.as_deref() != Some("sms") {
+                return Err(ApiError::Conflict(
+                    "this sign-in does not use text messages".into(),
+                ));
+            }
+            let phone = phone.ok_or_else(|| ApiError::internal("sms method without a phone"))?;
+            let issued = sms::issue(
+                conn,
+                &secrets,
+                now,
+                challenge.user_id,
+                Purpose::SignIn,
+                &phone,
+                false,
+            )?;
+            Ok((challenge.user_id, issued))
+        })
+        .await?;
+    if let Some(code) = &issued.code {
+        state
+            .sms
+            .send(
+                &state.db,
+                now,
+                user_id,
+                &issued.phone,
+                sms::message_text(code),
+            )
+            .await?;
+    }
+    Ok(Json(SmsCodeSent {
+        phone_hint: phone::mask(&issued.phone),
+        expires_at: issued.expires_at,
+        resend_available_at: issued.resend_available_at,
+    }))
+}

@@ -1,0 +1,552 @@
+//! Reading and changing a user's 2FA: authenticator and SMS setup (R2, R3),
+//! switching method while keeping the phone (R5), disable (R6) and new
+//! recovery codes (R4).
+//!
+//! Every change needs the password again: in the request, or proven by this
+//! session within the last 10 minutes for starting setup right after
+//! sign-in. Setup stores the new secret or number as *pending*; only a
+//! correct code makes it active, so an abandoned setup changes nothing.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use rusqlite::{params, Connection, OptionalExtension};
+use shared::api::{
+    ApiError as WireError, AuthenticatorSetup, CodeRequest, DisableRequest, EnrollmentComplete,
+    PasswordConfirmation, PasswordRequest, RecoveryCodes, SmsCodeSent, SmsSetupRequest,
+    SwitchRequest, SwitchStarted, TwoFactorMethod, TwoFactorState,
+};
+
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{self, AnySession, ApiJson, Caller, SignedIn};
+use crate::authenticator;
+use crate::challenge::{is_failed_guess, record_failure};
+use crate::error::{ApiError, ApiResult};
+use crate::phone;
+use crate::recovery_codes;
+use crate::sms::{self, Purpose};
+use crate::throttle::{self, Scope};
+use crate::trusted_device;
+
+pub fn method_from_db(s: &str) -> ApiResult<TwoFactorMethod> {
+    match s {
+        "authenticator" => Ok(TwoFactorMethod::Authenticator),
+        "sms" => Ok(TwoFactorMethod::Sms),
+        other => Err(ApiError::internal(format!(
+            "unknown method {other:?} in the database"
+        ))),
+    }
+}
+
+pub fn method_to_db(m: TwoFactorMethod) -> &'static str {
+    match m {
+        TwoFactorMethod::Authenticator => "authenticator",
+        TwoFactorMethod::Sms => "sms",
+    }
+}
+
+fn method_name(m: TwoFactorMethod) -> &'static str {
+    match m {
+        TwoFactorMethod::Authenticator => "authenticator app",
+        TwoFactorMethod::Sms => "text message",
+    }
+}
+
+struct UserTwoFactor {
+    method: Option<TwoFactorMethod>,
+    phone: Option<String>,
+    pending_secret: Option<Vec<u8>>,
+    pending_phone: Option<String>,
+}
+
+fn load(conn: &Connection, user_id: i64) -> ApiResult<UserTwoFactor> {
+    let (method, phone, pending_secret, pending_phone): (
+        Option<String>,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<String>,
+    ) = conn.query_row(
+        "SELECT tfa_method, phone, pending_totp_secret, pending_phone FROM users WHERE id = ?1",
+        params![user_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    Ok(UserTwoFactor {
+        method: method.as_deref().map(method_from_db).transpose()?,
+        phone,
+        pending_secret,
+        pending_phone,
+    })
+}
+
+/// The caller's 2FA as the settings page shows it.
+#[utoipa::path(get, path = "/v1/two-factor", tag = "two-factor",
+    security(("bearer" = [])),
+    responses((status = 200, body = TwoFactorState), (status = 401, body = WireError)))]
+pub async fn read_state(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+) -> ApiResult<Json<TwoFactorState>> {
+    let now = state.clock.now();
+    let result = state
+        .db
+        .call(move |conn| {
+            let user = load(conn, caller.user_id)?;
+            Ok(TwoFactorState {
+                enabled: user.method.is_some(),
+                method: user.method,
+                phone_hint: user.phone.as_deref().map(phone::mask),
+                recovery_codes_remaining: recovery_codes::remaining(conn, caller.user_id)?,
+                verified_until: trusted_device::verified_until(
+                    conn,
+                    now,
+                    caller.trusted_device_id,
+                )?,
+                required: !caller.required_by.is_empty(),
+                required_by: caller.required_by.clone(),
+                setup_only: caller.setup_only,
+            })
+        })
+        .await?;
+    Ok(Json(result))
+}
+
+async fn start_authenticator(state: &AppState, caller: &Caller) -> ApiResult<AuthenticatorSetup> {
+    let secret = authenticator::new_secret();
+    let material = authenticator::setup_material(&secret, &caller.email)?;
+    let sealed = state
+        .secrets
+        .seal(&secret, &format!("totp:{}", caller.user_id))
+        .map_err(ApiError::internal)?;
+    let user_id = caller.user_id;
+    state
+        .db
+        .call(move |conn| {
+            conn.execute(
+                "UPDATE users SET pending_totp_secret = ?1 WHERE id = ?2",
+                params![sealed, user_id],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(material)
+}
+
+/// Start authenticator setup: a new key, its `otpauth://` URI and QR code.
+#[utoipa::path(post, path = "/v1/two-factor/authenticator/setup", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = PasswordConfirmation,
+    responses((status = 200, body = AuthenticatorSetup), (status = 401, body = WireError, description = "password_required, invalid_credentials")))]
+pub async fn authenticator_setup(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+    ApiJson(body): ApiJson<PasswordConfirmation>,
+) -> ApiResult<Json<AuthenticatorSetup>> {
+    auth::recent_password_or(&state, &caller, body.password).await?;
+    Ok(Json(start_authenticator(&state, &caller).await?))
+}
+
+/// Turns a confirmed method on. Returns new recovery codes when 2FA was
+/// off (first enable), none when switching (the old ones stay valid).
+fn activate(
+    conn: &mut Connection,
+    state: &AppState,
+    now: i64,
+    caller: &Caller,
+    method: TwoFactorMethod,
+    previous: Option<TwoFactorMethod>,
+) -> ApiResult<Vec<String>> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE users SET tfa_method = ?1, tfa_enabled_at = COALESCE(tfa_enabled_at, ?2) WHERE id = ?3",
+        params![method_to_db(method), now, caller.user_id],
+    )?;
+    let codes = if previous.is_none() {
+        recovery_codes::replace_all(&tx, &state.secrets, now, caller.user_id)?
+    } else {
+        Vec::new()
+    };
+    let (event, text) = match previous {
+        None => (
+            Event::TwoFactorEnabled,
+            format!(
+                "Two-factor authentication was turned on ({}).",
+                method_name(method)
+            ),
+        ),
+        Some(old) => (
+            Event::MethodSwitched,
+            format!(
+                "Your two-factor method was changed from {} to {}.",
+                method_name(old),
+                method_name(method)
+            ),
+        ),
+    };
+    audit::change(
+        &tx,
+        now,
+        caller.user_id,
+        event,
+        method_to_db(method),
+        Some(&caller.addr),
+        &text,
+    )?;
+    tx.commit()?;
+    Ok(codes)
+}
+
+/// Counts a failed confirmation like a failed sign-in code.
+fn guard_failure(
+    conn: &Connection,
+    now: i64,
+    caller: &Caller,
+    what: &str,
+    e: ApiError,
+) -> ApiError {
+    if is_failed_guess(&e) {
+        if let Err(db) = record_failure(conn, now, caller.user_id, &caller.addr, what, &e) {
+            return db.into();
+        }
+    }
+    e
+}
+
+/// Confirm authenticator setup with a code from the app.
+#[utoipa::path(post, path = "/v1/two-factor/authenticator/confirm", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError), (status = 409, body = WireError, description = "no setup pending")))]
+pub async fn authenticator_confirm(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> ApiResult<Json<EnrollmentComplete>> {
+    let now = state.clock.now();
+    let st = state.clone();
+    let codes = state
+        .db
+        .call(move |conn| {
+            throttle::check(conn, Scope::SecondFactor, &caller.user_id.to_string(), now)?;
+            let user = load(conn, caller.user_id)?;
+            let sealed = user
+                .pending_secret
+                .ok_or_else(|| ApiError::Conflict("start authenticator setup first".into()))?;
+            let secret = st
+                .secrets
+                .open(&sealed, &format!("totp:{}", caller.user_id))
+                .map_err(ApiError::internal)?;
+            let step = authenticator::compare(&secret, &body.code, now)
+                .and_then(|m| authenticator::accept(m, None))
+                .map_err(|e| guard_failure(conn, now, &caller, "authenticator setup", e))?;
+            conn.execute(
+                "UPDATE users SET totp_secret = pending_totp_secret, pending_totp_secret = NULL,
+                 totp_last_step = ?1 WHERE id = ?2",
+                params![step, caller.user_id],
+            )?;
+            throttle::success(conn, Scope::SecondFactor, &caller.user_id.to_string())?;
+            activate(
+                conn,
+                &st,
+                now,
+                &caller,
+                TwoFactorMethod::Authenticator,
+                user.method,
+            )
+        })
+        .await?;
+    Ok(Json(EnrollmentComplete {
+        method: TwoFactorMethod::Authenticator,
+        recovery_codes: codes,
+    }))
+}
+
+async fn start_sms(
+    state: &AppState,
+    caller: &Caller,
+    requested: Option<String>,
+) -> ApiResult<SmsCodeSent> {
+    let requested = requested
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| phone::normalize_e164(&p))
+        .transpose()?;
+    let now = state.clock.now();
+    let secrets = state.secrets.clone();
+    let user_id = caller.user_id;
+    let issued = state
+        .db
+        .call(move |conn| {
+            let user = load(conn, user_id)?;
+            let phone = match (requested, user.phone) {
+                (Some(new), Some(kept)) if user.method == Some(TwoFactorMethod::Sms) && new != kept => {
+                    return Err(ApiError::Conflict(
+                        "to change the number, turn two-factor authentication off, then on again with the new number".into(),
+                    ))
+                }
+                (Some(new), _) => new,
+                (None, Some(kept)) => kept,
+                (None, None) => {
+                    return Err(ApiError::InvalidPhone("enter your mobile number".into()))
+                }
+            };
+            let platform: bool = conn
+                .query_row(
+                    "SELECT 1 FROM platform_lines WHERE phone = ?1",
+                    params![phone],
+                    |_| Ok(true),
+                )
+                .optional()?
+                .unwrap_or(false);
+            if platform {
+                return Err(ApiError::PhoneIsPlatformLine);
+            }
+            let issued = sms::issue(conn, &secrets, now, user_id, Purpose::Setup, &phone, false)?;
+            conn.execute(
+                "UPDATE users SET pending_phone = ?1 WHERE id = ?2",
+                params![phone, user_id],
+            )?;
+            Ok(issued)
+        })
+        .await?;
+    if let Some(code) = &issued.code {
+        state
+            .sms
+            .send(
+                &state.db,
+                now,
+                user_id,
+                &issued.phone,
+                sms::message_text(code),
+            )
+            .await?;
+    }
+    Ok(SmsCodeSent {
+        phone_hint: phone::mask(&issued.phone),
+        expires_at: issued.expires_at,
+        resend_available_at: issued.resend_available_at,
+    })
+}
+
+/// Start SMS setup: send a code to the number (or to the kept number when
+/// none is given). Calling it again after the cooldown resends.
+#[utoipa::path(post, path = "/v1/two-factor/sms/setup", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = SmsSetupRequest,
+    responses(
+        (status = 200, body = SmsCodeSent),
+        (status = 400, body = WireError, description = "invalid_phone, phone_is_platform_line"),
+        (status = 401, body = WireError, description = "password_required"),
+        (status = 429, body = WireError, description = "resend_cooldown")))]
+pub async fn sms_setup(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+    ApiJson(body): ApiJson<SmsSetupRequest>,
+) -> ApiResult<Json<SmsCodeSent>> {
+    auth::recent_password_or(&state, &caller, body.password).await?;
+    Ok(Json(start_sms(&state, &caller, body.phone).await?))
+}
+
+/// Confirm SMS setup with the code that was sent.
+#[utoipa::path(post, path = "/v1/two-factor/sms/confirm", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError), (status = 409, body = WireError), (status = 429, body = WireError)))]
+pub async fn sms_confirm(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> ApiResult<Json<EnrollmentComplete>> {
+    let now = state.clock.now();
+    let st = state.clone();
+    let codes = state
+        .db
+        .call(move |conn| {
+            throttle::check(conn, Scope::SecondFactor, &caller.user_id.to_string(), now)?;
+            let user = load(conn, caller.user_id)?;
+            let pending = user
+                .pending_phone
+                .ok_or_else(|| ApiError::Conflict("start SMS setup first".into()))?;
+            let phone = sms::verify(
+                conn,
+                &st.secrets,
+                now,
+                caller.user_id,
+                Purpose::Setup,
+                &body.code,
+            )
+            .map_err(|e| guard_failure(conn, now, &caller, "sms setup", e))?;
+            if phone != pending {
+                return Err(ApiError::Conflict(
+                    "the number changed during setup; start again".into(),
+                ));
+            }
+            conn.execute(
+                "UPDATE users SET phone = pending_phone, pending_phone = NULL, totp_secret = NULL,
+                 totp_last_step = NULL, pending_totp_secret = NULL WHERE id = ?1",
+                params![caller.user_id],
+            )?;
+            throttle::success(conn, Scope::SecondFactor, &caller.user_id.to_string())?;
+            activate(conn, &st, now, &caller, TwoFactorMethod::Sms, user.method)
+        })
+        .await?;
+    Ok(Json(EnrollmentComplete {
+        method: TwoFactorMethod::Sms,
+        recovery_codes: codes,
+    }))
+}
+
+/// Switch between SMS and the authenticator. Switching to SMS reuses the
+/// kept number without asking for it; either way the new method becomes
+/// active only after its confirm route accepts a code.
+#[utoipa::path(post, path = "/v1/two-factor/switch", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = SwitchRequest,
+    responses((status = 200, body = SwitchStarted), (status = 400, body = WireError), (status = 401, body = WireError), (status = 409, body = WireError)))]
+pub async fn switch_method(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiJson(body): ApiJson<SwitchRequest>,
+) -> ApiResult<Json<SwitchStarted>> {
+    let user_id = caller.user_id;
+    let current = state
+        .db
+        .call(move |conn| load(conn, user_id).map(|u| (u.method, u.phone.is_some())))
+        .await?;
+    match current {
+        (None, _) => return Err(ApiError::TwoFactorNotEnabled),
+        (Some(m), _) if m == body.method => {
+            return Err(ApiError::Conflict(format!(
+                "you already use the {}",
+                method_name(m)
+            )))
+        }
+        (_, false) if body.method == TwoFactorMethod::Sms => {
+            return Err(ApiError::InvalidPhone(
+                "no number is kept for you; set one up with POST /v1/two-factor/sms/setup".into(),
+            ))
+        }
+        _ => {}
+    }
+    auth::confirm_password(&state, &caller, body.password).await?;
+    Ok(Json(match body.method {
+        TwoFactorMethod::Authenticator => SwitchStarted {
+            method: body.method,
+            authenticator: Some(start_authenticator(&state, &caller).await?),
+            sms: None,
+        },
+        TwoFactorMethod::Sms => SwitchStarted {
+            method: body.method,
+            authenticator: None,
+            sms: Some(start_sms(&state, &caller, None).await?),
+        },
+    }))
+}
+
+/// Turn 2FA off: only while it is optional for this user, with the password
+/// and an explicit confirmation. Clears method, secret, phone, recovery
+/// codes and trusted devices.
+#[utoipa::path(post, path = "/v1/two-factor/disable", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = DisableRequest,
+    responses(
+        (status = 204),
+        (status = 400, body = WireError, description = "confirmation_required"),
+        (status = 401, body = WireError),
+        (status = 403, body = WireError, description = "not_allowed_while_enforced"),
+        (status = 409, body = WireError, description = "two_factor_not_enabled")))]
+pub async fn disable(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiJson(body): ApiJson<DisableRequest>,
+) -> ApiResult<StatusCode> {
+    if !body.confirm {
+        return Err(ApiError::ConfirmationRequired(
+            "confirm that you want to turn two-factor authentication off (\"confirm\": true)"
+                .into(),
+        ));
+    }
+    if !caller.required_by.is_empty() {
+        return Err(ApiError::NotAllowedWhileEnforced(
+            caller.required_by.join(", "),
+        ));
+    }
+    let user_id = caller.user_id;
+    let method = state
+        .db
+        .call(move |conn| load(conn, user_id).map(|u| u.method))
+        .await?;
+    if method.is_none() {
+        return Err(ApiError::TwoFactorNotEnabled);
+    }
+    auth::confirm_password(&state, &caller, body.password).await?;
+    let now = state.clock.now();
+    state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE users SET tfa_method = NULL, tfa_enabled_at = NULL, totp_secret = NULL,
+                 totp_last_step = NULL, phone = NULL, pending_totp_secret = NULL, pending_phone = NULL
+                 WHERE id = ?1",
+                params![user_id],
+            )?;
+            tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", params![user_id])?;
+            tx.execute("DELETE FROM sms_codes WHERE user_id = ?1", params![user_id])?;
+            let devices = trusted_device::revoke_all(&tx, now, user_id)?;
+            audit::change(
+                &tx,
+                now,
+                user_id,
+                Event::TwoFactorDisabled,
+                &format!("{devices} trusted devices revoked"),
+                Some(&caller.addr),
+                "Two-factor authentication was turned off. Your recovery codes and remembered devices no longer work.",
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replace all 10 recovery codes (needs the password); shown once.
+#[utoipa::path(post, path = "/v1/two-factor/recovery-codes", tag = "two-factor",
+    security(("bearer" = [])),
+    request_body = PasswordRequest,
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = WireError), (status = 409, body = WireError)))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiJson(body): ApiJson<PasswordRequest>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let user_id = caller.user_id;
+    let method = state
+        .db
+        .call(move |conn| load(conn, user_id).map(|u| u.method))
+        .await?;
+    if method.is_none() {
+        return Err(ApiError::TwoFactorNotEnabled);
+    }
+    auth::confirm_password(&state, &caller, body.password).await?;
+    let now = state.clock.now();
+    let secrets = state.secrets.clone();
+    let codes = state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let codes = recovery_codes::replace_all(&tx, &secrets, now, user_id)?;
+            audit::change(
+                &tx,
+                now,
+                user_id,
+                Event::RecoveryCodesRegenerated,
+                "",
+                Some(&caller.addr),
+                "New recovery codes were made; the old ones no longer work.",
+            )?;
+            tx.commit()?;
+            Ok(codes)
+        })
+        .await?;
+    Ok(Json(RecoveryCodes { codes }))
+}

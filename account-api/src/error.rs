@@ -1,0 +1,157 @@
+//! Typed errors of the API and their wire form.
+//!
+//! Every failure becomes `{"error": {"code", "message"}}` with a status that
+//! matches the code; the code comes from `shared::ErrorCode` so the host and
+//! the extension read the same enum. Internal errors are logged (without
+//! secrets: nothing here carries a token or code) and answered with a
+//! generic message.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::api::ApiError as WireError;
+use shared::{ErrorBody, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("sign in first: the session token is missing, expired or revoked")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the email or the password is wrong")]
+    InvalidCredentials,
+    #[error("{0}")]
+    InvalidCode(String),
+    #[error("this code was already used; wait for the next one")]
+    ReusedCode,
+    #[error("{0}")]
+    CodeExpired(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
+    #[error("too many failed attempts; try again in {retry_after} seconds")]
+    RateLimited { retry_after: i64 },
+    #[error("two-factor authentication must be set up first; this session can only set it up")]
+    SetupRequired,
+    #[error("enter your password again to make this change")]
+    PasswordRequired,
+    #[error("two-factor authentication is required for you ({0}), so it cannot be turned off")]
+    NotAllowedWhileEnforced(String),
+    #[error("{0}")]
+    InvalidPhone(String),
+    #[error("this number is one of our own phone lines; use your personal number")]
+    PhoneIsPlatformLine,
+    #[error("a code was sent moments ago; you can ask for another in {retry_after} seconds")]
+    ResendCooldown { retry_after: i64 },
+    #[error("two-factor authentication is not turned on")]
+    TwoFactorNotEnabled,
+    #[error("{0}")]
+    ConfirmationRequired(String),
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("the text message could not be sent: {0}")]
+    SmsDeliveryFailed(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Unauthorized => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            ApiError::InvalidCode(_) => ErrorCode::InvalidCode,
+            ApiError::ReusedCode => ErrorCode::ReusedCode,
+            ApiError::CodeExpired(_) => ErrorCode::CodeExpired,
+            ApiError::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::SetupRequired => ErrorCode::SetupRequired,
+            ApiError::PasswordRequired => ErrorCode::PasswordRequired,
+            ApiError::NotAllowedWhileEnforced(_) => ErrorCode::NotAllowedWhileEnforced,
+            ApiError::InvalidPhone(_) => ErrorCode::InvalidPhone,
+            ApiError::PhoneIsPlatformLine => ErrorCode::PhoneIsPlatformLine,
+            ApiError::ResendCooldown { .. } => ErrorCode::ResendCooldown,
+            ApiError::TwoFactorNotEnabled => ErrorCode::TwoFactorNotEnabled,
+            ApiError::ConfirmationRequired(_) => ErrorCode::ConfirmationRequired,
+            ApiError::WeakPassword(_) => ErrorCode::WeakPassword,
+            ApiError::SmsDeliveryFailed(_) => ErrorCode::SmsDeliveryFailed,
+            ApiError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_)
+            | ApiError::InvalidPhone(_)
+            | ApiError::PhoneIsPlatformLine
+            | ApiError::ConfirmationRequired(_)
+            | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized
+            | ApiError::InvalidCredentials
+            | ApiError::InvalidCode(_)
+            | ApiError::ReusedCode
+            | ApiError::CodeExpired(_)
+            | ApiError::PasswordRequired => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_)
+            | ApiError::SetupRequired
+            | ApiError::NotAllowedWhileEnforced(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) | ApiError::TwoFactorNotEnabled => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts(_)
+            | ApiError::RateLimited { .. }
+            | ApiError::ResendCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SmsDeliveryFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(what.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "the server failed; try again later".to_string()
+            }
+            other => other.to_string(),
+        };
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after } | ApiError::ResendCooldown { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        };
+        let body = WireError {
+            error: ErrorBody::new(self.code(), message),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

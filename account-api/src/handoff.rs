@@ -1,0 +1,99 @@
+//! Handoff (R7): a signed-in client mints a one-time code, valid about 60
+//! seconds, that another client of the same user on the same computer
+//! redeems for a session of its own, keeping the verification.
+//!
+//! This is how the web app and the extension share one verification
+//! without moving a long-lived token through page scripts: the code is
+//! short-lived, single-use, and worth nothing once redeemed. The server
+//! cannot prove both clients share a computer; the short life and the
+//! single use are what limit a leaked code.
+
+use axum::extract::State;
+use axum::Json;
+use rusqlite::{params, OptionalExtension};
+use shared::api::{ApiError as WireError, HandoffCode, HandoffRedeem, SessionGrant};
+
+use crate::app::AppState;
+use crate::auth::{self, ApiJson, ClientAddr, SignedIn};
+use crate::error::{ApiError, ApiResult};
+use crate::throttle::{self, Scope};
+use crate::tokens::{hash_token, new_token, TokenKind};
+use crate::trusted_device;
+
+pub const HANDOFF_TTL: i64 = 60;
+
+/// Mint a one-time handoff code for another client of this user.
+#[utoipa::path(post, path = "/v1/handoff", tag = "handoff",
+    security(("bearer" = [])),
+    responses((status = 200, body = HandoffCode), (status = 401, body = WireError), (status = 403, body = WireError)))]
+pub async fn create(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+) -> ApiResult<Json<HandoffCode>> {
+    let now = state.clock.now();
+    let code = new_token(TokenKind::Handoff);
+    let hash = hash_token(&code);
+    state
+        .db
+        .call(move |conn| {
+            conn.execute(
+                "INSERT INTO handoff_codes (user_id, code_hash, source_session_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![caller.user_id, hash, caller.session_id, now, now + HANDOFF_TTL],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(HandoffCode {
+        code,
+        expires_at: now + HANDOFF_TTL,
+    }))
+}
+
+/// Redeem a handoff code for a new session of the same user.
+#[utoipa::path(post, path = "/v1/handoff/redeem", tag = "handoff",
+    request_body = HandoffRedeem,
+    responses((status = 200, body = SessionGrant), (status = 401, body = WireError, description = "invalid_code"), (status = 429, body = WireError)))]
+pub async fn redeem(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<HandoffRedeem>,
+) -> ApiResult<Json<SessionGrant>> {
+    let now = state.clock.now();
+    let grant = state
+        .db
+        .call(move |conn| {
+            throttle::check(conn, Scope::Address, &addr, now)?;
+            let tx = conn.transaction()?;
+            let found: Option<(i64, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT h.id, h.user_id, s.trusted_device_id FROM handoff_codes h
+                     JOIN sessions s ON s.id = h.source_session_id
+                     WHERE h.code_hash = ?1 AND h.used_at IS NULL AND h.expires_at > ?2
+                       AND s.revoked_at IS NULL AND s.expires_at > ?2",
+                    params![hash_token(&body.code), now],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((id, user_id, device_id)) = found else {
+                drop(tx);
+                throttle::failure(conn, Scope::Address, &addr, now)?;
+                return Err(ApiError::InvalidCode(
+                    "the handoff code is wrong, expired or already used".into(),
+                ));
+            };
+            tx.execute(
+                "UPDATE handoff_codes SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL",
+                params![now, id],
+            )?;
+            let session_token = auth::create_session(&tx, now, user_id, None, device_id)?;
+            let verified_until = trusted_device::verified_until(&tx, now, device_id)?;
+            tx.commit()?;
+            Ok(SessionGrant {
+                session_token,
+                verified_until,
+            })
+        })
+        .await?;
+    Ok(Json(grant))
+}

@@ -1,0 +1,185 @@
+//! Who must use 2FA (R9, R10) and the owners' enforcement switch.
+//!
+//! The requirement sits on the user: it holds if any account they belong to
+//! enforces 2FA, or the server makes it mandatory. It is computed at sign-in
+//! and on every request, before any account is chosen.
+
+use axum::extract::State;
+use axum::Json;
+use rusqlite::{params, Connection, OptionalExtension};
+use shared::api::{
+    AccountList, AccountMembership, AccountRole, ApiError as WireError, Enforcement, SetEnforcement,
+};
+
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{ApiJson, ApiPath, SignedIn};
+use crate::error::{ApiError, ApiResult};
+
+/// What `required_by` says for the server-wide setting.
+pub const SERVER_POLICY: &str = "server policy";
+
+/// The reasons 2FA is required for a user; empty when it is optional.
+pub fn required_by(
+    conn: &Connection,
+    user_id: i64,
+    mandatory: bool,
+) -> rusqlite::Result<Vec<String>> {
+    let mut reasons = Vec::new();
+    if mandatory {
+        reasons.push(SERVER_POLICY.to_string());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.name FROM accounts a JOIN memberships m ON m.account_id = a.id
+         WHERE m.user_id = ?1 AND a.enforce_2fa = 1 ORDER BY a.name",
+    )?;
+    let names = stmt.query_map(params![user_id], |r| r.get::<_, String>(0))?;
+    for name in names {
+        reasons.push(name?);
+    }
+    Ok(reasons)
+}
+
+pub fn role_from_str(s: &str) -> Option<AccountRole> {
+    match s {
+        "owner" => Some(AccountRole::Owner),
+        "member" => Some(AccountRole::Member),
+        _ => None,
+    }
+}
+
+/// The caller's role in an account, or 403 for non-owners. Non-members get
+/// the same 403 so account ids cannot be probed.
+fn require_owner(conn: &Connection, account_id: i64, user_id: i64) -> ApiResult<()> {
+    let role: Option<String> = conn
+        .query_row(
+            "SELECT role FROM memberships WHERE account_id = ?1 AND user_id = ?2",
+            params![account_id, user_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match role.as_deref() {
+        Some("owner") => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "only the account's owners can see or change its 2FA enforcement".into(),
+        )),
+    }
+}
+
+/// The accounts the caller belongs to, with their role.
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, body = AccountList), (status = 401, body = WireError), (status = 403, body = WireError)))]
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+) -> ApiResult<Json<AccountList>> {
+    let accounts = state
+        .db
+        .call(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT a.id, a.name, m.role, a.enforce_2fa FROM accounts a
+                 JOIN memberships m ON m.account_id = a.id WHERE m.user_id = ?1 ORDER BY a.name",
+            )?;
+            let rows = stmt.query_map(params![caller.user_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, name, role, enforce) = row?;
+                let role =
+                    role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?;
+                out.push(AccountMembership {
+                    id,
+                    name,
+                    role,
+                    enforce_2fa: (role == AccountRole::Owner).then_some(enforce),
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(AccountList { accounts }))
+}
+
+/// An account's enforcement setting (owners only).
+#[utoipa::path(get, path = "/v1/accounts/{id}/enforcement", tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "account id")),
+    responses((status = 200, body = Enforcement), (status = 401, body = WireError), (status = 403, body = WireError)))]
+pub async fn get_enforcement(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(account_id): ApiPath<i64>,
+) -> ApiResult<Json<Enforcement>> {
+    let enforce = state
+        .db
+        .call(move |conn| {
+            require_owner(conn, account_id, caller.user_id)?;
+            Ok(conn.query_row(
+                "SELECT enforce_2fa FROM accounts WHERE id = ?1",
+                params![account_id],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+        .await?;
+    Ok(Json(Enforcement {
+        account_id,
+        enforce_2fa: enforce,
+    }))
+}
+
+/// Turns "Enforce 2FA" on or off (owners only). Members without 2FA are
+/// restricted to setup from their next request on.
+#[utoipa::path(put, path = "/v1/accounts/{id}/enforcement", tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "account id")),
+    request_body = SetEnforcement,
+    responses((status = 200, body = Enforcement), (status = 401, body = WireError), (status = 403, body = WireError)))]
+pub async fn set_enforcement(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(account_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<SetEnforcement>,
+) -> ApiResult<Json<Enforcement>> {
+    let now = state.clock.now();
+    state
+        .db
+        .call(move |conn| {
+            require_owner(conn, account_id, caller.user_id)?;
+            let tx = conn.transaction()?;
+            let (name, before): (String, bool) = tx.query_row(
+                "SELECT name, enforce_2fa FROM accounts WHERE id = ?1",
+                params![account_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if before != body.enforce_2fa {
+                tx.execute(
+                    "UPDATE accounts SET enforce_2fa = ?1 WHERE id = ?2",
+                    params![body.enforce_2fa, account_id],
+                )?;
+                let state = if body.enforce_2fa { "on" } else { "off" };
+                audit::change(
+                    &tx,
+                    now,
+                    caller.user_id,
+                    Event::EnforcementChanged,
+                    &format!("account {account_id} ({name}): {state}"),
+                    Some(&caller.addr),
+                    &format!("You turned \"Enforce 2FA\" {state} for the account {name}."),
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(Enforcement {
+        account_id,
+        enforce_2fa: body.enforce_2fa,
+    }))
+}

@@ -1,0 +1,111 @@
+//! Recovery codes (R4): 10 per set, 80 bits each, stored as keyed MACs,
+//! each usable once.
+//!
+//! Using one is a single conditional UPDATE (`used_at IS NULL`) on the one
+//! server connection, so two requests with the same code cannot both win.
+
+use rand::Rng;
+use rusqlite::{params, Connection};
+
+use crate::secret_box::SecretBox;
+
+pub const COUNT: usize = 10;
+/// Crockford's base32 alphabet: no I, L, O, U, so codes read aloud well.
+const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
+const GROUPS: usize = 4;
+const GROUP_LEN: usize = 4;
+
+/// A new code such as `7kq2-m9xd-4hrt-0vbn` (16 symbols, 80 bits).
+pub fn new_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    let mut out = String::with_capacity(GROUPS * (GROUP_LEN + 1));
+    for g in 0..GROUPS {
+        if g > 0 {
+            out.push('-');
+        }
+        for _ in 0..GROUP_LEN {
+            out.push(ALPHABET[rng.gen_range(0..ALPHABET.len())] as char);
+        }
+    }
+    out
+}
+
+/// Case, dashes and spaces do not matter; the letters people confuse with
+/// digits are read as those digits.
+pub fn normalize(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .map(|c| match c.to_ascii_lowercase() {
+            'i' | 'l' => '1',
+            'o' => '0',
+            other => other,
+        })
+        .collect()
+}
+
+fn mac(secrets: &SecretBox, user_id: i64, code: &str) -> Vec<u8> {
+    secrets.mac(&format!("recovery:{user_id}"), &normalize(code))
+}
+
+/// Replaces the user's codes with a fresh set and returns it (shown once).
+pub fn replace_all(
+    conn: &Connection,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+) -> rusqlite::Result<Vec<String>> {
+    conn.execute(
+        "DELETE FROM recovery_codes WHERE user_id = ?1",
+        params![user_id],
+    )?;
+    let mut codes = Vec::with_capacity(COUNT);
+    for _ in 0..COUNT {
+        let code = new_code();
+        conn.execute(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?1, ?2, ?3)",
+            params![user_id, mac(secrets, user_id, &code), now],
+        )?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
+/// Uses a code up. True only for the one request that used it.
+pub fn consume(
+    conn: &Connection,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+    typed: &str,
+) -> rusqlite::Result<bool> {
+    let changed = conn.execute(
+        "UPDATE recovery_codes SET used_at = ?1
+         WHERE id = (SELECT id FROM recovery_codes
+                     WHERE user_id = ?2 AND code_hash = ?3 AND used_at IS NULL LIMIT 1)
+           AND used_at IS NULL",
+        params![now, user_id, mac(secrets, user_id, typed)],
+    )?;
+    Ok(changed == 1)
+}
+
+pub fn remaining(conn: &Connection, user_id: i64) -> rusqlite::Result<u32> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL",
+        params![user_id],
+        |r| r.get(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_80_bits_and_normalize() {
+        let c = new_code();
+        assert_eq!(c.len(), 19);
+        assert_eq!(normalize(&c.to_uppercase()), normalize(&c));
+        assert_eq!(normalize("IL0O-"), "1100");
+    }
+}

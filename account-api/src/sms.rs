@@ -1,0 +1,338 @@
+//! SMS codes (R3) and the senders that deliver them.
+//!
+//! A code is 6 random digits, stored as a keyed MAC, valid 10 minutes, used
+//! once, dead after 3 wrong tries; a new one can be asked for after a 30 s
+//! cooldown, and asking supersedes the previous one. Delivery is separate
+//! from issuing so no network call happens while the database is locked.
+
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::config::{SmsConfig, TwilioConfig};
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::secret_box::SecretBox;
+
+pub const CODE_TTL: i64 = 10 * 60;
+pub const RESEND_COOLDOWN: i64 = 30;
+pub const MAX_ATTEMPTS: i64 = 3;
+
+/// Why a code was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignIn,
+    Setup,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign_in",
+            Purpose::Setup => "setup",
+        }
+    }
+}
+
+/// A code that must now be delivered.
+pub struct IssuedCode {
+    pub phone: String,
+    /// `None` when a still-valid code from under the cooldown was kept.
+    pub code: Option<zeroize::Zeroizing<String>>,
+    pub expires_at: i64,
+    pub resend_available_at: i64,
+}
+
+/// Issues a new code, or refuses within the cooldown.
+///
+/// With `reuse_within_cooldown` (a repeated sign-in) the code sent moments
+/// ago stays valid and nothing new is sent, instead of an error: a second
+/// sign-in must not fail, and must not send a message per attempt either.
+pub fn issue(
+    conn: &Connection,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+    purpose: Purpose,
+    phone: &str,
+    reuse_within_cooldown: bool,
+) -> ApiResult<IssuedCode> {
+    let last: Option<(i64, i64, i64, Option<i64>, String)> = conn
+        .query_row(
+            "SELECT created_at, expires_at, attempts, consumed_at, phone FROM sms_codes
+             WHERE user_id = ?1 AND purpose = ?2 ORDER BY id DESC LIMIT 1",
+            params![user_id, purpose.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    if let Some((created_at, expires_at, attempts, consumed_at, last_phone)) = last {
+        let cooldown_end = created_at + RESEND_COOLDOWN;
+        if now < cooldown_end && last_phone == phone {
+            let still_usable = consumed_at.is_none() && attempts < MAX_ATTEMPTS && expires_at > now;
+            if reuse_within_cooldown && still_usable {
+                return Ok(IssuedCode {
+                    phone: phone.to_string(),
+                    code: None,
+                    expires_at,
+                    resend_available_at: cooldown_end,
+                });
+            }
+            return Err(ApiError::ResendCooldown {
+                retry_after: cooldown_end - now,
+            });
+        }
+    }
+    // Only the newest code counts: supersede the others.
+    conn.execute(
+        "UPDATE sms_codes SET consumed_at = ?1 WHERE user_id = ?2 AND purpose = ?3 AND consumed_at IS NULL",
+        params![now, user_id, purpose.as_str()],
+    )?;
+    let code = zeroize::Zeroizing::new(format!(
+        "{:06}",
+        rand::rngs::OsRng.gen_range(0..1_000_000u32)
+    ));
+    let mac = secrets.mac(&mac_context(user_id, purpose), &code);
+    conn.execute(
+        "INSERT INTO sms_codes (user_id, purpose, phone, code_mac, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![user_id, purpose.as_str(), phone, mac, now, now + CODE_TTL],
+    )?;
+    Ok(IssuedCode {
+        phone: phone.to_string(),
+        code: Some(code),
+        expires_at: now + CODE_TTL,
+        resend_available_at: now + RESEND_COOLDOWN,
+    })
+}
+
+fn mac_context(user_id: i64, purpose: Purpose) -> String {
+    format!("sms:{user_id}:{}", purpose.as_str())
+}
+
+/// Checks a typed code against the newest pending one and uses it up.
+/// Wrong tries are counted on the code even though the caller returns an
+/// error (no transaction wraps this).
+pub fn verify(
+    conn: &Connection,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+    purpose: Purpose,
+    typed: &str,
+) -> ApiResult<String> {
+    let row: Option<(i64, Vec<u8>, i64, i64, String)> = conn
+        .query_row(
+            "SELECT id, code_mac, expires_at, attempts, phone FROM sms_codes
+             WHERE user_id = ?1 AND purpose = ?2 AND consumed_at IS NULL ORDER BY id DESC LIMIT 1",
+            params![user_id, purpose.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let (id, mac, expires_at, attempts, phone) = row.ok_or_else(|| {
+        ApiError::CodeExpired("no text message code is pending; ask for a new one".into())
+    })?;
+    if expires_at <= now {
+        return Err(ApiError::CodeExpired(
+            "this code has expired; ask for a new one".into(),
+        ));
+    }
+    if attempts >= MAX_ATTEMPTS {
+        return Err(ApiError::TooManyAttempts(
+            "this code took too many wrong tries; ask for a new one".into(),
+        ));
+    }
+    let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    let candidate = secrets.mac(&mac_context(user_id, purpose), &typed);
+    if !bool::from(candidate.ct_eq(&mac)) {
+        let attempts = attempts + 1;
+        conn.execute(
+            "UPDATE sms_codes SET attempts = ?1 WHERE id = ?2",
+            params![attempts, id],
+        )?;
+        if attempts >= MAX_ATTEMPTS {
+            return Err(ApiError::TooManyAttempts(
+                "wrong code, and that was the last try for it; ask for a new one".into(),
+            ));
+        }
+        let left = MAX_ATTEMPTS - attempts;
+        return Err(ApiError::InvalidCode(format!(
+            "the code is wrong; {left} tries left for this code"
+        )));
+    }
+    let used = conn.execute(
+        "UPDATE sms_codes SET consumed_at = ?1 WHERE id = ?2 AND consumed_at IS NULL",
+        params![now, id],
+    )?;
+    if used != 1 {
+        return Err(ApiError::ReusedCode);
+    }
+    Ok(phone)
+}
+
+/// The text of a code message. No link, and a warning, because SMS codes
+/// are phished by people pretending to be support.
+pub fn message_text(code: &str) -> String {
+    format!(
+        "{} code: {code}. It expires in {} minutes. Never share it; we will never ask for it.",
+        shared::product::PRODUCT,
+        CODE_TTL / 60
+    )
+}
+
+/// Delivers text messages.
+#[derive(Debug, Clone)]
+pub enum SmsSender {
+    Outbox,
+    Twilio(TwilioSender),
+}
+
+impl SmsSender {
+    pub fn from_config(config: &SmsConfig) -> ApiResult<SmsSender> {
+        Ok(match config {
+            SmsConfig::Outbox => SmsSender::Outbox,
+            SmsConfig::Twilio(t) => SmsSender::Twilio(TwilioSender::new(t.clone())?),
+        })
+    }
+
+    pub async fn send(
+        &self,
+        db: &Db,
+        now: i64,
+        user_id: i64,
+        to: &str,
+        body: String,
+    ) -> ApiResult<()> {
+        match self {
+            SmsSender::Outbox => {
+                let to = to.to_string();
+                db.call(move |conn| {
+                    conn.execute(
+                        "INSERT INTO outbox (created_at, kind, recipient, body, user_id) VALUES (?1, 'sms', ?2, ?3, ?4)",
+                        params![now, to, body, user_id],
+                    )?;
+                    Ok(())
+                })
+                .await
+            }
+            SmsSender::Twilio(t) => {
+                let sent = t
+                    .send(to, &body)
+                    .await
+                    .map_err(|e| ApiError::SmsDeliveryFailed(e.to_string()))?;
+                tracing::info!(sid = %sent.sid, status = %sent.status, "sms handed to Twilio");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Twilio's Messages API: `POST /2010-04-01/Accounts/{Sid}/Messages.json`,
+/// form-encoded `To`, `From`, `Body`, HTTP basic auth with the account SID
+/// and auth token, answered `201` with the message resource.
+#[derive(Debug, Clone)]
+pub struct TwilioSender {
+    config: TwilioConfig,
+    client: reqwest::Client,
+}
+
+/// The fields of Twilio's message resource that we read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TwilioMessage {
+    pub sid: String,
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TwilioErrorBody {
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TwilioError {
+    #[error("could not reach Twilio: {0}")]
+    Transport(String),
+    #[error("Twilio refused the message (HTTP {status}, code {code:?}): {message}")]
+    Refused {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    #[error("Twilio answered in an unexpected shape: {0}")]
+    Shape(String),
+}
+
+impl TwilioSender {
+    pub fn new(config: TwilioConfig) -> ApiResult<TwilioSender> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| ApiError::internal(format!("http client: {e}")))?;
+        Ok(TwilioSender { config, client })
+    }
+
+    pub async fn send(&self, to: &str, body: &str) -> Result<TwilioMessage, TwilioError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_sid
+        );
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .form(&[
+                ("To", to),
+                ("From", self.config.from.as_str()),
+                ("Body", body),
+            ])
+            .send()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| TwilioError::Transport(e.without_url().to_string()))?;
+        if status.is_success() {
+            serde_json::from_slice::<TwilioMessage>(&bytes)
+                .map_err(|e| TwilioError::Shape(e.to_string()))
+        } else {
+            let parsed: Option<TwilioErrorBody> = serde_json::from_slice(&bytes).ok();
+            Err(TwilioError::Refused {
+                status: status.as_u16(),
+                code: parsed.as_ref().and_then(|p| p.code),
+                message: parsed
+                    .and_then(|p| p.message)
+                    .unwrap_or_else(|| "no message".into()),
+            })
+        }
+    }
+}
+
+/// One outbox message as the CLI lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub created_at: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub body: String,
+}
+
+/// The outbox, oldest first.
+pub fn outbox(conn: &Connection) -> rusqlite::Result<Vec<OutboxMessage>> {
+    let mut stmt =
+        conn.prepare("SELECT id, created_at, kind, recipient, body FROM outbox ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OutboxMessage {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            kind: r.get(2)?,
+            recipient: r.get(3)?,
+            body: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}

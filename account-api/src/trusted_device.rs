@@ -1,0 +1,162 @@
+//! Trusted devices (R8): "remember this device" yields a token valid for 60
+//! days; presenting it with the password at sign-in skips the code.
+//!
+//! The token is not renewed by use: after 60 days the user proves the
+//! second factor again. Disable and password change revoke all of them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use rusqlite::{params, Connection, OptionalExtension};
+use shared::api::{ApiError as WireError, TrustedDevice, TrustedDeviceList};
+
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{ApiPath, SignedIn};
+use crate::error::{ApiError, ApiResult};
+use crate::tokens::{hash_token, new_token, TokenKind};
+
+pub const TRUST_SECONDS: i64 = 60 * 86_400;
+const MAX_LABEL_CHARS: usize = 100;
+
+/// Remembers a device; returns (token, id, expires_at).
+pub fn issue(
+    conn: &Connection,
+    now: i64,
+    user_id: i64,
+    label: Option<&str>,
+) -> rusqlite::Result<(String, i64, i64)> {
+    let token = new_token(TokenKind::TrustedDevice);
+    let label: Option<String> = label
+        .map(|l| {
+            l.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_LABEL_CHARS)
+                .collect()
+        })
+        .filter(|l: &String| !l.is_empty());
+    let expires_at = now + TRUST_SECONDS;
+    conn.execute(
+        "INSERT INTO trusted_devices (user_id, token_hash, label, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, hash_token(&token), label, now, expires_at],
+    )?;
+    Ok((token, conn.last_insert_rowid(), expires_at))
+}
+
+/// The device behind `token`, if it belongs to this user and is still
+/// trusted; marks it used.
+pub fn check(
+    conn: &Connection,
+    now: i64,
+    user_id: i64,
+    token: &str,
+) -> rusqlite::Result<Option<(i64, i64)>> {
+    let found: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT id, expires_at FROM trusted_devices
+             WHERE token_hash = ?1 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3",
+            params![hash_token(token), user_id, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, _)) = found {
+        conn.execute(
+            "UPDATE trusted_devices SET last_used_at = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
+    }
+    Ok(found)
+}
+
+/// When the device of a session stops being trusted, if it still is.
+pub fn verified_until(
+    conn: &Connection,
+    now: i64,
+    device_id: Option<i64>,
+) -> rusqlite::Result<Option<i64>> {
+    let Some(id) = device_id else { return Ok(None) };
+    conn.query_row(
+        "SELECT expires_at FROM trusted_devices WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+        params![id, now],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+pub fn revoke_all(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE trusted_devices SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+        params![now, user_id],
+    )
+}
+
+/// The caller's trusted devices that are still valid.
+#[utoipa::path(get, path = "/v1/trusted-devices", tag = "trusted-devices",
+    security(("bearer" = [])),
+    responses((status = 200, body = TrustedDeviceList), (status = 401, body = WireError), (status = 403, body = WireError)))]
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+) -> ApiResult<Json<TrustedDeviceList>> {
+    let now = state.clock.now();
+    let devices = state
+        .db
+        .call(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, label, created_at, expires_at, last_used_at FROM trusted_devices
+                 WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![caller.user_id, now], |r| {
+                let id: i64 = r.get(0)?;
+                Ok(TrustedDevice {
+                    id,
+                    label: r.get(1)?,
+                    created_at: r.get(2)?,
+                    expires_at: r.get(3)?,
+                    last_used_at: r.get(4)?,
+                    current: Some(id) == caller.trusted_device_id,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await?;
+    Ok(Json(TrustedDeviceList { devices }))
+}
+
+/// Stops trusting one device: its next sign-in asks for the code.
+#[utoipa::path(delete, path = "/v1/trusted-devices/{id}", tag = "trusted-devices",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "trusted device id")),
+    responses((status = 204), (status = 401, body = WireError), (status = 404, body = WireError)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    let now = state.clock.now();
+    state
+        .db
+        .call(move |conn| {
+            let n = conn.execute(
+                "UPDATE trusted_devices SET revoked_at = ?1 WHERE id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
+                params![now, id, caller.user_id],
+            )?;
+            if n == 0 {
+                return Err(ApiError::NotFound("no such trusted device".into()));
+            }
+            audit::change(
+                conn,
+                now,
+                caller.user_id,
+                Event::TrustedDeviceRevoked,
+                &format!("device {id}"),
+                Some(&caller.addr),
+                "A remembered device was removed; it will be asked for a code at its next sign-in.",
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
