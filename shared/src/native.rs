@@ -37,6 +37,32 @@ pub enum Request {
     },
     /// The API's health as the host sees it; answered with [`StatusResult`].
     Status,
+    /// Keep an account's recovery codes on this computer, encrypted, replacing
+    /// any kept before for that account (regenerating replaces all of them);
+    /// answered with [`VaultSaveResult`].
+    VaultSave {
+        /// The sign-in name the codes belong to.
+        account: String,
+        codes: Vec<String>,
+    },
+    /// What the vault holds, without the codes themselves; answered with
+    /// [`VaultListResult`].
+    VaultList {
+        /// Only this account's codes; all accounts when absent.
+        #[serde(default)]
+        account: Option<String>,
+    },
+    /// One code in clear, for the person to read or copy; answered with
+    /// [`VaultRevealResult`]. (`code_id`, because `id` is the frame's.)
+    VaultReveal { code_id: u64 },
+    /// Forget an account's codes on this computer; answered with
+    /// [`VaultDeleteResult`].
+    VaultDelete { account: String },
+    /// Sign-in and the person's 2FA, proxied to the account API; the wire
+    /// shape stays flat (`{"type": "sign_in", ...}`). Must stay the last
+    /// variant: serde tries it when no `type` above matched.
+    #[serde(untagged)]
+    Account(crate::two_factor::AccountRequest),
 }
 
 impl Request {
@@ -45,6 +71,11 @@ impl Request {
         match self {
             Request::Hello { .. } => "hello",
             Request::Status => "status",
+            Request::VaultSave { .. } => "vault_save",
+            Request::VaultList { .. } => "vault_list",
+            Request::VaultReveal { .. } => "vault_reveal",
+            Request::VaultDelete { .. } => "vault_delete",
+            Request::Account(request) => request.kind(),
         }
     }
 }
@@ -75,6 +106,49 @@ pub struct ApiReachability {
     pub latency_ms: Option<u64>,
     /// Why it did not answer, written for a person.
     pub problem: Option<String>,
+}
+
+/// `vault_save`'s answer.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct VaultSaveResult {
+    pub account: String,
+    /// How many codes are now kept for the account.
+    pub saved: u32,
+}
+
+/// One kept recovery code, described without revealing it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct VaultEntry {
+    /// What `vault_reveal` takes.
+    pub id: u64,
+    pub account: String,
+    /// 1-based place in the list the API issued.
+    pub position: u32,
+    /// Whether the API has seen this code used; a used code no longer works.
+    pub used: bool,
+    /// When it was saved, in seconds since the Unix epoch.
+    pub saved_at: u64,
+}
+
+/// `vault_list`'s answer, ordered by account, then position.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct VaultListResult {
+    pub entries: Vec<VaultEntry>,
+}
+
+/// `vault_reveal`'s answer.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct VaultRevealResult {
+    pub id: u64,
+    pub account: String,
+    pub code: String,
+}
+
+/// `vault_delete`'s answer.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct VaultDeleteResult {
+    /// How many codes were forgotten (0 when none were kept).
+    pub deleted: u32,
 }
 
 /// A reply: `{"id": 7, "ok": true, "result": {...}}` or
@@ -193,6 +267,27 @@ mod tests {
     #[test]
     fn unknown_type_is_an_error() {
         assert!(serde_json::from_str::<RequestFrame>(r#"{"id":3,"type":"launch"}"#).is_err());
+    }
+
+    #[test]
+    fn vault_requests_have_flat_wire_shape() {
+        let back: RequestFrame = serde_json::from_str(
+            r#"{"id":4,"type":"vault_save","account":"a@example.com","codes":["x1","x2"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            back.request,
+            Request::VaultSave {
+                account: "a@example.com".into(),
+                codes: vec!["x1".into(), "x2".into()],
+            }
+        );
+        let reveal: RequestFrame =
+            serde_json::from_str(r#"{"id":6,"type":"vault_reveal","code_id":2}"#).unwrap();
+        assert_eq!((reveal.id, reveal.request), (6, Request::VaultReveal { code_id: 2 }));
+        let list: RequestFrame = serde_json::from_str(r#"{"id":5,"type":"vault_list"}"#).unwrap();
+        assert_eq!(list.request, Request::VaultList { account: None });
+        assert_eq!(list.request.kind(), "vault_list");
     }
 
     #[test]

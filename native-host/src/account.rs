@@ -1,0 +1,961 @@
+//! Sign-in and the person's own 2FA, proxied to the account API.
+//!
+//! The extension must never hold a token, so the host adds them to the API
+//! requests and strips them from the replies:
+//!
+//! - the **session token** and the **trusted-device token** live in the OS
+//!   keyring ([`crate::secrets`]) and nowhere else. The keyring is shared by
+//!   every host process of this OS user (the browser starts one per port),
+//!   so signing in on one port signs in all of them.
+//! - the **challenge token** of a sign-in waiting for its second factor
+//!   lives in this process's memory only. It is good for ten minutes and one
+//!   answer, and the port that started the sign-in is the one that answers
+//!   it (the extension's service worker keeps its native port open while it
+//!   waits for the code). Keeping it out of the keyring means a crashed or
+//!   closed port leaves nothing behind; the cost is that a port closed in
+//!   the middle of a sign-in makes the person type the password again.
+//!
+//! Non-secret status (the signed-in email and the last 2FA state the API
+//! reported) is cached in a small JSON file in the data dir, so `session`
+//! can answer, marked stale, while the API is down. The API has no route
+//! that returns the email, so it comes from the sign-in the person typed.
+//!
+//! Every API error reaches the extension as the API's own
+//! [`ErrorCode`] and message; an API that does not answer is
+//! `api_unreachable` within the client's timeouts (well under 5 s); a
+//! keyring that does not answer is `keyring_unavailable`, with no fallback.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shared::api::{
+    AccountList, ApiError as WireError, AuthenticatorSetup, ChallengeAnswer, ChallengeResult,
+    CodeRequest, DisableRequest, Enforcement, EnrollmentComplete, HandoffCode, HandoffRedeem,
+    PasswordConfirmation, PasswordRequest, RecoveryCodes, ResendRequest, SessionGrant,
+    SetEnforcement, SignInRequest, SignInResponse, SmsCodeSent, SmsSetupRequest, SwitchRequest,
+    SwitchStarted, TrustedDeviceList, TwoFactorState, API_PREFIX,
+};
+use shared::two_factor::{AccountRequest, Done, SessionView, SignInOutcome};
+use shared::{ErrorBody, ErrorCode};
+use tokio::sync::Mutex;
+
+use crate::api_client::{ApiClientError, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+use crate::secrets::{SecretKind, Secrets, SecretsError};
+
+/// File name of the non-secret status cache under the data dir.
+pub const STATUS_FILE: &str = "account-status.json";
+
+/// Pause before the single retry of a connection that was refused or reset
+/// before the request was sent: safe for every method, POST included,
+/// because the API never saw the request.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// API bodies larger than this are refused: the largest real one (a QR code
+/// PNG) is a few KiB, and the reply to the extension must stay under 1 MiB.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// The label the API shows in the trusted-device list for this computer.
+const DEVICE_LABEL: &str = "dialer-2fa browser extension";
+
+/// A sign-in waiting for its second factor. Debug leaves the token out.
+struct PendingChallenge {
+    token: String,
+    email: String,
+}
+
+impl std::fmt::Debug for PendingChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingChallenge").finish_non_exhaustive()
+    }
+}
+
+/// What the status cache file holds: nothing secret.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+struct CachedStatus {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    two_factor: Option<TwoFactorState>,
+}
+
+/// Why an API call failed, before it becomes an [`ErrorBody`].
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    /// No answer: refused, reset, timed out.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The API answered with an error body (or a status without one).
+    #[error("{}", .0.message)]
+    Api(ErrorBody),
+    /// The API answered 2xx with a body this host cannot read.
+    #[error("{0}")]
+    BadBody(String),
+}
+
+impl CallError {
+    fn is_session_rejected(&self) -> bool {
+        matches!(self, CallError::Api(body) if body.code == ErrorCode::Unauthorized)
+    }
+
+    fn into_body(self) -> ErrorBody {
+        match self {
+            CallError::Unreachable(message) => ErrorBody::new(ErrorCode::ApiUnreachable, message),
+            CallError::Api(body) => body,
+            CallError::BadBody(message) => ErrorBody::new(ErrorCode::Internal, message),
+        }
+    }
+}
+
+/// The HTTP side: one base address from the host's config, the same client
+/// settings as [`crate::api_client::ApiClient`] (short timeouts, no
+/// redirects so a token never follows one to another address).
+#[derive(Clone, Debug)]
+struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    fn new(base_url: &str) -> Result<Http, ApiClientError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("dialer-2fa-host/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Http {
+            base: base_url.trim_end_matches('/').to_string(),
+            client,
+        })
+    }
+
+    /// One API call. A connection refused or reset before anything was sent
+    /// is retried once (the API may be restarting); a timeout is not, since
+    /// a POST may have reached the server. Returns the body of a 2xx answer
+    /// (empty for 204).
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, CallError> {
+        let started = Instant::now();
+        let mut outcome = self.send_once(&method, path, token, body).await;
+        if let Err(SendProblem::Connect(_)) = &outcome {
+            if started.elapsed() < Duration::from_secs(1) {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                outcome = self.send_once(&method, path, token, body).await;
+            }
+        }
+        let response = match outcome {
+            Ok(response) => response,
+            Err(problem) => {
+                tracing::info!(path, problem = problem.kind(), "account API not reachable");
+                return Err(CallError::Unreachable(problem.describe(&self.base)));
+            }
+        };
+        let status = response.status();
+        let bytes = read_bounded(response).await.map_err(|p| {
+            tracing::info!(path, problem = p.kind(), "account API answer cut off");
+            CallError::Unreachable(p.describe(&self.base))
+        })?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let error = match serde_json::from_slice::<WireError>(&bytes) {
+            Ok(wire) => wire.error,
+            Err(_) => status_error(status.as_u16()),
+        };
+        tracing::info!(path, status = status.as_u16(), code = ?error.code, "account API refused");
+        Err(CallError::Api(error))
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, SendProblem> {
+        let url = format!("{}{}{}", self.base, API_PREFIX, path);
+        let mut request = self.client.request(method.clone(), url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            // reqwest's `json` feature is off in this crate; this is what it does.
+            let bytes = serde_json::to_vec(body).map_err(|e| SendProblem::Other(e.to_string()))?;
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        request.send().await.map_err(SendProblem::from_reqwest)
+    }
+
+    async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, CallError> {
+        let bytes = self.call(method, path, token, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            CallError::BadBody(format!(
+                "the account API at {} answered {} with an unexpected body ({}); \
+                 are the host and the API the same version?",
+                self.base, path, e
+            ))
+        })
+    }
+}
+
+/// Reads a body up to [`MAX_RESPONSE_BYTES`].
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, SendProblem> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(SendProblem::from_reqwest)? {
+        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(SendProblem::Other("the answer was too large".into()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// An error status whose body was not the API's JSON (a proxy in between).
+fn status_error(status: u16) -> ErrorBody {
+    let code = match status {
+        400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        409 => ErrorCode::Conflict,
+        429 => ErrorCode::RateLimited,
+        _ => ErrorCode::Internal,
+    };
+    ErrorBody::new(
+        code,
+        format!("the account API answered with HTTP status {}", status),
+    )
+}
+
+#[derive(Debug)]
+enum SendProblem {
+    Timeout,
+    Connect(String),
+    Other(String),
+}
+
+impl SendProblem {
+    fn from_reqwest(e: reqwest::Error) -> SendProblem {
+        if e.is_timeout() {
+            SendProblem::Timeout
+        } else if e.is_connect() {
+            SendProblem::Connect(root_cause(&e))
+        } else {
+            SendProblem::Other(root_cause(&e))
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            SendProblem::Timeout => "timeout",
+            SendProblem::Connect(_) => "connect",
+            SendProblem::Other(_) => "other",
+        }
+    }
+
+    fn describe(&self, base: &str) -> String {
+        match self {
+            SendProblem::Timeout => format!(
+                "The account API at {} did not answer within {} seconds. Try again in a moment.",
+                base,
+                REQUEST_TIMEOUT.as_secs()
+            ),
+            SendProblem::Connect(why) => format!(
+                "Could not connect to the account API at {} ({}). Is it running, and is the \
+                 address right?",
+                base, why
+            ),
+            SendProblem::Other(why) => {
+                format!("The account API at {} could not be asked: {}.", base, why)
+            }
+        }
+    }
+}
+
+/// The innermost error's text, which says more than reqwest's own.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// The session logic of one host process. Held by the dispatcher.
+pub struct Account {
+    http: Http,
+    data_dir: PathBuf,
+    /// The keyring, connected on first use; a failure is not kept, so
+    /// unlocking the keyring fixes the next request.
+    secrets: Arc<StdMutex<Option<Arc<Secrets>>>>,
+    /// The sign-in waiting for a code on this port.
+    challenge: Mutex<Option<PendingChallenge>>,
+    /// Serialises writers of the status cache within this process.
+    cache_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("api", &self.http.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request's outcome: a JSON result or a typed error for the extension.
+pub type Outcome = Result<serde_json::Value, ErrorBody>;
+
+impl Account {
+    /// `api_url` comes from the host's config only; `data_dir` holds the
+    /// status cache.
+    pub fn new(api_url: &str, data_dir: PathBuf) -> Result<Account, ApiClientError> {
+        Ok(Account {
+            http: Http::new(api_url)?,
+            data_dir,
+            secrets: Arc::new(StdMutex::new(None)),
+            challenge: Mutex::new(None),
+            cache_lock: Mutex::new(()),
+        })
+    }
+
+    /// Answers one [`AccountRequest`].
+    pub async fn handle(&self, request: AccountRequest) -> Outcome {
+        let kind = request.kind();
+        let outcome = self.dispatch(request).await;
+        if let Err(e) = &outcome {
+            tracing::info!(request = kind, code = ?e.code, "account request failed");
+        }
+        outcome
+    }
+
+    async fn dispatch(&self, request: AccountRequest) -> Outcome {
+        match request {
+            AccountRequest::SignIn { email, password } => {
+                to_value(&self.sign_in(email, password).await?)
+            }
+            AccountRequest::AnswerChallenge {
+                code,
+                recovery_code,
+                remember_device,
+            } => to_value(
+                &self
+                    .answer_challenge(code, recovery_code, remember_device)
+                    .await?,
+            ),
+            AccountRequest::ResendSms => to_value(&self.resend_sms().await?),
+            AccountRequest::SignOut => to_value(&self.sign_out().await?),
+            AccountRequest::SignOutEverywhere => to_value(&self.sign_out_everywhere().await?),
+            AccountRequest::Session => to_value(&self.session().await?),
+            AccountRequest::AuthenticatorSetup { password } => {
+                let body = json(&PasswordConfirmation { password })?;
+                let r: AuthenticatorSetup = self
+                    .authed(Method::POST, "/two-factor/authenticator/setup", Some(body))
+                    .await?;
+                to_value(&r)
+            }
+            AccountRequest::AuthenticatorConfirm { code } => {
+                let body = json(&CodeRequest { code })?;
+                let r: EnrollmentComplete = self
+                    .authed(
+                        Method::POST,
+                        "/two-factor/authenticator/confirm",
+                        Some(body),
+                    )
+                    .await?;
+                self.refresh_cache_quietly().await;
+                to_value(&r)
+            }
+            AccountRequest::SmsSetup { phone, password } => {
+                let body = json(&SmsSetupRequest { phone, password })?;
+                let r: SmsCodeSent = self
+                    .authed(Method::POST, "/two-factor/sms/setup", Some(body))
+                    .await?;
+                to_value(&r)
+            }
+            AccountRequest::SmsConfirm { code } => {
+                let body = json(&CodeRequest { code })?;
+                let r: EnrollmentComplete = self
+                    .authed(Method::POST, "/two-factor/sms/confirm", Some(body))
+                    .await?;
+                self.refresh_cache_quietly().await;
+                to_value(&r)
+            }
+            AccountRequest::SwitchMethod { method, password } => {
+                let body = json(&SwitchRequest { method, password })?;
+                let r: SwitchStarted = self
+                    .authed(Method::POST, "/two-factor/switch", Some(body))
+                    .await?;
+                to_value(&r)
+            }
+            AccountRequest::Disable { password, confirm } => {
+                to_value(&self.disable(password, confirm).await?)
+            }
+            AccountRequest::RegenerateRecoveryCodes { password } => {
+                let body = json(&PasswordRequest { password })?;
+                let r: RecoveryCodes = self
+                    .authed(Method::POST, "/two-factor/recovery-codes", Some(body))
+                    .await?;
+                self.refresh_cache_quietly().await;
+                to_value(&r)
+            }
+            AccountRequest::ListTrustedDevices => {
+                let r: TrustedDeviceList =
+                    self.authed(Method::GET, "/trusted-devices", None).await?;
+                to_value(&r)
+            }
+            AccountRequest::RevokeTrustedDevice { id } => {
+                let path = format!("/trusted-devices/{}", id);
+                self.authed_empty(Method::DELETE, &path, None).await?;
+                to_value(&Done {})
+            }
+            AccountRequest::ListAccounts => {
+                let r: AccountList = self.authed(Method::GET, "/accounts", None).await?;
+                to_value(&r)
+            }
+            AccountRequest::SetEnforcement {
+                account_id,
+                enforce_2fa,
+            } => {
+                let path = format!("/accounts/{}/enforcement", account_id);
+                let body = json(&SetEnforcement { enforce_2fa })?;
+                let r: Enforcement = self.authed(Method::PUT, &path, Some(body)).await?;
+                to_value(&r)
+            }
+            AccountRequest::CreateHandoff => {
+                let r: HandoffCode = self.authed(Method::POST, "/handoff", None).await?;
+                to_value(&r)
+            }
+            AccountRequest::RedeemHandoff { code } => to_value(&self.redeem_handoff(code).await?),
+        }
+    }
+
+    // ---- sign-in -------------------------------------------------------
+
+    /// Password sign-in, presenting this computer's trusted-device token.
+    /// The keyring is read first: without it no session could be kept, so
+    /// the password is not even sent.
+    async fn sign_in(&self, email: String, password: String) -> Result<SignInOutcome, ErrorBody> {
+        let device_token = self.secret_get(SecretKind::TrustedDeviceToken).await?;
+        let email = email.trim().to_string();
+        let body = json(&SignInRequest {
+            email: email.clone(),
+            password,
+            trusted_device_token: device_token,
+        })?;
+        let response: SignInResponse = self
+            .http
+            .call_json(Method::POST, "/sign-in", None, Some(&body))
+            .await
+            .map_err(CallError::into_body)?;
+        match response {
+            SignInResponse::Authenticated { session_token, .. } => {
+                *self.challenge.lock().await = None;
+                let session = self.start_session(session_token, Some(email)).await?;
+                Ok(SignInOutcome::SignedIn { session })
+            }
+            SignInResponse::TwoFactorRequired {
+                challenge_token,
+                method,
+                phone_hint,
+                expires_at,
+            } => {
+                *self.challenge.lock().await = Some(PendingChallenge {
+                    token: challenge_token,
+                    email,
+                });
+                Ok(SignInOutcome::TwoFactorRequired {
+                    method,
+                    phone_hint,
+                    expires_at,
+                })
+            }
+            SignInResponse::TwoFactorSetupRequired { session_token, .. } => {
+                *self.challenge.lock().await = None;
+                let session = self.start_session(session_token, Some(email)).await?;
+                Ok(SignInOutcome::SetupRequired { session })
+            }
+        }
+    }
+
+    /// Answers the pending challenge; with `remember_device` the returned
+    /// 60-day token replaces the stored one.
+    async fn answer_challenge(
+        &self,
+        code: Option<String>,
+        recovery_code: Option<String>,
+        remember_device: bool,
+    ) -> Result<SignInOutcome, ErrorBody> {
+        let mut pending = self.challenge.lock().await;
+        let challenge = pending.as_ref().ok_or_else(no_pending_challenge)?;
+        let email = challenge.email.clone();
+        let body = json(&ChallengeAnswer {
+            challenge_token: challenge.token.clone(),
+            code,
+            recovery_code,
+            remember_device,
+            device_label: remember_device.then(|| DEVICE_LABEL.to_string()),
+        })?;
+        let result: Result<ChallengeResult, CallError> = self
+            .http
+            .call_json(Method::POST, "/sign-in/challenge", None, Some(&body))
+            .await;
+        let result = match result {
+            Ok(result) => result,
+            Err(e) => {
+                // A dead challenge cannot be answered again: forget it so
+                // the next answer says "sign in again" without asking.
+                if let CallError::Api(body) = &e {
+                    if matches!(
+                        body.code,
+                        ErrorCode::CodeExpired | ErrorCode::TooManyAttempts
+                    ) {
+                        *pending = None;
+                    }
+                }
+                return Err(e.into_body());
+            }
+        };
+        *pending = None;
+        drop(pending);
+        if let Some(device_token) = &result.trusted_device_token {
+            self.secret_set(SecretKind::TrustedDeviceToken, device_token.clone())
+                .await?;
+        }
+        let session = self
+            .start_session(result.session_token, Some(email))
+            .await?;
+        Ok(SignInOutcome::SignedIn { session })
+    }
+
+    async fn resend_sms(&self) -> Result<SmsCodeSent, ErrorBody> {
+        let pending = self.challenge.lock().await;
+        let challenge = pending.as_ref().ok_or_else(no_pending_challenge)?;
+        let body = json(&ResendRequest {
+            challenge_token: challenge.token.clone(),
+        })?;
+        drop(pending);
+        self.http
+            .call_json(Method::POST, "/sign-in/challenge/resend", None, Some(&body))
+            .await
+            .map_err(CallError::into_body)
+    }
+
+    async fn redeem_handoff(&self, code: String) -> Result<SessionView, ErrorBody> {
+        // The keyring must answer before the one-time code is spent.
+        self.secrets().await?;
+        let body = json(&HandoffRedeem { code })?;
+        let grant: SessionGrant = self
+            .http
+            .call_json(Method::POST, "/handoff/redeem", None, Some(&body))
+            .await
+            .map_err(CallError::into_body)?;
+        // The API does not say whose session it is; the email stays unknown.
+        self.start_session(grant.session_token, None).await
+    }
+
+    /// Stores a new session token (ending the one it replaces), reads the
+    /// person's 2FA and caches what is not secret.
+    async fn start_session(
+        &self,
+        token: String,
+        email: Option<String>,
+    ) -> Result<SessionView, ErrorBody> {
+        let old = self.secret_get(SecretKind::SessionToken).await?;
+        self.secret_set(SecretKind::SessionToken, token.clone())
+            .await?;
+        if let Some(old) = old.filter(|old| *old != token) {
+            // Best effort: an old session left open on the server is
+            // harmless once its token is gone from here.
+            let _ = self
+                .http
+                .call(Method::POST, "/sign-out", Some(&old), None)
+                .await;
+        }
+        let two_factor: Option<TwoFactorState> = self
+            .http
+            .call_json(Method::GET, "/two-factor", Some(&token), None)
+            .await
+            .ok();
+        let cached = CachedStatus {
+            email: email.clone(),
+            two_factor: two_factor.clone(),
+        };
+        self.write_cache(Some(cached)).await;
+        Ok(SessionView {
+            signed_in: true,
+            email,
+            two_factor,
+            stale: false,
+        })
+    }
+
+    // ---- the session ---------------------------------------------------
+
+    /// Who is signed in here: the keyring decides whether anyone is, the
+    /// API what their 2FA is; the cache answers (stale) when the API does
+    /// not.
+    async fn session(&self) -> Result<SessionView, ErrorBody> {
+        let token = match self.secret_get(SecretKind::SessionToken).await? {
+            Some(token) => token,
+            None => {
+                self.write_cache(None).await;
+                return Ok(SessionView::signed_out());
+            }
+        };
+        let result: Result<TwoFactorState, CallError> = self
+            .http
+            .call_json(Method::GET, "/two-factor", Some(&token), None)
+            .await;
+        match result {
+            Ok(two_factor) => {
+                let mut cached = self.read_cache().await.unwrap_or_default();
+                cached.two_factor = Some(two_factor.clone());
+                let email = cached.email.clone();
+                self.write_cache(Some(cached)).await;
+                Ok(SessionView {
+                    signed_in: true,
+                    email,
+                    two_factor: Some(two_factor),
+                    stale: false,
+                })
+            }
+            Err(e) if e.is_session_rejected() => {
+                self.forget_session().await?;
+                Ok(SessionView::signed_out())
+            }
+            Err(CallError::Unreachable(_)) => {
+                let cached = self.read_cache().await.unwrap_or_default();
+                Ok(SessionView {
+                    signed_in: true,
+                    email: cached.email,
+                    two_factor: cached.two_factor,
+                    stale: true,
+                })
+            }
+            Err(e) => Err(e.into_body()),
+        }
+    }
+
+    /// Ends this computer's session. The local token goes even when the API
+    /// cannot be told: nobody can use a token nobody has. The trusted-device
+    /// token stays, so the next sign-in skips the code.
+    async fn sign_out(&self) -> Result<SessionView, ErrorBody> {
+        *self.challenge.lock().await = None;
+        if let Some(token) = self.secret_get(SecretKind::SessionToken).await? {
+            if let Err(e) = self
+                .http
+                .call(Method::POST, "/sign-out", Some(&token), None)
+                .await
+            {
+                tracing::info!(error = %e, "the API was not told of the sign-out");
+            }
+        }
+        self.forget_session().await?;
+        Ok(SessionView::signed_out())
+    }
+
+    /// Ends every session of the person. Unlike [`Account::sign_out`] this
+    /// needs the API: if it cannot be reached the person is told, and stays
+    /// signed in here, rather than believing the other sessions ended.
+    async fn sign_out_everywhere(&self) -> Result<SessionView, ErrorBody> {
+        self.authed_empty(Method::POST, "/sign-out/everywhere", None)
+            .await?;
+        self.forget_session().await?;
+        Ok(SessionView::signed_out())
+    }
+
+    /// Turns 2FA off, then answers the new session view. The API revokes
+    /// every trusted device, so the stored device token goes too.
+    async fn disable(&self, password: String, confirm: bool) -> Result<SessionView, ErrorBody> {
+        let body = json(&DisableRequest { password, confirm })?;
+        self.authed_empty(Method::POST, "/two-factor/disable", Some(body))
+            .await?;
+        self.secret_delete(SecretKind::TrustedDeviceToken).await?;
+        self.session().await
+    }
+
+    /// A call with the stored session token. A session the API rejects
+    /// (401 `unauthorized`) is forgotten and the person hears they were
+    /// signed out.
+    async fn authed<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, ErrorBody> {
+        let token = self.session_token().await?;
+        let result = self
+            .http
+            .call_json(method, path, Some(&token), body.as_ref())
+            .await;
+        self.check_session(result).await
+    }
+
+    async fn authed_empty(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(), ErrorBody> {
+        let token = self.session_token().await?;
+        let result = self
+            .http
+            .call(method, path, Some(&token), body.as_ref())
+            .await
+            .map(|_| ());
+        self.check_session(result).await
+    }
+
+    async fn check_session<T>(&self, result: Result<T, CallError>) -> Result<T, ErrorBody> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(e) if e.is_session_rejected() => {
+                self.forget_session().await?;
+                Err(ErrorBody::new(
+                    ErrorCode::Unauthorized,
+                    "You were signed out (the session ended or was revoked). Sign in again.",
+                ))
+            }
+            Err(e) => Err(e.into_body()),
+        }
+    }
+
+    async fn session_token(&self) -> Result<String, ErrorBody> {
+        self.secret_get(SecretKind::SessionToken)
+            .await?
+            .ok_or_else(|| ErrorBody::new(ErrorCode::Unauthorized, "Sign in first."))
+    }
+
+    /// Deletes the session token and the cached status.
+    async fn forget_session(&self) -> Result<(), ErrorBody> {
+        self.secret_delete(SecretKind::SessionToken).await?;
+        self.write_cache(None).await;
+        Ok(())
+    }
+
+    /// After a change of the person's 2FA: re-read it for the cache. A
+    /// failure only leaves the cache older.
+    async fn refresh_cache_quietly(&self) {
+        if let Ok(Some(token)) = self.secret_get(SecretKind::SessionToken).await {
+            if let Ok(two_factor) = self
+                .http
+                .call_json::<TwoFactorState>(Method::GET, "/two-factor", Some(&token), None)
+                .await
+            {
+                let mut cached = self.read_cache().await.unwrap_or_default();
+                cached.two_factor = Some(two_factor);
+                self.write_cache(Some(cached)).await;
+            }
+        }
+    }
+
+    // ---- the keyring ---------------------------------------------------
+
+    async fn secrets(&self) -> Result<Arc<Secrets>, ErrorBody> {
+        let slot = self.secrets.clone();
+        blocking(move || connect_secrets(&slot))
+            .await?
+            .map_err(keyring_error)
+    }
+
+    async fn secret_get(&self, kind: SecretKind) -> Result<Option<String>, ErrorBody> {
+        let secrets = self.secrets().await?;
+        let bytes = blocking(move || secrets.get(kind))
+            .await?
+            .map_err(keyring_error)?;
+        // A value that is not UTF-8 was not written by this host: treat it
+        // as absent rather than send garbage to the API.
+        Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
+    }
+
+    async fn secret_set(&self, kind: SecretKind, value: String) -> Result<(), ErrorBody> {
+        let secrets = self.secrets().await?;
+        blocking(move || secrets.set(kind, value.as_bytes()))
+            .await?
+            .map_err(keyring_error)
+    }
+
+    async fn secret_delete(&self, kind: SecretKind) -> Result<(), ErrorBody> {
+        let secrets = self.secrets().await?;
+        blocking(move || secrets.delete(kind))
+            .await?
+            .map(|_| ())
+            .map_err(keyring_error)
+    }
+
+    // ---- the status cache ----------------------------------------------
+
+    async fn read_cache(&self) -> Option<CachedStatus> {
+        let path = self.data_dir.join(STATUS_FILE);
+        blocking(move || read_cache_file(&path)).await.ok()?
+    }
+
+    /// Writes (or with `None` removes) the cache. Failures are logged, not
+    /// returned: the cache only makes a down API less of a blank.
+    async fn write_cache(&self, status: Option<CachedStatus>) {
+        let _guard = self.cache_lock.lock().await;
+        let dir = self.data_dir.clone();
+        let result = blocking(move || write_cache_file(&dir, status.as_ref())).await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not update the status cache"),
+            Err(_) => tracing::warn!("could not update the status cache"),
+        }
+    }
+}
+
+fn read_cache_file(path: &Path) -> Option<CachedStatus> {
+    let text = std::fs::read(path).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Atomic replace (unique temp file, then rename), so concurrent host
+/// processes each leave a whole file and readers never see half of one.
+fn write_cache_file(dir: &Path, status: Option<&CachedStatus>) -> std::io::Result<()> {
+    let path = dir.join(STATUS_FILE);
+    let status = match status {
+        Some(status) => status,
+        None => {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        }
+    };
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!("{}.{}.tmp", STATUS_FILE, std::process::id()));
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// The keyring, connected on first use and kept. Blocking.
+fn connect_secrets(slot: &StdMutex<Option<Arc<Secrets>>>) -> Result<Arc<Secrets>, SecretsError> {
+    let mut guard = slot
+        .lock()
+        .map_err(|_| SecretsError::Failed("an earlier keyring call crashed".into()))?;
+    if let Some(secrets) = guard.as_ref() {
+        return Ok(secrets.clone());
+    }
+    let secrets = Arc::new(Secrets::connect()?);
+    *guard = Some(secrets.clone());
+    Ok(secrets)
+}
+
+fn keyring_error(e: SecretsError) -> ErrorBody {
+    tracing::warn!(error = %e, "keyring failed");
+    ErrorBody::new(
+        ErrorCode::KeyringUnavailable,
+        format!(
+            "{}. The helper keeps your sign-in only in the OS keyring, so it cannot sign you in \
+             until the keyring answers.",
+            e
+        ),
+    )
+}
+
+fn no_pending_challenge() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::CodeExpired,
+        "No sign-in is waiting for a code here (it expired, was completed, or the helper \
+         restarted). Sign in again.",
+    )
+}
+
+/// Runs blocking work (keyring D-Bus calls, files) off the async threads.
+async fn blocking<T, F>(f: F) -> Result<T, ErrorBody>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ErrorBody::new(ErrorCode::Internal, "the host's worker thread crashed"))
+}
+
+fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, ErrorBody> {
+    serde_json::to_value(value).map_err(|e| {
+        ErrorBody::new(
+            ErrorCode::Internal,
+            format!("could not encode the request: {}", e),
+        )
+    })
+}
+
+fn to_value<T: Serialize>(value: &T) -> Outcome {
+    serde_json::to_value(value).map_err(|e| {
+        ErrorBody::new(
+            ErrorCode::Internal,
+            format!("could not encode the reply: {}", e),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_statuses_map_to_codes() {
+        assert_eq!(status_error(401).code, ErrorCode::Unauthorized);
+        assert_eq!(status_error(429).code, ErrorCode::RateLimited);
+        assert_eq!(status_error(502).code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn only_unauthorized_ends_the_session() {
+        let rejected = CallError::Api(ErrorBody::new(ErrorCode::Unauthorized, "x"));
+        assert!(rejected.is_session_rejected());
+        // A wrong password is also a 401, but the session is fine.
+        let wrong = CallError::Api(ErrorBody::new(ErrorCode::InvalidCredentials, "x"));
+        assert!(!wrong.is_session_rejected());
+        assert!(!CallError::Unreachable("x".into()).is_session_rejected());
+        assert_eq!(
+            CallError::Unreachable("x".into()).into_body().code,
+            ErrorCode::ApiUnreachable
+        );
+    }
+
+    #[test]
+    fn cache_file_round_trips_and_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = CachedStatus {
+            email: Some("a@example.com".into()),
+            two_factor: None,
+        };
+        write_cache_file(dir.path(), Some(&status)).unwrap();
+        assert_eq!(read_cache_file(&dir.path().join(STATUS_FILE)), Some(status));
+        write_cache_file(dir.path(), None).unwrap();
+        write_cache_file(dir.path(), None).unwrap();
+        assert_eq!(read_cache_file(&dir.path().join(STATUS_FILE)), None);
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_unreachable_quickly() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let http = Http::new(&format!("http://127.0.0.1:{}", port)).unwrap();
+        let started = Instant::now();
+        let e = http.call(Method::GET, "/two-factor", None, None).await;
+        assert!(matches!(e, Err(CallError::Unreachable(_))));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

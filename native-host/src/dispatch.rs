@@ -1,0 +1,261 @@
+//! What the host does for each request, once it is known to be well formed
+//! and the port has said `hello`.
+//!
+//! State that outlives one request lives here: the config, the API client,
+//! the cached status and the lazily opened keyring and vault. The keyring
+//! and the vault are opened on first use, not at start, so that `hello` and
+//! `status` work (and say so) on a machine whose keyring is locked.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use shared::native::{
+    Event, HelloResult, HostMessage, Request, StatusResult, VaultDeleteResult, VaultListResult,
+    VaultRevealResult, VaultSaveResult, PROTOCOL_VERSION,
+};
+use shared::{ErrorBody, ErrorCode};
+use tokio::sync::{mpsc, Mutex};
+
+use crate::api_client::ApiClient;
+use crate::config::HostConfig;
+use crate::secrets::{Secrets, SecretsError};
+use crate::vault::{Vault, VaultError, VAULT_FILE};
+
+/// The host's version, reported by `hello` and `status`.
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How long a health check answers `status` before the API is asked again:
+/// the popup asks on every open, and several popups may ask at once.
+pub const STATUS_TTL: Duration = Duration::from_secs(5);
+
+/// A request's outcome: a JSON result or a typed error for the extension.
+pub type Outcome = Result<serde_json::Value, ErrorBody>;
+
+struct CachedStatus {
+    at: Instant,
+    status: StatusResult,
+}
+
+/// Everything one host process serves its port with.
+pub struct Dispatcher {
+    api: ApiClient,
+    /// Sign-in and the person's 2FA, proxied to the API with the tokens
+    /// from the keyring.
+    account: crate::account::Account,
+    data_dir: PathBuf,
+    status: Mutex<Option<CachedStatus>>,
+    secrets: Arc<StdMutex<Option<Arc<Secrets>>>>,
+    vault: Mutex<Option<Arc<StdMutex<Vault>>>>,
+    /// Weak so that the port's writer ends when the port's own senders are
+    /// gone, whatever still holds the dispatcher.
+    events: mpsc::WeakSender<HostMessage>,
+}
+
+impl Dispatcher {
+    /// `events` carries host-initiated messages (`status_changed`) to the
+    /// port's writer.
+    pub fn new(
+        config: &HostConfig,
+        data_dir: PathBuf,
+        events: &mpsc::Sender<HostMessage>,
+    ) -> Result<Dispatcher, crate::api_client::ApiClientError> {
+        Ok(Dispatcher {
+            api: ApiClient::new(&config.api_url)?,
+            account: crate::account::Account::new(&config.api_url, data_dir.clone())?,
+            data_dir,
+            status: Mutex::new(None),
+            secrets: Arc::new(StdMutex::new(None)),
+            vault: Mutex::new(None),
+            events: events.downgrade(),
+        })
+    }
+
+    /// Answers `hello`: the versions, or an error when the extension speaks
+    /// another protocol (the popup then tells the user to update).
+    pub fn hello(&self, protocol: u32) -> Outcome {
+        if protocol != PROTOCOL_VERSION {
+            return Err(ErrorBody::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "the extension speaks protocol {} but this host (version {}) speaks {}; \
+                     update the one that is older",
+                    protocol, HOST_VERSION, PROTOCOL_VERSION
+                ),
+            ));
+        }
+        to_value(&HelloResult {
+            protocol: PROTOCOL_VERSION,
+            host_version: HOST_VERSION.to_string(),
+        })
+    }
+
+    /// Handles any request after `hello`.
+    pub async fn handle(&self, request: Request) -> Outcome {
+        match request {
+            Request::Hello { protocol } => self.hello(protocol),
+            Request::Status => to_value(&self.status().await),
+            Request::VaultSave { account, codes } => {
+                let saved = self
+                    .with_vault(move |v| v.save(&account, &codes).map(|n| (account, n)))
+                    .await?;
+                to_value(&VaultSaveResult {
+                    account: saved.0,
+                    saved: saved.1,
+                })
+            }
+            Request::VaultList { account } => {
+                let entries = self.with_vault(move |v| v.list(account.as_deref())).await?;
+                to_value(&VaultListResult { entries })
+            }
+            Request::VaultReveal { code_id } => {
+                let (account, code) = self.with_vault(move |v| v.reveal(code_id)).await?;
+                to_value(&VaultRevealResult {
+                    id: code_id,
+                    account,
+                    code,
+                })
+            }
+            Request::VaultDelete { account } => {
+                let deleted = self.with_vault(move |v| v.delete(&account)).await?;
+                to_value(&VaultDeleteResult { deleted })
+            }
+            Request::Account(request) => self.account.handle(request).await,
+        }
+    }
+
+    /// The API's health, from the cache while it is fresh. The lock makes
+    /// concurrent requests share one health check. A change of reachability
+    /// is also announced as a `status_changed` event.
+    pub async fn status(&self) -> StatusResult {
+        let mut cached = self.status.lock().await;
+        if let Some(c) = cached.as_ref() {
+            if c.at.elapsed() < STATUS_TTL {
+                return c.status.clone();
+            }
+        }
+        let status = StatusResult {
+            host_version: HOST_VERSION.to_string(),
+            api: self.api.health().await,
+        };
+        let changed = cached
+            .as_ref()
+            .map(|c| c.status.api.reachable != status.api.reachable)
+            .unwrap_or(false);
+        *cached = Some(CachedStatus {
+            at: Instant::now(),
+            status: status.clone(),
+        });
+        drop(cached);
+        if changed {
+            let event = HostMessage::Event(Event::StatusChanged {
+                status: status.clone(),
+            });
+            // The port may be closing; an undelivered event is harmless.
+            if let Some(events) = self.events.upgrade() {
+                let _ = events.try_send(event);
+            }
+        }
+        status
+    }
+
+    /// Runs `op` on the vault on a blocking thread, opening it first if
+    /// needed (which may create the vault key in the keyring).
+    async fn with_vault<T, F>(&self, op: F) -> Result<T, ErrorBody>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Vault) -> Result<T, VaultError> + Send + 'static,
+    {
+        let vault = {
+            let mut vault_slot = self.vault.lock().await;
+            match vault_slot.as_ref() {
+                Some(vault) => vault.clone(),
+                None => {
+                    let slot = self.secrets.clone();
+                    let secrets = blocking(move || connect_secrets(&slot)).await?;
+                    let secrets = secrets.map_err(|e| vault_error(VaultError::Keyring(e)))?;
+                    let path = self.data_dir.join(VAULT_FILE);
+                    let vault = blocking(move || Vault::open(&path, secrets.as_ref()))
+                        .await?
+                        .map_err(vault_error)?;
+                    let vault = Arc::new(StdMutex::new(vault));
+                    *vault_slot = Some(vault.clone());
+                    vault
+                }
+            }
+        };
+        blocking(move || {
+            let mut guard = vault
+                .lock()
+                .map_err(|_| VaultError::Invalid("an earlier vault call crashed".into()))?;
+            op(&mut guard)
+        })
+        .await?
+        .map_err(vault_error)
+    }
+}
+
+impl Drop for Dispatcher {
+    /// The Secret Service store closes its D-Bus connection with a blocking
+    /// call, which panics on a thread that drives the async runtime; so the
+    /// keyring connection is let go on a thread of its own.
+    fn drop(&mut self) {
+        let secrets = self.secrets.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(secrets) = secrets {
+            let _ = std::thread::spawn(move || drop(secrets)).join();
+        }
+    }
+}
+
+/// The keyring, connected on first use and kept; a failure is not kept, so
+/// unlocking the keyring fixes the next request. Blocking.
+fn connect_secrets(slot: &StdMutex<Option<Arc<Secrets>>>) -> Result<Arc<Secrets>, SecretsError> {
+    let mut guard = slot
+        .lock()
+        .map_err(|_| SecretsError::Failed("an earlier keyring call crashed".into()))?;
+    if let Some(secrets) = guard.as_ref() {
+        return Ok(secrets.clone());
+    }
+    let secrets = Arc::new(Secrets::connect()?);
+    *guard = Some(secrets.clone());
+    Ok(secrets)
+}
+
+/// Runs blocking work (keyring D-Bus calls, SQLite) off the async threads.
+async fn blocking<T, F>(f: F) -> Result<T, ErrorBody>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ErrorBody::new(ErrorCode::Internal, "the host's worker thread crashed"))
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Outcome {
+    serde_json::to_value(value).map_err(|e| {
+        ErrorBody::new(
+            ErrorCode::Internal,
+            format!("could not encode the reply: {}", e),
+        )
+    })
+}
+
+/// Vault and keyring failures as the extension sees them.
+fn vault_error(e: VaultError) -> ErrorBody {
+    let code = match &e {
+        VaultError::Keyring(_) | VaultError::KeyMismatch | VaultError::KeyLost(_) => {
+            ErrorCode::KeyringUnavailable
+        }
+        VaultError::Invalid(_) => ErrorCode::BadRequest,
+        VaultError::NotFound(_) => ErrorCode::NotFound,
+        VaultError::Database(_)
+        | VaultError::Folder { .. }
+        | VaultError::Corrupt
+        | VaultError::TooNew(_) => ErrorCode::Internal,
+    };
+    if code == ErrorCode::Internal || code == ErrorCode::KeyringUnavailable {
+        tracing::warn!(error = %e, "vault request failed");
+    }
+    ErrorBody::new(code, e.to_string())
+}

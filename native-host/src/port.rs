@@ -1,0 +1,221 @@
+//! One native messaging port: read frames from the browser, answer them,
+//! write replies back, until the browser closes the pipe.
+//!
+//! Requests after `hello` run concurrently (a slow health check must not hold
+//! up a vault read), but a single writer task owns the output, so replies
+//! and events are written whole, one frame at a time, never interleaved.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use shared::native::{HostMessage, Reply, Request, RequestFrame};
+use shared::{ErrorBody, ErrorCode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::dispatch::Dispatcher;
+use crate::framing::{Decoded, FrameDecoder};
+use crate::protocol::{decode_request, encode_message, too_large_reply};
+
+/// Outgoing messages waiting for the writer; a bound keeps a peer that does
+/// not read from making the host buffer without limit.
+pub const OUTBOX_CAPACITY: usize = 256;
+
+/// How a port ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortEnd {
+    /// The browser closed the pipe between frames.
+    Closed,
+    /// The input ended in the middle of a frame; what was complete before it
+    /// was answered. Still a clean exit (code 0): the peer went away.
+    Truncated,
+    /// Writing to the browser failed (it went away); remaining work dropped.
+    OutputGone,
+}
+
+/// The channel the writer drains; give its sender to the [`Dispatcher`] for
+/// events.
+pub fn outbox() -> (mpsc::Sender<HostMessage>, mpsc::Receiver<HostMessage>) {
+    mpsc::channel(OUTBOX_CAPACITY)
+}
+
+/// Serves one port until its input ends, then answers what is still in
+/// flight and returns.
+pub async fn serve<R, W>(
+    mut input: R,
+    output: W,
+    dispatcher: Arc<Dispatcher>,
+    tx: mpsc::Sender<HostMessage>,
+    rx: mpsc::Receiver<HostMessage>,
+) -> PortEnd
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let writer = tokio::spawn(write_frames(output, rx));
+    let mut decoder = FrameDecoder::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut greeted = false;
+    let mut in_flight = JoinSet::new();
+
+    let end = loop {
+        let n = match input.read(&mut buf).await {
+            Ok(0) => {
+                break if decoder.is_mid_frame() {
+                    tracing::warn!("input ended in the middle of a frame");
+                    PortEnd::Truncated
+                } else {
+                    PortEnd::Closed
+                };
+            }
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading from the browser failed");
+                break PortEnd::Closed;
+            }
+        };
+        let mut output_gone = false;
+        for decoded in decoder.push(&buf[..n]) {
+            let sent = match decoded {
+                Decoded::TooLarge { announced } => {
+                    tracing::warn!(announced, "refused an oversized frame");
+                    send(&tx, too_large_reply(announced)).await
+                }
+                Decoded::Frame(payload) => match decode_request(&payload) {
+                    Err(reply) => {
+                        tracing::warn!(
+                            code = ?reply.error.as_ref().map(|e| e.code),
+                            "refused a frame that is not a request"
+                        );
+                        send(&tx, reply).await
+                    }
+                    Ok(frame) if !greeted => {
+                        let (reply, ok) = greet(&dispatcher, frame);
+                        greeted = ok;
+                        send(&tx, reply).await
+                    }
+                    Ok(frame) => {
+                        spawn_request(&mut in_flight, &dispatcher, &tx, frame);
+                        true
+                    }
+                },
+            };
+            if !sent {
+                output_gone = true;
+                break;
+            }
+        }
+        while in_flight.try_join_next().is_some() {}
+        if output_gone {
+            break PortEnd::OutputGone;
+        }
+    };
+
+    if end != PortEnd::OutputGone {
+        while in_flight.join_next().await.is_some() {}
+    } else {
+        in_flight.abort_all();
+    }
+    // The dispatcher holds only a weak sender for events, so the writer ends
+    // once this last sender is gone and the queue is drained.
+    drop(tx);
+    let _ = writer.await;
+    end
+}
+
+/// Answers the first request: `hello`, or `hello_required` for anything else.
+fn greet(dispatcher: &Dispatcher, frame: RequestFrame) -> (Reply, bool) {
+    match frame.request {
+        Request::Hello { protocol } => {
+            let outcome = dispatcher.hello(protocol);
+            let ok = outcome.is_ok();
+            tracing::info!(id = frame.id, ok, "hello");
+            (to_reply(frame.id, outcome), ok)
+        }
+        other => {
+            tracing::warn!(id = frame.id, kind = other.kind(), "request before hello");
+            (
+                Reply::failure(
+                    Some(frame.id),
+                    ErrorBody::new(
+                        ErrorCode::HelloRequired,
+                        format!(
+                            "the first request on a port must be hello, not {}",
+                            other.kind()
+                        ),
+                    ),
+                ),
+                false,
+            )
+        }
+    }
+}
+
+/// Runs one request on its own task. An inner task does the work so that a
+/// panic in it still produces an `internal` reply for that id.
+fn spawn_request(
+    set: &mut JoinSet<()>,
+    dispatcher: &Arc<Dispatcher>,
+    tx: &mpsc::Sender<HostMessage>,
+    frame: RequestFrame,
+) {
+    let dispatcher = dispatcher.clone();
+    let tx = tx.clone();
+    set.spawn(async move {
+        let id = frame.id;
+        let kind = frame.request.kind();
+        let started = Instant::now();
+        let work = tokio::spawn(async move { dispatcher.handle(frame.request).await });
+        let outcome = work.await.unwrap_or_else(|_| {
+            Err(ErrorBody::new(
+                ErrorCode::Internal,
+                "the host failed while handling this request",
+            ))
+        });
+        tracing::info!(
+            id,
+            kind,
+            ok = outcome.is_ok(),
+            code = ?outcome.as_ref().err().map(|e| e.code),
+            ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        send(&tx, to_reply(id, outcome)).await;
+    });
+}
+
+fn to_reply(id: u64, outcome: Result<serde_json::Value, ErrorBody>) -> Reply {
+    match outcome {
+        Ok(result) => Reply {
+            id: Some(id),
+            ok: true,
+            result: Some(result),
+            error: None,
+        },
+        Err(error) => Reply::failure(Some(id), error),
+    }
+}
+
+/// Queues a reply; `false` when the writer is gone.
+async fn send(tx: &mpsc::Sender<HostMessage>, reply: Reply) -> bool {
+    tx.send(HostMessage::Reply(reply)).await.is_ok()
+}
+
+/// The single writer: one whole frame per message, flushed, so the browser
+/// sees each reply as soon as it is ready.
+async fn write_frames<W: AsyncWrite + Unpin>(mut output: W, mut rx: mpsc::Receiver<HostMessage>) {
+    while let Some(message) = rx.recv().await {
+        let frame = encode_message(&message);
+        let written = async {
+            output.write_all(&frame).await?;
+            output.flush().await
+        };
+        if let Err(e) = written.await {
+            tracing::warn!(error = %e, "writing to the browser failed");
+            // Close the queue so senders see the port is gone.
+            rx.close();
+            return;
+        }
+    }
+}

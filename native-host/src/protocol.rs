@@ -1,0 +1,134 @@
+//! From a frame's bytes to a typed request, and from a reply to a frame.
+//!
+//! Every way a frame can be wrong has its own error code, so the extension can
+//! tell a bug on its side (`invalid_request`) from a broken pipe
+//! (`malformed_json`). The id is echoed whenever it can be read, so the
+//! extension can fail the one pending call instead of all of them.
+
+use shared::native::{encode_frame, HostMessage, Reply, RequestFrame, MAX_FRAME_BYTES};
+use shared::{ErrorBody, ErrorCode};
+
+/// Parses one frame's payload as a request, or says why it is not one.
+pub fn decode_request(payload: &[u8]) -> Result<RequestFrame, Reply> {
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
+        Reply::failure(
+            None,
+            ErrorBody::new(
+                ErrorCode::MalformedJson,
+                format!("the message was not UTF-8 JSON ({})", e),
+            ),
+        )
+    })?;
+    let id = value.get("id").and_then(serde_json::Value::as_u64);
+    let kind = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .map(|t| t.chars().take(64).collect::<String>());
+    serde_json::from_value::<RequestFrame>(value).map_err(|e| {
+        let message = match (id, kind) {
+            (None, _) => "a request needs a numeric \"id\"".to_string(),
+            (Some(_), None) => "a request needs a \"type\"".to_string(),
+            (Some(_), Some(kind)) => format!(
+                "{:?} is not a request this host understands, or its parameters are wrong \
+                 (is the host older than the extension?): {}",
+                kind, e
+            ),
+        };
+        Reply::failure(id, ErrorBody::new(ErrorCode::InvalidRequest, message))
+    })
+}
+
+/// The reply to a frame that announced `announced` bytes.
+pub fn too_large_reply(announced: u64) -> Reply {
+    Reply::failure(
+        None,
+        ErrorBody::new(
+            ErrorCode::FrameTooLarge,
+            format!(
+                "a message of {} bytes is over the host's limit of {} bytes; it was skipped",
+                announced, MAX_FRAME_BYTES
+            ),
+        ),
+    )
+}
+
+/// Encodes an outgoing message as a frame. A reply that would be too big for
+/// Chrome (which drops the port on such a message) becomes an error reply to
+/// the same id, so the extension hears what happened.
+pub fn encode_message(message: &HostMessage) -> Vec<u8> {
+    let json = match serde_json::to_vec(message) {
+        Ok(json) => json,
+        Err(e) => return encode_fallback(reply_id(message), ErrorCode::Internal, &e.to_string()),
+    };
+    match encode_frame(&json) {
+        Ok(frame) => frame,
+        Err(err) => encode_fallback(reply_id(message), err.code, &err.message),
+    }
+}
+
+fn reply_id(message: &HostMessage) -> Option<u64> {
+    match message {
+        HostMessage::Reply(reply) => reply.id,
+        HostMessage::Event(_) => None,
+    }
+}
+
+fn encode_fallback(id: Option<u64>, code: ErrorCode, why: &str) -> Vec<u8> {
+    let reply = Reply::failure(
+        id,
+        ErrorBody::new(code, format!("the host could not send its reply: {}", why)),
+    );
+    // A small error reply always encodes; the empty object is a last resort
+    // that keeps the stream framed rather than a panic.
+    let json = serde_json::to_vec(&reply).unwrap_or_else(|_| b"{}".to_vec());
+    encode_frame(&json).unwrap_or_else(|_| {
+        let mut frame = 2u32.to_ne_bytes().to_vec();
+        frame.extend_from_slice(b"{}");
+        frame
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::native::Request;
+
+    fn error_of(reply: &Reply) -> (Option<u64>, ErrorCode) {
+        (reply.id, reply.error.as_ref().map(|e| e.code).unwrap())
+    }
+
+    #[test]
+    fn hello_decodes() {
+        let frame = decode_request(br#"{"id":1,"type":"hello","protocol":1}"#).unwrap();
+        assert_eq!(frame.id, 1);
+        assert_eq!(frame.request, Request::Hello { protocol: 1 });
+    }
+
+    #[test]
+    fn garbage_is_malformed_json() {
+        let reply = decode_request(b"{nope").unwrap_err();
+        assert_eq!(error_of(&reply), (None, ErrorCode::MalformedJson));
+        let reply = decode_request(&[0xff, 0xfe]).unwrap_err();
+        assert_eq!(error_of(&reply), (None, ErrorCode::MalformedJson));
+    }
+
+    #[test]
+    fn unknown_type_echoes_id() {
+        let reply = decode_request(br#"{"id":9,"type":"launch_rockets"}"#).unwrap_err();
+        assert_eq!(error_of(&reply), (Some(9), ErrorCode::InvalidRequest));
+        let reply = decode_request(br#"[1,2]"#).unwrap_err();
+        assert_eq!(error_of(&reply), (None, ErrorCode::InvalidRequest));
+        let reply = decode_request(br#"{"id":"x","type":"hello","protocol":1}"#).unwrap_err();
+        assert_eq!(error_of(&reply), (None, ErrorCode::InvalidRequest));
+    }
+
+    #[test]
+    fn oversized_reply_becomes_an_error_to_the_same_id() {
+        let huge = "x".repeat(MAX_FRAME_BYTES);
+        let message = HostMessage::Reply(Reply::success(3, &huge));
+        let frame = encode_message(&message);
+        assert!(frame.len() < 1024);
+        let back: Reply = serde_json::from_slice(&frame[4..]).unwrap();
+        assert_eq!(error_of(&back), (Some(3), ErrorCode::FrameTooLarge));
+    }
+}

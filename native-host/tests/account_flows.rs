@@ -1,0 +1,311 @@
+//! Every account request through the real host binary, over real pipes, to
+//! the real account API on loopback, with tokens in a real Secret Service.
+
+mod account_support;
+
+use std::time::{Duration, Instant};
+
+use account_support::{require_session_bus, totp_at, Api, Profile, PASSWORD};
+use dialer_2fa_host::secrets::SecretKind;
+use serde_json::json;
+
+const DAY: i64 = 86_400;
+
+fn sign_in(email: &str) -> serde_json::Value {
+    json!({"type": "sign_in", "email": email, "password": PASSWORD})
+}
+
+/// Authenticator: enable, recovery code, remember device, 60-day trust
+/// expiring on day 61, devices, switch refused, regenerate, disable,
+/// handoff to a second client, sign-out everywhere, and no token in any
+/// file the host wrote.
+#[test]
+fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
+    require_session_bus();
+    let api = Api::start();
+    api.create_user("alice@example.com");
+    let profile = Profile::new(&api.url);
+    let mut host = profile.host();
+
+    // Nobody signed in yet.
+    let s = host.ok(json!({"type": "session"}));
+    assert_eq!(s["signed_in"], false, "{}", s);
+
+    // A wrong password is the API's typed error.
+    let (code, _) = host.err(json!({"type": "sign_in", "email": "alice@example.com", "password": "nope nope nope"}));
+    assert_eq!(code, "invalid_credentials");
+
+    // 2FA off: signed in at once.
+    let r = host.ok(sign_in("alice@example.com"));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+    assert_eq!(r["session"]["email"], "alice@example.com");
+    assert_eq!(r["session"]["two_factor"]["enabled"], false);
+    assert!(r.to_string().find("token").is_none(), "{}", r);
+
+    // Authenticator setup right after sign-in needs no password again.
+    let setup = host.ok(json!({"type": "authenticator_setup"}));
+    let key = setup["secret_base32"].as_str().unwrap().to_string();
+    assert!(setup["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let now = api.advance_clock(0);
+    let (code, _) = host.err(json!({"type": "authenticator_confirm", "code": "000000"}));
+    assert!(code == "invalid_code", "{}", code);
+    let done = host.ok(json!({"type": "authenticator_confirm", "code": totp_at(&key, now)}));
+    let recovery: Vec<String> = serde_json::from_value(done["recovery_codes"].clone()).unwrap();
+    assert_eq!(recovery.len(), 10);
+
+    let s = host.ok(json!({"type": "session"}));
+    assert_eq!(s["signed_in"], true);
+    assert_eq!(s["two_factor"]["enabled"], true);
+    assert_eq!(s["two_factor"]["method"], "authenticator");
+
+    // Sign out keeps nothing but (here: no) device token.
+    let s = host.ok(json!({"type": "sign_out"}));
+    assert_eq!(s["signed_in"], false);
+    assert_eq!(profile.secret(SecretKind::SessionToken), None);
+
+    // Answering with nothing pending is a typed error.
+    let (code, _) = host.err(json!({"type": "answer_challenge", "code": "123456"}));
+    assert_eq!(code, "code_expired");
+
+    // Challenge answered with a recovery code.
+    let r = host.ok(sign_in("alice@example.com"));
+    assert_eq!(r["status"], "two_factor_required", "{}", r);
+    assert_eq!(r["method"], "authenticator");
+    assert!(r.get("challenge_token").is_none());
+    let r = host.ok(json!({"type": "answer_challenge", "recovery_code": recovery[0]}));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+    assert_eq!(r["session"]["two_factor"]["recovery_codes_remaining"], 9);
+    assert_eq!(profile.secret(SecretKind::TrustedDeviceToken), None);
+    host.ok(json!({"type": "sign_out"}));
+
+    // Challenge answered with a TOTP code and "remember this device".
+    let r = host.ok(sign_in("alice@example.com"));
+    assert_eq!(r["status"], "two_factor_required");
+    let now = api.advance_clock(30);
+    let (code, _) = host.err(json!({"type": "answer_challenge", "code": "000000"}));
+    assert_eq!(code, "invalid_code");
+    let r = host.ok(json!({"type": "answer_challenge", "code": totp_at(&key, now), "remember_device": true}));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+    assert!(r["session"]["two_factor"]["verified_until"].as_i64().unwrap() > now + 59 * DAY);
+    let session_token = profile.secret(SecretKind::SessionToken).expect("session stored");
+    let device_token = profile.secret(SecretKind::TrustedDeviceToken).expect("device stored");
+    assert!(!r.to_string().contains(&session_token));
+    assert!(!r.to_string().contains(&device_token));
+
+    // Sign out keeps the device token; signing in again skips the code.
+    host.ok(json!({"type": "sign_out"}));
+    assert_eq!(profile.secret(SecretKind::SessionToken), None);
+    assert_eq!(profile.secret(SecretKind::TrustedDeviceToken).as_deref(), Some(device_token.as_str()));
+    let r = host.ok(sign_in("alice@example.com"));
+    assert_eq!(r["status"], "signed_in", "no challenge expected: {}", r);
+
+    let devices = host.ok(json!({"type": "list_trusted_devices"}));
+    let list = devices["devices"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{}", devices);
+    assert_eq!(list[0]["current"], true);
+
+    // A second host process of the same profile sees the same session.
+    {
+        let mut other = profile.host();
+        let s = other.ok(json!({"type": "session"}));
+        assert_eq!(s["signed_in"], true);
+        assert_eq!(s["email"], "alice@example.com");
+    }
+
+    // Day 61: the device is no longer trusted.
+    host.ok(json!({"type": "sign_out"}));
+    let now = api.advance_clock(61 * DAY);
+    let r = host.ok(sign_in("alice@example.com"));
+    assert_eq!(r["status"], "two_factor_required", "trust must end on day 61: {}", r);
+    let r = host.ok(json!({"type": "answer_challenge", "code": totp_at(&key, now)}));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+
+    // Regenerate, switch (refused: no kept number), revoke, list accounts.
+    let codes = host.ok(json!({"type": "regenerate_recovery_codes", "password": PASSWORD}));
+    assert_eq!(codes["codes"].as_array().unwrap().len(), 10);
+    let (code, _) = host.err(json!({"type": "switch_method", "method": "sms", "password": PASSWORD}));
+    assert_eq!(code, "invalid_phone");
+    let (code, _) = host.err(json!({"type": "revoke_trusted_device", "id": 999_999}));
+    assert_eq!(code, "not_found");
+    let done = host.ok(json!({"type": "revoke_trusted_device", "id": list[0]["id"]}));
+    assert_eq!(done, json!({}));
+    let accounts = host.ok(json!({"type": "list_accounts"}));
+    assert_eq!(accounts["accounts"], json!([]));
+
+    // Disable: refused without confirmation, then done; device token gone.
+    let (code, _) = host.err(json!({"type": "disable", "password": PASSWORD, "confirm": false}));
+    assert_eq!(code, "confirmation_required");
+    let s = host.ok(json!({"type": "disable", "password": PASSWORD, "confirm": true}));
+    assert_eq!(s["signed_in"], true);
+    assert_eq!(s["two_factor"]["enabled"], false);
+    assert_eq!(profile.secret(SecretKind::TrustedDeviceToken), None);
+
+    // Handoff: a second client (its own keyring entries and files)
+    // redeems this one's code.
+    let handoff = host.ok(json!({"type": "create_handoff"}));
+    let handoff_code = handoff["code"].as_str().unwrap().to_string();
+    let second = Profile::new(&api.url);
+    let mut host2 = second.host();
+    let (code, _) = host2.err(json!({"type": "redeem_handoff", "code": "not-a-code"}));
+    assert_eq!(code, "invalid_code");
+    let s = host2.ok(json!({"type": "redeem_handoff", "code": handoff_code}));
+    assert_eq!(s["signed_in"], true, "{}", s);
+    assert!(second.secret(SecretKind::SessionToken).is_some());
+
+    // Secrets are nowhere in the files either host wrote (SQLite, cache,
+    // config, log).
+    let session_token = profile.secret(SecretKind::SessionToken).unwrap();
+    profile.assert_absent_from_files(&session_token, "session token");
+    profile.assert_absent_from_files(&device_token, "trusted-device token");
+    profile.assert_absent_from_files(PASSWORD, "password");
+    second.assert_absent_from_files(&second.secret(SecretKind::SessionToken).unwrap(), "session token");
+    assert!(!profile.log_text().is_empty(), "the host wrote no log to check");
+
+    // Sign out everywhere ends the other client's session too: its next
+    // request gets the API's 401, forgets the token and answers signed out.
+    let s = host.ok(json!({"type": "sign_out_everywhere"}));
+    assert_eq!(s["signed_in"], false);
+    assert_eq!(profile.secret(SecretKind::SessionToken), None);
+    let s = host2.ok(json!({"type": "session"}));
+    assert_eq!(s["signed_in"], false, "{}", s);
+    assert_eq!(second.secret(SecretKind::SessionToken), None);
+    let (code, _) = host2.err(json!({"type": "list_accounts"}));
+    assert_eq!(code, "unauthorized");
+}
+
+/// SMS: enforcement by an owner, a setup-only session, SMS setup via the
+/// outbox, sign-in with resend and its cooldown, disable refused while
+/// enforced, and the setup-required outcome for a member.
+#[test]
+fn sms_enforcement_and_setup_required() {
+    require_session_bus();
+    let api = Api::start();
+    api.create_user("bob@example.com");
+    api.create_user("carol@example.com");
+    api.admin(&["account", "create", "--name", "Acme"]);
+    api.admin(&["membership", "add", "--account", "Acme", "--email", "bob@example.com", "--role", "owner"]);
+    api.admin(&["membership", "add", "--account", "Acme", "--email", "carol@example.com", "--role", "member"]);
+    let phone = "+14155550123";
+
+    let bob = Profile::new(&api.url);
+    let mut host = bob.host();
+    let r = host.ok(sign_in("bob@example.com"));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+    let accounts = host.ok(json!({"type": "list_accounts"}));
+    let acme = &accounts["accounts"][0];
+    assert_eq!(acme["role"], "owner");
+    let acme_id = acme["id"].as_i64().unwrap();
+
+    // Carol (a member) may not set enforcement.
+    let carol = Profile::new(&api.url);
+    let mut chost = carol.host();
+    assert_eq!(chost.ok(sign_in("carol@example.com"))["status"], "signed_in");
+    let (code, _) = chost.err(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
+    assert_eq!(code, "forbidden");
+
+    let e = host.ok(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
+    assert_eq!(e["enforce_2fa"], true);
+
+    // Bob's session is now setup-only.
+    let s = host.ok(json!({"type": "session"}));
+    assert_eq!(s["two_factor"]["setup_only"], true, "{}", s);
+    let (code, _) = host.err(json!({"type": "list_trusted_devices"}));
+    assert_eq!(code, "setup_required");
+
+    // SMS setup with the code from the outbox.
+    let (code, _) = host.err(json!({"type": "sms_setup", "phone": "12"}));
+    assert_eq!(code, "invalid_phone");
+    let sent = host.ok(json!({"type": "sms_setup", "phone": phone}));
+    assert!(sent["phone_hint"].as_str().unwrap().ends_with("23"), "{}", sent);
+    let done = host.ok(json!({"type": "sms_confirm", "code": api.last_sms_code(phone)}));
+    assert_eq!(done["method"], "sms");
+    assert_eq!(done["recovery_codes"].as_array().unwrap().len(), 10);
+
+    // Disable is refused while Acme enforces 2FA.
+    let (code, _) = host.err(json!({"type": "disable", "password": PASSWORD, "confirm": true}));
+    assert_eq!(code, "not_allowed_while_enforced");
+
+    // Sign in again with SMS; resend within the cooldown is refused.
+    host.ok(json!({"type": "sign_out"}));
+    let r = host.ok(sign_in("bob@example.com"));
+    assert_eq!(r["status"], "two_factor_required", "{}", r);
+    assert_eq!(r["method"], "sms");
+    assert!(r["phone_hint"].is_string());
+    let (code, _) = host.err(json!({"type": "resend_sms"}));
+    assert_eq!(code, "resend_cooldown");
+    api.advance_clock(31);
+    let resent = host.ok(json!({"type": "resend_sms"}));
+    assert!(resent["resend_available_at"].is_i64(), "{}", resent);
+    let r = host.ok(json!({"type": "answer_challenge", "code": api.last_sms_code(phone)}));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+    assert_eq!(r["session"]["two_factor"]["method"], "sms");
+
+    // Switch to the authenticator begins with a key.
+    let started = host.ok(json!({"type": "switch_method", "method": "authenticator", "password": PASSWORD}));
+    assert!(started["authenticator"]["secret_base32"].is_string(), "{}", started);
+
+    // Carol, a member of an enforcing account without 2FA, gets a
+    // setup-only session at sign-in.
+    chost.ok(json!({"type": "sign_out"}));
+    let r = chost.ok(sign_in("carol@example.com"));
+    assert_eq!(r["status"], "setup_required", "{}", r);
+    assert_eq!(r["session"]["two_factor"]["setup_only"], true);
+    assert!(carol.secret(SecretKind::SessionToken).is_some());
+}
+
+/// The API going away mid-session: typed `api_unreachable` within 5 s,
+/// `session` from the cache marked stale, and a local sign-out.
+#[test]
+fn api_stopped_mid_session() {
+    require_session_bus();
+    let mut api = Api::start();
+    api.create_user("dave@example.com");
+    let profile = Profile::new(&api.url);
+    let mut host = profile.host();
+    assert_eq!(host.ok(sign_in("dave@example.com"))["status"], "signed_in");
+    assert_eq!(host.ok(json!({"type": "session"}))["stale"], json!(null));
+
+    api.stop();
+
+    let started = Instant::now();
+    let (code, message) = host.err(json!({"type": "list_trusted_devices"}));
+    assert_eq!(code, "api_unreachable");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(message.contains(&api.url), "{}", message);
+
+    let started = Instant::now();
+    let s = host.ok(json!({"type": "session"}));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(s["signed_in"], true);
+    assert_eq!(s["stale"], true);
+    assert_eq!(s["email"], "dave@example.com");
+    assert_eq!(s["two_factor"]["enabled"], false);
+
+    let (code, _) = host.err(sign_in("dave@example.com"));
+    assert_eq!(code, "api_unreachable");
+
+    // Signing out works without the API: the token is gone from here.
+    let s = host.ok(json!({"type": "sign_out"}));
+    assert_eq!(s["signed_in"], false);
+    assert_eq!(profile.secret(SecretKind::SessionToken), None);
+}
+
+/// Without a reachable keyring, no sign-in is attempted and the extension
+/// hears `keyring_unavailable`; nothing is written in plaintext instead.
+#[test]
+fn keyring_unavailable_has_no_fallback() {
+    require_session_bus();
+    let api = Api::start();
+    api.create_user("erin@example.com");
+    let mut profile = Profile::new(&api.url);
+    profile.extra_env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        "unix:path=/nonexistent/dialer-2fa-test-bus".into(),
+    ));
+    let mut host = profile.host();
+    let (code, _) = host.err(sign_in("erin@example.com"));
+    assert_eq!(code, "keyring_unavailable");
+    let (code, _) = host.err(json!({"type": "session"}));
+    assert_eq!(code, "keyring_unavailable");
+    profile.assert_absent_from_files(PASSWORD, "password");
+}

@@ -1,0 +1,431 @@
+//! Harness for the account tests: the real API binary on loopback with its
+//! own SQLite file, and the real host binary over real pipes, each host with
+//! its own XDG dirs and its own keyring service name.
+//!
+//! Needs a Secret Service: `make test` runs the tests inside
+//! `dbus-run-session` with gnome-keyring unlocked.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use dialer_2fa_host::secrets::{SecretKind, Secrets};
+use serde_json::{json, Value};
+
+pub const HOST_BIN: &str = env!("CARGO_BIN_EXE_dialer-2fa-host");
+pub const ORIGIN: &str = "chrome-extension://bhhbdjkcpnaokfnpkidgmommfgopepmo/";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// `target/debug/dialer-2fa-api`, beside the test binary's `deps/`.
+pub fn api_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug");
+    let bin = dir.join(format!("dialer-2fa-api{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace` first (`make test` builds it)",
+        bin.display()
+    );
+    bin
+}
+
+/// Fails early, with how to fix it, when no Secret Service can answer.
+pub fn require_session_bus() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "these tests need an unlocked Secret Service: run them with `make test`, or \
+         dbus-run-session -- sh -c 'echo -n pw | gnome-keyring-daemon --unlock \
+         --components=secrets >/dev/null; cargo test -p dialer-2fa-host --test account_flows'"
+    );
+}
+
+/// A running account API; killed on drop.
+pub struct Api {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub url: String,
+    child: Option<Child>,
+}
+
+impl Api {
+    pub fn start() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("api.sqlite");
+        let mut child = Command::new(api_bin())
+            .args(["serve", "--db"])
+            .arg(&db)
+            .args(["--listen", "127.0.0.1:0", "--allow-clock-control"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dialer-2fa-api");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the API printed `listening on http://IP:PORT`");
+        Api {
+            dir,
+            db,
+            url,
+            child: Some(child),
+        }
+    }
+
+    /// Runs an admin subcommand on this API's database.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(api_bin())
+            .args(args)
+            .arg("--db")
+            .arg(&self.db)
+            .env("DIALER_2FA_PASSWORD", PASSWORD)
+            .output()
+            .expect("run dialer-2fa-api admin command");
+        assert!(
+            out.status.success(),
+            "dialer-2fa-api {:?} failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn create_user(&self, email: &str) {
+        self.admin(&["user", "create", "--email", email]);
+    }
+
+    /// The code of the newest text message to `phone`.
+    pub fn last_sms_code(&self, phone: &str) -> String {
+        let out = self.admin(&["outbox", "--json"]);
+        let code = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| m["recipient"] == phone)
+            .filter_map(|m| {
+                let body = m["body"].as_str()?.to_string();
+                let at = body.find("code: ")?;
+                let digits: String = body[at + 6..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                (digits.len() == 6).then_some(digits)
+            })
+            .last();
+        code.unwrap_or_else(|| panic!("no SMS code to {} in the outbox:\n{}", phone, out))
+    }
+
+    /// `POST /v1/test/clock`; returns the server's new now.
+    pub fn advance_clock(&self, seconds: i64) -> i64 {
+        let addr = self.url.trim_start_matches("http://");
+        let body = json!({ "advance_seconds": seconds }).to_string();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST /v1/test/clock HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+            addr,
+            body.len(),
+            body
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{}", response);
+        let json_start = response.find("\r\n\r\n").unwrap() + 4;
+        let v: Value = serde_json::from_str(response[json_start..].trim()).unwrap();
+        v["now"].as_i64().unwrap()
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The TOTP code at a Unix time, computed by oathtool (not our code).
+pub fn totp_at(secret_base32: &str, unix: i64) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", secret_base32, "-N"])
+        .arg(format!("@{}", unix))
+        .output()
+        .expect("oathtool is installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// One computer's host setup: XDG dirs, keyring service, installed config.
+pub struct Profile {
+    pub dir: tempfile::TempDir,
+    pub service: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl Profile {
+    pub fn new(api_url: &str) -> Profile {
+        let dir = tempfile::tempdir().unwrap();
+        let service = format!(
+            "dialer-2fa-test-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let profile = Profile {
+            dir,
+            service,
+            extra_env: Vec::new(),
+        };
+        let out = profile
+            .command()
+            .args(["install", "--browser", "chromium", "--user-data-dir"])
+            .arg(profile.dir.path().join("chromium"))
+            .args(["--api-url", api_url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        profile
+    }
+
+    pub fn config_home(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+    pub fn data_home(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    pub fn state_home(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(HOST_BIN);
+        cmd.env("XDG_CONFIG_HOME", self.config_home())
+            .env("XDG_DATA_HOME", self.data_home())
+            .env("XDG_STATE_HOME", self.state_home())
+            .env("DIALER_2FA_KEYRING_SERVICE", &self.service)
+            .env("DIALER_2FA_LOG", "debug")
+            .env_remove("DIALER_2FA_HOST_CONFIG");
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts a host as the browser does, and says `hello`.
+    pub fn host(&self) -> Host {
+        let mut child = self
+            .command()
+            .arg(ORIGIN)
+            .arg("--parent-window=0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the host");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || loop {
+            let mut len = [0u8; 4];
+            if stdout.read_exact(&mut len).is_err() {
+                break;
+            }
+            let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+            if stdout.read_exact(&mut body).is_err() {
+                break;
+            }
+            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                break;
+            };
+            if tx.send(v).is_err() {
+                break;
+            }
+        });
+        let mut host = Host {
+            child,
+            stdin: Some(stdin),
+            replies: rx,
+            next_id: 1,
+        };
+        let hello = host.call(json!({"type": "hello", "protocol": 1}));
+        assert_eq!(hello["ok"], true, "{}", hello);
+        host
+    }
+
+    fn secrets(&self) -> Secrets {
+        Secrets::connect_service(&self.service).expect("the test's keyring")
+    }
+
+    /// What the keyring holds for this profile (read by the test, so it
+    /// can grep for the values).
+    pub fn secret(&self, kind: SecretKind) -> Option<String> {
+        self.secrets()
+            .get(kind)
+            .expect("keyring read")
+            .map(|b| String::from_utf8(b).unwrap())
+    }
+
+    /// Every file the host wrote under the profile's XDG dirs.
+    pub fn host_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for root in [self.config_home(), self.data_home(), self.state_home()] {
+            walk(&root, &mut out);
+        }
+        out
+    }
+
+    /// Asserts that no file the host wrote contains `needle`.
+    pub fn assert_absent_from_files(&self, needle: &str, what: &str) {
+        assert!(needle.len() >= 16, "{} is too short to grep for", what);
+        let files = self.host_files();
+        assert!(!files.is_empty());
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                !bytes
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes()),
+                "the {} was found in {}",
+                what,
+                file.display()
+            );
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.state_home().join("dialer-2fa/host.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        if let Ok(secrets) = Secrets::connect_service(&self.service) {
+            for kind in [
+                SecretKind::SessionToken,
+                SecretKind::TrustedDeviceToken,
+                SecretKind::VaultKey,
+            ] {
+                let _ = secrets.delete(kind);
+            }
+        }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// A host process over real pipes.
+pub struct Host {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    replies: mpsc::Receiver<Value>,
+    next_id: u64,
+}
+
+impl Host {
+    /// Sends a request and waits (up to 20 s) for its reply, skipping events.
+    pub fn call(&mut self, mut request: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        request["id"] = json!(id);
+        let bytes = serde_json::to_vec(&request).unwrap();
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin
+            .write_all(&(bytes.len() as u32).to_ne_bytes())
+            .unwrap();
+        stdin.write_all(&bytes).unwrap();
+        stdin.flush().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let reply = self
+                .replies
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no reply to {} within 20 s", request["type"]));
+            if reply["id"] == json!(id) {
+                return reply;
+            }
+        }
+    }
+
+    /// The result of a request that must succeed.
+    pub fn ok(&mut self, request: Value) -> Value {
+        let kind = request["type"].clone();
+        let reply = self.call(request);
+        assert_eq!(reply["ok"], true, "{} failed: {}", kind, reply);
+        reply["result"].clone()
+    }
+
+    /// The error code of a request that must fail.
+    pub fn err(&mut self, request: Value) -> (String, String) {
+        let kind = request["type"].clone();
+        let reply = self.call(request);
+        assert_eq!(reply["ok"], false, "{} should have failed: {}", kind, reply);
+        let message = reply["error"]["message"].as_str().unwrap_or("").to_string();
+        assert!(!message.is_empty(), "error without a message: {}", reply);
+        (
+            reply["error"]["code"].as_str().unwrap_or("").to_string(),
+            message,
+        )
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // Closing stdin is how the browser ends a port.
+        self.stdin.take();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
