@@ -99,6 +99,15 @@ fn bearer(parts: &Parts) -> Option<String> {
     }
 }
 
+struct SessionRow {
+    session_id: i64,
+    user_id: i64,
+    email: String,
+    trusted_device_id: Option<i64>,
+    password_at: Option<i64>,
+    method: Option<String>,
+}
+
 async fn load_caller(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
     let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
     let hash = hash_token(&token);
@@ -108,17 +117,32 @@ async fn load_caller(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
     state
         .db
         .call(move |conn| {
-            let row: Option<(i64, i64, String, Option<i64>, Option<i64>, Option<String>)> = conn
+            let row = conn
                 .query_row(
                     "SELECT s.id, s.user_id, u.email, s.trusted_device_id, s.password_at, u.tfa_method
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
                     params![hash, now],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                    |r| {
+                        Ok(SessionRow {
+                            session_id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            email: r.get(2)?,
+                            trusted_device_id: r.get(3)?,
+                            password_at: r.get(4)?,
+                            method: r.get(5)?,
+                        })
+                    },
                 )
                 .optional()?;
-            let (session_id, user_id, email, trusted_device_id, password_at, method) =
-                row.ok_or(ApiError::Unauthorized)?;
+            let SessionRow {
+                session_id,
+                user_id,
+                email,
+                trusted_device_id,
+                password_at,
+                method,
+            } = row.ok_or(ApiError::Unauthorized)?;
             let required_by = policy::required_by(conn, user_id, mandatory)?;
             Ok(Caller {
                 session_id,

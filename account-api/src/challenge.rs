@@ -28,8 +28,9 @@ use crate::throttle::{self, Scope};
 use crate::tokens::{hash_token, new_token, TokenKind};
 use crate::trusted_device;
 
-/// A challenge lives as long as an SMS code.
-pub const CHALLENGE_TTL: i64 = sms::CODE_TTL;
+/// A challenge outlives one SMS code, so an expired code can be resent
+/// without signing in again.
+pub const CHALLENGE_TTL: i64 = 15 * 60;
 /// Wrong answers one challenge takes before it is dead.
 pub const MAX_ATTEMPTS: i64 = 10;
 

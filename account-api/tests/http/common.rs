@@ -1,0 +1,341 @@
+//! A real server on a loopback port with a fresh SQLite file, and the
+//! helpers the HTTP tests share.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+
+use account_api::admin;
+use account_api::config::{ServerConfig, SmsConfig};
+use account_api::password::PasswordCost;
+use account_api::AppState;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::api::AccountRole;
+
+/// Cheap Argon2 for tests only; the server takes it from config.
+pub const TEST_COST: PasswordCost = PasswordCost {
+    memory_kib: 1024,
+    iterations: 1,
+};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Server {
+    pub base: String,
+    pub db_path: PathBuf,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub struct Options {
+    pub mandatory_2fa: bool,
+    pub sms: SmsConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mandatory_2fa: false,
+            sms: SmsConfig::Outbox,
+        }
+    }
+}
+
+/// A response: status and JSON body (Null when empty).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub retry_after: Option<String>,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+    pub fn ok(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+    pub fn err(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {}",
+            self.body
+        );
+    }
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("api.sqlite3");
+        let config = ServerConfig {
+            db_path: db_path.clone(),
+            mandatory_2fa: options.mandatory_2fa,
+            allow_clock_control: true,
+            sms: options.sms,
+            password_cost: TEST_COST,
+        };
+        let state = AppState::open(config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (router, _) = account_api::build_router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Server {
+            base: format!("http://{addr}"),
+            db_path,
+            client: reqwest::Client::new(),
+            _dir: dir,
+            task,
+        }
+    }
+
+    /// A separate connection to the server's database, as the admin CLI has.
+    pub fn conn(&self) -> rusqlite::Connection {
+        admin::open(&self.db_path).unwrap()
+    }
+
+    pub fn user(&self, email: &str) -> i64 {
+        admin::create_user(&self.conn(), TEST_COST, email, PASSWORD).unwrap()
+    }
+
+    pub fn account(&self, name: &str) -> i64 {
+        admin::create_account(&self.conn(), name).unwrap()
+    }
+
+    pub fn member(&self, account: &str, email: &str, role: AccountRole) {
+        admin::add_membership(&self.conn(), account, email, role).unwrap()
+    }
+
+    pub fn enforce(&self, account: &str, on: bool) {
+        admin::set_enforcement(&self.conn(), account, on).unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        Resp {
+            status,
+            body,
+            retry_after,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// Moves the server clock; returns the server's new time.
+    pub async fn advance(&self, seconds: i64) -> i64 {
+        let r = self
+            .post(
+                "/v1/test/clock",
+                None,
+                json!({ "advance_seconds": seconds }),
+            )
+            .await;
+        r.ok()["now"].as_i64().unwrap()
+    }
+
+    pub async fn now(&self) -> i64 {
+        self.advance(0).await
+    }
+
+    pub async fn sign_in(&self, email: &str) -> Resp {
+        self.post(
+            "/v1/sign-in",
+            None,
+            json!({ "email": email, "password": PASSWORD }),
+        )
+        .await
+    }
+
+    pub async fn sign_in_with_device(&self, email: &str, device: &str) -> Resp {
+        self.post(
+            "/v1/sign-in",
+            None,
+            json!({ "email": email, "password": PASSWORD, "trusted_device_token": device }),
+        )
+        .await
+    }
+
+    /// Signs in a user without 2FA; returns the session token.
+    pub async fn session(&self, email: &str) -> String {
+        let r = self.sign_in(email).await;
+        assert_eq!(r.ok()["status"], "authenticated", "{}", r.body);
+        r.body["session_token"].as_str().unwrap().to_string()
+    }
+
+    /// Sets up the authenticator for a signed-in session; returns the base32
+    /// key and the recovery codes.
+    pub async fn enroll_authenticator(&self, token: &str) -> (String, Vec<String>) {
+        let setup = self
+            .post(
+                "/v1/two-factor/authenticator/setup",
+                Some(token),
+                json!({ "password": PASSWORD }),
+            )
+            .await;
+        let secret = setup.ok()["secret_base32"].as_str().unwrap().to_string();
+        let code = oathtool(&secret, self.now().await);
+        let done = self
+            .post(
+                "/v1/two-factor/authenticator/confirm",
+                Some(token),
+                json!({ "code": code }),
+            )
+            .await;
+        let codes = done.ok()["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        // The confirm used this step; later codes need the next one.
+        self.advance(30).await;
+        (secret, codes)
+    }
+
+    /// Signs in a user with the authenticator; returns the session token.
+    pub async fn sign_in_totp(&self, email: &str, secret: &str) -> String {
+        let r = self.sign_in(email).await;
+        assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
+        let challenge = r.body["challenge_token"].as_str().unwrap().to_string();
+        let code = oathtool(secret, self.now().await);
+        let done = self
+            .post(
+                "/v1/sign-in/challenge",
+                None,
+                json!({ "challenge_token": challenge, "code": code }),
+            )
+            .await;
+        let token = done.ok()["session_token"].as_str().unwrap().to_string();
+        self.advance(30).await;
+        token
+    }
+
+    /// The newest SMS code sent to `phone`, read from the outbox.
+    pub fn last_sms_code(&self, phone: &str) -> String {
+        let body: String = self
+            .conn()
+            .query_row(
+                "SELECT body FROM outbox WHERE kind = 'sms' AND recipient = ?1 ORDER BY id DESC LIMIT 1",
+                [phone],
+                |r| r.get(0),
+            )
+            .unwrap();
+        sms_code_in(&body)
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+pub fn sms_code_in(body: &str) -> String {
+    let at = body.find("code: ").expect("an SMS with a code") + 6;
+    body[at..at + 6].to_string()
+}
+
+/// The TOTP code for `unix_time`, computed by oathtool: an implementation
+/// nobody on this project wrote.
+pub fn oathtool(secret_b32: &str, unix_time: i64) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", "-N", &format!("@{unix_time}"), secret_b32])
+        .output()
+        .expect("oathtool is installed (make setup)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A 6-digit code that matches no step within ±10 of `unix_time` for this
+/// secret (so it is wrong, and not even a skew hint).
+pub fn wrong_code_for(secret_b32: &str, unix_time: i64) -> String {
+    let out = Command::new("oathtool")
+        .args([
+            "--totp",
+            "-b",
+            "-N",
+            &format!("@{}", unix_time - 300),
+            "-w",
+            "20",
+            secret_b32,
+        ])
+        .output()
+        .unwrap();
+    let near: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert_eq!(near.len(), 21);
+    (0..1_000_000u32)
+        .map(|n| format!("{:06}", (n * 7919 + 123_457) % 1_000_000))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}

@@ -1,0 +1,16 @@
+//! HTTP-level tests of every 2FA rule, each against a real server on a
+//! loopback port with a fresh SQLite file.
+
+mod common;
+
+mod authenticator;
+mod cli;
+mod enforcement;
+mod handoff;
+mod lockout;
+mod openapi;
+mod recovery;
+mod sign_in;
+mod sms;
+mod trusted_device;
+mod twilio;

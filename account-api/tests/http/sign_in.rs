@@ -1,0 +1,163 @@
+use serde_json::json;
+use shared::api::AccountRole;
+
+use crate::common::{Options, Server, PASSWORD};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_without_2fa_is_authenticated_and_wrong_password_is_refused() {
+    let s = Server::start().await;
+    s.user("ann@example.com");
+    let r = s
+        .post(
+            "/v1/sign-in",
+            None,
+            json!({"email": "ann@example.com", "password": "nope-nope"}),
+        )
+        .await;
+    r.err(401, "invalid_credentials");
+    // Unknown users get the same answer.
+    let r = s
+        .post(
+            "/v1/sign-in",
+            None,
+            json!({"email": "who@example.com", "password": PASSWORD}),
+        )
+        .await;
+    r.err(401, "invalid_credentials");
+    // Email case does not matter.
+    let token = s.session("ANN@example.com").await;
+    assert!(token.starts_with("ses_"));
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(state.ok()["enabled"], false);
+    assert_eq!(state.body["required"], false);
+    assert_eq!(state.body["setup_only"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_three_outcomes() {
+    let s = Server::start().await;
+    s.user("off@example.com");
+    s.user("on@example.com");
+    s.user("must@example.com");
+    s.account("Strict");
+    s.member("Strict", "must@example.com", AccountRole::Member);
+    s.enforce("Strict", true);
+
+    let r = s.sign_in("off@example.com").await;
+    assert_eq!(r.ok()["status"], "authenticated");
+
+    let t = s.session("on@example.com").await;
+    s.enroll_authenticator(&t).await;
+    let r = s.sign_in("on@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_required");
+    assert_eq!(r.body["method"], "authenticator");
+    assert!(r.body["challenge_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("chl_"));
+    assert!(r.body.get("session_token").is_none());
+
+    let r = s.sign_in("must@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    assert_eq!(r.body["required_by"], json!(["Strict"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_and_sign_out_everywhere() {
+    let s = Server::start().await;
+    s.user("bo@example.com");
+    let a = s.session("bo@example.com").await;
+    let b = s.session("bo@example.com").await;
+    let c = s.session("bo@example.com").await;
+    let r = s.post("/v1/sign-out", Some(&a), json!({})).await;
+    assert_eq!(r.status.as_u16(), 204);
+    s.get("/v1/two-factor", Some(&a))
+        .await
+        .err(401, "unauthorized");
+    s.get("/v1/two-factor", Some(&b)).await.ok();
+    let r = s.post("/v1/sign-out/everywhere", Some(&b), json!({})).await;
+    assert_eq!(r.status.as_u16(), 204);
+    s.get("/v1/two-factor", Some(&b))
+        .await
+        .err(401, "unauthorized");
+    s.get("/v1/two-factor", Some(&c))
+        .await
+        .err(401, "unauthorized");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_change_needs_the_old_password_and_signs_out_others() {
+    let s = Server::start().await;
+    s.user("cy@example.com");
+    let a = s.session("cy@example.com").await;
+    let b = s.session("cy@example.com").await;
+    let r = s
+        .post(
+            "/v1/password",
+            Some(&a),
+            json!({"current_password": "wrong-wrong", "new_password": "a new long password"}),
+        )
+        .await;
+    r.err(401, "invalid_credentials");
+    let r = s
+        .post(
+            "/v1/password",
+            Some(&a),
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    r.err(400, "weak_password");
+    let r = s
+        .post(
+            "/v1/password",
+            Some(&a),
+            json!({"current_password": PASSWORD, "new_password": "a new long password"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    s.get("/v1/two-factor", Some(&a)).await.ok();
+    s.get("/v1/two-factor", Some(&b))
+        .await
+        .err(401, "unauthorized");
+    s.sign_in("cy@example.com")
+        .await
+        .err(401, "invalid_credentials");
+    let r = s
+        .post(
+            "/v1/sign-in",
+            None,
+            json!({"email": "cy@example.com", "password": "a new long password"}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "authenticated");
+    // Audited and notified.
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'password_changed'"),
+        1
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'notification' AND recipient = 'cy@example.com' AND body LIKE '%password was changed%'"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mandatory_for_everyone_requires_setup_without_any_account() {
+    let s = Server::start_with(Options {
+        mandatory_2fa: true,
+        ..Options::default()
+    })
+    .await;
+    s.user("solo@example.com");
+    let r = s.sign_in("solo@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    assert_eq!(r.body["required_by"], json!(["server policy"]));
+    let token = r.body["session_token"].as_str().unwrap().to_string();
+    s.get("/v1/accounts", Some(&token))
+        .await
+        .err(403, "setup_required");
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(state.ok()["setup_only"], true);
+    s.enroll_authenticator(&token).await;
+    s.get("/v1/accounts", Some(&token)).await.ok();
+}

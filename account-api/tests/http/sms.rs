@@ -1,0 +1,330 @@
+use serde_json::json;
+
+use crate::common::{Server, PASSWORD};
+
+const PHONE: &str = "+14155550123";
+
+async fn enroll_sms(s: &Server, token: &str, phone: &str) -> Vec<String> {
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(token),
+            json!({"phone": phone, "password": PASSWORD}),
+        )
+        .await;
+    r.ok();
+    let code = s.last_sms_code(phone);
+    let r = s
+        .post(
+            "/v1/two-factor/sms/confirm",
+            Some(token),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.ok()["method"], "sms");
+    r.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn phone_numbers_are_validated_and_platform_lines_refused() {
+    let s = Server::start().await;
+    s.user("jo@example.com");
+    account_api::admin::add_platform_line(&s.conn(), "+1 415 555 0100").unwrap();
+    let token = s.session("jo@example.com").await;
+    for bad in ["4155550123", "+1 415 abc", "+12", "+0123456789"] {
+        let r = s
+            .post(
+                "/v1/two-factor/sms/setup",
+                Some(&token),
+                json!({"phone": bad}),
+            )
+            .await;
+        r.err(400, "invalid_phone");
+        assert!(!r.message().is_empty());
+    }
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": "+14155550100"}),
+        )
+        .await;
+    r.err(400, "phone_is_platform_line");
+    assert_eq!(s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_code_has_cooldown_and_attempt_limit() {
+    let s = Server::start().await;
+    s.user("kim@example.com");
+    let token = s.session("kim@example.com").await;
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": "+1 (415) 555-0123"}),
+        )
+        .await;
+    assert_eq!(r.ok()["phone_hint"], "+1••••••0123");
+    let first = s.last_sms_code(PHONE);
+    assert_eq!(first.len(), 6);
+    // Resend within the cooldown: refused with Retry-After.
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": PHONE}),
+        )
+        .await;
+    r.err(429, "resend_cooldown");
+    assert!(r.retry_after.is_some());
+    // Three wrong tries kill the code; then even the right one fails.
+    let wrong = if first == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let r = s
+        .post(
+            "/v1/two-factor/sms/confirm",
+            Some(&token),
+            json!({"code": wrong}),
+        )
+        .await;
+    r.err(401, "invalid_code");
+    s.post(
+        "/v1/two-factor/sms/confirm",
+        Some(&token),
+        json!({"code": wrong}),
+    )
+    .await
+    .err(401, "invalid_code");
+    s.post(
+        "/v1/two-factor/sms/confirm",
+        Some(&token),
+        json!({"code": wrong}),
+    )
+    .await
+    .err(429, "too_many_attempts");
+    s.post(
+        "/v1/two-factor/sms/confirm",
+        Some(&token),
+        json!({"code": first}),
+    )
+    .await
+    .err(429, "too_many_attempts");
+    // After the cooldown a new code works.
+    s.advance(31).await;
+    s.post(
+        "/v1/two-factor/sms/setup",
+        Some(&token),
+        json!({"phone": PHONE}),
+    )
+    .await
+    .ok();
+    let second = s.last_sms_code(PHONE);
+    let r = s
+        .post(
+            "/v1/two-factor/sms/confirm",
+            Some(&token),
+            json!({"code": second}),
+        )
+        .await;
+    assert_eq!(r.ok()["recovery_codes"].as_array().unwrap().len(), 10);
+    // Used once.
+    let r = s
+        .post(
+            "/v1/two-factor/sms/confirm",
+            Some(&token),
+            json!({"code": second}),
+        )
+        .await;
+    r.err(409, "conflict");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_code_expires_after_ten_minutes_and_resend_works() {
+    let s = Server::start().await;
+    s.user("lu@example.com");
+    let token = s.session("lu@example.com").await;
+    enroll_sms(&s, &token, PHONE).await;
+    s.advance(31).await;
+    let r = s.sign_in("lu@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_required");
+    assert_eq!(r.body["method"], "sms");
+    assert_eq!(r.body["phone_hint"], "+1••••••0123");
+    let challenge = r.body["challenge_token"].as_str().unwrap().to_string();
+    let code = s.last_sms_code(PHONE);
+    assert!(s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms' AND body LIKE '%expires in 10 minutes%'") >= 2);
+    // Resend too early.
+    let r = s
+        .post(
+            "/v1/sign-in/challenge/resend",
+            None,
+            json!({"challenge_token": challenge}),
+        )
+        .await;
+    r.err(429, "resend_cooldown");
+    // 10 minutes and a second later the code is dead; the challenge is not.
+    s.advance(601).await;
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "code": code}),
+        )
+        .await;
+    r.err(401, "code_expired");
+    let r = s
+        .post(
+            "/v1/sign-in/challenge/resend",
+            None,
+            json!({"challenge_token": challenge}),
+        )
+        .await;
+    assert_eq!(r.ok()["phone_hint"], "+1••••••0123");
+    let fresh = s.last_sms_code(PHONE);
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "code": fresh}),
+        )
+        .await;
+    r.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_code_allows_three_tries() {
+    let s = Server::start().await;
+    s.user("max@example.com");
+    let token = s.session("max@example.com").await;
+    enroll_sms(&s, &token, PHONE).await;
+    s.advance(31).await;
+    let r = s.sign_in("max@example.com").await;
+    let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    let code = s.last_sms_code(PHONE);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let answer = |c: &str| json!({"challenge_token": challenge, "code": c});
+    s.post("/v1/sign-in/challenge", None, answer(wrong))
+        .await
+        .err(401, "invalid_code");
+    s.post("/v1/sign-in/challenge", None, answer(wrong))
+        .await
+        .err(401, "invalid_code");
+    s.post("/v1/sign-in/challenge", None, answer(wrong))
+        .await
+        .err(429, "too_many_attempts");
+    s.post("/v1/sign-in/challenge", None, answer(&code))
+        .await
+        .err(429, "too_many_attempts");
+    s.advance(31).await;
+    s.post(
+        "/v1/sign-in/challenge/resend",
+        None,
+        json!({"challenge_token": challenge}),
+    )
+    .await
+    .ok();
+    let fresh = s.last_sms_code(PHONE);
+    s.post("/v1/sign-in/challenge", None, answer(&fresh))
+        .await
+        .ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn switching_keeps_the_phone_and_changing_it_needs_disable() {
+    let s = Server::start().await;
+    s.user("ned@example.com");
+    let token = s.session("ned@example.com").await;
+    enroll_sms(&s, &token, PHONE).await;
+    s.advance(31).await;
+    // Changing the number while SMS is active is refused.
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": "+14155550199", "password": PASSWORD}),
+        )
+        .await;
+    r.err(409, "conflict");
+    // Switch to the authenticator (password needed).
+    let r = s
+        .post(
+            "/v1/two-factor/switch",
+            Some(&token),
+            json!({"method": "authenticator", "password": "bad-password"}),
+        )
+        .await;
+    r.err(401, "invalid_credentials");
+    let r = s
+        .post(
+            "/v1/two-factor/switch",
+            Some(&token),
+            json!({"method": "authenticator", "password": PASSWORD}),
+        )
+        .await;
+    let secret = r.ok()["authenticator"]["secret_base32"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = crate::common::oathtool(&secret, s.now().await);
+    let r = s
+        .post(
+            "/v1/two-factor/authenticator/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.ok()["method"], "authenticator");
+    assert_eq!(r.body["recovery_codes"], json!([]));
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(state.ok()["method"], "authenticator");
+    assert_eq!(state.body["phone_hint"], "+1••••••0123");
+    assert_eq!(state.body["recovery_codes_remaining"], 10);
+    // Back to SMS: no number asked, the kept one gets the code.
+    let sms_before = s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'");
+    let r = s
+        .post(
+            "/v1/two-factor/switch",
+            Some(&token),
+            json!({"method": "sms", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.ok()["sms"]["phone_hint"], "+1••••••0123");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"),
+        sms_before + 1
+    );
+    let code = s.last_sms_code(PHONE);
+    let r = s
+        .post(
+            "/v1/two-factor/sms/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.ok()["method"], "sms");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'method_switched'"),
+        2
+    );
+    // Disable, then enable with a new number.
+    let r = s
+        .post(
+            "/v1/two-factor/disable",
+            Some(&token),
+            json!({"password": PASSWORD, "confirm": true}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204);
+    s.advance(31).await;
+    enroll_sms(&s, &token, "+14155550199").await;
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(state.ok()["phone_hint"], "+1••••••0199");
+}
