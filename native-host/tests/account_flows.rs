@@ -32,7 +32,9 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     assert_eq!(s["signed_in"], false, "{}", s);
 
     // A wrong password is the API's typed error.
-    let (code, _) = host.err(json!({"type": "sign_in", "email": "alice@example.com", "password": "nope nope nope"}));
+    let (code, _) = host.err(
+        json!({"type": "sign_in", "email": "alice@example.com", "password": "nope nope nope"}),
+    );
     assert_eq!(code, "invalid_credentials");
 
     // 2FA off: signed in at once.
@@ -45,7 +47,10 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     // Authenticator setup right after sign-in needs no password again.
     let setup = host.ok(json!({"type": "authenticator_setup"}));
     let key = setup["secret_base32"].as_str().unwrap().to_string();
-    assert!(setup["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(setup["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
     let now = api.advance_clock(0);
     let (code, _) = host.err(json!({"type": "authenticator_confirm", "code": "000000"}));
     assert!(code == "invalid_code", "{}", code);
@@ -84,18 +89,32 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     let now = api.advance_clock(30);
     let (code, _) = host.err(json!({"type": "answer_challenge", "code": "000000"}));
     assert_eq!(code, "invalid_code");
-    let r = host.ok(json!({"type": "answer_challenge", "code": totp_at(&key, now), "remember_device": true}));
+    let r = host.ok(
+        json!({"type": "answer_challenge", "code": totp_at(&key, now), "remember_device": true}),
+    );
     assert_eq!(r["status"], "signed_in", "{}", r);
-    assert!(r["session"]["two_factor"]["verified_until"].as_i64().unwrap() > now + 59 * DAY);
-    let session_token = profile.secret(SecretKind::SessionToken).expect("session stored");
-    let device_token = profile.secret(SecretKind::TrustedDeviceToken).expect("device stored");
+    assert!(
+        r["session"]["two_factor"]["verified_until"]
+            .as_i64()
+            .unwrap()
+            > now + 59 * DAY
+    );
+    let session_token = profile
+        .secret(SecretKind::SessionToken)
+        .expect("session stored");
+    let device_token = profile
+        .secret(SecretKind::TrustedDeviceToken)
+        .expect("device stored");
     assert!(!r.to_string().contains(&session_token));
     assert!(!r.to_string().contains(&device_token));
 
     // Sign out keeps the device token; signing in again skips the code.
     host.ok(json!({"type": "sign_out"}));
     assert_eq!(profile.secret(SecretKind::SessionToken), None);
-    assert_eq!(profile.secret(SecretKind::TrustedDeviceToken).as_deref(), Some(device_token.as_str()));
+    assert_eq!(
+        profile.secret(SecretKind::TrustedDeviceToken).as_deref(),
+        Some(device_token.as_str())
+    );
     let r = host.ok(sign_in("alice@example.com"));
     assert_eq!(r["status"], "signed_in", "no challenge expected: {}", r);
 
@@ -116,18 +135,23 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     host.ok(json!({"type": "sign_out"}));
     let now = api.advance_clock(61 * DAY);
     let r = host.ok(sign_in("alice@example.com"));
-    assert_eq!(r["status"], "two_factor_required", "trust must end on day 61: {}", r);
+    assert_eq!(
+        r["status"], "two_factor_required",
+        "trust must end on day 61: {}",
+        r
+    );
     let r = host.ok(json!({"type": "answer_challenge", "code": totp_at(&key, now)}));
     assert_eq!(r["status"], "signed_in", "{}", r);
 
     // Regenerate, switch (refused: no kept number), revoke, list accounts.
     let codes = host.ok(json!({"type": "regenerate_recovery_codes", "password": PASSWORD}));
     assert_eq!(codes["codes"].as_array().unwrap().len(), 10);
-    let (code, _) = host.err(json!({"type": "switch_method", "method": "sms", "password": PASSWORD}));
+    let (code, _) =
+        host.err(json!({"type": "switch_method", "method": "sms", "password": PASSWORD}));
     assert_eq!(code, "invalid_phone");
-    let (code, _) = host.err(json!({"type": "revoke_trusted_device", "id": 999_999}));
+    let (code, _) = host.err(json!({"type": "revoke_trusted_device", "device_id": 999_999}));
     assert_eq!(code, "not_found");
-    let done = host.ok(json!({"type": "revoke_trusted_device", "id": list[0]["id"]}));
+    let done = host.ok(json!({"type": "revoke_trusted_device", "device_id": list[0]["id"]}));
     assert_eq!(done, json!({}));
     let accounts = host.ok(json!({"type": "list_accounts"}));
     assert_eq!(accounts["accounts"], json!([]));
@@ -158,8 +182,14 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     profile.assert_absent_from_files(&session_token, "session token");
     profile.assert_absent_from_files(&device_token, "trusted-device token");
     profile.assert_absent_from_files(PASSWORD, "password");
-    second.assert_absent_from_files(&second.secret(SecretKind::SessionToken).unwrap(), "session token");
-    assert!(!profile.log_text().is_empty(), "the host wrote no log to check");
+    second.assert_absent_from_files(
+        &second.secret(SecretKind::SessionToken).unwrap(),
+        "session token",
+    );
+    assert!(
+        !profile.log_text().is_empty(),
+        "the host wrote no log to check"
+    );
 
     // Sign out everywhere ends the other client's session too: its next
     // request gets the API's 401, forgets the token and answers signed out.
@@ -183,8 +213,26 @@ fn sms_enforcement_and_setup_required() {
     api.create_user("bob@example.com");
     api.create_user("carol@example.com");
     api.admin(&["account", "create", "--name", "Acme"]);
-    api.admin(&["membership", "add", "--account", "Acme", "--email", "bob@example.com", "--role", "owner"]);
-    api.admin(&["membership", "add", "--account", "Acme", "--email", "carol@example.com", "--role", "member"]);
+    api.admin(&[
+        "membership",
+        "add",
+        "--account",
+        "Acme",
+        "--email",
+        "bob@example.com",
+        "--role",
+        "owner",
+    ]);
+    api.admin(&[
+        "membership",
+        "add",
+        "--account",
+        "Acme",
+        "--email",
+        "carol@example.com",
+        "--role",
+        "member",
+    ]);
     let phone = "+14155550123";
 
     let bob = Profile::new(&api.url);
@@ -199,8 +247,12 @@ fn sms_enforcement_and_setup_required() {
     // Carol (a member) may not set enforcement.
     let carol = Profile::new(&api.url);
     let mut chost = carol.host();
-    assert_eq!(chost.ok(sign_in("carol@example.com"))["status"], "signed_in");
-    let (code, _) = chost.err(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
+    assert_eq!(
+        chost.ok(sign_in("carol@example.com"))["status"],
+        "signed_in"
+    );
+    let (code, _) =
+        chost.err(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
     assert_eq!(code, "forbidden");
 
     let e = host.ok(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
@@ -216,7 +268,11 @@ fn sms_enforcement_and_setup_required() {
     let (code, _) = host.err(json!({"type": "sms_setup", "phone": "12"}));
     assert_eq!(code, "invalid_phone");
     let sent = host.ok(json!({"type": "sms_setup", "phone": phone}));
-    assert!(sent["phone_hint"].as_str().unwrap().ends_with("23"), "{}", sent);
+    assert!(
+        sent["phone_hint"].as_str().unwrap().ends_with("23"),
+        "{}",
+        sent
+    );
     let done = host.ok(json!({"type": "sms_confirm", "code": api.last_sms_code(phone)}));
     assert_eq!(done["method"], "sms");
     assert_eq!(done["recovery_codes"].as_array().unwrap().len(), 10);
@@ -241,8 +297,13 @@ fn sms_enforcement_and_setup_required() {
     assert_eq!(r["session"]["two_factor"]["method"], "sms");
 
     // Switch to the authenticator begins with a key.
-    let started = host.ok(json!({"type": "switch_method", "method": "authenticator", "password": PASSWORD}));
-    assert!(started["authenticator"]["secret_base32"].is_string(), "{}", started);
+    let started =
+        host.ok(json!({"type": "switch_method", "method": "authenticator", "password": PASSWORD}));
+    assert!(
+        started["authenticator"]["secret_base32"].is_string(),
+        "{}",
+        started
+    );
 
     // Carol, a member of an enforcing account without 2FA, gets a
     // setup-only session at sign-in.
@@ -270,7 +331,11 @@ fn api_stopped_mid_session() {
     let started = Instant::now();
     let (code, message) = host.err(json!({"type": "list_trusted_devices"}));
     assert_eq!(code, "api_unreachable");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(message.contains(&api.url), "{}", message);
 
     let started = Instant::now();

@@ -73,8 +73,12 @@ pub enum AccountRequest {
     RegenerateRecoveryCodes { password: String },
     /// Answered with [`crate::api::TrustedDeviceList`].
     ListTrustedDevices,
-    /// Answered with [`Done`].
-    RevokeTrustedDevice { id: i64 },
+    /// Answered with [`Done`]. On the wire the field is `device_id`:
+    /// `id` is the frame's own request id, which would swallow it.
+    RevokeTrustedDevice {
+        #[serde(rename = "device_id")]
+        id: i64,
+    },
     /// The accounts the person belongs to, with their role. Answered with
     /// [`crate::api::AccountList`].
     ListAccounts,
@@ -124,6 +128,14 @@ pub struct SessionView {
     /// The person's 2FA, when signed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub two_factor: Option<TwoFactorState>,
+    /// The API could not be asked: this is the host's last known answer,
+    /// and `two_factor` may be out of date.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stale: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl SessionView {
@@ -132,6 +144,7 @@ impl SessionView {
             signed_in: false,
             email: None,
             two_factor: None,
+            stale: false,
         }
     }
 }
@@ -176,6 +189,18 @@ mod tests {
             serde_json::json!({"type": "answer_challenge", "code": "123456", "remember_device": true})
         );
         assert_eq!(r.kind(), "answer_challenge");
+    }
+
+    #[test]
+    fn revoke_does_not_collide_with_the_frame_id() {
+        let frame: crate::native::RequestFrame =
+            serde_json::from_str(r#"{"id":3,"type":"revoke_trusted_device","device_id":42}"#)
+                .unwrap();
+        assert_eq!(frame.id, 3);
+        assert_eq!(
+            frame.request,
+            crate::native::Request::Account(AccountRequest::RevokeTrustedDevice { id: 42 })
+        );
     }
 
     #[test]

@@ -117,6 +117,7 @@ impl Api {
         let out = self.admin(&["outbox", "--json"]);
         let code = out
             .lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|m| m["recipient"] == phone)
             .filter_map(|m| {
@@ -128,7 +129,7 @@ impl Api {
                     .collect();
                 (digits.len() == 6).then_some(digits)
             })
-            .last();
+            .next();
         code.unwrap_or_else(|| panic!("no SMS code to {} in the outbox:\n{}", phone, out))
     }
 
@@ -175,7 +176,11 @@ pub fn totp_at(secret_base32: &str, unix: i64) -> String {
         .arg(format!("@{}", unix))
         .output()
         .expect("oathtool is installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -315,9 +320,7 @@ impl Profile {
         for file in files {
             let bytes = std::fs::read(&file).unwrap_or_default();
             assert!(
-                !bytes
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes()),
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
                 "the {} was found in {}",
                 what,
                 file.display()
