@@ -1,0 +1,249 @@
+//! The keyring and the vault against a real Secret Service and real host
+//! processes: secrets round-trip, codes never in the file in clear, two
+//! hosts writing at once, a host killed mid-write.
+//!
+//! Needs an unlocked Secret Service (`make test` provides one); without it
+//! these tests fail and say how to run them.
+
+mod host_support;
+
+use dialer_2fa_host::secrets::{SecretKind, Secrets};
+use host_support::*;
+use serde_json::{json, Value};
+
+fn codes(prefix: &str) -> Vec<String> {
+    (0..10).map(|i| format!("{}{:02}-7QX", prefix, i)).collect()
+}
+
+fn save(host: &mut Host, id: u64, account: &str, codes: &[String]) -> Value {
+    host.call(json!({"id": id, "type": "vault_save", "account": account, "codes": codes}))
+}
+
+fn reveal_all(host: &mut Host, account: &str) -> Vec<String> {
+    let list = host.call(json!({"id": 900, "type": "vault_list", "account": account}));
+    assert_eq!(list["ok"], true, "{}", list);
+    let ids: Vec<u64> = list["result"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    ids.iter()
+        .map(|id| {
+            let reply = host.call(json!({"id": 901, "type": "vault_reveal", "code_id": id}));
+            assert_eq!(reply["ok"], true, "{}", reply);
+            reply["result"]["code"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn integrity(path: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn secrets_round_trip_in_the_real_keyring() {
+    require_keyring();
+    let service = unique_service("secrets");
+    let secrets = Secrets::connect_service(&service).unwrap();
+    for (kind, value) in [
+        (SecretKind::SessionToken, b"session-abc".to_vec()),
+        (SecretKind::TrustedDeviceToken, b"device-xyz".to_vec()),
+        (SecretKind::VaultKey, vec![0u8, 1, 2, 255, 254]),
+    ] {
+        assert_eq!(secrets.get(kind).unwrap(), None);
+        secrets.set(kind, &value).unwrap();
+        assert_eq!(secrets.get(kind).unwrap(), Some(value.clone()));
+        // Another connection (another host process) sees the same secret.
+        let other = Secrets::connect_service(&service).unwrap();
+        assert_eq!(other.get(kind).unwrap(), Some(value));
+        assert!(secrets.delete(kind).unwrap());
+        assert!(!secrets.delete(kind).unwrap());
+        assert_eq!(secrets.get(kind).unwrap(), None);
+    }
+}
+
+#[test]
+fn vault_keeps_codes_encrypted_and_reveals_them() {
+    require_keyring();
+    let sandbox = Sandbox::new("vault");
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    let mine = codes("PLAINMARK");
+    let reply = save(&mut host, 1, "alice@example.com", &mine);
+    assert_eq!(
+        reply["result"],
+        json!({"account": "alice@example.com", "saved": 10}),
+        "{}",
+        reply
+    );
+    save(&mut host, 2, "bob@example.com", &codes("BOBCODE"));
+
+    let list = host.call(json!({"id": 3, "type": "vault_list"}));
+    let entries = list["result"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 20);
+    assert!(entries
+        .iter()
+        .all(|e| e["used"] == false && e.get("code").is_none()));
+    assert!(!list.to_string().contains("PLAINMARK"));
+
+    assert_eq!(reveal_all(&mut host, "alice@example.com"), mine);
+    let missing = host.call(json!({"id": 4, "type": "vault_reveal", "code_id": 99999}));
+    assert_eq!(missing["error"]["code"], "not_found", "{}", missing);
+    let bad = save(&mut host, 5, "alice@example.com", &[]);
+    assert_eq!(bad["error"]["code"], "bad_request", "{}", bad);
+    let (status, _) = host.finish();
+    assert!(status.success());
+
+    // Neither the database, its WAL nor the log holds a code in clear.
+    let dir = sandbox.vault_file().parent().unwrap().to_path_buf();
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        assert!(
+            !file_contains(&path, b"PLAINMARK"),
+            "{} holds a code",
+            path.display()
+        );
+    }
+    assert!(!file_contains(&sandbox.log_file(), b"PLAINMARK"));
+    assert!(sandbox.log_file().exists());
+
+    // The vault key is in the keyring, not beside the vault.
+    let secrets = Secrets::connect_service(&sandbox.service).unwrap();
+    let key = secrets
+        .get(SecretKind::VaultKey)
+        .unwrap()
+        .expect("vault key in keyring");
+    assert_eq!(key.len(), 32);
+    for file in std::fs::read_dir(&dir).unwrap() {
+        assert!(!file_contains(&file.unwrap().path(), &key));
+    }
+
+    // A new host reads them back; delete forgets them.
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    assert_eq!(reveal_all(&mut host, "alice@example.com"), mine);
+    let deleted =
+        host.call(json!({"id": 6, "type": "vault_delete", "account": "alice@example.com"}));
+    assert_eq!(deleted["result"]["deleted"], 10);
+    let list = host.call(json!({"id": 7, "type": "vault_list", "account": "alice@example.com"}));
+    assert_eq!(list["result"]["entries"], json!([]));
+    drop(host);
+    sandbox.forget_secrets();
+}
+
+#[test]
+fn two_hosts_saving_at_once_do_not_corrupt_the_vault() {
+    require_keyring();
+    let sandbox = Sandbox::new("twohosts");
+    let rounds = 40u64;
+    // Both start with an empty vault and no key: they must agree on one.
+    let workers: Vec<_> = ["left", "right"]
+        .into_iter()
+        .map(|side| {
+            let mut host = sandbox.spawn_host(&[]);
+            std::thread::spawn(move || {
+                host.hello();
+                // Pipeline every save, then collect: maximal overlap.
+                for round in 0..rounds {
+                    let account = if round % 2 == 0 { "shared@example.com".to_string() } else { format!("{}@example.com", side) };
+                    host.send(&json!({"id": round + 1, "type": "vault_save", "account": account, "codes": codes(&format!("{}{}R", side.to_uppercase(), round))}));
+                }
+                for _ in 0..rounds {
+                    let reply = host.reply();
+                    assert_eq!(reply["ok"], true, "{}: {}", side, reply);
+                }
+                let (status, stderr) = host.finish();
+                assert!(status.success(), "{}", stderr);
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("a host failed");
+    }
+    assert_eq!(integrity(&sandbox.vault_file()), "ok");
+
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    for side in ["left", "right"] {
+        let last = codes(&format!("{}{}R", side.to_uppercase(), rounds - 1));
+        assert_eq!(
+            reveal_all(&mut host, &format!("{}@example.com", side)),
+            last
+        );
+    }
+    // The shared account holds one complete set, from one writer.
+    let shared_codes = reveal_all(&mut host, "shared@example.com");
+    assert_eq!(shared_codes.len(), 10);
+    let prefix = &shared_codes[0][..shared_codes[0].len() - 6];
+    assert!(
+        shared_codes.iter().all(|c| c.starts_with(prefix)),
+        "{:?}",
+        shared_codes
+    );
+    drop(host);
+    sandbox.forget_secrets();
+}
+
+#[test]
+fn a_host_killed_mid_write_leaves_a_consistent_vault() {
+    require_keyring();
+    let sandbox = Sandbox::new("sigkill");
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    let keep = codes("KEEP");
+    assert_eq!(save(&mut host, 1, "keep@example.com", &keep)["ok"], true);
+
+    // A stream of writes, killed (SIGKILL) while they are going on.
+    let mut burst = Vec::new();
+    for round in 0..400u64 {
+        let request = json!({"id": 100 + round, "type": "vault_save", "account": "churn@example.com", "codes": codes(&format!("C{}R", round))});
+        burst.extend(frame(request.to_string().as_bytes()));
+    }
+    host.write_raw(&burst);
+    for _ in 0..5 {
+        assert_eq!(host.reply()["ok"], true);
+    }
+    host.child.kill().expect("SIGKILL the host");
+    host.child.wait().unwrap();
+    drop(host);
+
+    assert_eq!(integrity(&sandbox.vault_file()), "ok");
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    assert_eq!(reveal_all(&mut host, "keep@example.com"), keep);
+    let churn = reveal_all(&mut host, "churn@example.com");
+    assert_eq!(
+        churn.len(),
+        10,
+        "a half-written save is visible: {:?}",
+        churn
+    );
+    let prefix = churn[0][..churn[0].len() - 6].to_string();
+    assert!(churn.iter().all(|c| c.starts_with(&prefix)), "{:?}", churn);
+    drop(host);
+    sandbox.forget_secrets();
+}
+
+#[test]
+fn vault_without_a_keyring_is_a_clear_error() {
+    let sandbox = Sandbox::new("nokeyring");
+    let mut cmd = sandbox.command();
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/dialer-2fa-test-bus",
+    )
+    .arg(ORIGIN);
+    let mut host = Host::spawn(cmd);
+    host.hello();
+    let reply = host.call(json!({"id": 2, "type": "vault_save", "account": "a", "codes": ["X1"]}));
+    assert_eq!(reply["error"]["code"], "keyring_unavailable", "{}", reply);
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Secret Service"), "{}", message);
+    // No plaintext fallback: nothing was written.
+    assert!(!sandbox.vault_file().exists());
+    let (status, stderr) = host.finish();
+    assert!(status.success(), "{}", stderr);
+}
