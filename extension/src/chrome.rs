@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each page module uses a different part of these bindings
 //! The few Chrome extension APIs the module calls. web-sys covers the web
 //! platform only, so these are declared by hand.
 
@@ -30,15 +31,30 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = sendMessage)]
     pub fn send_message(message: &JsValue, callback: &js_sys::Function);
 
-    /// `chrome.runtime.lastError`, set only inside an API callback.
-    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], getter = lastError)]
-    fn last_error_value() -> JsValue;
+    /// `chrome.action.setBadgeText({text})`
+    #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setBadgeText)]
+    fn set_badge_text(details: &JsValue);
+
+    /// `chrome.action.setBadgeBackgroundColor({color})`
+    #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
+    fn set_badge_background_color(details: &JsValue);
+
+    /// `chrome.runtime.openOptionsPage()`
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
+    pub fn open_options_page();
 }
 
 /// The message of `chrome.runtime.lastError`, if one is set. Reading it also
 /// tells Chrome the error was handled, so it is not logged as unchecked.
 pub fn last_error() -> Option<String> {
-    let value = last_error_value();
+    // A property read each time: it changes from callback to callback, so it
+    // cannot be a cached wasm-bindgen static.
+    let value = ["chrome", "runtime", "lastError"]
+        .iter()
+        .try_fold(JsValue::from(js_sys::global()), |object, key| {
+            js_sys::Reflect::get(&object, &JsValue::from_str(key)).ok()
+        })
+        .unwrap_or(JsValue::UNDEFINED);
     if value.is_undefined() || value.is_null() {
         return None;
     }
@@ -64,4 +80,23 @@ pub fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, Str
         .map_err(|_| "the message is not JSON".to_string())?
         .into();
     serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// Sets the toolbar badge ("" clears it), in the colour of a warning.
+#[allow(dead_code)]
+pub fn set_badge(text: &str) {
+    let details = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &details,
+        &JsValue::from_str("text"),
+        &JsValue::from_str(text),
+    );
+    set_badge_text(&details);
+    let colour = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &colour,
+        &JsValue::from_str("color"),
+        &JsValue::from_str("#a3261b"),
+    );
+    set_badge_background_color(&colour);
 }

@@ -1,39 +1,62 @@
 //! The dialer-2fa Chrome extension, compiled to WebAssembly.
 //!
-//! One module serves two pages: the background service worker, which owns the
-//! native messaging port to the host, and the toolbar popup, which only talks
-//! to the service worker. The popup never sees a secret: the host keeps them,
-//! and what crosses into the extension is status and UI data.
+//! Three pages, one wasm module each (cargo features `popup`, `options`,
+//! `sw`), so each loads only its own code: the background service worker
+//! owns the native messaging port to the host; the toolbar popup and the
+//! settings page only talk to the service worker. The pages never see a
+//! secret: the host keeps them, and what crosses into the extension is
+//! status and UI data.
 //!
-//! `popup_state` is plain Rust (no browser types) so the UI's behaviour is
-//! unit-tested on the build machine; the other modules are the thin layer that
-//! binds it to the browser.
+//! The state machines (`popup_state`, `settings_state`, `wizard`) and the
+//! words (`text`) are plain Rust with no browser types, so the UI's
+//! behaviour is unit-tested on the build machine; `dom`, `popup`, `settings`
+//! and `service_worker` are the thin layer that binds them to the browser.
 
+pub mod effect;
 pub mod popup_state;
+pub mod settings_state;
+pub mod text;
+pub mod wizard;
 
 #[cfg(target_arch = "wasm32")]
 mod chrome;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", any(feature = "popup", feature = "options")))]
+mod dom;
+#[cfg(all(target_arch = "wasm32", feature = "popup"))]
 mod popup;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sw"))]
 mod service_worker;
+#[cfg(all(target_arch = "wasm32", feature = "options"))]
+mod settings;
+#[cfg(all(target_arch = "wasm32", any(feature = "popup", feature = "options")))]
+mod wizard_view;
 
 #[cfg(target_arch = "wasm32")]
 pub use entry::*;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
+    #[allow(unused_imports)]
     use wasm_bindgen::prelude::*;
 
     /// Called by `popup.js` once the module is instantiated.
+    #[cfg(feature = "popup")]
     #[wasm_bindgen]
     pub fn start_popup() -> Result<(), JsValue> {
         crate::popup::start()
     }
 
+    /// Called by `options.js` once the module is instantiated.
+    #[cfg(feature = "options")]
+    #[wasm_bindgen]
+    pub fn start_settings() -> Result<(), JsValue> {
+        crate::settings::start()
+    }
+
     /// Called by `sw.js` for each message from an extension page. The
     /// listener itself is registered in JS on the worker's first turn, as
     /// Chrome requires; it forwards here once the module is ready.
+    #[cfg(feature = "sw")]
     #[wasm_bindgen]
     pub fn sw_on_message(message: JsValue, send_response: js_sys::Function) {
         crate::service_worker::on_message(message, send_response)

@@ -1,170 +1,265 @@
-//! The popup's DOM layer: renders `popup_state::Screen` and turns clicks and
-//! service-worker replies into `popup_state::Msg`s. No decisions live here.
+//! The popup's DOM layer: draws `popup_state::Popup` and turns clicks into
+//! `popup_state::Msg`s. No decisions live here.
 
-use std::cell::RefCell;
-
-use shared::native::{Reply, Request, StatusResult};
-use shared::{ErrorBody, ErrorCode};
+use shared::api::TwoFactorMethod;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{Document, Element};
+use web_sys::Element;
 
-use crate::chrome;
-use crate::popup_state::{self, api_summary, Effect, Msg, Screen};
-
-thread_local! {
-    static SCREEN: RefCell<Screen> = RefCell::new(Screen::Checking);
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = ["navigator", "clipboard"], js_name = writeText)]
-    fn clipboard_write_text(text: &str) -> js_sys::Promise;
-}
+use crate::dom::{self, checked, value, Page, Ui};
+use crate::effect::{Answer, Effect};
+use crate::popup_state::{api_summary, unused, Key, Msg, Popup, Screen, SignedIn};
+use crate::text;
+use crate::wizard_view;
 
 pub fn start() -> Result<(), JsValue> {
-    let (screen, effect) = popup_state::init();
-    show(screen, effect)
+    let (popup, effects) = Popup::init();
+    dom::start(popup, effects)
 }
 
-fn dispatch(msg: Msg) {
-    let current = SCREEN.with(|s| s.borrow().clone());
-    let (screen, effect) = popup_state::update(&current, msg);
-    if let Err(e) = show(screen, effect) {
-        web_sys::console::error_2(&JsValue::from_str("dialer-2fa: could not draw the popup"), &e);
+impl Page for Popup {
+    type Msg = Msg;
+    type Key = Key;
+
+    fn update(&mut self, msg: Msg) -> Vec<Effect<Key>> {
+        Popup::update(self, msg)
     }
-}
 
-fn show(screen: Screen, effect: Effect) -> Result<(), JsValue> {
-    render(&screen)?;
-    SCREEN.with(|s| *s.borrow_mut() = screen);
-    match effect {
-        Effect::None => {}
-        Effect::RequestStatus => request_status(),
+    fn answered(key: Key, answer: Answer) -> Msg {
+        Msg::Answered(key, answer)
     }
-    Ok(())
-}
 
-fn request_status() {
-    let callback = Closure::once_into_js(move |reply: JsValue| {
-        dispatch(Msg::StatusReplied(read_reply::<StatusResult>(reply)));
-    });
-    chrome::send_message(&chrome::to_js(&Request::Status), callback.unchecked_ref());
-}
-
-/// A service-worker reply, or why there is none.
-fn read_reply<T: serde::de::DeserializeOwned>(reply: JsValue) -> Result<T, ErrorBody> {
-    if let Some(problem) = chrome::last_error() {
-        return Err(ErrorBody::new(
-            ErrorCode::HostDisconnected,
-            format!("The extension's background worker did not answer: {}", problem),
-        ));
+    fn screen_name(&self) -> &'static str {
+        Popup::screen_name(self)
     }
-    if reply.is_undefined() || reply.is_null() {
-        return Err(ErrorBody::new(
-            ErrorCode::HostDisconnected,
-            "The extension's background worker did not answer.",
-        ));
-    }
-    chrome::from_js::<Reply>(&reply)
-        .map_err(|e| ErrorBody::new(ErrorCode::InvalidRequest, format!("Unexpected reply: {}", e)))?
-        .into_result()
-}
 
-fn document() -> Result<Document, JsValue> {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or_else(|| JsValue::from_str("no document"))
-}
-
-fn el(doc: &Document, tag: &str, class: &str, text: &str) -> Result<Element, JsValue> {
-    let e = doc.create_element(tag)?;
-    if !class.is_empty() {
-        e.set_class_name(class);
-    }
-    if !text.is_empty() {
-        e.set_text_content(Some(text));
-    }
-    Ok(e)
-}
-
-fn add(parent: &Element, child: Element) -> Result<(), JsValue> {
-    parent.append_child(&child)?;
-    Ok(())
-}
-
-fn button(doc: &Document, id: &str, label: &str, on_click: impl FnMut() + 'static) -> Result<Element, JsValue> {
-    let b = el(doc, "button", "", label)?;
-    b.set_id(id);
-    b.set_attribute("type", "button")?;
-    let mut on_click = on_click;
-    let handler = Closure::wrap(Box::new(move |_e: web_sys::Event| on_click()) as Box<dyn FnMut(_)>);
-    b.add_event_listener_with_callback("click", handler.as_ref().unchecked_ref())?;
-    // The button lives until the next render replaces it; the handler must
-    // outlive this call, and the leak is one small closure per render.
-    handler.forget();
-    Ok(b)
-}
-
-fn render(screen: &Screen) -> Result<(), JsValue> {
-    let doc = document()?;
-    let app = doc
-        .get_element_by_id("app")
-        .ok_or_else(|| JsValue::from_str("popup.html has no #app"))?;
-    app.set_inner_html("");
-    let name = match screen {
-        Screen::Checking => "checking",
-        Screen::Ready(_) => "ready",
-        Screen::HostMissing { .. } => "host-missing",
-        Screen::HostFailed { .. } => "host-failed",
-    };
-    app.set_attribute("data-screen", name)?;
-    match screen {
-        Screen::Checking => {
-            add(&app, el(&doc, "h1", "", "dialer-2fa")?)?;
-            add(&app, el(&doc, "p", "muted", "Checking the dialer-2fa helper…")?)?;
-        }
-        Screen::Ready(status) => {
-            add(&app, el(&doc, "h1", "", "dialer-2fa")?)?;
-            let host = el(&doc, "p", "ok", &format!("Helper {} connected", status.host_version))?;
-            host.set_id("host-status");
-            add(&app, host)?;
-            let class = if status.api.reachable { "ok" } else { "problem" };
-            let api = el(&doc, "p", class, &api_summary(status))?;
-            api.set_id("api-status");
-            api.set_attribute("data-reachable", if status.api.reachable { "true" } else { "false" })?;
-            add(&app, api)?;
-            add(&app, button(&doc, "retry", "Check again", || dispatch(Msg::Retry))?)?;
-        }
-        Screen::HostMissing { command, detail } => {
-            add(&app, el(&doc, "h1", "", "Install the dialer-2fa helper")?)?;
-            add(
-                &app,
-                el(
-                    &doc,
+    fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
+        match &self.screen {
+            Screen::Loading => {
+                ui.el(app, "h1", "dialer-2fa")?;
+                ui.class(app, "p", "muted", "Checking the dialer-2fa helper…")?;
+            }
+            Screen::HostMissing { command, detail } => {
+                ui.el(app, "h1", "Install the dialer-2fa helper")?;
+                ui.el(
+                    app,
                     "p",
-                    "",
                     "The extension keeps your 2FA secrets in a small helper program on this computer. It is not installed for this browser yet. Run this command in a terminal, then press Check again:",
-                )?,
-            )?;
-            let code = el(&doc, "code", "command", command)?;
-            code.set_id("install-command");
-            add(&app, code)?;
-            let text = command.clone();
-            let copy = button(&doc, "copy-command", "Copy command", move || {
-                let _ = clipboard_write_text(&text);
-            })?;
-            add(&app, copy)?;
-            add(&app, button(&doc, "retry", "Check again", || dispatch(Msg::Retry))?)?;
-            add(&app, el(&doc, "p", "muted", detail)?)?;
+                )?;
+                let code = ui.class(app, "code", "command", command)?;
+                code.set_id("install-command");
+                let text = command.clone();
+                ui.button(app, "copy-command", "Copy command", true, move || {
+                    Msg::CopyText(text.clone())
+                })?;
+                ui.button(app, "retry", "Check again", true, || Msg::Retry)?;
+                ui.class(app, "p", "muted", detail)?;
+            }
+            Screen::HostFailed { message } => {
+                ui.el(app, "h1", "The helper did not answer")?;
+                ui.class(app, "p", "problem", message)?
+                    .set_id("host-problem");
+                ui.button(app, "retry", "Check again", true, || Msg::Retry)?;
+            }
+            Screen::SignIn => {
+                ui.el(app, "h1", "Sign in to the dialer")?;
+                let f = ui.form(app, "sign-in-form", || Msg::SignIn {
+                    email: value("email"),
+                    password: value("password"),
+                })?;
+                ui.field(
+                    &f,
+                    "email",
+                    "Email",
+                    "email",
+                    &[("autocomplete", "username"), ("data-focus", "")],
+                )?;
+                ui.field(
+                    &f,
+                    "password",
+                    "Password",
+                    "password",
+                    &[("autocomplete", "current-password")],
+                )?;
+                ui.submit(&f, "sign-in", "Sign in", !self.busy)?;
+            }
+            Screen::Challenge(c) => {
+                ui.el(app, "h1", "Confirm it is you")?;
+                let f = ui.form(app, "challenge-form", || Msg::AnswerChallenge {
+                    code: value("code"),
+                    remember: checked("remember"),
+                })?;
+                if c.recovery {
+                    ui.field(
+                        &f,
+                        "code",
+                        "One of your recovery codes",
+                        "text",
+                        &[
+                            ("autocomplete", "one-time-code"),
+                            ("spellcheck", "false"),
+                            ("data-focus", ""),
+                        ],
+                    )?;
+                } else {
+                    let label = match (c.method, &c.phone_hint) {
+                        (TwoFactorMethod::Sms, Some(hint)) => {
+                            format!("The 6-digit code we sent to {}", hint)
+                        }
+                        (TwoFactorMethod::Sms, None) => {
+                            "The 6-digit code we sent by text message".to_string()
+                        }
+                        (TwoFactorMethod::Authenticator, _) => {
+                            "The 6-digit code from your authenticator app".to_string()
+                        }
+                    };
+                    ui.code_field(&f, "code", &label)?;
+                }
+                ui.checkbox(&f, "remember", "Remember this computer for 60 days", false)?;
+                ui.submit(&f, "verify", "Verify", !self.busy)?;
+                if c.method == TwoFactorMethod::Sms && !c.recovery {
+                    wizard_view::resend_button(ui, &f, c.resend_in, !self.busy, || Msg::Resend)?;
+                }
+                let (id, label, on) = if c.recovery {
+                    ("use-code", "Use the code instead", false)
+                } else {
+                    ("use-recovery", "Use a recovery code", true)
+                };
+                ui.button(app, id, label, true, move || Msg::UseRecovery(on))?
+                    .set_class_name("link");
+            }
+            Screen::SignedIn(s) => signed_in(ui, app, s)?,
+            Screen::Setup(w) => {
+                ui.class(
+                    app,
+                    "p",
+                    "required",
+                    "Your organisation requires two-factor authentication. Set it up to continue.",
+                )?;
+                wizard_view::render(ui, app, w, Msg::Wizard)?;
+                return footer(ui, app, self);
+            }
         }
-        Screen::HostFailed { message } => {
-            add(&app, el(&doc, "h1", "", "The helper did not answer")?)?;
-            let p = el(&doc, "p", "problem", message)?;
-            p.set_id("host-problem");
-            add(&app, p)?;
-            add(&app, button(&doc, "retry", "Check again", || dispatch(Msg::Retry))?)?;
+        ui.messages(app, &self.error, &self.notice)?;
+        footer(ui, app, self)
+    }
+}
+
+fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
+    let session = &s.session;
+    ui.el(app, "h1", "Signed in")?;
+    let who = ui.el(
+        app,
+        "p",
+        &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
+    )?;
+    who.set_id("who");
+    if let Some(tf) = &session.two_factor {
+        let method = match (tf.method, &tf.phone_hint) {
+            (Some(TwoFactorMethod::Sms), Some(hint)) => {
+                format!("Second step: text message to {}", hint)
+            }
+            (Some(m), _) => format!("Second step: {}", text::method_name(m)),
+            (None, _) => "Two-factor authentication is off.".to_string(),
+        };
+        ui.el(app, "p", &method)?.set_id("method");
+        let verified = match tf.verified_until {
+            Some(t) => format!("This computer is verified until {}.", text::date(t)),
+            None => "This computer asks for a code at each sign-in.".to_string(),
+        };
+        ui.el(app, "p", &verified)?.set_id("verified-until");
+        if tf.enabled {
+            let left = ui.el(
+                app,
+                "p",
+                &format!("{} recovery codes left.", tf.recovery_codes_remaining),
+            )?;
+            left.set_id("codes-left");
+            if tf.recovery_codes_remaining <= text::LOW_RECOVERY_CODES {
+                left.set_class_name("problem");
+            }
         }
     }
+    if let Some(kept) = &s.vault {
+        if !kept.is_empty() {
+            ui.el(app, "h2", "Recovery codes on this computer")?;
+            let list = ui.class(app, "ul", "kept", "")?;
+            list.set_id("vault");
+            for k in kept {
+                let li = ui.el(&list, "li", "")?;
+                li.set_attribute("data-used", if k.entry.used { "true" } else { "false" })?;
+                let code = ui.el(
+                    &li,
+                    if k.entry.used { "s" } else { "code" },
+                    k.code.as_deref().unwrap_or("…"),
+                )?;
+                code.set_class_name("vault-code");
+                if !k.entry.used && k.code.is_some() {
+                    let id = k.entry.id;
+                    ui.button(&li, &format!("copy-kept-{}", id), "Copy", true, move || {
+                        Msg::CopyKept(id)
+                    })?;
+                }
+            }
+            let left = unused(kept);
+            if left <= text::LOW_RECOVERY_CODES {
+                let warn = ui.class(
+                    app,
+                    "p",
+                    "problem",
+                    &format!(
+                        "Only {} unused codes left here. Make new ones in Settings.",
+                        left
+                    ),
+                )?;
+                warn.set_id("vault-low");
+            }
+        }
+    }
+    ui.button(app, "settings", "Settings", true, || Msg::OpenSettings)?;
+    ui.button(app, "sign-out", "Sign out", true, || Msg::SignOut)?;
+    Ok(())
+}
+
+/// Host and API status under every screen, with "Check again".
+fn footer(ui: &Ui<Msg>, app: &Element, p: &Popup) -> Result<(), JsValue> {
+    let status = match &p.status {
+        Some(s) => s,
+        None => return Ok(()),
+    };
+    if matches!(
+        p.screen,
+        Screen::HostMissing { .. } | Screen::HostFailed { .. }
+    ) {
+        return Ok(());
+    }
+    let f = ui.class(app, "footer", "status", "")?;
+    ui.class(
+        &f,
+        "span",
+        "ok",
+        &format!("Helper {} connected", status.host_version),
+    )?
+    .set_id("host-status");
+    let api = ui.class(
+        &f,
+        "span",
+        if status.api.reachable {
+            "ok"
+        } else {
+            "problem"
+        },
+        &api_summary(status),
+    )?;
+    api.set_id("api-status");
+    api.set_attribute(
+        "data-reachable",
+        if status.api.reachable {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    ui.button(&f, "retry", "Check again", true, || Msg::Retry)?
+        .set_class_name("link");
     Ok(())
 }

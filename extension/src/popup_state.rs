@@ -1,68 +1,524 @@
-//! What the popup shows, as a state machine with no browser types in it.
+//! What the toolbar popup shows, as a state machine with no browser types in
+//! it.
 //!
 //! Every screen the popup can be on is a `Screen`; every thing that can happen
-//! is a `Msg`; `update` is the only way from one to the next. The DOM layer
-//! renders a `Screen` and turns clicks and replies into `Msg`s, so this file
-//! holds the behaviour and its tests run on the build machine.
+//! is a `Msg`; `Popup::update` is the only way from one to the next, and what
+//! it wants done in the browser comes back as `Effect`s. The DOM layer
+//! (`popup.rs`) renders and reports, so the behaviour lives here and its
+//! tests run on the build machine.
+//!
+//! The way through: the host's session decides the first screen (sign in,
+//! signed in, or setup when an account requires 2FA and it is not set up);
+//! sign in may lead to a challenge (app code, SMS code with resend, or a
+//! recovery code, and "remember this computer for 60 days"); a signed-in
+//! person sees their 2FA and the recovery codes kept on this computer. The
+//! host and API status sits in a footer on every screen.
 
-use shared::native::StatusResult;
+use shared::api::{SmsCodeSent, TwoFactorMethod};
+use shared::native::{Request, StatusResult, VaultEntry, VaultListResult, VaultRevealResult};
 use shared::product::install_command;
+use shared::two_factor::{AccountRequest, SessionView, SignInOutcome};
 use shared::{ErrorBody, ErrorCode};
+
+use crate::effect::{decode, Answer, Effect};
+use crate::text;
+use crate::wizard::{Outcome, WizKey, WizMsg, Wizard};
 
 /// The browser the install hint names when the popup cannot tell.
 pub const DEFAULT_BROWSER: &str = "chrome";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
-    /// Waiting for the host's answer to `status`.
-    Checking,
-    /// The host answered; the API may or may not be reachable from it.
-    Ready(StatusResult),
+    /// Waiting for the host's first answers.
+    Loading,
     /// The browser has no host registered: show how to install it.
-    HostMissing { command: String, detail: String },
+    HostMissing {
+        command: String,
+        detail: String,
+    },
     /// The host is installed but failed; show what it said.
-    HostFailed { message: String },
+    HostFailed {
+        message: String,
+    },
+    SignIn,
+    Challenge(Challenge),
+    SignedIn(SignedIn),
+    /// 2FA is required and not set up: nothing else is offered (R9).
+    Setup(Wizard),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Challenge {
+    pub method: TwoFactorMethod,
+    /// For SMS: the masked number the code went to.
+    pub phone_hint: Option<String>,
+    /// Answering with a recovery code instead of the method's code.
+    pub recovery: bool,
+    /// Seconds until "Resend code" works (SMS only).
+    pub resend_in: u32,
+    ticking: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedIn {
+    pub session: SessionView,
+    /// This person's recovery codes kept on this computer, with the code
+    /// once the host revealed it; `None` until the vault answered.
+    pub vault: Option<Vec<KeptCode>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptCode {
+    pub entry: VaultEntry,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Popup {
+    pub screen: Screen,
+    /// The host's view of the API, for the footer.
+    pub status: Option<StatusResult>,
+    /// A request is out: the screen's main button waits.
+    pub busy: bool,
+    pub error: Option<String>,
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
-    /// The host answered `status` (or the link to it failed).
-    StatusReplied(Result<StatusResult, ErrorBody>),
-    /// The person pressed "Check again".
+    /// "Check again": the status line, and the first screen if it failed.
     Retry,
+    SignIn {
+        email: String,
+        password: String,
+    },
+    AnswerChallenge {
+        code: String,
+        remember: bool,
+    },
+    /// Switch the challenge between the method's code and a recovery code.
+    UseRecovery(bool),
+    Resend,
+    SignOut,
+    OpenSettings,
+    CopyKept(u64),
+    /// Copy text shown on the page (the install command).
+    CopyText(String),
+    Wizard(WizMsg),
+    Answered(Key, Answer),
 }
 
-/// What the DOM layer must do after an update, beyond re-rendering.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    None,
-    /// Send `status` to the host through the service worker.
-    RequestStatus,
+/// Which effect an answer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Status,
+    Session,
+    SignIn,
+    Challenge,
+    Resend,
+    SignOut,
+    VaultList,
+    Reveal(u64),
+    CopyKept(u64),
+    Copied,
+    Tick,
+    Wizard(WizKey),
 }
 
-/// The first screen and the request that fills it.
-pub fn init() -> (Screen, Effect) {
-    (Screen::Checking, Effect::RequestStatus)
+type Fx = Vec<Effect<Key>>;
+
+fn account(request: AccountRequest, key: Key) -> Effect<Key> {
+    Effect::Send(Request::Account(request), key)
 }
 
-pub fn update(_screen: &Screen, msg: Msg) -> (Screen, Effect) {
-    match msg {
-        Msg::Retry => (Screen::Checking, Effect::RequestStatus),
-        Msg::StatusReplied(Ok(status)) => (Screen::Ready(status), Effect::None),
-        Msg::StatusReplied(Err(error)) => (screen_for_error(error), Effect::None),
+/// The toolbar badge for what the person should see to: "!" while 2FA must
+/// be set up, the count of recovery codes left when few remain.
+pub fn badge(session: &SessionView) -> String {
+    match &session.two_factor {
+        Some(tf) if session.signed_in && tf.setup_only => "!".into(),
+        Some(tf)
+            if session.signed_in
+                && tf.enabled
+                && tf.recovery_codes_remaining <= text::LOW_RECOVERY_CODES =>
+        {
+            tf.recovery_codes_remaining.to_string()
+        }
+        _ => String::new(),
     }
 }
 
-fn screen_for_error(error: ErrorBody) -> Screen {
-    match error.code {
-        ErrorCode::HostNotInstalled => Screen::HostMissing {
-            command: install_command(DEFAULT_BROWSER),
-            detail: error.message,
-        },
-        _ => Screen::HostFailed {
-            message: error.message,
-        },
+impl Popup {
+    /// The first screen and the requests that fill it.
+    pub fn init() -> (Popup, Fx) {
+        let popup = Popup {
+            screen: Screen::Loading,
+            status: None,
+            busy: false,
+            error: None,
+            notice: None,
+        };
+        (
+            popup,
+            vec![
+                Effect::Send(Request::Status, Key::Status),
+                account(AccountRequest::Session, Key::Session),
+            ],
+        )
     }
+
+    /// The `data-screen` name, which tests wait for.
+    pub fn screen_name(&self) -> &'static str {
+        match &self.screen {
+            Screen::Loading => "loading",
+            Screen::HostMissing { .. } => "host-missing",
+            Screen::HostFailed { .. } => "host-failed",
+            Screen::SignIn => "sign-in",
+            Screen::Challenge(_) => "challenge",
+            Screen::SignedIn(_) => "signed-in",
+            Screen::Setup(w) => w.screen_name(),
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Fx {
+        if let Msg::Answered(key, answer) = msg {
+            return self.answered(key, answer);
+        }
+        if let Msg::Wizard(m) = msg {
+            return self.wizard(m);
+        }
+        self.error = None;
+        self.notice = None;
+        match msg {
+            Msg::Retry => {
+                let mut fx = vec![Effect::Send(Request::Status, Key::Status)];
+                if matches!(
+                    self.screen,
+                    Screen::Loading | Screen::HostMissing { .. } | Screen::HostFailed { .. }
+                ) {
+                    self.screen = Screen::Loading;
+                    fx.push(account(AccountRequest::Session, Key::Session));
+                }
+                fx
+            }
+            Msg::SignIn { email, password } => {
+                let email = email.trim().to_string();
+                if email.is_empty() || password.is_empty() {
+                    self.error = Some("Enter your email and password.".into());
+                    return vec![];
+                }
+                self.busy = true;
+                vec![account(
+                    AccountRequest::SignIn { email, password },
+                    Key::SignIn,
+                )]
+            }
+            Msg::AnswerChallenge { code, remember } => {
+                let recovery = matches!(&self.screen, Screen::Challenge(c) if c.recovery);
+                let cleaned = if recovery {
+                    text::clean_recovery_code(&code)
+                } else {
+                    text::clean_code(&code)
+                };
+                let code = match cleaned {
+                    Ok(code) => code,
+                    Err(why) => {
+                        self.error = Some(why);
+                        return vec![];
+                    }
+                };
+                self.busy = true;
+                let (code, recovery_code) = if recovery {
+                    (None, Some(code))
+                } else {
+                    (Some(code), None)
+                };
+                vec![account(
+                    AccountRequest::AnswerChallenge {
+                        code,
+                        recovery_code,
+                        remember_device: remember,
+                    },
+                    Key::Challenge,
+                )]
+            }
+            Msg::UseRecovery(on) => {
+                if let Screen::Challenge(c) = &mut self.screen {
+                    c.recovery = on;
+                }
+                vec![]
+            }
+            Msg::Resend => match &self.screen {
+                Screen::Challenge(c) if c.resend_in == 0 && !self.busy => {
+                    self.busy = true;
+                    vec![account(AccountRequest::ResendSms, Key::Resend)]
+                }
+                _ => vec![],
+            },
+            Msg::SignOut => {
+                self.busy = true;
+                vec![account(AccountRequest::SignOut, Key::SignOut)]
+            }
+            Msg::OpenSettings => vec![Effect::OpenSettings],
+            Msg::CopyKept(id) => match &self.screen {
+                Screen::SignedIn(s) => s
+                    .vault
+                    .iter()
+                    .flatten()
+                    .find(|k| k.entry.id == id)
+                    .and_then(|k| k.code.clone())
+                    .map(|code| vec![Effect::Copy(code, Key::CopyKept(id))])
+                    .unwrap_or_default(),
+                _ => vec![],
+            },
+            Msg::CopyText(text) => vec![Effect::Copy(text, Key::Copied)],
+            Msg::Wizard(_) | Msg::Answered(..) => vec![],
+        }
+    }
+
+    fn wizard(&mut self, msg: WizMsg) -> Fx {
+        let (fx, outcome) = match &mut self.screen {
+            Screen::Setup(w) => w.update(msg),
+            _ => return vec![],
+        };
+        let mut fx: Fx = fx.into_iter().map(|e| e.map(Key::Wizard)).collect();
+        if outcome == Outcome::Finished {
+            self.notice = Some("Two-factor authentication is on.".into());
+            self.screen = Screen::Loading;
+            fx.push(account(AccountRequest::Session, Key::Session));
+        }
+        fx
+    }
+
+    fn answered(&mut self, key: Key, answer: Answer) -> Fx {
+        match key {
+            Key::Wizard(k) => return self.wizard(WizMsg::Answered(k, answer)),
+            Key::Status => {
+                match answer.and_then(|v| decode::<StatusResult>(Ok(v))) {
+                    Ok(status) => self.status = Some(status),
+                    Err(e) => {
+                        self.status = None;
+                        self.host_failed(e);
+                    }
+                }
+                return vec![];
+            }
+            Key::Tick => {
+                if let Screen::Challenge(c) = &mut self.screen {
+                    c.resend_in = c.resend_in.saturating_sub(1);
+                    if c.resend_in > 0 {
+                        return vec![Effect::After(1000, Key::Tick)];
+                    }
+                    c.ticking = false;
+                }
+                return vec![];
+            }
+            Key::CopyKept(_) | Key::Copied => {
+                match answer {
+                    Ok(_) => self.notice = Some("Copied.".into()),
+                    Err(e) => {
+                        self.error = Some(format!(
+                            "Could not copy ({}). Select the text and copy it by hand.",
+                            e.message
+                        ))
+                    }
+                }
+                return vec![];
+            }
+            Key::VaultList => return self.vault_listed(answer),
+            Key::Reveal(id) => {
+                if let (Ok(revealed), Screen::SignedIn(s)) =
+                    (decode::<VaultRevealResult>(answer), &mut self.screen)
+                {
+                    for kept in s.vault.iter_mut().flatten() {
+                        if kept.entry.id == id {
+                            kept.code = Some(revealed.code.clone());
+                        }
+                    }
+                }
+                return vec![];
+            }
+            _ => {}
+        }
+        self.busy = false;
+        match key {
+            Key::Session => match decode::<SessionView>(answer) {
+                Ok(session) => self.route(session),
+                Err(e) => {
+                    if !self.host_failed(e.clone()) {
+                        // The host is there but the API is not: signing in
+                        // will say so again; the footer says why.
+                        self.screen = Screen::SignIn;
+                        self.error = Some(text::error_text(&e));
+                    }
+                    vec![]
+                }
+            },
+            Key::SignIn | Key::Challenge => match decode::<SignInOutcome>(answer) {
+                Ok(outcome) => self.signed_in_outcome(outcome),
+                Err(e) => {
+                    if key == Key::Challenge
+                        && matches!(e.code, ErrorCode::CodeExpired | ErrorCode::TooManyAttempts)
+                    {
+                        self.screen = Screen::SignIn;
+                    }
+                    self.error = Some(text::error_text(&e));
+                    vec![]
+                }
+            },
+            Key::Resend => match decode::<SmsCodeSent>(answer) {
+                Ok(sent) => {
+                    self.notice = Some(format!("We sent a new code to {}.", sent.phone_hint));
+                    match &mut self.screen {
+                        Screen::Challenge(c) => {
+                            c.phone_hint = Some(sent.phone_hint.clone());
+                            c.resend_in =
+                                text::resend_cooldown(sent.expires_at, sent.resend_available_at);
+                            start_tick(c)
+                        }
+                        _ => vec![],
+                    }
+                }
+                Err(e) => {
+                    self.error = Some(text::error_text(&e));
+                    vec![]
+                }
+            },
+            Key::SignOut => match decode::<SessionView>(answer) {
+                Ok(session) => {
+                    let fx = self.route(session);
+                    self.notice = Some("Signed out.".into());
+                    fx
+                }
+                Err(e) => {
+                    self.error = Some(text::error_text(&e));
+                    vec![]
+                }
+            },
+            _ => vec![],
+        }
+    }
+
+    /// Shows the host screens for errors that mean the host is not there;
+    /// false for errors of the API or of the request.
+    fn host_failed(&mut self, e: ErrorBody) -> bool {
+        match e.code {
+            ErrorCode::HostNotInstalled => {
+                self.screen = Screen::HostMissing {
+                    command: install_command(DEFAULT_BROWSER),
+                    detail: e.message,
+                };
+                true
+            }
+            ErrorCode::HostDisconnected
+            | ErrorCode::HelloRequired
+            | ErrorCode::KeyringUnavailable => {
+                self.screen = Screen::HostFailed { message: e.message };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn signed_in_outcome(&mut self, outcome: SignInOutcome) -> Fx {
+        match outcome {
+            SignInOutcome::SignedIn { session } | SignInOutcome::SetupRequired { session } => {
+                self.route(session)
+            }
+            SignInOutcome::TwoFactorRequired {
+                method, phone_hint, ..
+            } => {
+                let mut c = Challenge {
+                    method,
+                    phone_hint,
+                    recovery: false,
+                    resend_in: 0,
+                    ticking: false,
+                };
+                let mut fx = vec![];
+                if method == TwoFactorMethod::Sms {
+                    c.resend_in = text::DEFAULT_RESEND_COOLDOWN;
+                    fx = start_tick(&mut c);
+                }
+                self.screen = Screen::Challenge(c);
+                fx
+            }
+        }
+    }
+
+    /// The screen a session leads to, with the badge that goes with it.
+    fn route(&mut self, session: SessionView) -> Fx {
+        let mut fx = vec![Effect::Badge(badge(&session))];
+        let email = session.email.clone().unwrap_or_default();
+        if !session.signed_in {
+            self.screen = Screen::SignIn;
+        } else if session
+            .two_factor
+            .as_ref()
+            .map(|t| t.setup_only)
+            .unwrap_or(false)
+        {
+            self.screen = Screen::Setup(Wizard::setup(&email));
+        } else {
+            self.screen = Screen::SignedIn(SignedIn {
+                session,
+                vault: None,
+            });
+            fx.push(Effect::Send(
+                Request::VaultList {
+                    account: Some(email),
+                },
+                Key::VaultList,
+            ));
+        }
+        fx
+    }
+
+    fn vault_listed(&mut self, answer: Answer) -> Fx {
+        let s = match &mut self.screen {
+            Screen::SignedIn(s) => s,
+            _ => return vec![],
+        };
+        match decode::<VaultListResult>(answer) {
+            Ok(list) => {
+                let fx = list
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        Effect::Send(Request::VaultReveal { code_id: e.id }, Key::Reveal(e.id))
+                    })
+                    .collect();
+                s.vault = Some(
+                    list.entries
+                        .into_iter()
+                        .map(|entry| KeptCode { entry, code: None })
+                        .collect(),
+                );
+                fx
+            }
+            Err(e) => {
+                s.vault = Some(vec![]);
+                self.error = Some(format!(
+                    "Could not read the codes kept on this computer: {}",
+                    text::error_text(&e)
+                ));
+                vec![]
+            }
+        }
+    }
+}
+
+fn start_tick(c: &mut Challenge) -> Fx {
+    if c.resend_in > 0 && !c.ticking {
+        c.ticking = true;
+        vec![Effect::After(1000, Key::Tick)]
+    } else {
+        vec![]
+    }
+}
+
+/// Unused codes among those kept on this computer.
+pub fn unused(kept: &[KeptCode]) -> u32 {
+    kept.iter().filter(|k| !k.entry.used).count() as u32
 }
 
 /// One line about the API, written for a person.
@@ -71,7 +527,10 @@ pub fn api_summary(status: &StatusResult) -> String {
     if api.reachable {
         let version = api.version.as_deref().unwrap_or("unknown version");
         match api.latency_ms {
-            Some(ms) => format!("Account API reachable at {} (version {}, {} ms)", api.url, version, ms),
+            Some(ms) => format!(
+                "Account API reachable at {} (version {}, {} ms)",
+                api.url, version, ms
+            ),
             None => format!("Account API reachable at {} (version {})", api.url, version),
         }
     } else {
@@ -83,7 +542,13 @@ pub fn api_summary(status: &StatusResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use shared::api::TwoFactorState;
     use shared::native::ApiReachability;
+
+    fn ok<T: serde::Serialize>(v: T) -> Answer {
+        Ok(serde_json::to_value(v).unwrap())
+    }
 
     fn status(reachable: bool) -> StatusResult {
         StatusResult {
@@ -91,48 +556,353 @@ mod tests {
             api: ApiReachability {
                 url: "http://127.0.0.1:9".into(),
                 reachable,
-                version: if reachable { Some("0.1.0".into()) } else { None },
+                version: if reachable {
+                    Some("0.1.0".into())
+                } else {
+                    None
+                },
                 latency_ms: if reachable { Some(3) } else { None },
-                problem: if reachable { None } else { Some("connection refused".into()) },
+                problem: if reachable {
+                    None
+                } else {
+                    Some("connection refused".into())
+                },
             },
         }
     }
 
-    #[test]
-    fn starts_by_asking_for_status() {
-        assert_eq!(init(), (Screen::Checking, Effect::RequestStatus));
+    fn two_factor(enabled: bool, setup_only: bool, left: u32) -> TwoFactorState {
+        TwoFactorState {
+            enabled,
+            method: if enabled {
+                Some(TwoFactorMethod::Authenticator)
+            } else {
+                None
+            },
+            phone_hint: None,
+            recovery_codes_remaining: left,
+            verified_until: None,
+            required: setup_only,
+            required_by: vec![],
+            setup_only,
+        }
+    }
+
+    fn session(tf: TwoFactorState) -> SessionView {
+        SessionView {
+            signed_in: true,
+            email: Some("a@example.com".into()),
+            two_factor: Some(tf),
+            ..SessionView::signed_out()
+        }
+    }
+
+    fn signed_out_popup() -> Popup {
+        let (mut p, _) = Popup::init();
+        p.update(Msg::Answered(Key::Session, ok(SessionView::signed_out())));
+        p
     }
 
     #[test]
-    fn status_reply_shows_ready() {
-        let (screen, effect) = update(&Screen::Checking, Msg::StatusReplied(Ok(status(true))));
-        assert_eq!(screen, Screen::Ready(status(true)));
-        assert_eq!(effect, Effect::None);
+    fn starts_by_asking_status_and_session() {
+        let (p, fx) = Popup::init();
+        assert_eq!(p.screen_name(), "loading");
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Send(Request::Status, Key::Status),
+                Effect::Send(Request::Account(AccountRequest::Session), Key::Session)
+            ]
+        );
+    }
+
+    #[test]
+    fn status_fills_the_footer_on_any_screen() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(Key::Status, ok(status(true))));
+        assert_eq!(p.status, Some(status(true)));
+        assert_eq!(p.screen_name(), "sign-in");
+        let fx = p.update(Msg::Retry);
+        assert_eq!(fx, vec![Effect::Send(Request::Status, Key::Status)]);
+        p.update(Msg::Answered(Key::Status, ok(status(false))));
+        assert_eq!(p.status, Some(status(false)));
     }
 
     #[test]
     fn missing_host_shows_the_install_command() {
-        let error = ErrorBody::new(ErrorCode::HostNotInstalled, "Specified native messaging host not found.");
-        let (screen, _) = update(&Screen::Checking, Msg::StatusReplied(Err(error)));
-        match screen {
+        let (mut p, _) = Popup::init();
+        let error = ErrorBody::new(
+            ErrorCode::HostNotInstalled,
+            "Specified native messaging host not found.",
+        );
+        p.update(Msg::Answered(Key::Session, Err(error)));
+        match &p.screen {
             Screen::HostMissing { command, .. } => {
-                assert!(command.starts_with("dialer-2fa-host install --browser chrome --api-url http"));
+                assert!(
+                    command.starts_with("dialer-2fa-host install --browser chrome --api-url http")
+                );
             }
             other => panic!("expected the install screen, got {:?}", other),
         }
+        let fx = p.update(Msg::Retry);
+        assert_eq!(fx.len(), 2);
+        assert_eq!(p.screen, Screen::Loading);
     }
 
     #[test]
     fn other_host_errors_are_shown_as_failures() {
+        let (mut p, _) = Popup::init();
         let error = ErrorBody::new(ErrorCode::HostDisconnected, "The helper stopped");
-        let (screen, _) = update(&Screen::Checking, Msg::StatusReplied(Err(error)));
-        assert_eq!(screen, Screen::HostFailed { message: "The helper stopped".into() });
+        p.update(Msg::Answered(Key::Status, Err(error)));
+        assert_eq!(
+            p.screen,
+            Screen::HostFailed {
+                message: "The helper stopped".into()
+            }
+        );
     }
 
     #[test]
-    fn retry_checks_again_from_any_screen() {
-        let (screen, effect) = update(&Screen::HostFailed { message: "x".into() }, Msg::Retry);
-        assert_eq!((screen, effect), (Screen::Checking, Effect::RequestStatus));
+    fn sign_in_needs_both_fields() {
+        let mut p = signed_out_popup();
+        assert_eq!(
+            p.update(Msg::SignIn {
+                email: " ".into(),
+                password: "x".into()
+            }),
+            vec![]
+        );
+        assert_eq!(p.error.as_deref(), Some("Enter your email and password."));
+        let fx = p.update(Msg::SignIn {
+            email: " a@example.com ".into(),
+            password: "pw".into(),
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::SignIn {
+                    email: "a@example.com".into(),
+                    password: "pw".into()
+                },
+                Key::SignIn
+            )]
+        );
+        assert!(p.busy);
+        assert_eq!(p.error, None);
+    }
+
+    #[test]
+    fn wrong_password_stays_on_sign_in_with_the_reason() {
+        let mut p = signed_out_popup();
+        p.update(Msg::SignIn {
+            email: "a@example.com".into(),
+            password: "no".into(),
+        });
+        p.update(Msg::Answered(
+            Key::SignIn,
+            Err(ErrorBody::new(
+                ErrorCode::InvalidCredentials,
+                "The email or password is not right.",
+            )),
+        ));
+        assert_eq!(p.screen_name(), "sign-in");
+        assert!(!p.busy);
+        assert_eq!(
+            p.error.as_deref(),
+            Some("The email or password is not right.")
+        );
+    }
+
+    fn sms_challenge() -> Popup {
+        let mut p = signed_out_popup();
+        p.update(Msg::SignIn {
+            email: "a@example.com".into(),
+            password: "pw".into(),
+        });
+        let fx = p.update(Msg::Answered(
+            Key::SignIn,
+            ok(SignInOutcome::TwoFactorRequired {
+                method: TwoFactorMethod::Sms,
+                phone_hint: Some("+1•••0123".into()),
+                expires_at: 99,
+            }),
+        ));
+        assert_eq!(fx, vec![Effect::After(1000, Key::Tick)]);
+        p
+    }
+
+    #[test]
+    fn sms_challenge_counts_down_before_resend() {
+        let mut p = sms_challenge();
+        assert_eq!(p.screen_name(), "challenge");
+        assert_eq!(p.update(Msg::Resend), vec![]);
+        for _ in 0..text::DEFAULT_RESEND_COOLDOWN {
+            p.update(Msg::Answered(Key::Tick, Ok(json!(null))));
+        }
+        match &p.screen {
+            Screen::Challenge(c) => assert_eq!(c.resend_in, 0),
+            other => panic!("{:?}", other),
+        }
+        assert_eq!(
+            p.update(Msg::Resend),
+            vec![account(AccountRequest::ResendSms, Key::Resend)]
+        );
+        let fx = p.update(Msg::Answered(
+            Key::Resend,
+            ok(SmsCodeSent {
+                phone_hint: "+1•••0123".into(),
+                expires_at: 2000 + 600,
+                resend_available_at: 2030,
+            }),
+        ));
+        assert_eq!(fx, vec![Effect::After(1000, Key::Tick)]);
+        assert_eq!(
+            p.notice.as_deref(),
+            Some("We sent a new code to +1•••0123.")
+        );
+    }
+
+    #[test]
+    fn challenge_answers_with_code_or_recovery_code_and_remember() {
+        let mut p = sms_challenge();
+        let fx = p.update(Msg::AnswerChallenge {
+            code: "12 34 56".into(),
+            remember: true,
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::AnswerChallenge {
+                    code: Some("123456".into()),
+                    recovery_code: None,
+                    remember_device: true
+                },
+                Key::Challenge
+            )]
+        );
+        p.busy = false;
+        p.update(Msg::UseRecovery(true));
+        let fx = p.update(Msg::AnswerChallenge {
+            code: " 7kq2-m9xd ".into(),
+            remember: false,
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::AnswerChallenge {
+                    code: None,
+                    recovery_code: Some("7kq2-m9xd".into()),
+                    remember_device: false
+                },
+                Key::Challenge
+            )]
+        );
+    }
+
+    #[test]
+    fn signed_in_lists_and_reveals_kept_codes() {
+        let mut p = signed_out_popup();
+        let fx = p.update(Msg::Answered(
+            Key::Challenge,
+            ok(SignInOutcome::SignedIn {
+                session: session(two_factor(true, false, 10)),
+            }),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Badge(String::new()),
+                Effect::Send(
+                    Request::VaultList {
+                        account: Some("a@example.com".into())
+                    },
+                    Key::VaultList
+                )
+            ]
+        );
+        let entry = |id, used| VaultEntry {
+            id,
+            account: "a@example.com".into(),
+            position: id as u32,
+            used,
+            saved_at: 0,
+        };
+        let fx = p.update(Msg::Answered(
+            Key::VaultList,
+            ok(VaultListResult {
+                entries: vec![entry(1, true), entry(2, false)],
+            }),
+        ));
+        assert_eq!(fx.len(), 2);
+        p.update(Msg::Answered(
+            Key::Reveal(2),
+            ok(VaultRevealResult {
+                id: 2,
+                account: "a@example.com".into(),
+                code: "abcd".into(),
+            }),
+        ));
+        match &p.screen {
+            Screen::SignedIn(s) => {
+                let kept = s.vault.as_ref().unwrap();
+                assert_eq!(kept[1].code.as_deref(), Some("abcd"));
+                assert_eq!(unused(kept), 1);
+            }
+            other => panic!("{:?}", other),
+        }
+        assert_eq!(
+            p.update(Msg::CopyKept(2)),
+            vec![Effect::Copy("abcd".into(), Key::CopyKept(2))]
+        );
+    }
+
+    #[test]
+    fn required_setup_goes_straight_into_the_wizard() {
+        let mut p = signed_out_popup();
+        let fx = p.update(Msg::Answered(
+            Key::SignIn,
+            ok(SignInOutcome::SetupRequired {
+                session: session(two_factor(false, true, 0)),
+            }),
+        ));
+        assert_eq!(p.screen_name(), "setup-choose");
+        assert_eq!(fx, vec![Effect::Badge("!".into())]);
+        // The wizard's requests are the popup's effects.
+        p.update(Msg::Wizard(WizMsg::Choose(TwoFactorMethod::Authenticator)));
+        let fx = p.update(Msg::Wizard(WizMsg::StartApp {
+            password: String::new(),
+        }));
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::AuthenticatorSetup { password: None },
+                Key::Wizard(WizKey::AppSetup)
+            )]
+        );
+    }
+
+    #[test]
+    fn badge_warns_of_few_codes() {
+        assert_eq!(badge(&session(two_factor(true, false, 3))), "3");
+        assert_eq!(badge(&session(two_factor(true, false, 4))), "");
+        assert_eq!(badge(&SessionView::signed_out()), "");
+    }
+
+    #[test]
+    fn sign_out_returns_to_sign_in() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Session,
+            ok(session(two_factor(true, false, 10))),
+        ));
+        assert_eq!(
+            p.update(Msg::SignOut),
+            vec![account(AccountRequest::SignOut, Key::SignOut)]
+        );
+        p.update(Msg::Answered(Key::SignOut, ok(SessionView::signed_out())));
+        assert_eq!(p.screen_name(), "sign-in");
+        assert_eq!(p.notice.as_deref(), Some("Signed out."));
     }
 
     #[test]

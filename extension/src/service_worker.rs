@@ -161,7 +161,10 @@ fn on_host_disconnect(_port: JsValue) {
         ErrorCode::HostDisconnected
     };
     let message = match code {
-        ErrorCode::HostNotInstalled => format!("The dialer-2fa helper is not installed for this browser ({}).", reason),
+        ErrorCode::HostNotInstalled => format!(
+            "The dialer-2fa helper is not installed for this browser ({}).",
+            reason
+        ),
         _ => format!("The dialer-2fa helper stopped: {}", reason),
     };
     LINK.with(|cell| {
@@ -181,7 +184,10 @@ fn fail_all(link: &mut Link, error: ErrorBody) {
 }
 
 fn respond(callback: &js_sys::Function, reply: &Reply) {
-    if callback.call1(&JsValue::NULL, &chrome::to_js(reply)).is_err() {
+    if callback
+        .call1(&JsValue::NULL, &chrome::to_js(reply))
+        .is_err()
+    {
         web_sys::console::warn_1(&JsValue::from_str(
             "dialer-2fa: the page that asked is gone",
         ));

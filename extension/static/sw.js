@@ -1,9 +1,9 @@
 // Thin loader for the service worker, written in Rust (src/service_worker.rs).
 // Chrome only delivers events to listeners added on the worker's first turn,
 // so the listener is registered here and forwards once the module is ready.
-import init, { sw_on_message } from './pkg/dialer_2fa_extension.js';
+import init, { sw_on_message } from './pkg/sw.js';
 
-const ready = init({ module_or_path: './pkg/dialer_2fa_extension_bg.wasm' });
+const ready = init({ module_or_path: './pkg/sw_bg.wasm' });
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (sender.id !== chrome.runtime.id) return false;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startApi, launchBrowser, expectScreen, extensionIdFromManifest } from './harness.mjs';
+import { ROOT, startApi, launchBrowser, expectScreen, extensionIdFromManifest, untilTrue } from './harness.mjs';
 
 const apiVersion = readFileSync(join(ROOT, 'account-api/Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
 const hostVersion = readFileSync(join(ROOT, 'native-host/Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
@@ -23,7 +23,8 @@ test('popup shows the API status as the real host saw it', async () => {
     assert.deepEqual(browser.hostManifest.allowed_origins, [`chrome-extension://${browser.extensionId}/`]);
 
     const popup = await browser.openPopup();
-    await expectScreen(popup, 'ready', 'foundation-ready');
+    // The status sits in the footer of the first screen (sign in here).
+    await expectScreen(popup, 'sign-in', 'foundation-ready');
     assert.match(await popup.locator('#host-status').innerText(), new RegExp(`Helper ${hostVersion} connected`));
     const apiLine = await popup.locator('#api-status').innerText();
     assert.ok(apiLine.includes(`reachable at ${api.url}`), apiLine);
@@ -33,8 +34,12 @@ test('popup shows the API status as the real host saw it', async () => {
     // The line is live, not cached in the page: with the API stopped, the
     // same button reports it unreachable through the same host.
     await api.stop();
-    await popup.locator('#retry').click();
-    await popup.locator('#api-status[data-reachable="false"]').waitFor({ timeout: 20_000 });
+    // The host caches its health check for a few seconds, so "Check again"
+    // is pressed until the host looks again (each press is a real request).
+    await untilTrue(async () => {
+      await popup.locator('#retry').click();
+      return popup.locator('#api-status[data-reachable="false"]').isVisible();
+    });
     await popup.screenshot({ path: join(ROOT, 'target/e2e/foundation-api-down.png') });
     assert.match(await popup.locator('#api-status').innerText(), new RegExp(`not reachable at ${api.url.replace(/[.]/g, '[.]')}`));
   } finally {

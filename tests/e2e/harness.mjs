@@ -45,7 +45,8 @@ export async function startApi({ dir = mkdtempSync(join(tmpdir(), 'd2fa-api-')),
     dir,
     child,
     async stop() {
-      if (child.exitCode !== null) return;
+      // A child killed by a signal has signalCode set and exitCode null.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((ok) => child.once('exit', ok));
       child.kill('SIGTERM');
       await exited;
@@ -112,4 +113,18 @@ export async function launchBrowser({ apiUrl } = {}) {
 export async function expectScreen(page, screen, shotName) {
   await page.locator(`#app[data-screen="${screen}"]`).waitFor({ timeout: 20_000 });
   await page.screenshot({ path: join(SHOTS, `${shotName}.png`) });
+}
+
+/**
+ * Calls `check` until it returns true, pausing between tries; fails after
+ * `timeout` ms. For state that only another process decides when to change
+ * (a cache on the host), never as a stand-in for waiting on the page.
+ */
+export async function untilTrue(check, { timeout = 20_000, pause = 500 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeout} ms`);
+    await new Promise((ok) => setTimeout(ok, pause));
+  }
 }

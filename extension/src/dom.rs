@@ -1,0 +1,462 @@
+//! The browser side of a page: runs a state machine's effects, feeds the
+//! answers back, and rebuilds `#app` after every change with a few builder
+//! helpers. No decisions live here.
+//!
+//! Rebuilding the whole page is simple and the pages are small; what a full
+//! rebuild would lose (typed text, focus) is carried over while the screen
+//! stays the same, so a countdown tick or an error does not wipe a half-typed
+//! code.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use shared::native::Reply;
+use shared::{ErrorBody, ErrorCode};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement};
+
+use crate::chrome;
+use crate::effect::{Answer, Effect};
+
+/// A page's state machine as the runtime drives it.
+pub trait Page: 'static {
+    type Msg: 'static;
+    type Key: Copy + 'static;
+    fn update(&mut self, msg: Self::Msg) -> Vec<Effect<Self::Key>>;
+    fn answered(key: Self::Key, answer: Answer) -> Self::Msg;
+    fn screen_name(&self) -> &'static str;
+    fn render(&self, ui: &Ui<Self::Msg>, app: &Element) -> Result<(), JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
+    fn clipboard_write_text(text: &str) -> Result<Thenable, JsValue>;
+
+    /// A promise, seen only through `then(ok, err)`.
+    type Thenable;
+
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_or_else(this: &Thenable, ok: &JsValue, err: &JsValue) -> JsValue;
+}
+
+thread_local! {
+    /// Event handlers of the page as drawn now, and of the drawing before:
+    /// the handler that triggered a redraw is still running while the
+    /// redraw happens, so it is dropped one redraw later.
+    static HANDLERS: RefCell<(Vec<Closure<dyn FnMut(web_sys::Event)>>, Vec<Closure<dyn FnMut(web_sys::Event)>>)> =
+        RefCell::new((Vec::new(), Vec::new()));
+}
+
+struct Runtime<P: Page> {
+    page: RefCell<P>,
+    last_screen: RefCell<&'static str>,
+}
+
+/// Shows the page's first screen and runs its first effects.
+pub fn start<P: Page>(page: P, effects: Vec<Effect<P::Key>>) -> Result<(), JsValue> {
+    let rt = Rc::new(Runtime {
+        page: RefCell::new(page),
+        last_screen: RefCell::new(""),
+    });
+    draw(&rt)?;
+    for e in effects {
+        run(&rt, e);
+    }
+    Ok(())
+}
+
+fn dispatch<P: Page>(rt: &Rc<Runtime<P>>, msg: P::Msg) {
+    let effects = rt.page.borrow_mut().update(msg);
+    if let Err(e) = draw(rt) {
+        web_sys::console::error_2(
+            &JsValue::from_str("dialer-2fa: could not draw the page"),
+            &e,
+        );
+    }
+    for e in effects {
+        run(rt, e);
+    }
+}
+
+fn sender<P: Page>(rt: &Rc<Runtime<P>>) -> Rc<dyn Fn(P::Msg)> {
+    let rt = rt.clone();
+    Rc::new(move |msg| dispatch(&rt, msg))
+}
+
+fn answer_later<P: Page>(rt: &Rc<Runtime<P>>, key: P::Key) -> impl FnOnce(Answer) + 'static {
+    let rt = rt.clone();
+    move |answer| dispatch(&rt, P::answered(key, answer))
+}
+
+fn run<P: Page>(rt: &Rc<Runtime<P>>, effect: Effect<P::Key>) {
+    match effect {
+        Effect::Send(request, key) => {
+            let done = answer_later(rt, key);
+            let callback = Closure::once_into_js(move |reply: JsValue| done(read_reply(reply)));
+            chrome::send_message(&chrome::to_js(&request), callback.unchecked_ref());
+        }
+        Effect::Copy(text, key) => {
+            let done = Rc::new(RefCell::new(Some(answer_later(rt, key))));
+            let (d1, d2) = (done.clone(), done);
+            let ok = Closure::once_into_js(move |_: JsValue| {
+                if let Some(f) = d1.borrow_mut().take() {
+                    f(Ok(serde_json::Value::Null))
+                }
+            });
+            let err = Closure::once_into_js(move |e: JsValue| {
+                if let Some(f) = d2.borrow_mut().take() {
+                    f(Err(js_error(&e)))
+                }
+            });
+            match clipboard_write_text(&text) {
+                Ok(promise) => {
+                    promise.then_or_else(&ok, &err);
+                }
+                Err(e) => {
+                    let _ = err
+                        .unchecked_ref::<js_sys::Function>()
+                        .call1(&JsValue::NULL, &e);
+                }
+            }
+        }
+        Effect::Download { file_name, text } => {
+            if let Err(e) = download(&file_name, &text) {
+                web_sys::console::error_2(&JsValue::from_str("dialer-2fa: download failed"), &e);
+            }
+        }
+        Effect::Badge(text) => chrome::set_badge(&text),
+        Effect::OpenSettings => chrome::open_options_page(),
+        Effect::After(ms, key) => {
+            let done = answer_later(rt, key);
+            let callback = Closure::once_into_js(move || done(Ok(serde_json::Value::Null)));
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    callback.unchecked_ref(),
+                    ms as i32,
+                );
+            }
+        }
+    }
+}
+
+fn js_error(e: &JsValue) -> ErrorBody {
+    let message = js_sys::Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "the browser refused".into());
+    ErrorBody::new(ErrorCode::Unknown, message)
+}
+
+/// A service-worker reply, or why there is none.
+fn read_reply(reply: JsValue) -> Answer {
+    if let Some(problem) = chrome::last_error() {
+        return Err(ErrorBody::new(
+            ErrorCode::HostDisconnected,
+            format!(
+                "The extension's background worker did not answer: {}",
+                problem
+            ),
+        ));
+    }
+    if reply.is_undefined() || reply.is_null() {
+        return Err(ErrorBody::new(
+            ErrorCode::HostDisconnected,
+            "The extension's background worker did not answer.",
+        ));
+    }
+    let reply: Reply = chrome::from_js(&reply).map_err(|e| {
+        ErrorBody::new(
+            ErrorCode::InvalidRequest,
+            format!("Unexpected reply: {}", e),
+        )
+    })?;
+    if reply.ok {
+        Ok(reply.result.unwrap_or(serde_json::Value::Null))
+    } else {
+        Err(reply.error.unwrap_or_else(|| {
+            ErrorBody::new(ErrorCode::Unknown, "The helper failed without saying why.")
+        }))
+    }
+}
+
+fn download(file_name: &str, text: &str) -> Result<(), JsValue> {
+    let doc = document()?;
+    let a = doc.create_element("a")?;
+    let href = format!(
+        "data:text/plain;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(text))
+    );
+    a.set_attribute("href", &href)?;
+    a.set_attribute("download", file_name)?;
+    a.unchecked_ref::<HtmlElement>().click();
+    Ok(())
+}
+
+pub fn document() -> Result<Document, JsValue> {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| JsValue::from_str("no document"))
+}
+
+/// The value of the input with this id, or "" when there is none.
+pub fn value(id: &str) -> String {
+    input(id).map(|i| i.value()).unwrap_or_default()
+}
+
+/// Whether the checkbox with this id is ticked.
+pub fn checked(id: &str) -> bool {
+    input(id).map(|i| i.checked()).unwrap_or(false)
+}
+
+fn input(id: &str) -> Option<HtmlInputElement> {
+    document()
+        .ok()?
+        .get_element_by_id(id)?
+        .dyn_into::<HtmlInputElement>()
+        .ok()
+}
+
+fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
+    let doc = document()?;
+    let app = doc
+        .get_element_by_id("app")
+        .ok_or_else(|| JsValue::from_str("the page has no #app"))?;
+    let screen = rt.page.borrow().screen_name();
+    let same_screen = *rt.last_screen.borrow() == screen;
+    // What the person typed and where they were, to carry over.
+    let mut typed: HashMap<String, (String, bool)> = HashMap::new();
+    let inputs = app.query_selector_all("input")?;
+    for i in 0..inputs.length() {
+        if let Some(input) = inputs
+            .get(i)
+            .and_then(|n| n.dyn_into::<HtmlInputElement>().ok())
+        {
+            typed.insert(input.id(), (input.value(), input.checked()));
+        }
+    }
+    let focused = doc.active_element().map(|e| e.id()).unwrap_or_default();
+
+    HANDLERS.with(|h| {
+        let mut h = h.borrow_mut();
+        let current = std::mem::take(&mut h.0);
+        h.1 = current;
+    });
+    app.set_inner_html("");
+    app.set_attribute("data-screen", screen)?;
+    let ui = Ui {
+        doc: doc.clone(),
+        send: sender(rt),
+    };
+    rt.page.borrow().render(&ui, &app)?;
+
+    if same_screen {
+        for (id, (value, is_checked)) in typed {
+            if let Some(input) = input(&id) {
+                let kind = input.type_();
+                if kind == "checkbox" {
+                    input.set_checked(is_checked);
+                } else if input.value().is_empty() {
+                    input.set_value(&value);
+                }
+            }
+        }
+        if let Some(e) = doc.get_element_by_id(&focused) {
+            let _ = e.unchecked_ref::<HtmlElement>().focus();
+        }
+    } else {
+        let first = app
+            .query_selector("[data-focus]")?
+            .or(app.query_selector("input")?);
+        if let Some(e) = first {
+            let _ = e.unchecked_ref::<HtmlElement>().focus();
+        }
+    }
+    *rt.last_screen.borrow_mut() = screen;
+    Ok(())
+}
+
+/// Builds elements and wires their events to the page's messages.
+pub struct Ui<M> {
+    pub doc: Document,
+    send: Rc<dyn Fn(M)>,
+}
+
+impl<M: 'static> Ui<M> {
+    /// Appends `<tag>text</tag>` to `parent`.
+    pub fn el(&self, parent: &Element, tag: &str, text: &str) -> Result<Element, JsValue> {
+        let e = self.doc.create_element(tag)?;
+        if !text.is_empty() {
+            e.set_text_content(Some(text));
+        }
+        parent.append_child(&e)?;
+        Ok(e)
+    }
+
+    /// Appends an element with a class.
+    pub fn class(
+        &self,
+        parent: &Element,
+        tag: &str,
+        class: &str,
+        text: &str,
+    ) -> Result<Element, JsValue> {
+        let e = self.el(parent, tag, text)?;
+        e.set_class_name(class);
+        Ok(e)
+    }
+
+    /// Sends `msg()` when `event` fires on `target`.
+    pub fn on(
+        &self,
+        target: &Element,
+        event: &str,
+        msg: impl Fn() -> M + 'static,
+    ) -> Result<(), JsValue> {
+        let send = self.send.clone();
+        let submit = event == "submit";
+        let handler = Closure::wrap(Box::new(move |e: web_sys::Event| {
+            if submit {
+                e.prevent_default();
+            }
+            send(msg())
+        }) as Box<dyn FnMut(web_sys::Event)>);
+        target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
+        HANDLERS.with(|h| h.borrow_mut().0.push(handler));
+        Ok(())
+    }
+
+    /// A button; `enabled: false` draws it disabled (never a dead button:
+    /// the page says why next to it).
+    pub fn button(
+        &self,
+        parent: &Element,
+        id: &str,
+        label: &str,
+        enabled: bool,
+        msg: impl Fn() -> M + 'static,
+    ) -> Result<Element, JsValue> {
+        let b = self.el(parent, "button", label)?;
+        b.set_id(id);
+        b.set_attribute("type", "button")?;
+        if !enabled {
+            b.set_attribute("disabled", "")?;
+        }
+        self.on(&b, "click", msg)?;
+        Ok(b)
+    }
+
+    /// A form whose submit (its submit button, or Enter in a field) sends
+    /// `msg()`; the caller adds the fields and a submit button.
+    pub fn form(
+        &self,
+        parent: &Element,
+        id: &str,
+        msg: impl Fn() -> M + 'static,
+    ) -> Result<Element, JsValue> {
+        let f = self.el(parent, "form", "")?;
+        f.set_id(id);
+        f.set_attribute("novalidate", "")?;
+        self.on(&f, "submit", msg)?;
+        Ok(f)
+    }
+
+    pub fn submit(
+        &self,
+        form: &Element,
+        id: &str,
+        label: &str,
+        enabled: bool,
+    ) -> Result<Element, JsValue> {
+        let b = self.el(form, "button", label)?;
+        b.set_id(id);
+        b.set_attribute("type", "submit")?;
+        b.set_class_name("primary");
+        if !enabled {
+            b.set_attribute("disabled", "")?;
+        }
+        Ok(b)
+    }
+
+    /// A labelled input; `attrs` are extra attributes such as
+    /// `("autocomplete", "one-time-code")`.
+    pub fn field(
+        &self,
+        parent: &Element,
+        id: &str,
+        label: &str,
+        kind: &str,
+        attrs: &[(&str, &str)],
+    ) -> Result<Element, JsValue> {
+        let l = self.el(parent, "label", label)?;
+        l.set_attribute("for", id)?;
+        let i = self.el(parent, "input", "")?;
+        i.set_id(id);
+        i.set_attribute("type", kind)?;
+        i.set_attribute("name", id)?;
+        for (k, v) in attrs {
+            i.set_attribute(k, v)?;
+        }
+        Ok(i)
+    }
+
+    /// A 6-digit code field as phones and password managers expect it.
+    pub fn code_field(&self, parent: &Element, id: &str, label: &str) -> Result<Element, JsValue> {
+        self.field(
+            parent,
+            id,
+            label,
+            "text",
+            &[
+                ("autocomplete", "one-time-code"),
+                ("inputmode", "numeric"),
+                ("maxlength", "12"),
+                ("spellcheck", "false"),
+                ("data-focus", ""),
+            ],
+        )
+    }
+
+    /// A checkbox with its label after it.
+    pub fn checkbox(
+        &self,
+        parent: &Element,
+        id: &str,
+        label: &str,
+        on: bool,
+    ) -> Result<Element, JsValue> {
+        let l = self.class(parent, "label", "check", "")?;
+        let i = self.el(&l, "input", "")?;
+        i.set_id(id);
+        i.set_attribute("type", "checkbox")?;
+        if on {
+            i.set_attribute("checked", "")?;
+        }
+        self.el(&l, "span", label)?;
+        Ok(i)
+    }
+
+    /// The error and the notice of the page, if any, where screen readers
+    /// announce them.
+    pub fn messages(
+        &self,
+        parent: &Element,
+        error: &Option<String>,
+        notice: &Option<String>,
+    ) -> Result<(), JsValue> {
+        if let Some(e) = error {
+            let p = self.class(parent, "p", "error", e)?;
+            p.set_id("error");
+            p.set_attribute("role", "alert")?;
+        }
+        if let Some(n) = notice {
+            let p = self.class(parent, "p", "notice", n)?;
+            p.set_id("notice");
+            p.set_attribute("role", "status")?;
+        }
+        Ok(())
+    }
+}

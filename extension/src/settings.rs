@@ -1,0 +1,241 @@
+//! The settings page's DOM layer: draws `settings_state::Settings` and turns
+//! clicks into `settings_state::Msg`s. No decisions live here.
+
+use shared::api::TwoFactorMethod;
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+use crate::dom::{self, checked, value, Page, Ui};
+use crate::effect::{Answer, Effect};
+use crate::settings_state::{Key, Msg, Pending, Settings, View};
+use crate::text;
+use crate::wizard_view;
+
+pub fn start() -> Result<(), JsValue> {
+    let (settings, effects) = Settings::init();
+    dom::start(settings, effects)
+}
+
+impl Page for Settings {
+    type Msg = Msg;
+    type Key = Key;
+
+    fn update(&mut self, msg: Msg) -> Vec<Effect<Key>> {
+        Settings::update(self, msg)
+    }
+
+    fn answered(key: Key, answer: Answer) -> Msg {
+        Msg::Answered(key, answer)
+    }
+
+    fn screen_name(&self) -> &'static str {
+        Settings::screen_name(self)
+    }
+
+    fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
+        match &self.view {
+            View::Loading => {
+                ui.el(app, "h1", "dialer-2fa settings")?;
+                ui.class(app, "p", "muted", "Loading…")?;
+            }
+            View::SignedOut => {
+                ui.el(app, "h1", "dialer-2fa settings")?;
+                ui.el(app, "p", "You are not signed in on this computer. Sign in from the dialer-2fa button in the toolbar, then come back.")?;
+                ui.button(app, "reload", "Check again", true, || Msg::Reload)?;
+            }
+            View::Problem(why) => {
+                ui.el(app, "h1", "dialer-2fa settings")?;
+                ui.class(app, "p", "problem", why)?.set_id("problem");
+                ui.button(app, "reload", "Check again", true, || Msg::Reload)?;
+            }
+            View::Wizard(w) => {
+                wizard_view::render(ui, app, w, Msg::Wizard)?;
+                if self.can_leave_wizard() {
+                    ui.button(app, "cancel", "Cancel", true, || Msg::Reload)?
+                        .set_class_name("link");
+                }
+                return Ok(());
+            }
+            View::Main => main(ui, app, self)?,
+        }
+        ui.messages(app, &self.error, &self.notice)
+    }
+}
+
+fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
+    ui.el(app, "h1", "Two-factor authentication")?;
+    let session = match &s.session {
+        Some(session) => session,
+        None => return Ok(()),
+    };
+    ui.el(
+        app,
+        "p",
+        &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
+    )?
+    .set_id("who");
+    // The messages sit at the top, next to what they are about.
+    ui.messages(app, &s.error, &s.notice)?;
+    let tf = match &session.two_factor {
+        Some(tf) => tf,
+        None => return Ok(()),
+    };
+    let section = ui.class(app, "section", "card", "")?;
+    section.set_id("method-section");
+    match tf.method {
+        Some(method) if tf.enabled => {
+            let line = match (method, &tf.phone_hint) {
+                (TwoFactorMethod::Sms, Some(hint)) => format!("Text message (SMS) to {}", hint),
+                _ => text::method_name(method).to_string(),
+            };
+            let p = ui.el(&section, "p", &format!("Current method: {}", line))?;
+            p.set_id("current-method");
+            p.set_attribute(
+                "data-method",
+                match method {
+                    TwoFactorMethod::Sms => "sms",
+                    TwoFactorMethod::Authenticator => "authenticator",
+                },
+            )?;
+            let other = match method {
+                TwoFactorMethod::Sms => TwoFactorMethod::Authenticator,
+                TwoFactorMethod::Authenticator => TwoFactorMethod::Sms,
+            };
+            let label = match other {
+                TwoFactorMethod::Sms => "Switch to text message",
+                TwoFactorMethod::Authenticator => "Switch to authenticator app",
+            };
+            ui.button(&section, "switch", label, !s.busy, move || {
+                Msg::Ask(Pending::Switch(other))
+            })?;
+            ui.el(
+                &section,
+                "p",
+                &format!("{} recovery codes left.", tf.recovery_codes_remaining),
+            )?
+            .set_id("codes-left");
+            ui.button(
+                &section,
+                "regenerate",
+                "New recovery codes",
+                !s.busy,
+                || Msg::Ask(Pending::Regenerate),
+            )?;
+            let blocked = s.disable_blocked();
+            ui.button(
+                &section,
+                "disable",
+                "Turn off 2FA",
+                blocked.is_none() && !s.busy,
+                || Msg::Ask(Pending::Disable),
+            )?;
+            if let Some(why) = blocked {
+                ui.class(&section, "p", "muted", &why)?
+                    .set_id("disable-reason");
+            }
+            if let Some(p) = s.pending {
+                pending(ui, &section, s, p)?;
+            }
+        }
+        _ => {
+            ui.el(&section, "p", "Two-factor authentication is off.")?
+                .set_id("current-method");
+            ui.button(&section, "set-up", "Set up 2FA", true, || Msg::SetUp)?
+                .set_class_name("primary");
+        }
+    }
+
+    if let Some(devices) = &s.devices {
+        let section = ui.class(app, "section", "card", "")?;
+        ui.el(&section, "h2", "Remembered computers")?;
+        if devices.is_empty() {
+            ui.class(
+                &section,
+                "p",
+                "muted",
+                "None. Tick \"Remember this computer\" when you sign in to skip codes for 60 days.",
+            )?;
+        }
+        let list = ui.el(&section, "ul", "")?;
+        list.set_id("devices");
+        for d in devices {
+            let li = ui.el(&list, "li", "")?;
+            let name = d.label.clone().unwrap_or_else(|| "A computer".to_string());
+            let here = if d.current { " (this computer)" } else { "" };
+            ui.el(
+                &li,
+                "span",
+                &format!(
+                    "{}{}: remembered until {}",
+                    name,
+                    here,
+                    text::date(d.expires_at)
+                ),
+            )?;
+            let id = d.id;
+            ui.button(
+                &li,
+                &format!("revoke-{}", id),
+                "Revoke",
+                !s.busy,
+                move || Msg::Revoke(id),
+            )?;
+        }
+    }
+
+    let owned = s.owned();
+    if !owned.is_empty() {
+        let section = ui.class(app, "section", "card", "")?;
+        section.set_id("accounts");
+        ui.el(&section, "h2", "Accounts you own")?;
+        for a in owned {
+            let id = a.id;
+            let on = a.enforce_2fa.unwrap_or(false);
+            let input = ui.checkbox(
+                &section,
+                &format!("enforce-{}", id),
+                &format!("Enforce 2FA for everyone in {}", a.name),
+                on,
+            )?;
+            input.set_attribute("data-account", &a.name)?;
+            if s.busy {
+                input.set_attribute("disabled", "")?;
+            }
+            let input_id = format!("enforce-{}", id);
+            ui.on(&input, "change", move || Msg::Enforce {
+                account_id: id,
+                on: checked(&input_id),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The confirmation panel of a change that needs the password again.
+fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(), JsValue> {
+    let question = match p {
+        Pending::Switch(TwoFactorMethod::Sms) => "Switch to text messages? Codes go to the number you used before.",
+        Pending::Switch(TwoFactorMethod::Authenticator) => "Switch to an authenticator app? You will scan a new QR code.",
+        Pending::Regenerate => "Make 10 new recovery codes? The old ones stop working.",
+        Pending::Disable => "Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.",
+    };
+    let f = ui.form(parent, "confirm-form", || Msg::Confirm {
+        password: value("confirm-password"),
+        confirmed: checked("confirm-disable"),
+    })?;
+    f.set_class_name("confirm");
+    ui.el(&f, "p", question)?;
+    if p == Pending::Disable {
+        ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;
+    }
+    ui.field(
+        &f,
+        "confirm-password",
+        "Your password",
+        "password",
+        &[("autocomplete", "current-password"), ("data-focus", "")],
+    )?;
+    ui.submit(&f, "confirm", "Confirm", !s.busy)?;
+    ui.button(&f, "cancel", "Cancel", true, || Msg::Cancel)?;
+    Ok(())
+}

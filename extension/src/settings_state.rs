@@ -1,0 +1,590 @@
+//! What the settings page (options_ui) shows, as a state machine with no
+//! browser types in it; `settings.rs` renders it.
+//!
+//! The page reads the session, the trusted devices and the accounts, then
+//! offers: set up 2FA, switch method (R5), disable (R6, refused with the
+//! reason while required), new recovery codes (R4), revoke a trusted
+//! device, and for owners "Enforce 2FA" per account (R9). Changes that the
+//! API guards with the password go through one confirmation panel.
+
+use shared::api::{
+    AccountList, AccountMembership, AccountRole, Enforcement, RecoveryCodes, SwitchStarted,
+    TrustedDevice, TrustedDeviceList, TwoFactorMethod,
+};
+use shared::native::Request;
+use shared::two_factor::{AccountRequest, SessionView};
+use shared::{ErrorBody, ErrorCode};
+
+use crate::effect::{decode, Answer, Effect};
+use crate::text;
+use crate::wizard::{Outcome, WizKey, WizMsg, Wizard};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum View {
+    Loading,
+    /// No session on this computer: signing in happens in the popup.
+    SignedOut,
+    /// The host is missing or failed.
+    Problem(String),
+    Main,
+    Wizard(Wizard),
+}
+
+/// A change waiting for the password (and, to disable, a confirmation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    Switch(TwoFactorMethod),
+    Disable,
+    Regenerate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub view: View,
+    pub session: Option<SessionView>,
+    pub devices: Option<Vec<TrustedDevice>>,
+    pub accounts: Option<Vec<AccountMembership>>,
+    pub pending: Option<Pending>,
+    pub busy: bool,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Reload,
+    SetUp,
+    Ask(Pending),
+    Cancel,
+    Confirm { password: String, confirmed: bool },
+    Revoke(i64),
+    Enforce { account_id: i64, on: bool },
+    Wizard(WizMsg),
+    Answered(Key, Answer),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Session,
+    Devices,
+    Accounts,
+    Switch,
+    Disable,
+    Regenerate,
+    Revoke(i64),
+    Enforce(i64),
+    Wizard(WizKey),
+}
+
+type Fx = Vec<Effect<Key>>;
+
+fn account(request: AccountRequest, key: Key) -> Effect<Key> {
+    Effect::Send(Request::Account(request), key)
+}
+
+fn load() -> Fx {
+    vec![
+        account(AccountRequest::Session, Key::Session),
+        account(AccountRequest::ListTrustedDevices, Key::Devices),
+        account(AccountRequest::ListAccounts, Key::Accounts),
+    ]
+}
+
+impl Settings {
+    pub fn init() -> (Settings, Fx) {
+        let s = Settings {
+            view: View::Loading,
+            session: None,
+            devices: None,
+            accounts: None,
+            pending: None,
+            busy: false,
+            error: None,
+            notice: None,
+        };
+        (s, load())
+    }
+
+    pub fn screen_name(&self) -> &'static str {
+        match &self.view {
+            View::Loading => "settings-loading",
+            View::SignedOut => "signed-out",
+            View::Problem(_) => "settings-problem",
+            View::Main => "settings",
+            View::Wizard(w) => w.screen_name(),
+        }
+    }
+
+    fn email(&self) -> String {
+        self.session
+            .as_ref()
+            .and_then(|s| s.email.clone())
+            .unwrap_or_default()
+    }
+
+    /// Why 2FA cannot be turned off, when it cannot (R9, R10).
+    pub fn disable_blocked(&self) -> Option<String> {
+        let tf = self.session.as_ref()?.two_factor.as_ref()?;
+        if !tf.required {
+            return None;
+        }
+        let by = if tf.required_by.is_empty() {
+            "your organisation".to_string()
+        } else {
+            tf.required_by.join(", ")
+        };
+        Some(format!(
+            "2FA cannot be turned off: it is required by {}.",
+            by
+        ))
+    }
+
+    /// Whether "Cancel" may leave the wizard: not at the recovery codes
+    /// (they are shown once, behind the Copy gate) and not when 2FA is
+    /// required and not set up (R9: nothing else is allowed).
+    pub fn can_leave_wizard(&self) -> bool {
+        let setup_only = self
+            .session
+            .as_ref()
+            .and_then(|s| s.two_factor.as_ref())
+            .map(|t| t.setup_only)
+            .unwrap_or(false);
+        match &self.view {
+            View::Wizard(w) => !setup_only && !matches!(w.step, crate::wizard::Step::Codes { .. }),
+            _ => false,
+        }
+    }
+
+    /// The accounts this person owns, where "Enforce 2FA" is theirs to set.
+    pub fn owned(&self) -> Vec<&AccountMembership> {
+        self.accounts
+            .iter()
+            .flatten()
+            .filter(|a| a.role == AccountRole::Owner)
+            .collect()
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Fx {
+        match msg {
+            Msg::Answered(key, answer) => return self.answered(key, answer),
+            Msg::Wizard(m) => return self.wizard(m),
+            _ => {}
+        }
+        self.error = None;
+        self.notice = None;
+        match msg {
+            Msg::Reload => {
+                self.view = View::Loading;
+                self.pending = None;
+                load()
+            }
+            Msg::SetUp => {
+                self.view = View::Wizard(Wizard::setup(&self.email()));
+                vec![]
+            }
+            Msg::Ask(p) => {
+                if p == Pending::Disable {
+                    if let Some(why) = self.disable_blocked() {
+                        self.error = Some(why);
+                        return vec![];
+                    }
+                }
+                self.pending = Some(p);
+                vec![]
+            }
+            Msg::Cancel => {
+                self.pending = None;
+                vec![]
+            }
+            Msg::Confirm {
+                password,
+                confirmed,
+            } => {
+                let pending = match self.pending {
+                    Some(p) => p,
+                    None => return vec![],
+                };
+                if password.is_empty() {
+                    self.error = Some("Enter your password to confirm.".into());
+                    return vec![];
+                }
+                self.busy = true;
+                match pending {
+                    Pending::Switch(method) => vec![account(
+                        AccountRequest::SwitchMethod { method, password },
+                        Key::Switch,
+                    )],
+                    Pending::Regenerate => vec![account(
+                        AccountRequest::RegenerateRecoveryCodes { password },
+                        Key::Regenerate,
+                    )],
+                    Pending::Disable => {
+                        if !confirmed {
+                            self.busy = false;
+                            self.error = Some("Tick the box to confirm you want 2FA off.".into());
+                            return vec![];
+                        }
+                        vec![account(
+                            AccountRequest::Disable {
+                                password,
+                                confirm: true,
+                            },
+                            Key::Disable,
+                        )]
+                    }
+                }
+            }
+            Msg::Revoke(id) => {
+                self.busy = true;
+                vec![account(
+                    AccountRequest::RevokeTrustedDevice { id },
+                    Key::Revoke(id),
+                )]
+            }
+            Msg::Enforce { account_id, on } => {
+                self.busy = true;
+                vec![account(
+                    AccountRequest::SetEnforcement {
+                        account_id,
+                        enforce_2fa: on,
+                    },
+                    Key::Enforce(account_id),
+                )]
+            }
+            Msg::Wizard(_) | Msg::Answered(..) => vec![],
+        }
+    }
+
+    fn wizard(&mut self, msg: WizMsg) -> Fx {
+        let (fx, outcome) = match &mut self.view {
+            View::Wizard(w) => w.update(msg),
+            _ => return vec![],
+        };
+        let mut fx: Fx = fx.into_iter().map(|e| e.map(Key::Wizard)).collect();
+        if outcome == Outcome::Finished {
+            fx.extend(self.update(Msg::Reload));
+            self.notice = Some("Saved.".into());
+        }
+        fx
+    }
+
+    fn answered(&mut self, key: Key, answer: Answer) -> Fx {
+        if let Key::Wizard(k) = key {
+            return self.wizard(WizMsg::Answered(k, answer));
+        }
+        self.busy = false;
+        match key {
+            Key::Session => match decode::<SessionView>(answer) {
+                Ok(session) => {
+                    let badge = crate::popup_state::badge(&session);
+                    self.view = if !session.signed_in {
+                        View::SignedOut
+                    } else if session
+                        .two_factor
+                        .as_ref()
+                        .map(|t| t.setup_only)
+                        .unwrap_or(false)
+                    {
+                        View::Wizard(Wizard::setup(session.email.as_deref().unwrap_or("")))
+                    } else {
+                        View::Main
+                    };
+                    self.session = Some(session);
+                    vec![Effect::Badge(badge)]
+                }
+                Err(e) => {
+                    self.view = View::Problem(text::error_text(&e));
+                    vec![]
+                }
+            },
+            Key::Devices => {
+                // Signed out or setup-only sessions cannot list devices; the
+                // session's answer decides what the page shows.
+                self.devices = decode::<TrustedDeviceList>(answer).ok().map(|l| l.devices);
+                vec![]
+            }
+            Key::Accounts => {
+                self.accounts = decode::<AccountList>(answer).ok().map(|l| l.accounts);
+                vec![]
+            }
+            Key::Switch => match decode::<SwitchStarted>(answer) {
+                Ok(started) => {
+                    self.pending = None;
+                    let (w, fx) = Wizard::switch(&self.email(), started);
+                    self.view = View::Wizard(w);
+                    fx.into_iter().map(|e| e.map(Key::Wizard)).collect()
+                }
+                Err(e) => self.failed(e),
+            },
+            Key::Regenerate => match decode::<RecoveryCodes>(answer) {
+                Ok(codes) => {
+                    self.pending = None;
+                    self.view = View::Wizard(Wizard::codes(&self.email(), codes));
+                    vec![]
+                }
+                Err(e) => self.failed(e),
+            },
+            Key::Disable => match decode::<SessionView>(answer) {
+                Ok(_) => {
+                    let fx = self.update(Msg::Reload);
+                    self.notice = Some("Two-factor authentication is off.".into());
+                    fx
+                }
+                Err(e) => self.failed(e),
+            },
+            Key::Revoke(id) => match answer {
+                Ok(_) => {
+                    if let Some(devices) = &mut self.devices {
+                        devices.retain(|d| d.id != id);
+                    }
+                    self.notice =
+                        Some("Device removed. It will ask for a code at the next sign-in.".into());
+                    vec![]
+                }
+                Err(e) => self.failed(e),
+            },
+            Key::Enforce(_) => match decode::<Enforcement>(answer) {
+                Ok(set) => {
+                    for a in self.accounts.iter_mut().flatten() {
+                        if a.id == set.account_id {
+                            a.enforce_2fa = Some(set.enforce_2fa);
+                        }
+                    }
+                    self.notice = Some(if set.enforce_2fa {
+                        "2FA is now required for everyone in this account.".into()
+                    } else {
+                        "2FA is now optional in this account.".into()
+                    });
+                    vec![]
+                }
+                Err(e) => self.failed(e),
+            },
+            Key::Wizard(_) => vec![],
+        }
+    }
+
+    fn failed(&mut self, e: ErrorBody) -> Fx {
+        if e.code == ErrorCode::Unauthorized {
+            self.view = View::SignedOut;
+        }
+        self.error = Some(text::error_text(&e));
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::api::{SmsCodeSent, TwoFactorState};
+
+    fn ok<T: serde::Serialize>(v: T) -> Answer {
+        Ok(serde_json::to_value(v).unwrap())
+    }
+
+    fn session(method: Option<TwoFactorMethod>, required_by: &[&str]) -> SessionView {
+        SessionView {
+            signed_in: true,
+            email: Some("a@example.com".into()),
+            two_factor: Some(TwoFactorState {
+                enabled: method.is_some(),
+                method,
+                phone_hint: Some("+1•••0123".into()),
+                recovery_codes_remaining: 10,
+                verified_until: None,
+                required: !required_by.is_empty(),
+                required_by: required_by.iter().map(|s| s.to_string()).collect(),
+                setup_only: false,
+            }),
+            ..SessionView::signed_out()
+        }
+    }
+
+    fn loaded(s: SessionView) -> Settings {
+        let (mut st, fx) = Settings::init();
+        assert_eq!(fx.len(), 3);
+        st.update(Msg::Answered(Key::Session, ok(s)));
+        st
+    }
+
+    #[test]
+    fn switch_to_sms_asks_password_then_goes_to_the_code() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Authenticator), &[]));
+        assert_eq!(s.screen_name(), "settings");
+        s.update(Msg::Ask(Pending::Switch(TwoFactorMethod::Sms)));
+        assert_eq!(
+            s.update(Msg::Confirm {
+                password: String::new(),
+                confirmed: false
+            }),
+            vec![]
+        );
+        assert!(s.error.is_some());
+        let fx = s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::SwitchMethod {
+                    method: TwoFactorMethod::Sms,
+                    password: "pw".into()
+                },
+                Key::Switch
+            )]
+        );
+        let started = SwitchStarted {
+            method: TwoFactorMethod::Sms,
+            authenticator: None,
+            sms: Some(SmsCodeSent {
+                phone_hint: "+1•••0123".into(),
+                expires_at: 600,
+                resend_available_at: 30,
+            }),
+        };
+        let fx = s.update(Msg::Answered(Key::Switch, ok(started)));
+        assert_eq!(s.screen_name(), "setup-sms-code");
+        assert_eq!(fx, vec![Effect::After(1000, Key::Wizard(WizKey::Tick))]);
+    }
+
+    #[test]
+    fn disable_is_refused_with_the_reason_while_required() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &["Acme"]));
+        assert_eq!(
+            s.disable_blocked().as_deref(),
+            Some("2FA cannot be turned off: it is required by Acme.")
+        );
+        assert_eq!(s.update(Msg::Ask(Pending::Disable)), vec![]);
+        assert_eq!(s.pending, None);
+    }
+
+    #[test]
+    fn disable_needs_confirmation_and_password() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        s.update(Msg::Ask(Pending::Disable));
+        assert_eq!(
+            s.update(Msg::Confirm {
+                password: "pw".into(),
+                confirmed: false
+            }),
+            vec![]
+        );
+        let fx = s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: true,
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::Disable {
+                    password: "pw".into(),
+                    confirm: true
+                },
+                Key::Disable
+            )]
+        );
+        let fx = s.update(Msg::Answered(Key::Disable, ok(SessionView::signed_out())));
+        assert_eq!(fx.len(), 3, "reloads everything");
+        assert_eq!(
+            s.notice.as_deref(),
+            Some("Two-factor authentication is off.")
+        );
+    }
+
+    #[test]
+    fn regenerate_shows_codes_behind_the_copy_gate() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        s.update(Msg::Ask(Pending::Regenerate));
+        s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
+        });
+        s.update(Msg::Answered(
+            Key::Regenerate,
+            ok(RecoveryCodes {
+                codes: vec!["x".into(); 10],
+            }),
+        ));
+        assert_eq!(s.screen_name(), "setup-codes");
+        match &s.view {
+            View::Wizard(w) => assert!(!w.can_complete()),
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
+    fn only_owned_accounts_get_the_toggle() {
+        let mut s = loaded(session(None, &[]));
+        s.update(Msg::Answered(
+            Key::Accounts,
+            ok(AccountList {
+                accounts: vec![
+                    AccountMembership {
+                        id: 1,
+                        name: "Acme".into(),
+                        role: AccountRole::Owner,
+                        enforce_2fa: Some(false),
+                    },
+                    AccountMembership {
+                        id: 2,
+                        name: "Other".into(),
+                        role: AccountRole::Member,
+                        enforce_2fa: None,
+                    },
+                ],
+            }),
+        ));
+        assert_eq!(s.owned().len(), 1);
+        let fx = s.update(Msg::Enforce {
+            account_id: 1,
+            on: true,
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::SetEnforcement {
+                    account_id: 1,
+                    enforce_2fa: true
+                },
+                Key::Enforce(1)
+            )]
+        );
+        s.update(Msg::Answered(
+            Key::Enforce(1),
+            ok(Enforcement {
+                account_id: 1,
+                enforce_2fa: true,
+            }),
+        ));
+        assert_eq!(s.owned()[0].enforce_2fa, Some(true));
+    }
+
+    #[test]
+    fn revoked_device_leaves_the_list() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        let device = |id| TrustedDevice {
+            id,
+            label: None,
+            created_at: 0,
+            expires_at: 1,
+            last_used_at: None,
+            current: false,
+        };
+        s.update(Msg::Answered(
+            Key::Devices,
+            ok(TrustedDeviceList {
+                devices: vec![device(1), device(2)],
+            }),
+        ));
+        s.update(Msg::Revoke(1));
+        s.update(Msg::Answered(Key::Revoke(1), Ok(serde_json::json!({}))));
+        assert_eq!(s.devices.as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn signed_out_session_says_so() {
+        let (mut s, _) = Settings::init();
+        s.update(Msg::Answered(Key::Session, ok(SessionView::signed_out())));
+        assert_eq!(s.screen_name(), "signed-out");
+    }
+}

@@ -1,0 +1,202 @@
+//! Draws the setup wizard (`wizard.rs`) for the popup and the settings page.
+
+use shared::api::TwoFactorMethod;
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+use crate::dom::{value, Ui};
+use crate::wizard::{Kind, Step, WizMsg, Wizard};
+
+pub fn render<M: 'static>(
+    ui: &Ui<M>,
+    app: &Element,
+    w: &Wizard,
+    wrap: fn(WizMsg) -> M,
+) -> Result<(), JsValue> {
+    let title = match (w.kind, &w.step) {
+        (_, Step::Codes { .. }) => "Your recovery codes",
+        (Kind::Switch, _) => "Switch your second step",
+        _ => "Set up two-factor authentication",
+    };
+    ui.el(app, "h1", title)?;
+    match &w.step {
+        Step::Choose => {
+            ui.el(
+                app,
+                "p",
+                "Choose how you want to confirm it is you when you sign in.",
+            )?;
+            let b = ui.button(app, "choose-app", "Authenticator app", true, move || {
+                wrap(WizMsg::Choose(TwoFactorMethod::Authenticator))
+            })?;
+            b.set_attribute("data-focus", "")?;
+            ui.button(app, "choose-sms", "Text message (SMS)", true, move || {
+                wrap(WizMsg::Choose(TwoFactorMethod::Sms))
+            })?;
+        }
+        Step::AppStart => {
+            ui.el(
+                app,
+                "p",
+                "Use an app such as Google Authenticator or Authy. You will scan a QR code with it.",
+            )?;
+            let f = ui.form(app, "app-start-form", move || {
+                wrap(WizMsg::StartApp {
+                    password: value("password"),
+                })
+            })?;
+            if w.needs_password {
+                ui.field(
+                    &f,
+                    "password",
+                    "Your password",
+                    "password",
+                    &[("autocomplete", "current-password")],
+                )?;
+            }
+            let b = ui.submit(&f, "start-setup", "Start setup", !w.busy)?;
+            b.set_attribute("data-focus", "")?;
+            back(ui, &f, w, wrap)?;
+        }
+        Step::AppScan(setup) => {
+            ui.el(
+                app,
+                "p",
+                "Scan this QR code with your authenticator app, or type the key into it.",
+            )?;
+            let img = ui.el(app, "img", "")?;
+            img.set_id("qr");
+            img.set_attribute("alt", "QR code for your authenticator app")?;
+            img.set_attribute("width", "180")?;
+            img.set_attribute("height", "180")?;
+            img.set_attribute(
+                "src",
+                &format!("data:image/png;base64,{}", setup.qr_png_base64),
+            )?;
+            let key = ui.class(app, "code", "secret", &setup.secret_base32)?;
+            key.set_id("secret-key");
+            ui.button(app, "copy-key", "Copy key", true, move || {
+                wrap(WizMsg::CopyKey)
+            })?;
+            let b = ui.button(app, "continue", "Continue", true, move || {
+                wrap(WizMsg::Continue)
+            })?;
+            b.set_class_name("primary");
+            b.set_attribute("data-focus", "")?;
+        }
+        Step::AppCode => {
+            let f = ui.form(app, "app-code-form", move || {
+                wrap(WizMsg::Verify {
+                    code: value("code"),
+                })
+            })?;
+            ui.code_field(&f, "code", "The 6-digit code your app shows")?;
+            ui.submit(&f, "verify", "Verify", !w.busy)?;
+        }
+        Step::SmsPhone => {
+            let f = ui.form(app, "sms-phone-form", move || {
+                wrap(WizMsg::SubmitPhone {
+                    phone: value("phone"),
+                    password: value("password"),
+                })
+            })?;
+            let phone = ui.field(
+                &f,
+                "phone",
+                "Your mobile number, with country code",
+                "tel",
+                &[("autocomplete", "tel"), ("placeholder", "+1 415 555 0123")],
+            )?;
+            phone.set_attribute("data-focus", "")?;
+            if w.needs_password {
+                ui.field(
+                    &f,
+                    "password",
+                    "Your password",
+                    "password",
+                    &[("autocomplete", "current-password")],
+                )?;
+            }
+            ui.submit(&f, "continue", "Continue", !w.busy)?;
+            back(ui, &f, w, wrap)?;
+        }
+        Step::SmsCode { .. } => {
+            let f = ui.form(app, "sms-code-form", move || {
+                wrap(WizMsg::Verify {
+                    code: value("code"),
+                })
+            })?;
+            ui.code_field(&f, "code", "The 6-digit code we sent")?;
+            ui.submit(&f, "verify", "Verify", !w.busy)?;
+            resend_button(ui, &f, w.resend_in, !w.busy, move || wrap(WizMsg::Resend))?;
+        }
+        Step::Codes {
+            codes,
+            copied,
+            kept,
+        } => {
+            ui.el(
+                app,
+                "p",
+                "Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.",
+            )?;
+            let list = ui.class(app, "ol", "codes", "")?;
+            list.set_id("recovery-codes");
+            for code in codes {
+                ui.el(&list, "li", code)?;
+            }
+            ui.button(app, "copy-codes", "Copy", true, move || {
+                wrap(WizMsg::CopyCodes)
+            })?
+            .set_attribute("data-focus", "")?;
+            ui.button(
+                app,
+                "keep-codes",
+                "Keep on this computer",
+                !*kept && !w.busy,
+                move || wrap(WizMsg::KeepCodes),
+            )?;
+            ui.button(app, "download-codes", "Download .txt", true, move || {
+                wrap(WizMsg::DownloadCodes)
+            })?;
+            let done = ui.button(app, "complete", "Complete", w.can_complete(), move || {
+                wrap(WizMsg::Complete)
+            })?;
+            done.set_class_name("primary");
+            if !copied {
+                ui.class(app, "p", "muted", "Complete unlocks once you press Copy.")?;
+            }
+        }
+    }
+    ui.messages(app, &w.error, &w.notice)
+}
+
+fn back<M: 'static>(
+    ui: &Ui<M>,
+    parent: &Element,
+    w: &Wizard,
+    wrap: fn(WizMsg) -> M,
+) -> Result<(), JsValue> {
+    if w.kind == Kind::Setup {
+        ui.button(parent, "back", "Back", true, move || wrap(WizMsg::Back))?;
+    }
+    Ok(())
+}
+
+/// "Resend code", showing the seconds left while it waits.
+pub fn resend_button<M: 'static>(
+    ui: &Ui<M>,
+    parent: &Element,
+    resend_in: u32,
+    enabled: bool,
+    msg: impl Fn() -> M + 'static,
+) -> Result<Element, JsValue> {
+    let label = if resend_in > 0 {
+        format!("Resend code ({} s)", resend_in)
+    } else {
+        "Resend code".to_string()
+    };
+    let b = ui.button(parent, "resend", &label, resend_in == 0 && enabled, msg)?;
+    b.set_attribute("data-cooldown", &resend_in.to_string())?;
+    Ok(b)
+}
