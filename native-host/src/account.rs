@@ -45,6 +45,7 @@ use tokio::sync::Mutex;
 
 use crate::api_client::{ApiClientError, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
 use crate::secrets::{SecretKind, Secrets, SecretsError};
+use crate::vault::{Vault, VaultError, VAULT_FILE};
 
 /// File name of the non-secret status cache under the data dir.
 pub const STATUS_FILE: &str = "account-status.json";
@@ -505,6 +506,7 @@ impl Account {
         let mut pending = self.challenge.lock().await;
         let challenge = pending.as_ref().ok_or_else(no_pending_challenge)?;
         let email = challenge.email.clone();
+        let used_recovery_code = recovery_code.clone();
         let body = json(&ChallengeAnswer {
             challenge_token: challenge.token.clone(),
             code,
@@ -538,10 +540,34 @@ impl Account {
             self.secret_set(SecretKind::TrustedDeviceToken, device_token.clone())
                 .await?;
         }
+        if let Some(typed) = used_recovery_code {
+            self.mark_vault_code_used(&email, typed).await;
+        }
         let session = self
             .start_session(result.session_token, Some(email))
             .await?;
         Ok(SignInOutcome::SignedIn { session })
+    }
+
+    /// The API accepted a recovery code: if the vault keeps it for this
+    /// person, mark it used there. The API reports only how many codes are
+    /// left, never which, so the code passing through here is the only way
+    /// the vault can learn which one is spent. Best effort: a vault problem
+    /// must not undo a successful sign-in.
+    async fn mark_vault_code_used(&self, email: &str, typed: String) {
+        let path = self.data_dir.join(VAULT_FILE);
+        let secrets = match self.secrets().await {
+            Ok(secrets) => secrets,
+            Err(_) => return,
+        };
+        let email = email.to_string();
+        let result =
+            blocking(move || mark_used_in_vault(&path, secrets.as_ref(), &email, &typed)).await;
+        match result {
+            Ok(Ok(marked)) => tracing::info!(marked, "vault synced after a recovery code"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not mark the used code in the vault"),
+            Err(_) => tracing::warn!("could not mark the used code in the vault"),
+        }
     }
 
     async fn resend_sms(&self) -> Result<SmsCodeSent, ErrorBody> {
@@ -821,6 +847,49 @@ impl Account {
     }
 }
 
+/// Marks the vault's copy of `typed` (for `email`'s codes) used; how many
+/// were marked. A computer without a vault file is left without one.
+/// Blocking.
+fn mark_used_in_vault(
+    path: &Path,
+    secrets: &Secrets,
+    email: &str,
+    typed: &str,
+) -> Result<usize, VaultError> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let mut vault = Vault::open(path, secrets)?;
+    let typed = normalize_recovery_code(typed);
+    let entries = vault.list(None)?;
+    for entry in entries
+        .iter()
+        .filter(|e| !e.used && e.account.trim().eq_ignore_ascii_case(email))
+    {
+        let (account, code) = vault.reveal(entry.id)?;
+        if normalize_recovery_code(&code) == typed {
+            vault.mark_used(&account, &[entry.position])?;
+            return Ok(1);
+        }
+    }
+    Ok(0)
+}
+
+/// The API's reading of a typed recovery code (account-api
+/// `recovery_codes::normalize`): dashes and blanks dropped, case folded,
+/// look-alikes (i, l -> 1; o -> 0) merged.
+fn normalize_recovery_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .map(|c| match c.to_ascii_lowercase() {
+            'i' | 'l' => '1',
+            'o' => '0',
+            other => other,
+        })
+        .collect()
+}
+
 fn read_cache_file(path: &Path) -> Option<CachedStatus> {
     let text = std::fs::read(path).ok()?;
     serde_json::from_slice(&text).ok()
@@ -911,6 +980,18 @@ fn to_value<T: Serialize>(value: &T) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recovery_codes_compare_as_the_api_reads_them() {
+        assert_eq!(
+            normalize_recovery_code(" AbIL-o9x2 "),
+            normalize_recovery_code("ab11-09x2")
+        );
+        assert_ne!(
+            normalize_recovery_code("ab12"),
+            normalize_recovery_code("ab13")
+        );
+    }
 
     #[test]
     fn proxy_statuses_map_to_codes() {

@@ -57,6 +57,11 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     let done = host.ok(json!({"type": "authenticator_confirm", "code": totp_at(&key, now)}));
     let recovery: Vec<String> = serde_json::from_value(done["recovery_codes"].clone()).unwrap();
     assert_eq!(recovery.len(), 10);
+    // Keep them in the vault, so a recovery sign-in can mark one used (and
+    // so there is a SQLite file to grep for tokens below).
+    let saved =
+        host.ok(json!({"type": "vault_save", "account": "alice@example.com", "codes": recovery}));
+    assert_eq!(saved["saved"], 10);
 
     let s = host.ok(json!({"type": "session"}));
     assert_eq!(s["signed_in"], true);
@@ -80,6 +85,15 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     let r = host.ok(json!({"type": "answer_challenge", "recovery_code": recovery[0]}));
     assert_eq!(r["status"], "signed_in", "{}", r);
     assert_eq!(r["session"]["two_factor"]["recovery_codes_remaining"], 9);
+    let vault = host.ok(json!({"type": "vault_list", "account": "alice@example.com"}));
+    let used: Vec<u64> = vault["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["used"] == true)
+        .map(|e| e["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(used, vec![1], "{}", vault);
     assert_eq!(profile.secret(SecretKind::TrustedDeviceToken), None);
     host.ok(json!({"type": "sign_out"}));
 
