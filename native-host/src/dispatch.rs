@@ -195,18 +195,6 @@ impl Dispatcher {
     }
 }
 
-impl Drop for Dispatcher {
-    /// The Secret Service store closes its D-Bus connection with a blocking
-    /// call, which panics on a thread that drives the async runtime; so the
-    /// keyring connection is let go on a thread of its own.
-    fn drop(&mut self) {
-        let secrets = self.secrets.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(secrets) = secrets {
-            let _ = std::thread::spawn(move || drop(secrets)).join();
-        }
-    }
-}
-
 /// The keyring, connected on first use and kept; a failure is not kept, so
 /// unlocking the keyring fixes the next request. Blocking.
 fn connect_secrets(slot: &StdMutex<Option<Arc<Secrets>>>) -> Result<Arc<Secrets>, SecretsError> {

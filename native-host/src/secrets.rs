@@ -52,8 +52,23 @@ pub enum SecretsError {
 
 /// A connection to the platform's keyring under one service name.
 pub struct Secrets {
-    store: Arc<CredentialStore>,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    store: Option<Arc<CredentialStore>>,
     service: String,
+}
+
+impl Drop for Secrets {
+    /// The Secret Service store closes its D-Bus connection with a blocking
+    /// call that panics on a thread driving a tokio runtime ("cannot start
+    /// a runtime from within a runtime"), which is where a port's state is
+    /// dropped at exit. So there the store is let go on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(store)).join();
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Secrets {
@@ -79,7 +94,7 @@ impl Secrets {
     pub fn connect_service(service: &str) -> Result<Secrets, SecretsError> {
         let store = platform_store()?;
         Ok(Secrets {
-            store,
+            store: Some(store),
             service: service.to_string(),
         })
     }
@@ -90,7 +105,11 @@ impl Secrets {
     }
 
     fn entry(&self, kind: SecretKind) -> Result<Entry, SecretsError> {
-        Entry::new_in_store(&self.store, &self.service, kind.user()).map_err(classify)
+        let store = self
+            .store
+            .as_ref()
+            .ok_or_else(|| SecretsError::Failed("the keyring connection was closed".into()))?;
+        Entry::new_in_store(store, &self.service, kind.user()).map_err(classify)
     }
 
     /// The stored secret, or `None` when there is none.
