@@ -607,12 +607,13 @@ impl Account {
         self.secret_set(SecretKind::SessionToken, token.clone())
             .await?;
         if let Some(old) = old.filter(|old| *old != token) {
-            // Best effort: an old session left open on the server is
+            // Best effort, in the background so the sign-in answers without
+            // waiting on it: an old session left open on the server is
             // harmless once its token is gone from here.
-            let _ = self
-                .http
-                .call(Method::POST, "/sign-out", Some(&old), None)
-                .await;
+            let http = self.http.clone();
+            tokio::spawn(async move {
+                let _ = http.call(Method::POST, "/sign-out", Some(&old), None).await;
+            });
         }
         let two_factor: Option<TwoFactorState> = self
             .http

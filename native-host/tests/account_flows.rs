@@ -200,10 +200,15 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
         &second.secret(SecretKind::SessionToken).unwrap(),
         "session token",
     );
+    let log = profile.log_text();
     assert!(
-        !profile.log_text().is_empty(),
-        "the host wrote no log to check"
+        log.contains("sign_in") && log.contains("TRACE"),
+        "the host's log (at trace level) should show the requests:\n{}",
+        log
     );
+    for code in &recovery {
+        profile.assert_absent_from_files(code, "recovery code");
+    }
 
     // Sign out everywhere ends the other client's session too: its next
     // request gets the API's 401, forgets the token and answers signed out.
@@ -387,4 +392,58 @@ fn keyring_unavailable_has_no_fallback() {
     let (code, _) = host.err(json!({"type": "session"}));
     assert_eq!(code, "keyring_unavailable");
     profile.assert_absent_from_files(PASSWORD, "password");
+}
+
+/// An API that accepts the connection and never answers: the extension
+/// still hears `api_unreachable` within 5 s, and `session` answers from
+/// the cache.
+#[test]
+fn hung_api_is_unreachable_within_five_seconds() {
+    require_session_bus();
+    let api = Api::start();
+    api.create_user("frank@example.com");
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}", hung.local_addr().unwrap());
+    // Accept and hold every connection without a byte in reply.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hung.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+
+    // Sign in against the real API, then point the same profile at the
+    // hung one (as if the API froze).
+    let profile = Profile::new(&api.url);
+    {
+        let mut host = profile.host();
+        assert_eq!(host.ok(sign_in("frank@example.com"))["status"], "signed_in");
+    }
+    let config = profile.config_home().join("dialer-2fa/host.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    json["api_url"] = serde_json::Value::String(hung_url.clone());
+    std::fs::write(&config, serde_json::to_vec(&json).unwrap()).unwrap();
+
+    let mut host = profile.host();
+    let started = Instant::now();
+    let (code, message) = host.err(json!({"type": "list_accounts"}));
+    assert_eq!(code, "api_unreachable");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(message.contains(&hung_url), "{}", message);
+
+    let started = Instant::now();
+    let s = host.ok(json!({"type": "session"}));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(s["stale"], true, "{}", s);
+    assert_eq!(s["email"], "frank@example.com");
+
+    let started = Instant::now();
+    let (code, _) = host.err(sign_in("frank@example.com"));
+    assert_eq!(code, "api_unreachable");
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -241,7 +241,7 @@ impl Profile {
             .env("XDG_DATA_HOME", self.data_home())
             .env("XDG_STATE_HOME", self.state_home())
             .env("DIALER_2FA_KEYRING_SERVICE", &self.service)
-            .env("DIALER_2FA_LOG", "debug")
+            .env("DIALER_2FA_LOG", "trace")
             .env_remove("DIALER_2FA_HOST_CONFIG");
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
