@@ -3,7 +3,7 @@
 // built extension loaded unpacked in headless Chromium.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -111,7 +111,14 @@ export async function launchBrowser({ apiUrl } = {}) {
 
 /** Waits for the popup to show `screen` and saves a screenshot of it. */
 export async function expectScreen(page, screen, shotName) {
-  await page.locator(`#app[data-screen="${screen}"]`).waitFor({ timeout: 20_000 });
+  try {
+    await page.locator(`#app[data-screen="${screen}"]`).waitFor({ timeout: 20_000 });
+  } catch (e) {
+    // Say what the page showed instead: the screen and its words.
+    const seen = await page.locator('#app').evaluate((a) => `${a.dataset.screen}: ${a.innerText}`).catch(() => '?');
+    await page.screenshot({ path: join(SHOTS, `${shotName}-FAILED.png`) }).catch(() => {});
+    throw new Error(`expected screen "${screen}", the page shows ${JSON.stringify(seen)}`, { cause: e });
+  }
   await page.screenshot({ path: join(SHOTS, `${shotName}.png`) });
 }
 
@@ -127,4 +134,161 @@ export async function untilTrue(check, { timeout = 20_000, pause = 500 } = {}) {
     if (Date.now() > end) throw new Error(`condition not met within ${timeout} ms`);
     await new Promise((ok) => setTimeout(ok, pause));
   }
+}
+
+// ---- Flow helpers: the API's admin CLI, its outbox and clock, TOTP codes
+// from oathtool (an implementation nobody here wrote), and the popup's and
+// settings page's common steps.
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** Runs an admin subcommand of the API binary on the test's database. */
+export function admin(api, ...args) {
+  return execFileSync(API_BIN, [...args, '--db', join(api.dir, 'api.sqlite')], {
+    encoding: 'utf8',
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+}
+
+export function createUser(api, email, password = PASSWORD) {
+  admin(api, 'user', 'create', '--email', email, '--password', password);
+}
+
+export function createAccount(api, name) {
+  admin(api, 'account', 'create', '--name', name);
+}
+
+export function addMember(api, account, email, role) {
+  admin(api, 'membership', 'add', '--account', account, '--email', email, '--role', role);
+}
+
+/** The outbox (SMS and notifications), oldest first. */
+export function outbox(api) {
+  return admin(api, 'outbox', '--json')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+/** How many SMS messages went to `phone` so far. */
+export function smsCount(api, phone) {
+  return outbox(api).filter((m) => m.kind === 'sms' && m.recipient === phone).length;
+}
+
+/** The 6-digit code of the newest SMS to `phone`. */
+export function lastSmsCode(api, phone) {
+  const sms = outbox(api).filter((m) => m.kind === 'sms' && m.recipient === phone);
+  assertTrue(sms.length > 0, `no SMS to ${phone} in the outbox`);
+  const m = sms[sms.length - 1].body.match(/\b(\d{6})\b/);
+  assertTrue(m, `no code in "${sms[sms.length - 1].body}"`);
+  return m[1];
+}
+
+function assertTrue(ok, message) {
+  if (!ok) throw new Error(message);
+}
+
+/**
+ * Moves the API's clock (needs `--allow-clock-control`) and remembers how far
+ * it is from this machine's, so TOTP codes are computed for the server's time.
+ */
+export async function advanceClock(api, seconds) {
+  const res = await fetch(`${api.url}/v1/test/clock`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advance_seconds: seconds }),
+  });
+  if (!res.ok) throw new Error(`clock move refused: ${res.status} ${await res.text()}`);
+  const { now } = await res.json();
+  api.clockOffset = now - Math.floor(Date.now() / 1000);
+  return now;
+}
+
+/**
+ * A TOTP code from oathtool for the server's current time. A code is
+ * accepted once (RFC 6238 §5.2), so a test that needs another one moves the
+ * server clock to the next 30 s step first (`nextTotp`).
+ */
+export function totp(api, key) {
+  const now = Math.floor(Date.now() / 1000) + (api.clockOffset ?? 0);
+  return execFileSync('oathtool', ['--totp', '-b', key, '-N', `@${now}`], { encoding: 'utf8' }).trim();
+}
+
+export async function nextTotp(api, key) {
+  await advanceClock(api, 30);
+  return totp(api, key);
+}
+
+/** Decodes a QR code PNG (base64) with zbarimg. */
+export function decodeQr(pngBase64) {
+  const file = join(mkdtempSync(join(tmpdir(), 'd2fa-qr-')), 'qr.png');
+  writeFileSync(file, Buffer.from(pngBase64, 'base64'));
+  return execFileSync('zbarimg', ['-q', '--raw', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+}
+
+/** Opens the settings page (options_ui) in a tab. */
+export async function openSettings(browser) {
+  const page = await browser.context.newPage();
+  await page.goto(`chrome-extension://${browser.extensionId}/options.html`);
+  return page;
+}
+
+/** Types email and password on the popup's sign-in screen and presses Enter. */
+export async function signIn(page, email, password = PASSWORD) {
+  await page.locator('#app[data-screen="sign-in"]').waitFor({ timeout: 20_000 });
+  await page.locator('#email').fill(email);
+  await page.locator('#password').fill(password);
+  await page.locator('#password').press('Enter');
+}
+
+/** Copies the recovery codes (the gate), then completes; returns the codes. */
+export async function copyCodesAndComplete(page, shotName) {
+  await expectScreen(page, 'setup-codes', shotName);
+  const codes = await page.locator('#recovery-codes li').allInnerTexts();
+  if ((await page.locator('#complete').isDisabled()) !== true) throw new Error('Complete was enabled before Copy');
+  await page.locator('#copy-codes').click();
+  await page.locator('#complete:enabled').waitFor({ timeout: 10_000 });
+  await page.locator('#complete').click();
+  return codes;
+}
+
+/**
+ * From the wizard's first step to the recovery codes with the authenticator
+ * app; returns the key read from the page.
+ */
+export async function setUpAuthenticator(page, api, shotPrefix) {
+  await expectScreen(page, 'setup-choose', `${shotPrefix}-choose`);
+  await page.locator('#choose-app').click();
+  await expectScreen(page, 'setup-app-start', `${shotPrefix}-app-start`);
+  await page.locator('#start-setup').click();
+  await expectScreen(page, 'setup-app-scan', `${shotPrefix}-app-scan`);
+  const key = (await page.locator('#secret-key').innerText()).trim();
+  await page.locator('#continue').click();
+  await expectScreen(page, 'setup-app-code', `${shotPrefix}-app-code`);
+  await page.locator('#code').fill(totp(api, key));
+  await page.locator('#code').press('Enter');
+  return key;
+}
+
+/** From the wizard's first step to the recovery codes with SMS. */
+export async function setUpSms(page, api, phone, shotPrefix) {
+  await expectScreen(page, 'setup-choose', `${shotPrefix}-choose`);
+  await page.locator('#choose-sms').click();
+  await expectScreen(page, 'setup-sms-phone', `${shotPrefix}-sms-phone`);
+  await page.locator('#phone').fill(phone);
+  await page.locator('#phone').press('Enter');
+  await expectScreen(page, 'setup-sms-code', `${shotPrefix}-sms-code`);
+  await page.locator('#code').fill(lastSmsCode(api, phone));
+  await page.locator('#verify').click();
+}
+
+/** The toolbar badge text, read in the service worker. */
+export async function badgeText(browser) {
+  const [worker] = browser.context.serviceWorkers();
+  return worker.evaluate(() => chrome.action.getBadgeText({}));
+}
+
+/** Saves a screenshot of the page as it is now under target/e2e/. */
+export async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
