@@ -219,3 +219,99 @@ async fn write_frames<W: AsyncWrite + Unpin>(mut output: W, mut rx: mpsc::Receiv
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use tokio::io::AsyncReadExt;
+
+    fn frame(json: &str) -> Vec<u8> {
+        let mut out = (json.len() as u32).to_ne_bytes().to_vec();
+        out.extend_from_slice(json.as_bytes());
+        out
+    }
+
+    /// Requests that need neither the network nor the keyring, so the
+    /// replies depend on the bytes alone.
+    fn message(kind: u8, id: u64) -> String {
+        match kind % 4 {
+            0 => format!(r#"{{"id":{},"type":"hello","protocol":1}}"#, id),
+            1 => format!(r#"{{"id":{},"type":"no_such_request"}}"#, id),
+            2 => "{broken".to_string(),
+            _ => format!(r#"{{"id":{},"type":"hello","protocol":99}}"#, id),
+        }
+    }
+
+    /// Feeds `stream` to a port in pieces cut at `cuts` and returns the
+    /// replies it wrote, sorted by id (requests after hello run concurrently).
+    fn run_port(stream: &[u8], cuts: &[usize]) -> Vec<serde_json::Value> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (mut to_host, host_in) = tokio::io::duplex(1 << 16);
+            let (host_out, mut from_host) = tokio::io::duplex(1 << 16);
+            let (tx, rx) = outbox();
+            let config = crate::config::HostConfig {
+                api_url: "http://127.0.0.1:9".into(),
+                allowed_origins: vec![],
+            };
+            let dir = std::env::temp_dir().join("dialer-2fa-port-test-unused");
+            let dispatcher = Arc::new(Dispatcher::new(&config, dir, &tx).unwrap());
+            let port = tokio::spawn(serve(host_in, host_out, dispatcher, tx, rx));
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain(std::iter::once(stream.len())) {
+                to_host.write_all(&stream[start..cut]).await.unwrap();
+                tokio::task::yield_now().await;
+                start = cut;
+            }
+            drop(to_host);
+            let mut out = Vec::new();
+            from_host.read_to_end(&mut out).await.unwrap();
+            assert_eq!(port.await.unwrap(), PortEnd::Closed);
+            let mut replies = Vec::new();
+            let mut rest = &out[..];
+            while !rest.is_empty() {
+                let len = u32::from_ne_bytes(rest[..4].try_into().unwrap()) as usize;
+                replies.push(serde_json::from_slice(&rest[4..4 + len]).unwrap());
+                rest = &rest[4 + len..];
+            }
+            replies.sort_by_key(|r: &serde_json::Value| r["id"].as_u64());
+            replies
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// However the browser's bytes are cut, the port answers the same.
+        #[test]
+        fn any_split_gets_the_same_replies(
+            kinds in proptest::collection::vec(any::<u8>(), 1..12),
+            cuts in proptest::collection::vec(any::<usize>(), 0..16),
+        ) {
+            let mut stream = Vec::new();
+            for (i, kind) in kinds.iter().enumerate() {
+                stream.extend(frame(&message(*kind, i as u64 + 1)));
+            }
+            let whole = run_port(&stream, &[]);
+            prop_assert_eq!(whole.len(), kinds.len());
+            let split = run_port(&stream, &cuts);
+            prop_assert_eq!(whole, split);
+        }
+    }
+
+    #[test]
+    fn requests_before_hello_are_refused_then_served() {
+        let mut stream = frame(r#"{"id":1,"type":"status"}"#);
+        stream.extend(frame(r#"{"id":2,"type":"hello","protocol":1}"#));
+        stream.extend(frame(r#"{"id":3,"type":"bogus"}"#));
+        let replies = run_port(&stream, &[]);
+        assert_eq!(replies[0]["error"]["code"], "hello_required");
+        assert_eq!(replies[1]["ok"], true);
+        assert_eq!(replies[2]["error"]["code"], "invalid_request");
+    }
+}

@@ -91,6 +91,8 @@ fn encode_fallback(id: Option<u64>, code: ErrorCode, why: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::{Decoded, FrameDecoder};
+    use proptest::prelude::*;
     use shared::native::Request;
 
     fn error_of(reply: &Reply) -> (Option<u64>, ErrorCode) {
@@ -120,6 +122,55 @@ mod tests {
         assert_eq!(error_of(&reply), (None, ErrorCode::InvalidRequest));
         let reply = decode_request(br#"{"id":"x","type":"hello","protocol":1}"#).unwrap_err();
         assert_eq!(error_of(&reply), (None, ErrorCode::InvalidRequest));
+    }
+
+    fn any_request() -> impl Strategy<Value = Request> {
+        prop_oneof![
+            any::<u32>().prop_map(|protocol| Request::Hello { protocol }),
+            Just(Request::Status),
+            (".{0,20}", proptest::collection::vec(".{0,12}", 0..4))
+                .prop_map(|(account, codes)| Request::VaultSave { account, codes }),
+            proptest::option::of(".{0,20}").prop_map(|account| Request::VaultList { account }),
+            any::<u64>().prop_map(|code_id| Request::VaultReveal { code_id }),
+            ".{0,20}".prop_map(|account| Request::VaultDelete { account }),
+        ]
+    }
+
+    proptest! {
+        /// Requests framed back to back and cut anywhere decode to the same
+        /// requests, in order.
+        #[test]
+        fn framed_requests_survive_any_split(
+            requests in proptest::collection::vec((any::<u64>(), any_request()), 1..8),
+            cuts in proptest::collection::vec(any::<usize>(), 0..10),
+        ) {
+            let mut stream = Vec::new();
+            for (id, request) in &requests {
+                let frame = RequestFrame { id: *id, request: request.clone() };
+                stream.extend(encode_frame(&serde_json::to_vec(&frame).unwrap()).unwrap());
+            }
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+            cuts.sort_unstable();
+            cuts.push(stream.len());
+            let mut decoder = FrameDecoder::new();
+            let mut decoded = Vec::new();
+            let mut start = 0;
+            for cut in cuts {
+                for item in decoder.push(&stream[start..cut]) {
+                    match item {
+                        Decoded::Frame(payload) => decoded.push(decode_request(&payload).unwrap()),
+                        Decoded::TooLarge { .. } => prop_assert!(false, "no frame here is too large"),
+                    }
+                }
+                start = cut;
+            }
+            prop_assert!(!decoder.is_mid_frame());
+            let expected: Vec<RequestFrame> = requests
+                .into_iter()
+                .map(|(id, request)| RequestFrame { id, request })
+                .collect();
+            prop_assert_eq!(decoded, expected);
+        }
     }
 
     #[test]
