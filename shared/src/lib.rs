@@ -10,5 +10,6 @@ pub mod error;
 pub mod native;
 pub mod product;
 pub mod two_factor;
+pub mod web_sync;
 
 pub use error::{ErrorBody, ErrorCode};
