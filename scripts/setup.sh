@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages ------------------------------------------------------
-want=(chromium gnome-keyring dbus libsecret-tools binaryen oathtool zbar-tools ca-certificates curl)
+want=(chromium fonts-dejavu-core gnome-keyring dbus libsecret-tools binaryen oathtool zbar-tools ca-certificates curl)
 if ! have_rustup_wasm_target; then
   # No rustup wasm32 target: build the wasm module with Debian's 1.63 toolchain.
   want+=(rustc cargo libstd-rust-dev-wasm32 lld)
