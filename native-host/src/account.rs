@@ -912,8 +912,28 @@ fn write_cache_file(dir: &Path, status: Option<&CachedStatus>) -> std::io::Resul
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!("{}.{}.tmp", STATUS_FILE, std::process::id()));
-    std::fs::write(&tmp, json)?;
+    write_private(&tmp, &json)?;
     std::fs::rename(&tmp, &path)
+}
+
+/// The email is not secret but it is personal: readable by this OS user
+/// only, like the vault.
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
 }
 
 /// The keyring, connected on first use and kept. Blocking.
@@ -1024,6 +1044,15 @@ mod tests {
         };
         write_cache_file(dir.path(), Some(&status)).unwrap();
         assert_eq!(read_cache_file(&dir.path().join(STATUS_FILE)), Some(status));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(STATUS_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         write_cache_file(dir.path(), None).unwrap();
         write_cache_file(dir.path(), None).unwrap();
         assert_eq!(read_cache_file(&dir.path().join(STATUS_FILE)), None);
