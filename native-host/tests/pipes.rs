@@ -202,3 +202,34 @@ fn pending_replies_are_delivered_after_stdin_closes() {
     let rest = host.drain();
     assert!(rest.iter().any(|m| m["id"] == 9), "{:?}", rest);
 }
+
+#[test]
+fn api_going_down_is_announced_as_status_changed() {
+    let sandbox = Sandbox::new("event");
+    let server = HealthServer::start("2.0.0");
+    sandbox.write_config(&server.url);
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    let reply = host.call(json!({"id": 2, "type": "status"}));
+    assert_eq!(reply["result"]["api"]["reachable"], true, "{}", reply);
+    server.stop();
+    // Past the host's 5 s status cache, the next status asks the API again.
+    std::thread::sleep(Duration::from_millis(5200));
+    host.send(&json!({"id": 3, "type": "status"}));
+    let mut event = None;
+    let mut reply = None;
+    while reply.is_none() {
+        let message = host.recv();
+        if message.get("event").is_some() {
+            event = Some(message);
+        } else {
+            reply = Some(message);
+        }
+    }
+    let reply = reply.unwrap();
+    assert_eq!(reply["id"], 3);
+    assert_eq!(reply["result"]["api"]["reachable"], false, "{}", reply);
+    let event = event.expect("a status_changed event before the reply");
+    assert_eq!(event["event"], "status_changed");
+    assert_eq!(event["status"]["api"]["reachable"], false);
+}

@@ -266,42 +266,80 @@ pub fn wait_bounded(child: &mut Child) -> ExitStatus {
 /// A tiny HTTP server on loopback answering `GET /v1/health` in the API's
 /// real shape (`shared::api::Health`), for as many connections as come.
 pub fn start_health_server(version: &str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let server = HealthServer::start(version);
+    let url = server.url.clone();
+    std::mem::forget(server);
+    url
+}
+
+/// A health server that can be stopped (its port then refuses connections).
+pub struct HealthServer {
+    pub url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HealthServer {
+    pub fn start(version: &str) -> HealthServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let version = version.to_string();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let version = version.clone();
+                        std::thread::spawn(move || answer_health(stream, &version));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        HealthServer {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Closes the listening socket.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn answer_health(mut stream: std::net::TcpStream, version: &str) {
     let body = serde_json::to_string(&shared::api::Health {
         status: "ok".into(),
         version: version.into(),
     })
     .unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let body = body.clone();
-            std::thread::spawn(move || {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&request);
-                let response = if head.starts_with("GET /v1/health ") {
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
-                        body.len(),
-                        body
-                    )
-                } else {
-                    "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        .to_string()
-                };
-                let _ = stream.write_all(response.as_bytes());
-            });
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
         }
-    });
-    format!("http://{}", addr)
+    }
+    let head = String::from_utf8_lossy(&request);
+    let response = if head.starts_with("GET /v1/health ") {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+            body.len(),
+            body
+        )
+    } else {
+        "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
+    };
+    let _ = stream.write_all(response.as_bytes());
 }
 
 /// An address on loopback where nothing listens.
