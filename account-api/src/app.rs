@@ -159,6 +159,7 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let json = doc.to_json().unwrap_or_else(|_| "{}".into());
     let _ = state.openapi_json.set(json);
     let router = router
+        .merge(crate::web_app::router())
         .fallback(no_route)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state);

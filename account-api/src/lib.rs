@@ -26,6 +26,7 @@ pub mod sms;
 pub mod throttle;
 pub mod tokens;
 pub mod trusted_device;
+pub mod web_app;
 
 pub use app::{build_router, serve, AppState};
 pub use config::ServerConfig;

@@ -14,3 +14,4 @@ mod sign_in;
 mod sms;
 mod trusted_device;
 mod twilio;
+mod web_app;

@@ -1,0 +1,344 @@
+//! The web app: the pages in `web-app/` and the cookie-session routes they
+//! call under `/web/`.
+//!
+//! The web app gets the same rules as every client because its routes call
+//! the v1 handlers themselves. What differs is where tokens live: a page
+//! script never sees a session, challenge or trusted-device token. They travel
+//! only in HttpOnly SameSite=Strict cookies, and every state-changing request
+//! must carry an `Origin` equal to the page's own (the server's `Host`), so
+//! another site cannot drive these routes with the person's cookies.
+//!
+//! The one value a page does handle is a handoff code (one use, about 60 s):
+//! that is how the web app and the extension on one computer share a
+//! verification (R7) without moving long-lived tokens through page scripts.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shared::api::{
+    ChallengeAnswer, HandoffCode, HandoffRedeem, ResendRequest, SignInRequest, SignInResponse,
+    SmsCodeSent, TwoFactorMethod, TwoFactorState,
+};
+
+use crate::auth::{AnySession, ApiJson, ClientAddr, SignedIn, SESSION_TTL};
+use crate::error::{ApiError, ApiResult};
+use crate::{challenge, enrollment, handoff, sign_in, AppState};
+
+const SESSION_COOKIE: &str = "d2fa_session";
+const CHALLENGE_COOKIE: &str = "d2fa_challenge";
+const DEVICE_COOKIE: &str = "d2fa_device";
+
+const INDEX_HTML: &str = include_str!("../../web-app/index.html");
+const APP_JS: &str = include_str!("../../web-app/app.js");
+const APP_CSS: &str = include_str!("../../web-app/app.css");
+
+/// `POST /web/sign-in`: the password step. The trusted-device token, when
+/// this browser has one, comes from its cookie.
+#[derive(Deserialize)]
+pub struct WebSignIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /web/challenge`: exactly one of `code` and `recovery_code`.
+#[derive(Deserialize)]
+pub struct WebChallenge {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+    #[serde(default)]
+    pub remember_device: bool,
+}
+
+/// What a sign-in step led to, without the tokens (they are in cookies).
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum WebOutcome {
+    Authenticated {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        verified_until: Option<i64>,
+    },
+    TwoFactorRequired {
+        method: TwoFactorMethod,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone_hint: Option<String>,
+        expires_at: i64,
+    },
+    TwoFactorSetupRequired {
+        required_by: Vec<String>,
+    },
+}
+
+/// `GET /web/session`: who is signed in here.
+#[derive(Serialize)]
+pub struct WebSession {
+    pub email: String,
+    pub two_factor: TwoFactorState,
+}
+
+/// The pages and the `/web/` routes.
+pub fn router() -> Router<AppState> {
+    // Routes that take the session like any API client: the cookie becomes
+    // the bearer token before the v1 extractors run.
+    let with_session = Router::new()
+        .route("/web/session", get(session))
+        .route("/web/sign-out", post(sign_out))
+        .route("/web/sign-out-everywhere", post(sign_out_everywhere))
+        .route("/web/handoff", post(create_handoff))
+        .layer(middleware::from_fn(cookie_to_bearer));
+    Router::new()
+        .route("/", get(index))
+        .route("/app.js", get(app_js))
+        .route("/app.css", get(app_css))
+        .route("/web/sign-in", post(web_sign_in))
+        .route("/web/challenge", post(answer_challenge))
+        .route("/web/challenge/resend", post(resend))
+        .route("/web/handoff/redeem", post(redeem_handoff))
+        .merge(with_session)
+        .layer(middleware::from_fn(same_origin_only))
+}
+
+async fn index() -> Response {
+    // The page learns which extension to sync with from the server, so the
+    // id is written once, in `shared`.
+    let page = INDEX_HTML.replace("@EXTENSION_ID@", shared::product::EXTENSION_ID);
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}
+
+async fn app_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        APP_JS,
+    )
+        .into_response()
+}
+
+async fn app_css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS).into_response()
+}
+
+/// Refuses state-changing requests whose `Origin` is not this server.
+/// SameSite=Strict already keeps other sites' requests cookie-less; this
+/// also stops a same-site page on another port.
+async fn same_origin_only(request: Request, next: Next) -> Response {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) if origin == format!("http://{}", host) => {
+            next.run(request).await
+        }
+        _ => ApiError::Forbidden(
+            "this request must come from the web app's own pages (Origin check failed)".into(),
+        )
+        .into_response(),
+    }
+}
+
+async fn cookie_to_bearer(mut request: Request, next: Next) -> Response {
+    let token = cookie(request.headers(), SESSION_COOKIE);
+    request.headers_mut().remove(header::AUTHORIZATION);
+    if let Some(token) = token {
+        if let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", token)) {
+            request.headers_mut().insert(header::AUTHORIZATION, value);
+        }
+    }
+    next.run(request).await
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn set_cookie(response: &mut Response, name: &str, value: &str, max_age: i64) {
+    let text = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        name,
+        value,
+        max_age.max(0)
+    );
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn clear_cookie(response: &mut Response, name: &str) {
+    set_cookie(response, name, "", 0);
+}
+
+async fn web_sign_in(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<WebSignIn>,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let request = SignInRequest {
+        email: body.email,
+        password: body.password,
+        trusted_device_token: cookie(&headers, DEVICE_COOKIE),
+    };
+    let Json(outcome) = sign_in::sign_in(State(state), ClientAddr(addr), ApiJson(request)).await?;
+    Ok(match outcome {
+        SignInResponse::Authenticated {
+            session_token,
+            verified_until,
+        } => {
+            let mut response = Json(WebOutcome::Authenticated { verified_until }).into_response();
+            set_cookie(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
+            clear_cookie(&mut response, CHALLENGE_COOKIE);
+            response
+        }
+        SignInResponse::TwoFactorRequired {
+            challenge_token,
+            method,
+            phone_hint,
+            expires_at,
+        } => {
+            let mut response = Json(WebOutcome::TwoFactorRequired {
+                method,
+                phone_hint,
+                expires_at,
+            })
+            .into_response();
+            set_cookie(
+                &mut response,
+                CHALLENGE_COOKIE,
+                &challenge_token,
+                expires_at - now,
+            );
+            response
+        }
+        SignInResponse::TwoFactorSetupRequired {
+            session_token,
+            required_by,
+        } => {
+            let mut response =
+                Json(WebOutcome::TwoFactorSetupRequired { required_by }).into_response();
+            set_cookie(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
+            response
+        }
+    })
+}
+
+fn pending_challenge(headers: &HeaderMap) -> ApiResult<String> {
+    cookie(headers, CHALLENGE_COOKIE).ok_or_else(|| {
+        ApiError::CodeExpired(
+            "this sign-in has expired; enter your email and password again".into(),
+        )
+    })
+}
+
+async fn answer_challenge(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<WebChallenge>,
+) -> ApiResult<Response> {
+    let now = state.clock.now();
+    let answer = ChallengeAnswer {
+        challenge_token: pending_challenge(&headers)?,
+        code: body.code,
+        recovery_code: body.recovery_code,
+        remember_device: body.remember_device,
+        device_label: Some("web app".into()),
+    };
+    let Json(result) = challenge::answer(State(state), ClientAddr(addr), ApiJson(answer)).await?;
+    let mut response = Json(WebOutcome::Authenticated {
+        verified_until: result.trusted_until,
+    })
+    .into_response();
+    set_cookie(
+        &mut response,
+        SESSION_COOKIE,
+        &result.session_token,
+        SESSION_TTL,
+    );
+    clear_cookie(&mut response, CHALLENGE_COOKIE);
+    if let (Some(token), Some(until)) = (&result.trusted_device_token, result.trusted_until) {
+        set_cookie(&mut response, DEVICE_COOKIE, token, until - now);
+    }
+    Ok(response)
+}
+
+async fn resend(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<SmsCodeSent>> {
+    let request = ResendRequest {
+        challenge_token: pending_challenge(&headers)?,
+    };
+    challenge::resend(State(state), ApiJson(request)).await
+}
+
+async fn session(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+) -> ApiResult<Json<WebSession>> {
+    let email = caller.email.clone();
+    let Json(two_factor) = enrollment::read_state(State(state), AnySession(caller)).await?;
+    Ok(Json(WebSession { email, two_factor }))
+}
+
+async fn sign_out(State(state): State<AppState>, session: AnySession) -> ApiResult<Response> {
+    sign_in::sign_out(State(state), session).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    clear_cookie(&mut response, SESSION_COOKIE);
+    Ok(response)
+}
+
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    session: AnySession,
+) -> ApiResult<Response> {
+    sign_in::sign_out_everywhere(State(state), session).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    clear_cookie(&mut response, SESSION_COOKIE);
+    Ok(response)
+}
+
+async fn create_handoff(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> ApiResult<Json<HandoffCode>> {
+    handoff::create(State(state), signed_in).await
+}
+
+async fn redeem_handoff(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<HandoffRedeem>,
+) -> ApiResult<Response> {
+    let Json(grant) = handoff::redeem(State(state), ClientAddr(addr), ApiJson(body)).await?;
+    let mut response = Json(WebOutcome::Authenticated {
+        verified_until: grant.verified_until,
+    })
+    .into_response();
+    set_cookie(
+        &mut response,
+        SESSION_COOKIE,
+        &grant.session_token,
+        SESSION_TTL,
+    );
+    Ok(response)
+}

@@ -1,0 +1,305 @@
+//! The web app's cookie routes: tokens only in HttpOnly SameSite=Strict
+//! cookies, an Origin check on every state change, the same 2FA rules as the
+//! v1 API, and handoff codes both ways.
+
+use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{oathtool, Server, PASSWORD};
+
+struct Web<'a> {
+    s: &'a Server,
+    cookies: Vec<(String, String)>,
+}
+
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    set_cookies: Vec<String>,
+}
+
+impl<'a> Web<'a> {
+    fn new(s: &'a Server) -> Self {
+        Web {
+            s,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    async fn send(&mut self, post: Option<Value>, path: &str, origin: Option<&str>) -> Answer {
+        let url = format!("{}{}", self.s.base, path);
+        let mut req = match &post {
+            Some(body) => self.s.client.post(&url).json(body),
+            None => self.s.client.get(&url),
+        };
+        if let Some(o) = origin {
+            req = req.header(ORIGIN, o);
+        }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header(COOKIE, jar.join("; "));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let set_cookies: Vec<String> = res
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            set_cookies,
+        }
+    }
+
+    async fn post(&mut self, path: &str, body: Value) -> Answer {
+        let origin = self.s.base.clone();
+        self.send(Some(body), path, Some(&origin)).await
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        self.send(None, path, None).await
+    }
+}
+
+fn assert_no_token_in(body: &Value) {
+    let text = body.to_string();
+    for prefix in ["ses_", "chl_", "dev_", "token"] {
+        assert!(!text.contains(prefix), "a token reached the page: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_is_served_with_the_pinned_extension_id_and_a_csp() {
+    let s = Server::start().await;
+    let res = s.client.get(format!("{}/", s.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let html = res.text().await.unwrap();
+    assert!(html.contains(shared::product::EXTENSION_ID));
+    assert!(!html.contains("@EXTENSION_ID@"));
+    let js = s
+        .client
+        .get(format!("{}/app.js", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_sets_an_http_only_strict_cookie_and_never_returns_the_token() {
+    let s = Server::start().await;
+    s.user("wes@example.com");
+    let mut web = Web::new(&s);
+    assert_eq!(web.get("/web/session").await.status, 401);
+    let r = web
+        .post(
+            "/web/sign-in",
+            json!({"email": "wes@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "authenticated");
+    assert_no_token_in(&r.body);
+    let session = r
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("d2fa_session=") && !c.starts_with("d2fa_session=;"))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    let me = web.get("/web/session").await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["email"], "wes@example.com");
+    assert_eq!(me.body["two_factor"]["enabled"], false);
+    assert_no_token_in(&me.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_changes_need_the_pages_own_origin() {
+    let s = Server::start().await;
+    s.user("oz@example.com");
+    let mut web = Web::new(&s);
+    let body = json!({"email": "oz@example.com", "password": PASSWORD});
+    let foreign = web
+        .send(
+            Some(body.clone()),
+            "/web/sign-in",
+            Some("http://localhost:1"),
+        )
+        .await;
+    assert_eq!(foreign.status, 403);
+    assert_eq!(foreign.body["error"]["code"], "forbidden");
+    let missing = web.send(Some(body.clone()), "/web/sign-in", None).await;
+    assert_eq!(missing.status, 403);
+    assert!(web.cookie("d2fa_session").is_none());
+    // Signed in, a cross-origin sign-out is refused and the session lives.
+    web.post("/web/sign-in", body).await;
+    let r = web
+        .send(Some(json!({})), "/web/sign-out", Some("http://127.0.0.2:9"))
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(web.get("/web/session").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn challenge_in_cookies_then_remembered_device_skips_the_code() {
+    let s = Server::start().await;
+    s.user("tia@example.com");
+    let token = s.session("tia@example.com").await;
+    let (secret, _) = s.enroll_authenticator(&token).await;
+
+    let mut web = Web::new(&s);
+    let creds = json!({"email": "tia@example.com", "password": PASSWORD});
+    let r = web.post("/web/sign-in", creds.clone()).await;
+    assert_eq!(r.body["status"], "two_factor_required", "{}", r.body);
+    assert_eq!(r.body["method"], "authenticator");
+    assert_no_token_in(&r.body);
+    assert!(web.cookie("d2fa_challenge").is_some());
+    assert!(web.cookie("d2fa_session").is_none());
+    assert_eq!(web.get("/web/session").await.status, 401);
+
+    let wrong = web.post("/web/challenge", json!({"code": "000000"})).await;
+    assert_eq!(wrong.status, 401);
+    let code = oathtool(&secret, s.now().await);
+    let ok = web
+        .post(
+            "/web/challenge",
+            json!({"code": code, "remember_device": true}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_no_token_in(&ok.body);
+    assert!(web.cookie("d2fa_challenge").is_none());
+    let device = ok
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("d2fa_device="))
+        .expect("a trusted-device cookie");
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict"));
+    assert!(
+        device.contains(&format!("Max-Age={}", 60 * 86_400)),
+        "{device}"
+    );
+    let me = web.get("/web/session").await;
+    assert_eq!(me.body["two_factor"]["method"], "authenticator");
+    assert!(me.body["two_factor"]["verified_until"].as_i64().is_some());
+
+    // Sign out keeps the device cookie: the next sign-in asks no code.
+    assert_eq!(web.post("/web/sign-out", json!({})).await.status, 204);
+    assert_eq!(web.get("/web/session").await.status, 401);
+    s.advance(86_400).await;
+    let again = web.post("/web/sign-in", creds).await;
+    assert_eq!(again.body["status"], "authenticated", "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handoff_codes_work_once_in_both_directions() {
+    let s = Server::start().await;
+    s.user("hal@example.com");
+    let mut web = Web::new(&s);
+    web.post(
+        "/web/sign-in",
+        json!({"email": "hal@example.com", "password": PASSWORD}),
+    )
+    .await;
+
+    // Web app -> another client (the extension's host uses the v1 route).
+    let minted = web.post("/web/handoff", json!({})).await;
+    assert_eq!(minted.status, 200, "{}", minted.body);
+    let code = minted.body["code"].as_str().unwrap().to_string();
+    let first = s
+        .post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await;
+    let other_session = first.ok()["session_token"].as_str().unwrap().to_string();
+    s.post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await
+        .err(401, "invalid_code");
+
+    // Another client -> a web app without a session.
+    let code = s
+        .post("/v1/handoff", Some(&other_session), json!({}))
+        .await
+        .ok()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut fresh = Web::new(&s);
+    let r = fresh
+        .post("/web/handoff/redeem", json!({"code": code}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_no_token_in(&r.body);
+    assert_eq!(
+        fresh.get("/web/session").await.body["email"],
+        "hal@example.com"
+    );
+    let replay = Web::new(&s)
+        .post("/web/handoff/redeem", json!({"code": code}))
+        .await;
+    assert_eq!(replay.status, 401);
+
+    // A handoff code expires.
+    let code = web.post("/web/handoff", json!({})).await.body["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.advance(120).await;
+    let late = Web::new(&s)
+        .post("/web/handoff/redeem", json!({"code": code}))
+        .await;
+    assert_eq!(late.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_everywhere_ends_every_session() {
+    let s = Server::start().await;
+    s.user("eve@example.com");
+    let other = s.session("eve@example.com").await;
+    let mut web = Web::new(&s);
+    web.post(
+        "/web/sign-in",
+        json!({"email": "eve@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        web.post("/web/sign-out-everywhere", json!({})).await.status,
+        204
+    );
+    assert_eq!(web.get("/web/session").await.status, 401);
+    s.get("/v1/two-factor", Some(&other))
+        .await
+        .err(401, "unauthorized");
+}
