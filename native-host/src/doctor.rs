@@ -67,7 +67,11 @@ pub async fn run(browsers: &[Browser], user_data_dir: Option<&Path>) -> String {
         }
     };
 
-    let _ = writeln!(out, "\nkeyring (service {:?}):", product::KEYRING_SERVICE);
+    let _ = writeln!(
+        out,
+        "\nkeyring (service {:?}):",
+        crate::secrets::service_name()
+    );
     let keyring = tokio::task::spawn_blocking(|| Secrets::connect().and_then(|s| s.probe())).await;
     match keyring {
         Ok(Ok(())) => {

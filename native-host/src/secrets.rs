@@ -18,6 +18,14 @@ use keyring_core::{CredentialStore, Entry, Error as KeyringError};
 /// uses [`shared::product::KEYRING_SERVICE`].
 pub const SERVICE_ENV: &str = "DIALER_2FA_KEYRING_SERVICE";
 
+/// The service name the host stores under: [`SERVICE_ENV`] or the product's.
+pub fn service_name() -> String {
+    std::env::var(SERVICE_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| shared::product::KEYRING_SERVICE.to_string())
+}
+
 /// What the host keeps in the keyring, one entry each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKind {
@@ -83,11 +91,7 @@ impl Secrets {
     /// Connects to the platform's keyring, under the service from
     /// [`SERVICE_ENV`] or the product's.
     pub fn connect() -> Result<Secrets, SecretsError> {
-        let service = std::env::var(SERVICE_ENV)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| shared::product::KEYRING_SERVICE.to_string());
-        Secrets::connect_service(&service)
+        Secrets::connect_service(&service_name())
     }
 
     /// Connects under an explicit service name.
