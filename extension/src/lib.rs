@@ -28,6 +28,8 @@ mod popup;
 mod service_worker;
 #[cfg(all(target_arch = "wasm32", feature = "options"))]
 mod settings;
+#[cfg(all(target_arch = "wasm32", feature = "sw"))]
+mod web_sync;
 #[cfg(all(target_arch = "wasm32", any(feature = "popup", feature = "options")))]
 mod wizard_view;
 
@@ -60,5 +62,17 @@ mod entry {
     #[wasm_bindgen]
     pub fn sw_on_message(message: JsValue, send_response: js_sys::Function) {
         crate::service_worker::on_message(message, send_response)
+    }
+
+    /// Called by `sw.js` for each message from a web page (R7 sync). Returns
+    /// whether an answer will follow.
+    #[cfg(feature = "sw")]
+    #[wasm_bindgen]
+    pub fn sw_on_external_message(
+        message: JsValue,
+        origin: String,
+        send_response: js_sys::Function,
+    ) -> bool {
+        crate::web_sync::on_external_message(message, &origin, send_response)
     }
 }

@@ -56,7 +56,8 @@ impl Page for Settings {
                 }
                 return Ok(());
             }
-            View::Main => main(ui, app, self)?,
+            // The main view places its messages at the top itself.
+            View::Main => return main(ui, app, self),
         }
         ui.messages(app, &self.error, &self.notice)
     }

@@ -89,8 +89,23 @@ pub fn error_text(error: &ErrorBody) -> String {
             "The account server did not answer. Check your connection and try again. ({})",
             error.message
         ),
-        _ => error.message.clone(),
+        _ => sentence(&error.message),
     }
+}
+
+/// A message as a sentence: capital first letter, full stop at the end.
+pub fn sentence(message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 1);
+    let mut chars = message.trim().chars();
+    if let Some(first) = chars.next() {
+        // ASCII only: the Unicode case tables would cost the popup 10 KB.
+        out.push(first.to_ascii_uppercase());
+        out.push_str(chars.as_str());
+    }
+    if !out.is_empty() && !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// A date on the server's clock, written as people read it: `3 Feb 2027`.
@@ -168,6 +183,11 @@ mod tests {
     fn host_errors_get_plain_words() {
         let e = ErrorBody::new(ErrorCode::InvalidCode, "That code is not right.");
         assert_eq!(error_text(&e), "That code is not right.");
+        let e = ErrorBody::new(
+            ErrorCode::InvalidCredentials,
+            "the email or the password is wrong",
+        );
+        assert_eq!(error_text(&e), "The email or the password is wrong.");
         let e = ErrorBody::new(ErrorCode::ApiUnreachable, "timed out");
         assert!(error_text(&e).starts_with("The account server did not answer."));
     }

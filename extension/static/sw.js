@@ -1,7 +1,7 @@
 // Thin loader for the service worker, written in Rust (src/service_worker.rs).
 // Chrome only delivers events to listeners added on the worker's first turn,
 // so the listener is registered here and forwards once the module is ready.
-import init, { sw_on_message } from './pkg/sw.js';
+import init, { sw_on_message, sw_on_external_message } from './pkg/sw.js';
 
 const ready = init({ module_or_path: './pkg/sw_bg.wasm' });
 
@@ -9,4 +9,12 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (sender.id !== chrome.runtime.id) return false;
   ready.then(() => sw_on_message(message, sendResponse));
   return true; // the answer comes asynchronously
+});
+
+// The web app's pages (externally_connectable): only handoff offers and
+// requests, only from the web app's origins; the check is in Rust
+// (src/web_sync.rs). A refused sender never gets an answer.
+chrome.runtime.onMessageExternal.addListener((message, sender, sendResponse) => {
+  ready.then(() => sw_on_external_message(message, sender.origin ?? '', sendResponse));
+  return true;
 });
