@@ -5,9 +5,17 @@
 
 #![no_main]
 
-use dialer_2fa_host::framing::{Decoded, FrameDecoder};
-use dialer_2fa_host::protocol::{decode_request, encode_message, too_large_reply};
+// The host's own source, not a copy: these two modules depend only on
+// `shared` and serde_json.
+#[path = "../../native-host/src/framing.rs"]
+mod framing;
+#[path = "../../native-host/src/protocol.rs"]
+#[allow(dead_code)]
+mod protocol;
+
+use framing::{Decoded, FrameDecoder};
 use libfuzzer_sys::fuzz_target;
+use protocol::{decode_request, encode_message, too_large_reply};
 use shared::native::{HostMessage, Reply};
 
 /// A small limit so that oversized frames and skipping are reached often.
