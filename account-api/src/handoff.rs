@@ -86,12 +86,35 @@ pub async fn redeem(
                 "UPDATE handoff_codes SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL",
                 params![now, id],
             )?;
+            // The minting client's computer trust passes to this client as
+            // its own device, ending when that trust ends.
+            let (device_token, device_id) =
+                match trusted_device::verified_until(&tx, now, device_id)? {
+                    Some(until) => {
+                        let (token, id, _) = trusted_device::issue_until(
+                            &tx,
+                            now,
+                            user_id,
+                            Some("signed in by handoff"),
+                            until,
+                        )?;
+                        (Some(token), Some(id))
+                    }
+                    None => (None, None),
+                };
             let session_token = auth::create_session(&tx, now, user_id, None, device_id)?;
             let verified_until = trusted_device::verified_until(&tx, now, device_id)?;
+            let email: String = tx.query_row(
+                "SELECT email FROM users WHERE id = ?1",
+                params![user_id],
+                |r| r.get(0),
+            )?;
             tx.commit()?;
             Ok(SessionGrant {
                 session_token,
                 verified_until,
+                email: Some(email),
+                trusted_device_token: device_token,
             })
         })
         .await?;

@@ -26,7 +26,6 @@ pub fn issue(
     user_id: i64,
     label: Option<&str>,
 ) -> rusqlite::Result<(String, i64, i64)> {
-    let token = new_token(TokenKind::TrustedDevice);
     let label: Option<String> = label
         .map(|l| {
             l.trim()
@@ -36,7 +35,19 @@ pub fn issue(
                 .collect()
         })
         .filter(|l: &String| !l.is_empty());
-    let expires_at = now + TRUST_SECONDS;
+    issue_until(conn, now, user_id, label.as_deref(), now + TRUST_SECONDS)
+}
+
+/// Like [`issue`], but the trust ends at `expires_at`: a handoff passes a
+/// computer's trust to the other client on it without extending it.
+pub fn issue_until(
+    conn: &Connection,
+    now: i64,
+    user_id: i64,
+    label: Option<&str>,
+    expires_at: i64,
+) -> rusqlite::Result<(String, i64, i64)> {
+    let token = new_token(TokenKind::TrustedDevice);
     conn.execute(
         "INSERT INTO trusted_devices (user_id, token_hash, label, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -329,6 +329,7 @@ async fn redeem_handoff(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<HandoffRedeem>,
 ) -> ApiResult<Response> {
+    let now = state.clock.now();
     let Json(grant) = handoff::redeem(State(state), ClientAddr(addr), ApiJson(body)).await?;
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: grant.verified_until,
@@ -340,5 +341,9 @@ async fn redeem_handoff(
         &grant.session_token,
         SESSION_TTL,
     );
+    // The computer's trust, when the other client had it (see handoff).
+    if let (Some(token), Some(until)) = (&grant.trusted_device_token, grant.verified_until) {
+        set_cookie(&mut response, DEVICE_COOKIE, token, until - now);
+    }
     Ok(response)
 }

@@ -349,6 +349,15 @@ pub struct SessionGrant {
     pub session_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_until: Option<i64>,
+    /// Whose session it is, so the redeeming client can say who is signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// When the minting client's computer is trusted (R8), the redeeming
+    /// client gets its own trusted-device token that ends when that trust
+    /// ends: both clients on one computer then skip the code until the same
+    /// day, and no long-lived token ever travelled between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_device_token: Option<String>,
 }
 
 /// `POST /v1/test/clock` (only with `--allow-clock-control`).

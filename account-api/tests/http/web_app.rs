@@ -303,3 +303,60 @@ async fn sign_out_everywhere_ends_every_session() {
         .await
         .err(401, "unauthorized");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handoff_carries_the_computers_trust_without_extending_it() {
+    let s = Server::start().await;
+    s.user("kim@example.com");
+    let token = s.session("kim@example.com").await;
+    let (secret, _) = s.enroll_authenticator(&token).await;
+
+    // The extension's host verifies once and asks to remember the computer.
+    let r = s.sign_in("kim@example.com").await;
+    let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    let code = oathtool(&secret, s.now().await);
+    let done = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "code": code, "remember_device": true}),
+        )
+        .await;
+    let extension_session = done.ok()["session_token"].as_str().unwrap().to_string();
+    let trusted_until = done.body["trusted_until"].as_i64().unwrap();
+
+    // Ten days later the web app signs in through a handoff.
+    s.advance(10 * 86_400).await;
+    let code = s
+        .post("/v1/handoff", Some(&extension_session), json!({}))
+        .await
+        .ok()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut web = Web::new(&s);
+    let r = web.post("/web/handoff/redeem", json!({"code": code})).await;
+    assert_eq!(r.body["verified_until"], trusted_until, "{}", r.body);
+    let device = r
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("d2fa_device="))
+        .expect("the computer's trust, as the web app's own device cookie");
+    assert!(
+        device.contains(&format!("Max-Age={}", 50 * 86_400)),
+        "{device}"
+    );
+
+    // Signed out and in again with the password: no code, same end date.
+    web.post("/web/sign-out", json!({})).await;
+    let creds = json!({"email": "kim@example.com", "password": PASSWORD});
+    let again = web.post("/web/sign-in", creds.clone()).await;
+    assert_eq!(again.body["status"], "authenticated", "{}", again.body);
+    assert_eq!(again.body["verified_until"], trusted_until);
+
+    // When the computer's 60 days end, the web app is asked too.
+    s.advance(51 * 86_400).await;
+    web.post("/web/sign-out", json!({})).await;
+    let late = web.post("/web/sign-in", creds).await;
+    assert_eq!(late.body["status"], "two_factor_required", "{}", late.body);
+}
