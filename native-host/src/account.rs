@@ -592,8 +592,14 @@ impl Account {
             .call_json(Method::POST, "/handoff/redeem", None, Some(&body))
             .await
             .map_err(CallError::into_body)?;
-        // The API does not say whose session it is; the email stays unknown.
-        self.start_session(grant.session_token, None).await
+        // The other client's computer trust comes as this host's own
+        // trusted-device token (same end date), so a later password sign-in
+        // here skips the code too (R8 across clients).
+        if let Some(device) = grant.trusted_device_token {
+            self.secret_set(SecretKind::TrustedDeviceToken, device)
+                .await?;
+        }
+        self.start_session(grant.session_token, grant.email).await
     }
 
     /// Stores a new session token (ending the one it replaces), reads the
