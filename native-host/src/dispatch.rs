@@ -32,9 +32,16 @@ pub const STATUS_TTL: Duration = Duration::from_secs(5);
 /// A request's outcome: a JSON result or a typed error for the extension.
 pub type Outcome = Result<serde_json::Value, ErrorBody>;
 
+/// How long an "unreachable" answer is reused: short, so an API that comes
+/// back is seen at the next popup, yet a burst of requests asks only once.
+pub const UNREACHABLE_TTL: Duration = Duration::from_secs(1);
+
 struct CachedStatus {
     at: Instant,
     status: StatusResult,
+    /// When the API last answered, and with which version, so that an
+    /// outage can say since when.
+    last_ok: Option<(Instant, String)>,
 }
 
 /// Everything one host process serves its port with.
@@ -130,13 +137,33 @@ impl Dispatcher {
     pub async fn status(&self) -> StatusResult {
         let mut cached = self.status.lock().await;
         if let Some(c) = cached.as_ref() {
-            if c.at.elapsed() < STATUS_TTL {
+            let ttl = if c.status.api.reachable {
+                STATUS_TTL
+            } else {
+                UNREACHABLE_TTL
+            };
+            if c.at.elapsed() < ttl {
                 return c.status.clone();
             }
         }
+        let mut api = self.api.health().await;
+        let previous_ok = cached.as_ref().and_then(|c| c.last_ok.clone());
+        let last_ok = match (&api.version, previous_ok) {
+            (Some(version), _) if api.reachable => Some((Instant::now(), version.clone())),
+            (_, previous) => previous,
+        };
+        if let (false, Some((at, version)), Some(problem)) =
+            (api.reachable, last_ok.as_ref(), api.problem.as_mut())
+        {
+            problem.push_str(&format!(
+                " It last answered {} s ago (version {}).",
+                at.elapsed().as_secs(),
+                version
+            ));
+        }
         let status = StatusResult {
             host_version: HOST_VERSION.to_string(),
-            api: self.api.health().await,
+            api,
         };
         let changed = cached
             .as_ref()
@@ -145,6 +172,7 @@ impl Dispatcher {
         *cached = Some(CachedStatus {
             at: Instant::now(),
             status: status.clone(),
+            last_ok,
         });
         drop(cached);
         if changed {

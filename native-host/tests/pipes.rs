@@ -229,6 +229,9 @@ fn api_going_down_is_announced_as_status_changed() {
     let reply = reply.unwrap();
     assert_eq!(reply["id"], 3);
     assert_eq!(reply["result"]["api"]["reachable"], false, "{}", reply);
+    let problem = reply["result"]["api"]["problem"].as_str().unwrap();
+    assert!(problem.contains("last answered"), "{}", problem);
+    assert!(problem.contains("version 2.0.0"), "{}", problem);
     let event = event.expect("a status_changed event before the reply");
     assert_eq!(event["event"], "status_changed");
     assert_eq!(event["status"]["api"]["reachable"], false);
