@@ -23,6 +23,11 @@ pub enum Event {
     EnforcementChanged,
     LockedOut,
     SignedOutEverywhere,
+    /// A challenge was answered: one second factor entered. Counted by the
+    /// "verify once" promise (R7, R8).
+    SecondFactorVerified,
+    /// A client signed in with another client's handoff code, no code entered.
+    HandoffRedeemed,
 }
 
 impl Event {
@@ -41,6 +46,8 @@ impl Event {
             Event::EnforcementChanged => "enforcement_changed",
             Event::LockedOut => "locked_out",
             Event::SignedOutEverywhere => "signed_out_everywhere",
+            Event::SecondFactorVerified => "second_factor_verified",
+            Event::HandoffRedeemed => "handoff_redeemed",
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{self, ApiJson, ClientAddr};
 use crate::authenticator;
-use crate::enrollment::method_from_db;
+use crate::enrollment::{method_from_db, method_to_db};
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
 use crate::recovery_codes;
@@ -245,6 +245,11 @@ pub async fn answer(
                 return Err(ApiError::CodeExpired("this sign-in was already completed".into()));
             }
             throttle::success(&tx, Scope::SecondFactor, &user_id.to_string())?;
+            let entered = match proof {
+                Proof::Code => method_to_db(method),
+                Proof::RecoveryCode => "recovery_code",
+            };
+            audit::record(&tx, now, Some(user_id), Event::SecondFactorVerified, entered, Some(&addr))?;
             let remaining = recovery_codes::remaining(&tx, user_id)?;
             if let Proof::RecoveryCode = proof {
                 audit::change(

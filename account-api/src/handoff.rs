@@ -14,6 +14,7 @@ use rusqlite::{params, OptionalExtension};
 use shared::api::{ApiError as WireError, HandoffCode, HandoffRedeem, SessionGrant};
 
 use crate::app::AppState;
+use crate::audit::{self, Event};
 use crate::auth::{self, ApiJson, ClientAddr, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::throttle::{self, Scope};
@@ -108,6 +109,14 @@ pub async fn redeem(
                 "SELECT email FROM users WHERE id = ?1",
                 params![user_id],
                 |r| r.get(0),
+            )?;
+            audit::record(
+                &tx,
+                now,
+                Some(user_id),
+                Event::HandoffRedeemed,
+                "",
+                Some(&addr),
             )?;
             tx.commit()?;
             Ok(SessionGrant {

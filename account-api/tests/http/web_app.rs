@@ -354,6 +354,14 @@ async fn handoff_carries_the_computers_trust_without_extending_it() {
     assert_eq!(again.body["status"], "authenticated", "{}", again.body);
     assert_eq!(again.body["verified_until"], trusted_until);
 
+    // One code entered in all of it; the handoff is on the record.
+    let verified = "SELECT COUNT(*) FROM audit_log WHERE event = 'second_factor_verified'";
+    assert_eq!(s.count(verified), 1);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'handoff_redeemed'"),
+        1
+    );
+
     // When the computer's 60 days end, the web app is asked too.
     s.advance(51 * 86_400).await;
     web.post("/web/sign-out", json!({})).await;
