@@ -1,11 +1,12 @@
 //! Every account request through the real host binary, over real pipes, to
-//! the real account API on loopback, with tokens in a real Secret Service.
+//! the real account API on loopback, with tokens in a real Secret Service
+//! (a private gnome-keyring per profile; see `account_support`).
 
 mod account_support;
 
 use std::time::{Duration, Instant};
 
-use account_support::{require_session_bus, totp_at, Api, Profile, PASSWORD};
+use account_support::{totp_at, Api, Profile, PASSWORD};
 use dialer_2fa_host::secrets::SecretKind;
 use serde_json::json;
 
@@ -21,7 +22,6 @@ fn sign_in(email: &str) -> serde_json::Value {
 /// file the host wrote.
 #[test]
 fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
-    require_session_bus();
     let api = Api::start();
     api.create_user("alice@example.com");
     let profile = Profile::new(&api.url);
@@ -227,7 +227,6 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
 /// enforced, and the setup-required outcome for a member.
 #[test]
 fn sms_enforcement_and_setup_required() {
-    require_session_bus();
     let api = Api::start();
     api.create_user("bob@example.com");
     api.create_user("carol@example.com");
@@ -337,7 +336,6 @@ fn sms_enforcement_and_setup_required() {
 /// `session` from the cache marked stale, and a local sign-out.
 #[test]
 fn api_stopped_mid_session() {
-    require_session_bus();
     let mut api = Api::start();
     api.create_user("dave@example.com");
     let profile = Profile::new(&api.url);
@@ -378,7 +376,6 @@ fn api_stopped_mid_session() {
 /// hears `keyring_unavailable`; nothing is written in plaintext instead.
 #[test]
 fn keyring_unavailable_has_no_fallback() {
-    require_session_bus();
     let api = Api::start();
     api.create_user("erin@example.com");
     let mut profile = Profile::new(&api.url);
@@ -399,7 +396,6 @@ fn keyring_unavailable_has_no_fallback() {
 /// the cache.
 #[test]
 fn hung_api_is_unreachable_within_five_seconds() {
-    require_session_bus();
     let api = Api::start();
     api.create_user("frank@example.com");
     let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -446,4 +442,41 @@ fn hung_api_is_unreachable_within_five_seconds() {
     let (code, _) = host.err(sign_in("frank@example.com"));
     assert_eq!(code, "api_unreachable");
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A keyring that runs but is locked (a screen lock): requests that need a
+/// token fail with `keyring_unavailable`, quickly, with nothing written in
+/// its place; unlocking is not attempted behind the person's back.
+#[test]
+fn locked_keyring_is_unavailable() {
+    let api = Api::start();
+    api.create_user("gina@example.com");
+    let profile = Profile::new(&api.url);
+    let mut host = profile.host();
+    assert_eq!(host.ok(sign_in("gina@example.com"))["status"], "signed_in");
+
+    profile.keyring.lock();
+    let started = Instant::now();
+    let (code, message) = host.err(json!({"type": "session"}));
+    assert_eq!(code, "keyring_unavailable", "{}", message);
+    let (code, _) = host.err(json!({"type": "list_accounts"}));
+    assert_eq!(code, "keyring_unavailable");
+    let (code, _) = host.err(json!({"type": "sign_out"}));
+    assert_eq!(code, "keyring_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // A fresh host on the locked keyring cannot sign in either.
+    let mut fresh = profile.host();
+    let (code, _) = fresh.err(sign_in("gina@example.com"));
+    assert_eq!(code, "keyring_unavailable");
+
+    profile.assert_absent_from_files(PASSWORD, "password");
+    for file in profile.host_files() {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()).into_owned();
+        assert!(!text.contains("session_token"), "{}", file.display());
+    }
 }

@@ -2,8 +2,12 @@
 //! own SQLite file, and the real host binary over real pipes, each host with
 //! its own XDG dirs and its own keyring service name.
 //!
-//! Needs a Secret Service: `make test` runs the tests inside
-//! `dbus-run-session` with gnome-keyring unlocked.
+//! Each profile (one computer's host install) gets a Secret Service of its
+//! own: a private `dbus-daemon` and an unlocked `gnome-keyring-daemon`
+//! whose keyrings live in the profile's temp dir. So the tests neither
+//! depend on nor touch the keyring of the session they run in (a
+//! `~/.local/share/keyrings/login.keyring` made earlier with another
+//! password would leave that one locked), and can lock theirs at will.
 
 #![allow(dead_code)]
 
@@ -15,7 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use dialer_2fa_host::secrets::{SecretKind, Secrets};
+use dialer_2fa_host::secrets::SecretKind;
 use serde_json::{json, Value};
 
 pub const HOST_BIN: &str = env!("CARGO_BIN_EXE_dialer-2fa-host");
@@ -38,14 +42,175 @@ pub fn api_bin() -> PathBuf {
     bin
 }
 
-/// Fails early, with how to fix it, when no Secret Service can answer.
-pub fn require_session_bus() {
-    assert!(
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "these tests need an unlocked Secret Service: run them with `make test`, or \
-         dbus-run-session -- sh -c 'echo -n pw | gnome-keyring-daemon --unlock \
-         --components=secrets >/dev/null; cargo test -p dialer-2fa-host --test account_flows'"
-    );
+/// A Secret Service of one's own: a private session bus with an unlocked
+/// gnome-keyring on it. Both daemons are killed on drop.
+pub struct PrivateKeyring {
+    pub address: String,
+    dbus: Child,
+    keyring: Child,
+}
+
+impl PrivateKeyring {
+    /// Starts both daemons with their state under `dir`.
+    pub fn start(dir: &Path) -> PrivateKeyring {
+        let data = dir.join("keyring-data");
+        let runtime = dir.join("keyring-run");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::create_dir_all(&runtime).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let mut dbus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .env("XDG_DATA_HOME", &data)
+            // No service files: nothing may be auto-started on this bus (an
+            // early call would otherwise start a second, locked keyring
+            // daemon that takes the name from ours).
+            .env("XDG_DATA_DIRS", &data)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon (Debian: apt-get install dbus)");
+        let mut address = String::new();
+        BufReader::new(dbus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon (Debian: apt-get install gnome-keyring)");
+        // The password of the new login keyring, then EOF.
+        keyring
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"dialer-2fa-account-tests")
+            .unwrap();
+        let this = PrivateKeyring {
+            address,
+            dbus,
+            keyring,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !this.secrets_on_bus() || this.login_locked() != Some(false) {
+            assert!(
+                Instant::now() < deadline,
+                "the private gnome-keyring did not come up unlocked"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        this
+    }
+
+    fn gdbus(&self) -> Command {
+        let mut cmd = Command::new("gdbus");
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.address).args([
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.secrets",
+        ]);
+        cmd
+    }
+
+    /// Whether the keyring owns its name on the bus yet (asked of the bus
+    /// itself, which never starts anything).
+    fn secrets_on_bus(&self) -> bool {
+        Command::new("gdbus")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .args([
+                "call",
+                "--session",
+                "--dest",
+                "org.freedesktop.DBus",
+                "--object-path",
+                "/org/freedesktop/DBus",
+                "--method",
+                "org.freedesktop.DBus.NameHasOwner",
+                "org.freedesktop.secrets",
+            ])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).contains("true"))
+            .unwrap_or(false)
+    }
+
+    /// Whether the login collection is locked; `None` while nobody answers.
+    fn login_locked(&self) -> Option<bool> {
+        let out = self
+            .gdbus()
+            .args([
+                "--object-path",
+                "/org/freedesktop/secrets/collection/login",
+                "--method",
+                "org.freedesktop.DBus.Properties.Get",
+                "org.freedesktop.Secret.Collection",
+                "Locked",
+            ])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains("true") {
+            Some(true)
+        } else if text.contains("false") {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Locks the login collection, as a screen lock would.
+    pub fn lock(&self) {
+        let out = self
+            .gdbus()
+            .args([
+                "--object-path",
+                "/org/freedesktop/secrets",
+                "--method",
+                "org.freedesktop.Secret.Service.Lock",
+                "['/org/freedesktop/secrets/collection/login']",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(self.login_locked(), Some(true));
+    }
+
+    /// A secret as the zbus Secret Service store files it (attributes
+    /// `service` and `username`), read with secret-tool.
+    pub fn lookup(&self, service: &str, user: &str) -> Option<String> {
+        let out = Command::new("secret-tool")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .args(["lookup", "service", service, "username", user])
+            .output()
+            .expect("secret-tool (Debian: apt-get install libsecret-tools)");
+        let value = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+        (out.status.success() && !value.is_empty()).then_some(value)
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.dbus.kill();
+        let _ = self.dbus.wait();
+    }
 }
 
 /// A running account API; killed on drop.
@@ -186,9 +351,11 @@ pub fn totp_at(secret_base32: &str, unix: i64) -> String {
 
 /// One computer's host setup: XDG dirs, keyring service, installed config.
 pub struct Profile {
-    pub dir: tempfile::TempDir,
     pub service: String,
     pub extra_env: Vec<(String, String)>,
+    pub keyring: PrivateKeyring,
+    // Last, so the daemons are gone before their files.
+    pub dir: tempfile::TempDir,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -205,10 +372,12 @@ impl Profile {
                 .unwrap()
                 .as_nanos()
         );
+        let keyring = PrivateKeyring::start(dir.path());
         let profile = Profile {
-            dir,
             service,
             extra_env: Vec::new(),
+            keyring,
+            dir,
         };
         let out = profile
             .command()
@@ -241,6 +410,7 @@ impl Profile {
             .env("XDG_DATA_HOME", self.data_home())
             .env("XDG_STATE_HOME", self.state_home())
             .env("DIALER_2FA_KEYRING_SERVICE", &self.service)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.keyring.address)
             .env("DIALER_2FA_LOG", "trace")
             .env_remove("DIALER_2FA_HOST_CONFIG");
         for (k, v) in &self.extra_env {
@@ -251,56 +421,15 @@ impl Profile {
 
     /// Starts a host as the browser does, and says `hello`.
     pub fn host(&self) -> Host {
-        let mut child = self
-            .command()
-            .arg(ORIGIN)
-            .arg("--parent-window=0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the host");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || loop {
-            let mut len = [0u8; 4];
-            if stdout.read_exact(&mut len).is_err() {
-                break;
-            }
-            let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
-            if stdout.read_exact(&mut body).is_err() {
-                break;
-            }
-            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-                break;
-            };
-            if tx.send(v).is_err() {
-                break;
-            }
-        });
-        let mut host = Host {
-            child,
-            stdin: Some(stdin),
-            replies: rx,
-            next_id: 1,
-        };
-        let hello = host.call(json!({"type": "hello", "protocol": 1}));
-        assert_eq!(hello["ok"], true, "{}", hello);
-        host
-    }
-
-    fn secrets(&self) -> Secrets {
-        Secrets::connect_service(&self.service).expect("the test's keyring")
+        let mut cmd = self.command();
+        cmd.arg(ORIGIN).arg("--parent-window=0");
+        spawn_host(cmd)
     }
 
     /// What the keyring holds for this profile (read by the test, so it
     /// can grep for the values).
     pub fn secret(&self, kind: SecretKind) -> Option<String> {
-        self.secrets()
-            .get(kind)
-            .expect("keyring read")
-            .map(|b| String::from_utf8(b).unwrap())
+        self.keyring.lookup(&self.service, kind.user())
     }
 
     /// Every file the host wrote under the profile's XDG dirs.
@@ -333,18 +462,42 @@ impl Profile {
     }
 }
 
-impl Drop for Profile {
-    fn drop(&mut self) {
-        if let Ok(secrets) = Secrets::connect_service(&self.service) {
-            for kind in [
-                SecretKind::SessionToken,
-                SecretKind::TrustedDeviceToken,
-                SecretKind::VaultKey,
-            ] {
-                let _ = secrets.delete(kind);
-            }
+/// Spawns a host command on pipes and says `hello`.
+fn spawn_host(mut cmd: Command) -> Host {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the host");
+    let stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || loop {
+        let mut len = [0u8; 4];
+        if stdout.read_exact(&mut len).is_err() {
+            break;
         }
-    }
+        let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+        if stdout.read_exact(&mut body).is_err() {
+            break;
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+            break;
+        };
+        if tx.send(v).is_err() {
+            break;
+        }
+    });
+    let mut host = Host {
+        child,
+        stdin: Some(stdin),
+        replies: rx,
+        next_id: 1,
+    };
+    let hello = host.call(json!({"type": "hello", "protocol": 1}));
+    assert_eq!(hello["ok"], true, "{}", hello);
+    host
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
