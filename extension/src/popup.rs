@@ -136,6 +136,10 @@ impl Page for Popup {
                     "Your organisation requires two-factor authentication. Set it up to continue.",
                 )?;
                 wizard_view::render(ui, app, w, Msg::Wizard)?;
+                // Nothing else is offered, but leaving is: someone at a
+                // shared computer must be able to sign out.
+                ui.button(app, "sign-out", "Sign out", true, || Msg::SignOut)?
+                    .set_class_name("link");
                 return footer(ui, app, self);
             }
         }

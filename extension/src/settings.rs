@@ -1,7 +1,7 @@
 //! The settings page's DOM layer: draws `settings_state::Settings` and turns
 //! clicks into `settings_state::Msg`s. No decisions live here.
 
-use shared::api::TwoFactorMethod;
+use shared::api::{AccountRole, TwoFactorMethod};
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
@@ -184,29 +184,37 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         }
     }
 
-    let owned = s.owned();
-    if !owned.is_empty() {
-        let section = ui.class(app, "section", "card", "")?;
-        section.set_id("accounts");
-        ui.el(&section, "h2", "Accounts you own")?;
-        for a in owned {
-            let id = a.id;
-            let on = a.enforce_2fa.unwrap_or(false);
-            let input = ui.checkbox(
-                &section,
-                &format!("enforce-{}", id),
-                &format!("Enforce 2FA for everyone in {}", a.name),
-                on,
-            )?;
-            input.set_attribute("data-account", &a.name)?;
-            if s.busy {
-                input.set_attribute("disabled", "")?;
+    if let Some(accounts) = &s.accounts {
+        if !accounts.is_empty() {
+            let section = ui.class(app, "section", "card", "")?;
+            section.set_id("accounts");
+            ui.el(&section, "h2", "Your accounts")?;
+            let list = ui.el(&section, "ul", "")?;
+            for a in accounts {
+                let li = ui.el(&list, "li", "")?;
+                li.set_attribute("data-account", &a.name)?;
+                if a.role != AccountRole::Owner {
+                    // Only owners decide enforcement (R9): members see no toggle.
+                    ui.el(&li, "span", &format!("{} (member)", a.name))?;
+                    continue;
+                }
+                let id = a.id;
+                let input_id = format!("enforce-{}", id);
+                let input = ui.checkbox(
+                    &li,
+                    &input_id,
+                    &format!("Enforce 2FA for everyone in {} (you own it)", a.name),
+                    a.enforce_2fa.unwrap_or(false),
+                )?;
+                input.set_attribute("data-account", &a.name)?;
+                if s.busy {
+                    input.set_attribute("disabled", "")?;
+                }
+                ui.on(&input, "change", move || Msg::Enforce {
+                    account_id: id,
+                    on: checked(&input_id),
+                })?;
             }
-            let input_id = format!("enforce-{}", id);
-            ui.on(&input, "change", move || Msg::Enforce {
-                account_id: id,
-                on: checked(&input_id),
-            })?;
         }
     }
     Ok(())
