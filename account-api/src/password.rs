@@ -5,6 +5,8 @@
 //! their own parameters, so changing them later still verifies old hashes.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::sync::Mutex;
+
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::{ApiError, ApiResult};
@@ -80,8 +82,9 @@ pub async fn hash(cost: PasswordCost, password: String) -> ApiResult<String> {
         .map_err(ApiError::internal)?
 }
 
-/// Verifies against `stored`, or against a fixed dummy hash when the user
-/// does not exist, so the answer takes the same time either way.
+/// Verifies against `stored`, or against a dummy hash when the user does
+/// not exist, so the answer takes the same time either way and an attacker
+/// cannot tell which emails have accounts.
 pub async fn verify(
     cost: PasswordCost,
     password: String,
@@ -90,13 +93,30 @@ pub async fn verify(
     tokio::task::spawn_blocking(move || match stored {
         Some(h) => verify_blocking(cost, &password, &h),
         None => {
-            let dummy = hash_blocking(cost, "not-a-user-password")?;
+            let dummy = dummy_hash(cost)?;
             let _ = verify_blocking(cost, &password, &dummy)?;
             Ok(false)
         }
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// One hash per cost, made on first use, so unknown emails cost one
+/// verification like known ones (not a hash and a verification).
+fn dummy_hash(cost: PasswordCost) -> ApiResult<String> {
+    static DUMMY: Mutex<Vec<(u32, u32, String)>> = Mutex::new(Vec::new());
+    let key = (cost.memory_kib, cost.iterations);
+    if let Ok(cache) = DUMMY.lock() {
+        if let Some((_, _, h)) = cache.iter().find(|(m, t, _)| (*m, *t) == key) {
+            return Ok(h.clone());
+        }
+    }
+    let h = hash_blocking(cost, "not-a-user-password")?;
+    if let Ok(mut cache) = DUMMY.lock() {
+        cache.push((key.0, key.1, h.clone()));
+    }
+    Ok(h)
 }
 
 #[cfg(test)]
