@@ -22,6 +22,11 @@ use crate::protocol::{decode_request, encode_message, too_large_reply};
 /// not read from making the host buffer without limit.
 pub const OUTBOX_CAPACITY: usize = 256;
 
+/// Requests handled at once. Past this the host stops reading until one
+/// finishes, so a flood from the browser becomes backpressure on the pipe
+/// instead of an unbounded number of tasks.
+pub const MAX_IN_FLIGHT: usize = 64;
+
 /// How a port ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortEnd {
@@ -96,6 +101,9 @@ where
                         send(&tx, reply).await
                     }
                     Ok(frame) => {
+                        while in_flight.len() >= MAX_IN_FLIGHT {
+                            in_flight.join_next().await;
+                        }
                         spawn_request(&mut in_flight, &dispatcher, &tx, frame);
                         true
                     }
