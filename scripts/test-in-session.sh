@@ -4,6 +4,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 
+# A keyring of its own: a login keyring left in ~/.local/share by anything
+# else (another password) would stay locked and fail every keyring test.
+XDG_DATA_HOME=$(mktemp -d "${TMPDIR:-/tmp}/dialer-2fa-test-data.XXXXXX")
+export XDG_DATA_HOME
+trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 echo -n "dialer-2fa-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 cd "$ROOT"
 
