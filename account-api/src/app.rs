@@ -155,7 +155,8 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     if state.config.allow_clock_control {
         api = api.routes(routes!(advance_clock));
     }
-    let (router, doc) = api.split_for_parts();
+    let (router, mut doc) = api.split_for_parts();
+    document_common_errors(&mut doc);
     let json = doc.to_json().unwrap_or_else(|_| "{}".into());
     let _ = state.openapi_json.set(json);
     let router = router
@@ -164,6 +165,70 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state);
     (router, doc)
+}
+
+/// Adds the answers every route can give to every operation's list: 400
+/// for a body or path that does not parse, 429 where attempts are counted
+/// (password re-checks and codes travel in bodies), 401 and 403 where a
+/// session is needed,
+/// so clients (and schemathesis) see them without each handler repeating
+/// them.
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ApiError")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in operations.into_iter().flatten() {
+            let has_input =
+                op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            if has_input {
+                op.responses
+                    .responses
+                    .entry("400".into())
+                    .or_insert_with(|| {
+                        error("bad_request: the body or path does not parse").into()
+                    });
+            }
+            if op.request_body.is_some() {
+                op.responses
+                    .responses
+                    .entry("429".into())
+                    .or_insert_with(|| {
+                        error("rate_limited, too_many_attempts or resend_cooldown; see Retry-After")
+                            .into()
+                    });
+            }
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                op.responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| error("unauthorized: no valid session").into());
+                op.responses
+                    .responses
+                    .entry("403".into())
+                    .or_insert_with(|| {
+                        error("setup_required: this session may only set up 2FA; or forbidden")
+                            .into()
+                    });
+            }
+        }
+    }
 }
 
 /// Serves until the future is dropped or the process ends. Prints the one
