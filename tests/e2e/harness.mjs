@@ -3,7 +3,7 @@
 // built extension loaded unpacked in headless Chromium.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,7 +68,17 @@ export async function launchBrowser({ apiUrl } = {}) {
     XDG_STATE_HOME: join(base, 'state'),
   };
   mkdirSync(userDataDir, { recursive: true });
-  const env = { ...process.env, ...xdg, RUST_LOG: process.env.RUST_LOG ?? 'info' };
+  // A private copy of the built extension: a `make build` of another run
+  // replacing dist/extension must not pull files from under this browser.
+  const extensionDir = join(base, 'extension');
+  cpSync(EXTENSION_DIR, extensionDir, { recursive: true });
+  const keyring = await startPrivateKeyring(base);
+  const env = {
+    ...process.env,
+    ...xdg,
+    RUST_LOG: process.env.RUST_LOG ?? 'info',
+    DBUS_SESSION_BUS_ADDRESS: keyring.address,
+  };
   let hostManifest = null;
   if (apiUrl) {
     execFileSync(HOST_BIN, ['install', '--browser', 'chromium', '--user-data-dir', userDataDir, '--api-url', apiUrl], { env, stdio: 'pipe' });
@@ -80,8 +90,8 @@ export async function launchBrowser({ apiUrl } = {}) {
     env,
     args: [
       '--headless=new',
-      `--disable-extensions-except=${EXTENSION_DIR}`,
-      `--load-extension=${EXTENSION_DIR}`,
+      `--disable-extensions-except=${extensionDir}`,
+      `--load-extension=${extensionDir}`,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-background-networking',
@@ -105,7 +115,57 @@ export async function launchBrowser({ apiUrl } = {}) {
       await page.goto(`chrome-extension://${extensionId}/popup.html`);
       return page;
     },
-    async close() { await context.close(); },
+    async close() {
+      await context.close();
+      keyring.stop();
+    },
+  };
+}
+
+/**
+ * A Secret Service of the browser's own: a private session bus and an
+ * unlocked gnome-keyring whose files live in the browser's temp dir. Every
+ * gnome-keyring of this OS user otherwise shares ~/.local/share/keyrings, so
+ * concurrent runs (other suites, other checkouts) would overwrite each
+ * other's session tokens. The host reaches it through Chromium's environment.
+ */
+async function startPrivateKeyring(base) {
+  const data = join(base, 'keyring-data');
+  const runtime = join(base, 'keyring-run');
+  mkdirSync(data, { recursive: true });
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  // No service files (XDG_DATA_DIRS): nothing may be auto-started on this
+  // bus, or an early call would start a second, locked keyring daemon.
+  const busEnv = { ...process.env, XDG_DATA_HOME: data, XDG_DATA_DIRS: data, XDG_RUNTIME_DIR: runtime };
+  const dbus = spawn('dbus-daemon', ['--session', '--nofork', '--nopidfile', '--print-address=1'], {
+    env: busEnv, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const address = await new Promise((ok, fail) => {
+    createInterface({ input: dbus.stdout }).once('line', (line) => ok(line.trim()));
+    dbus.once('exit', (code) => fail(new Error(`dbus-daemon exited with ${code}`)));
+  });
+  const keyring = spawn('gnome-keyring-daemon', ['--unlock', '--components=secrets', '--foreground'], {
+    env: { ...busEnv, DBUS_SESSION_BUS_ADDRESS: address }, stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  keyring.stdin.end('dialer-2fa-e2e');
+  const gdbus = (...args) => {
+    try {
+      return execFileSync('gdbus', ['call', '--session', ...args], {
+        env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'],
+      });
+    } catch { return ''; }
+  };
+  await untilTrue(() => gdbus('--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus',
+    '--method', 'org.freedesktop.DBus.NameHasOwner', 'org.freedesktop.secrets').includes('true')
+    && gdbus('--dest', 'org.freedesktop.secrets', '--object-path', '/org/freedesktop/secrets/collection/login',
+      '--method', 'org.freedesktop.DBus.Properties.Get', 'org.freedesktop.Secret.Collection', 'Locked').includes('false'),
+  { timeout: 15_000, pause: 50 });
+  return {
+    address,
+    stop() {
+      keyring.kill();
+      dbus.kill();
+    },
   };
 }
 
