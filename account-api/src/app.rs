@@ -244,6 +244,19 @@ pub async fn serve(state: AppState, listener: TcpListener) -> Result<(), StartEr
     .map_err(StartError::Listen)
 }
 
+/// Ctrl-C (`make run`) or SIGTERM (service managers, test harnesses) end
+/// the server after in-flight requests finish.
 async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
     let _ = tokio::signal::ctrl_c().await;
 }

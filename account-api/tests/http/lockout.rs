@@ -116,3 +116,50 @@ async fn re_authentication_counts_toward_the_password_lock() {
         .await;
     r.err(429, "rate_limited");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_address_guessing_many_accounts_is_locked() {
+    let s = Server::start().await;
+    s.user("real@example.com");
+    // 20 wrong passwords, each for a different email, from one address.
+    for i in 0..20 {
+        let r = s
+            .post(
+                "/v1/sign-in",
+                None,
+                json!({"email": format!("spray{i}@example.com"), "password": "Summer2026!"}),
+            )
+            .await;
+        r.err(401, "invalid_credentials");
+    }
+    // The address is locked for everyone behind it, for a while.
+    let r = s.sign_in("real@example.com").await;
+    r.err(429, "rate_limited");
+    s.advance(31).await;
+    assert_eq!(
+        s.sign_in("real@example.com").await.ok()["status"],
+        "authenticated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_consecutive_failures_lock_until_an_admin_unlocks() {
+    let s = Server::start().await;
+    s.user("zoe@example.com");
+    let wrong = json!({"email": "zoe@example.com", "password": "guess-guess"});
+    for i in 0..100 {
+        let r = s.post("/v1/sign-in", None, wrong.clone()).await;
+        assert_eq!(r.code(), "invalid_credentials", "attempt {i}: {}", r.body);
+        // Wait out each backoff (at most 15 minutes).
+        s.advance(15 * 60 + 1).await;
+    }
+    let r = s.sign_in("zoe@example.com").await;
+    r.err(403, "forbidden");
+    s.advance(30 * 86_400).await;
+    s.sign_in("zoe@example.com").await.err(403, "forbidden");
+    account_api::admin::unlock_user(&s.conn(), "zoe@example.com").unwrap();
+    assert_eq!(
+        s.sign_in("zoe@example.com").await.ok()["status"],
+        "authenticated"
+    );
+}
