@@ -106,7 +106,7 @@ struct ServeArgs {
     /// Prefer the environment variable: flags show up in process lists.
     #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
     twilio_auth_token: Option<String>,
-    /// The sending number (E.164) or messaging service.
+    /// The sending number (E.164), sent as `From`.
     #[arg(long, env = "TWILIO_FROM")]
     twilio_from: Option<String>,
     #[arg(

@@ -2,7 +2,8 @@
 //!
 //! A code is 6 random digits, stored as a keyed MAC, valid 10 minutes, used
 //! once, dead after 3 wrong tries; a new one can be asked for after a 30 s
-//! cooldown, and asking supersedes the previous one. Delivery is separate
+//! cooldown (at most 10 an hour per user), and asking supersedes the
+//! previous one. Delivery is separate
 //! from issuing so no network call happens while the database is locked.
 
 use rand::Rng;
@@ -18,6 +19,8 @@ use crate::secret_box::SecretBox;
 pub const CODE_TTL: i64 = 10 * 60;
 pub const RESEND_COOLDOWN: i64 = 30;
 pub const MAX_ATTEMPTS: i64 = 3;
+/// Text messages one user can trigger per hour, all purposes together.
+pub const MAX_PER_HOUR: i64 = 10;
 
 /// Why a code was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +71,9 @@ pub fn issue(
         .optional()?;
     if let Some((created_at, expires_at, attempts, consumed_at, last_phone)) = last {
         let cooldown_end = created_at + RESEND_COOLDOWN;
-        if now < cooldown_end && last_phone == phone {
+        if now < cooldown_end {
             let still_usable = consumed_at.is_none() && attempts < MAX_ATTEMPTS && expires_at > now;
-            if reuse_within_cooldown && still_usable {
+            if reuse_within_cooldown && still_usable && last_phone == phone {
                 return Ok(IssuedCode {
                     phone: phone.to_string(),
                     code: None,
@@ -78,10 +81,24 @@ pub fn issue(
                     resend_available_at: cooldown_end,
                 });
             }
+            // Also across numbers: alternating numbers must not multiply
+            // the messages one account can trigger (SMS pumping).
             return Err(ApiError::ResendCooldown {
                 retry_after: cooldown_end - now,
             });
         }
+    }
+    // A cap per hour, whatever the purpose: each message costs money and
+    // can be aimed at someone else's phone.
+    let (sent_last_hour, oldest): (i64, Option<i64>) = conn.query_row(
+        "SELECT COUNT(*), MIN(created_at) FROM sms_codes WHERE user_id = ?1 AND created_at > ?2",
+        params![user_id, now - 3600],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if sent_last_hour >= MAX_PER_HOUR {
+        return Err(ApiError::ResendCooldown {
+            retry_after: oldest.map(|o| o + 3600 - now).unwrap_or(3600).max(1),
+        });
     }
     // Only the newest code counts: supersede the others.
     conn.execute(

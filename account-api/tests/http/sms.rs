@@ -328,3 +328,56 @@ async fn switching_keeps_the_phone_and_changing_it_needs_disable() {
     let state = s.get("/v1/two-factor", Some(&token)).await;
     assert_eq!(state.ok()["phone_hint"], "+1••••••0199");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alternating_numbers_does_not_bypass_the_cooldown_and_an_hour_caps_at_ten() {
+    let s = Server::start().await;
+    s.user("ora@example.com");
+    let token = s.session("ora@example.com").await;
+    s.post(
+        "/v1/two-factor/sms/setup",
+        Some(&token),
+        json!({"phone": PHONE}),
+    )
+    .await
+    .ok();
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": "+14155550188"}),
+        )
+        .await;
+    r.err(429, "resend_cooldown");
+    for _ in 0..9 {
+        s.advance(31).await;
+        s.post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": PHONE, "password": PASSWORD}),
+        )
+        .await
+        .ok();
+    }
+    s.advance(31).await;
+    let r = s
+        .post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": PHONE, "password": PASSWORD}),
+        )
+        .await;
+    r.err(429, "resend_cooldown");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"),
+        10
+    );
+    s.advance(3600).await;
+    s.post(
+        "/v1/two-factor/sms/setup",
+        Some(&token),
+        json!({"phone": PHONE, "password": PASSWORD}),
+    )
+    .await
+    .ok();
+}
