@@ -127,6 +127,12 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route {} {}", method, uri.path()))
 }
 
+/// Axum answers a known path with the wrong method with an empty 405; this
+/// keeps the JSON error shape.
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{} does not take {}", uri.path(), method))
+}
+
 /// The router and its OpenAPI document, built from the same definitions.
 pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -162,6 +168,7 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let router = router
         .merge(crate::web_app::router())
         .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state);
     (router, doc)

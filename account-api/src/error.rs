@@ -23,6 +23,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("the email or the password is wrong")]
     InvalidCredentials,
@@ -67,6 +69,7 @@ impl ApiError {
             ApiError::Unauthorized => ErrorCode::Unauthorized,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed(_) => ErrorCode::BadRequest,
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ApiError::InvalidCode(_) => ErrorCode::InvalidCode,
@@ -105,6 +108,7 @@ impl ApiError {
             | ApiError::SetupRequired
             | ApiError::NotAllowedWhileEnforced(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::TwoFactorNotEnabled => StatusCode::CONFLICT,
             ApiError::TooManyAttempts(_)
             | ApiError::RateLimited { .. }

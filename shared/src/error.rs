@@ -110,6 +110,23 @@ mod tests {
     }
 
     #[test]
+    fn api_codes_are_snake_case() {
+        let codes = [
+            (
+                ErrorCode::NotAllowedWhileEnforced,
+                "not_allowed_while_enforced",
+            ),
+            (ErrorCode::PhoneIsPlatformLine, "phone_is_platform_line"),
+            (ErrorCode::ResendCooldown, "resend_cooldown"),
+            (ErrorCode::ReusedCode, "reused_code"),
+            (ErrorCode::SmsDeliveryFailed, "sms_delivery_failed"),
+        ];
+        for (code, text) in codes.iter() {
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(text));
+        }
+    }
+
+    #[test]
     fn unknown_code_is_kept_as_unknown() {
         let body: ErrorBody =
             serde_json::from_str(r#"{"code":"from_the_future","message":"m"}"#).unwrap();

@@ -76,9 +76,11 @@ async fn every_route_is_in_the_openapi_document_and_served() {
             "schema {name}"
         );
     }
-    // And an unknown route is the JSON fallback.
+    // And an unknown route or a wrong method is a JSON error too.
     let r = s.get("/v1/nothing-here", None).await;
     r.err(404, "not_found");
+    let r = s.get("/v1/sign-in", None).await;
+    r.err(405, "bad_request");
 }
 
 #[tokio::test(flavor = "multi_thread")]
