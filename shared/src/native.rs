@@ -177,7 +177,10 @@ impl Reply {
             },
             Err(e) => Reply::failure(
                 Some(id),
-                ErrorBody::new(ErrorCode::Internal, format!("could not encode the reply: {}", e)),
+                ErrorBody::new(
+                    ErrorCode::Internal,
+                    format!("could not encode the reply: {}", e),
+                ),
             ),
         }
     }
@@ -253,7 +256,10 @@ mod tests {
             request: Request::Hello { protocol: 1 },
         };
         let json = serde_json::to_value(&frame).unwrap();
-        assert_eq!(json, serde_json::json!({"id": 7, "type": "hello", "protocol": 1}));
+        assert_eq!(
+            json,
+            serde_json::json!({"id": 7, "type": "hello", "protocol": 1})
+        );
         let back: RequestFrame = serde_json::from_value(json).unwrap();
         assert_eq!(back, frame);
     }
@@ -284,7 +290,10 @@ mod tests {
         );
         let reveal: RequestFrame =
             serde_json::from_str(r#"{"id":6,"type":"vault_reveal","code_id":2}"#).unwrap();
-        assert_eq!((reveal.id, reveal.request), (6, Request::VaultReveal { code_id: 2 }));
+        assert_eq!(
+            (reveal.id, reveal.request),
+            (6, Request::VaultReveal { code_id: 2 })
+        );
         let list: RequestFrame = serde_json::from_str(r#"{"id":5,"type":"vault_list"}"#).unwrap();
         assert_eq!(list.request, Request::VaultList { account: None });
         assert_eq!(list.request.kind(), "vault_list");
@@ -297,7 +306,10 @@ mod tests {
             serde_json::to_value(&reply).unwrap(),
             serde_json::json!({"id": 7, "ok": false, "error": {"code": "invalid_code", "message": "wrong"}})
         );
-        assert_eq!(reply.into_result::<HelloResult>().unwrap_err().code, ErrorCode::InvalidCode);
+        assert_eq!(
+            reply.into_result::<HelloResult>().unwrap_err().code,
+            ErrorCode::InvalidCode
+        );
     }
 
     #[test]
@@ -332,6 +344,9 @@ mod tests {
     #[test]
     fn oversized_frame_is_refused() {
         let big = vec![b' '; MAX_FRAME_BYTES];
-        assert_eq!(encode_frame(&big).unwrap_err().code, ErrorCode::FrameTooLarge);
+        assert_eq!(
+            encode_frame(&big).unwrap_err().code,
+            ErrorCode::FrameTooLarge
+        );
     }
 }
