@@ -161,3 +161,31 @@ async fn mandatory_for_everyone_requires_setup_without_any_account() {
     s.enroll_authenticator(&token).await;
     s.get("/v1/accounts", Some(&token)).await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_and_challenges_expire() {
+    let s = Server::start().await;
+    s.user("exp@example.com");
+    let token = s.session("exp@example.com").await;
+    let (secret, _) = s.enroll_authenticator(&token).await;
+    let r = s.sign_in("exp@example.com").await;
+    let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    // A challenge lives 15 minutes.
+    let now = s.advance(15 * 60 + 1).await;
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "code": crate::common::oathtool(&secret, now)}),
+        )
+        .await;
+    r.err(401, "code_expired");
+    // A session lives 14 days.
+    let session = s.sign_in_totp("exp@example.com", &secret).await;
+    s.advance(13 * 86_400).await;
+    s.get("/v1/two-factor", Some(&session)).await.ok();
+    s.advance(86_400 + 1).await;
+    s.get("/v1/two-factor", Some(&session))
+        .await
+        .err(401, "unauthorized");
+}
