@@ -73,6 +73,8 @@ pub enum Key {
     Regenerate,
     Revoke(i64),
     Enforce(i64),
+    /// The vault forgot codes that stopped working.
+    VaultForgot,
     Wizard(WizKey),
 }
 
@@ -80,6 +82,10 @@ type Fx = Vec<Effect<Key>>;
 
 fn account(request: AccountRequest, key: Key) -> Effect<Key> {
     Effect::Send(Request::Account(request), key)
+}
+
+fn forget_vault(account: String) -> Effect<Key> {
+    Effect::Send(Request::VaultDelete { account }, Key::VaultForgot)
 }
 
 fn load() -> Fx {
@@ -319,14 +325,20 @@ impl Settings {
             Key::Regenerate => match decode::<RecoveryCodes>(answer) {
                 Ok(codes) => {
                     self.pending = None;
-                    self.view = View::Wizard(Wizard::codes(&self.email(), codes));
-                    vec![]
+                    let email = self.email();
+                    self.view = View::Wizard(Wizard::codes(&email, codes));
+                    // The old codes no longer work: the popup must not list
+                    // them. "Keep on this computer" saves the new ones.
+                    vec![forget_vault(email)]
                 }
                 Err(e) => self.failed(e),
             },
             Key::Disable => match decode::<SessionView>(answer) {
                 Ok(_) => {
-                    let fx = self.update(Msg::Reload);
+                    let email = self.email();
+                    let mut fx = self.update(Msg::Reload);
+                    // R6 cleared the recovery codes; so does this computer.
+                    fx.push(forget_vault(email));
                     self.notice = Some("Two-factor authentication is off.".into());
                     fx
                 }
@@ -359,7 +371,7 @@ impl Settings {
                 }
                 Err(e) => self.failed(e),
             },
-            Key::Wizard(_) => vec![],
+            Key::Wizard(_) | Key::VaultForgot => vec![],
         }
     }
 
@@ -484,7 +496,8 @@ mod tests {
             )]
         );
         let fx = s.update(Msg::Answered(Key::Disable, ok(SessionView::signed_out())));
-        assert_eq!(fx.len(), 3, "reloads everything");
+        assert_eq!(fx.len(), 4, "reloads everything and empties the vault");
+        assert_eq!(fx[3], forget_vault("a@example.com".into()));
         assert_eq!(
             s.notice.as_deref(),
             Some("Two-factor authentication is off.")
