@@ -29,6 +29,11 @@ pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// the popup asks on every open, and several popups may ask at once.
 pub const STATUS_TTL: Duration = Duration::from_secs(5);
 
+/// How long opening the vault may wait on the keyring. A locked keyring on
+/// a desktop shows an unlock prompt, which a person needs time to answer;
+/// one left unanswered must still end in an error the extension can show.
+pub const KEYRING_WAIT: Duration = Duration::from_secs(30);
+
 /// A request's outcome: a JSON result or a typed error for the extension.
 pub type Outcome = Result<serde_json::Value, ErrorBody>;
 
@@ -200,11 +205,23 @@ impl Dispatcher {
                 Some(vault) => vault.clone(),
                 None => {
                     let slot = self.secrets.clone();
-                    let secrets = blocking(move || connect_secrets(&slot)).await?;
-                    let secrets = secrets.map_err(|e| vault_error(VaultError::Keyring(e)))?;
                     let path = self.data_dir.join(VAULT_FILE);
-                    let vault = blocking(move || Vault::open(&path, secrets.as_ref()))
-                        .await?
+                    let opening = blocking(move || {
+                        let secrets = connect_secrets(&slot).map_err(VaultError::Keyring)?;
+                        Vault::open(&path, secrets.as_ref())
+                    });
+                    let vault = tokio::time::timeout(KEYRING_WAIT, opening)
+                        .await
+                        .map_err(|_| {
+                            ErrorBody::new(
+                                ErrorCode::KeyringUnavailable,
+                                format!(
+                                    "the OS keyring did not answer within {} s; it may be \
+                                     locked and waiting for its password",
+                                    KEYRING_WAIT.as_secs()
+                                ),
+                            )
+                        })??
                         .map_err(vault_error)?;
                     let vault = Arc::new(StdMutex::new(vault));
                     *vault_slot = Some(vault.clone());

@@ -18,8 +18,9 @@ pub const HOST_BIN: &str = env!("CARGO_BIN_EXE_dialer-2fa-host");
 pub const ORIGIN: &str = "chrome-extension://bhhbdjkcpnaokfnpkidgmommfgopepmo/";
 
 /// Upper bound on waiting for one reply: a hung host fails the test instead
-/// of hanging it. Not a performance assertion.
-pub const REPLY_WAIT: Duration = Duration::from_secs(30);
+/// of hanging it. Not a performance assertion; longer than the host's own
+/// keyring wait (30 s), so the host's error shows rather than this one.
+pub const REPLY_WAIT: Duration = Duration::from_secs(60);
 
 /// A keyring service name no other test (or installation) uses.
 pub fn unique_service(tag: &str) -> String {
@@ -88,7 +89,12 @@ impl Sandbox {
 
     /// The host binary with this sandbox's environment.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(HOST_BIN);
+        self.command_for(Path::new(HOST_BIN))
+    }
+
+    /// Any program with this sandbox's environment (a wrapper of the host).
+    pub fn command_for(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
         cmd.env("HOME", self.path("home"))
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_DATA_HOME", self.path("data"))
