@@ -64,6 +64,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         user_data_dir: Option<PathBuf>,
     },
+    /// Forget the recovery-code vault: its file and its key in the keyring.
+    /// For when the key is lost and the kept codes cannot be read any more.
+    ResetVault {
+        /// Really delete (without it, only says what would go).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show what is installed where, whether the keyring and the API answer.
     Doctor {
         /// Only this browser (default: all).
@@ -130,6 +137,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
             println!("kept the host config and the vault (delete them by hand to forget them)");
             Ok(())
         }
+        Command::ResetVault { yes } => reset_vault(yes),
         Command::Doctor {
             browser,
             user_data_dir,
@@ -145,6 +153,32 @@ fn run_command(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn reset_vault(yes: bool) -> anyhow::Result<()> {
+    let path = config::data_dir()?.join(crate::vault::VAULT_FILE);
+    if !yes {
+        anyhow::bail!(
+            "this deletes {} and the vault key in the OS keyring; the codes kept there are \
+             lost. Run again with --yes to do it",
+            path.display()
+        );
+    }
+    for file in crate::vault::remove_files(&path)? {
+        println!("deleted {}", file.display());
+    }
+    match crate::secrets::Secrets::connect()
+        .and_then(|s| s.delete(crate::secrets::SecretKind::VaultKey))
+    {
+        Ok(true) => println!("deleted the vault key from the OS keyring"),
+        Ok(false) => println!("the OS keyring held no vault key"),
+        Err(e) => println!(
+            "could not reach the OS keyring to delete the vault key: {}",
+            e
+        ),
+    }
+    println!("the next vault request starts an empty vault");
+    Ok(())
 }
 
 fn absolute(path: PathBuf) -> anyhow::Result<PathBuf> {

@@ -79,12 +79,13 @@ pub enum VaultError {
     NotFound(u64),
     #[error(
         "the vault key in the OS keyring does not match the vault on disk, so the kept codes \
-         cannot be read; they may have been saved under another user's keyring"
+         cannot be read; they may have been saved under another user's keyring. \
+         `dialer-2fa-host reset-vault --yes` starts an empty vault"
     )]
     KeyMismatch,
     #[error(
-        "the vault key is missing from the OS keyring, so the {0} kept codes cannot be read; \
-         delete them and save the codes again"
+        "the vault key is missing from the OS keyring, so the {0} kept codes cannot be read. \
+         `dialer-2fa-host reset-vault --yes` forgets them and starts an empty vault"
     )]
     KeyLost(u64),
     #[error("a kept code could not be decrypted: the vault was changed outside the host")]
@@ -296,6 +297,23 @@ impl Vault {
             )
             .map_err(|_| VaultError::Corrupt)
     }
+}
+
+/// Deletes the vault's files (database, WAL, shared memory), for
+/// `reset-vault` when its key is gone. Returns the files that existed.
+pub fn remove_files(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut removed = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed.push(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(removed)
 }
 
 fn code_aad(account: &str, position: u32) -> Vec<u8> {

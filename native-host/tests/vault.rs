@@ -303,3 +303,50 @@ fn a_locked_keyring_is_a_clear_error() {
     let (status, stderr) = host.finish();
     assert!(status.success(), "{}", stderr);
 }
+
+#[test]
+fn a_lost_vault_key_is_reported_and_reset_vault_recovers() {
+    require_keyring();
+    let sandbox = Sandbox::new("lostkey");
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    assert_eq!(
+        save(&mut host, 1, "a@example.com", &codes("LOST"))["ok"],
+        true
+    );
+    drop(host);
+
+    // The keyring loses the key (reset by the user, another machine...).
+    let secrets = Secrets::connect_service(&sandbox.service).unwrap();
+    assert!(secrets.delete(SecretKind::VaultKey).unwrap());
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    let reply = host.call(json!({"id": 2, "type": "vault_list"}));
+    assert_eq!(reply["error"]["code"], "keyring_unavailable", "{}", reply);
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.contains("reset-vault"), "{}", message);
+    drop(host);
+
+    // Without --yes nothing happens.
+    let output = sandbox.command().arg("reset-vault").output().unwrap();
+    assert!(!output.status.success());
+    assert!(sandbox.vault_file().exists());
+    let output = sandbox
+        .command()
+        .args(["reset-vault", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!sandbox.vault_file().exists());
+
+    let mut host = sandbox.spawn_host(&[]);
+    host.hello();
+    let reply = host.call(json!({"id": 3, "type": "vault_list"}));
+    assert_eq!(reply["result"]["entries"], json!([]), "{}", reply);
+    drop(host);
+    sandbox.forget_secrets();
+}
