@@ -64,6 +64,14 @@ mod entry {
         crate::service_worker::on_message(message, send_response)
     }
 
+    /// Called by `sw.js` when the browser starts or the extension is
+    /// installed.
+    #[cfg(feature = "sw")]
+    #[wasm_bindgen]
+    pub fn sw_refresh_badge() {
+        crate::service_worker::refresh_badge()
+    }
+
     /// Called by `sw.js` for each message from a web page (R7 sync). Returns
     /// whether an answer will follow.
     #[cfg(feature = "sw")]

@@ -157,6 +157,15 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
     )?;
     who.set_id("who");
+    if session.stale {
+        ui.class(
+            app,
+            "p",
+            "problem",
+            "The account server did not answer. This is what it said last time.",
+        )?
+        .set_id("stale");
+    }
     if let Some(tf) = &session.two_factor {
         let method = match (tf.method, &tf.phone_hint) {
             (Some(TwoFactorMethod::Sms), Some(hint)) => {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use shared::native::{HelloResult, HostMessage, Reply, Request, RequestFrame, PROTOCOL_VERSION};
 use shared::product::HOST_NAME;
+use shared::two_factor::{AccountRequest, SessionView};
 use shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -65,6 +66,23 @@ pub fn on_message(message: JsValue, send_response: js_sys::Function) {
             }
         }
     });
+}
+
+/// Sets the toolbar badge from the host's view of the session, when the
+/// browser starts or the extension is installed: the badge must warn of a
+/// required setup or of few recovery codes before anyone opens the popup.
+pub fn refresh_badge() {
+    let request = chrome::to_js(&Request::Account(AccountRequest::Session));
+    let callback = Closure::once_into_js(move |reply: JsValue| {
+        let session = chrome::from_js::<Reply>(&reply)
+            .ok()
+            .and_then(|r| r.into_result::<SessionView>().ok());
+        // No host, no API, no session: nothing to warn about yet.
+        if let Some(session) = session {
+            chrome::set_badge(&crate::popup_state::badge(&session));
+        }
+    });
+    on_message(request, callback.unchecked_into());
 }
 
 fn connect() -> Link {

@@ -1,7 +1,7 @@
 // Thin loader for the service worker, written in Rust (src/service_worker.rs).
 // Chrome only delivers events to listeners added on the worker's first turn,
-// so the listener is registered here and forwards once the module is ready.
-import init, { sw_on_message, sw_on_external_message } from './pkg/sw.js';
+// so the listeners are registered here and forward once the module is ready.
+import init, { sw_on_message, sw_on_external_message, sw_refresh_badge } from './pkg/sw.js';
 
 const ready = init({ module_or_path: './pkg/sw_bg.wasm' });
 
@@ -18,3 +18,8 @@ chrome.runtime.onMessageExternal.addListener((message, sender, sendResponse) => 
   ready.then(() => sw_on_external_message(message, sender.origin ?? '', sendResponse));
   return true;
 });
+
+// The toolbar badge warns of a required setup or few recovery codes before
+// anyone opens the popup.
+chrome.runtime.onStartup.addListener(() => { ready.then(sw_refresh_badge); });
+chrome.runtime.onInstalled.addListener(() => { ready.then(sw_refresh_badge); });

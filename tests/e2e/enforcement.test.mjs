@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startApi, launchBrowser, expectScreen, createUser, createAccount, addMember, openSettings,
-  signIn, setUpAuthenticator, setUpSms, copyCodesAndComplete, badgeText, shot, PASSWORD,
+  signIn, setUpAuthenticator, setUpSms, copyCodesAndComplete, badgeText, shot, untilTrue, PASSWORD,
 } from './harness.mjs';
 
 const OWNER = 'owner@example.com';
@@ -19,7 +19,7 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     createAccount(api, 'Acme');
     addMember(api, 'Acme', OWNER, 'owner');
     addMember(api, 'Acme', MEMBER, 'member');
-    const popup = await browser.openPopup();
+    let popup = await browser.openPopup();
 
     // A member has no "Enforce 2FA" toggle.
     await signIn(popup, MEMBER);
@@ -67,6 +67,11 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     await expectScreen(settings, 'setup-choose', 'enforce-member-settings-forced');
     assert.equal(await settings.locator('#cancel').count(), 0);
     await settings.close();
+
+    // After a browser restart the badge warns before any page is opened.
+    await browser.restart();
+    await untilTrue(async () => (await badgeText(browser)) === '!');
+    popup = await browser.openPopup();
 
     await setUpAuthenticator(popup, api, 'enforce-member-setup');
     await copyCodesAndComplete(popup, 'enforce-member-codes');

@@ -84,7 +84,7 @@ export async function launchBrowser({ apiUrl } = {}) {
     execFileSync(HOST_BIN, ['install', '--browser', 'chromium', '--user-data-dir', userDataDir, '--api-url', apiUrl], { env, stdio: 'pipe' });
     hostManifest = JSON.parse(readFileSync(join(userDataDir, 'NativeMessagingHosts', 'com.dialer2fa.host.json'), 'utf8'));
   }
-  const context = await chromium.launchPersistentContext(userDataDir, {
+  const launch = () => chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     env,
@@ -101,11 +101,12 @@ export async function launchBrowser({ apiUrl } = {}) {
       '--password-store=basic',
     ],
   });
+  let context = await launch();
   let [worker] = context.serviceWorkers();
   if (!worker) worker = await context.waitForEvent('serviceworker', { timeout: 30_000 });
   const extensionId = new URL(worker.url()).host;
   return {
-    context,
+    get context() { return context; },
     extensionId,
     hostManifest,
     userDataDir,
@@ -114,6 +115,12 @@ export async function launchBrowser({ apiUrl } = {}) {
       const page = await context.newPage();
       await page.goto(`chrome-extension://${extensionId}/popup.html`);
       return page;
+    },
+    /** Quits and starts the browser again on the same profile and keyring. */
+    async restart() {
+      await context.close();
+      context = await launch();
+      if (context.serviceWorkers().length === 0) await context.waitForEvent('serviceworker', { timeout: 30_000 });
     },
     async close() {
       await context.close();
