@@ -69,6 +69,16 @@ test('enable SMS with the code from the outbox, then sign in with an SMS code', 
     assert.equal(await popup.locator('#resend').isDisabled(), true);
     assert.equal(await popup.evaluate(() => document.activeElement.id), 'code');
 
+    // Once the cooldown has run down, Resend sends a new code. (The
+    // countdown runs on this computer's clock: this waits about 30 s.)
+    await popup.locator('#resend:enabled').waitFor({ timeout: 45_000 });
+    assert.equal(await popup.locator('#resend').innerText(), 'Resend code');
+    await popup.locator('#resend').click();
+    await popup.locator('#notice', { hasText: 'We sent a new code' }).waitFor();
+    await shot(popup, 'sms-signin-resent');
+    assert.equal(smsCount(api, PHONE), before + 2, 'Resend sent another code');
+    assert.equal(await popup.locator('#resend').isDisabled(), true, 'and the cooldown starts again');
+
     // A wrong code first, inline; then the right one.
     const code = lastSmsCode(api, PHONE);
     await popup.locator('#code').fill(code === '000000' ? '111111' : '000000');
