@@ -2,6 +2,7 @@
 // page and popup, against the real host, API and keyring.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   startApi, launchBrowser, expectScreen, createUser, openSettings, signIn, totp, nextTotp,
   decodeQr, copyCodesAndComplete, badgeText, shot, PASSWORD,
@@ -76,6 +77,8 @@ test('enable the authenticator app from settings: QR, key, code, Copy gate, vaul
     await settings.locator('#download-codes').click();
     const file = await download;
     assert.match(file.suggestedFilename(), /\.txt$/);
+    const text = readFileSync(await file.path(), 'utf8');
+    for (const c of codes) assert.ok(text.includes(c), `the file lists ${c}`);
     assert.equal(await settings.locator('#complete').isDisabled(), true, 'Keep and Download do not open the gate');
     await settings.locator('#complete').click({ force: true }).catch(() => {});
     assert.equal(await settings.getAttribute('#app', 'data-screen'), 'setup-codes');
@@ -92,6 +95,8 @@ test('enable the authenticator app from settings: QR, key, code, Copy gate, vaul
     await popup.locator('#vault li code', { hasText: codes[9] }).waitFor();
     assert.deepEqual(await popup.locator('#vault .vault-code').allInnerTexts(), codes);
     assert.equal(await popup.locator('#vault button').count(), 10);
+    await popup.locator('#vault button').first().click();
+    await popup.locator('#notice', { hasText: 'Copied' }).waitFor();
     assert.match(await popup.locator('#method').innerText(), /Authenticator app/);
     assert.match(await popup.locator('#codes-left').innerText(), /^10 recovery codes left/);
     assert.equal(await badgeText(browser), '');
