@@ -172,7 +172,7 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
                 format!("Second step: text message to {}", hint)
             }
             (Some(m), _) => format!("Second step: {}", text::method_name(m)),
-            (None, _) => "Two-factor authentication is off.".to_string(),
+            (None, _) => "Two-factor authentication is off. Turn it on in Settings.".to_string(),
         };
         ui.el(app, "p", &method)?.set_id("method");
         let verified = match tf.verified_until {

@@ -581,6 +581,7 @@ mod tests {
             },
             phone_hint: None,
             recovery_codes_remaining: left,
+            recovery_codes_used: vec![],
             verified_until: None,
             required: setup_only,
             required_by: vec![],
@@ -903,6 +904,83 @@ mod tests {
         p.update(Msg::Answered(Key::SignOut, ok(SessionView::signed_out())));
         assert_eq!(p.screen_name(), "sign-in");
         assert_eq!(p.notice.as_deref(), Some("Signed out."));
+    }
+
+    #[test]
+    fn expired_challenge_returns_to_sign_in_with_the_reason() {
+        let mut p = sms_challenge();
+        p.update(Msg::AnswerChallenge {
+            code: "123456".into(),
+            remember: false,
+        });
+        p.update(Msg::Answered(
+            Key::Challenge,
+            Err(ErrorBody::new(
+                ErrorCode::CodeExpired,
+                "the sign-in took too long; sign in again",
+            )),
+        ));
+        assert_eq!(p.screen_name(), "sign-in");
+        assert_eq!(
+            p.error.as_deref(),
+            Some("The sign-in took too long; sign in again.")
+        );
+    }
+
+    #[test]
+    fn malformed_code_is_refused_before_the_host_is_asked() {
+        let mut p = sms_challenge();
+        assert_eq!(
+            p.update(Msg::AnswerChallenge {
+                code: "12345".into(),
+                remember: false
+            }),
+            vec![]
+        );
+        assert_eq!(
+            p.error.as_deref(),
+            Some("The code is 6 digits, like 123 456.")
+        );
+        assert!(!p.busy);
+    }
+
+    #[test]
+    fn api_down_at_open_still_offers_sign_in() {
+        let (mut p, _) = Popup::init();
+        p.update(Msg::Answered(
+            Key::Session,
+            Err(ErrorBody::new(ErrorCode::ApiUnreachable, "refused")),
+        ));
+        assert_eq!(p.screen_name(), "sign-in");
+        assert!(p
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("The account server did not answer."));
+    }
+
+    #[test]
+    fn finished_setup_reloads_the_session() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::SignIn,
+            ok(SignInOutcome::SetupRequired {
+                session: session(two_factor(false, true, 0)),
+            }),
+        ));
+        if let Screen::Setup(w) = &mut p.screen {
+            w.step = crate::wizard::Step::Codes {
+                codes: vec!["c".into(); 10],
+                copied: true,
+                kept: false,
+            };
+        }
+        let fx = p.update(Msg::Wizard(WizMsg::Complete));
+        assert_eq!(fx, vec![account(AccountRequest::Session, Key::Session)]);
+        assert_eq!(
+            p.notice.as_deref(),
+            Some("Two-factor authentication is on.")
+        );
     }
 
     #[test]

@@ -402,6 +402,7 @@ mod tests {
                 method,
                 phone_hint: Some("+1•••0123".into()),
                 recovery_codes_remaining: 10,
+                recovery_codes_used: vec![],
                 verified_until: None,
                 required: !required_by.is_empty(),
                 required_by: required_by.iter().map(|s| s.to_string()).collect(),
@@ -592,6 +593,48 @@ mod tests {
         s.update(Msg::Revoke(1));
         s.update(Msg::Answered(Key::Revoke(1), Ok(serde_json::json!({}))));
         assert_eq!(s.devices.as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_rejected_session_shows_signed_out() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        s.update(Msg::Ask(Pending::Regenerate));
+        s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
+        });
+        s.update(Msg::Answered(
+            Key::Regenerate,
+            Err(ErrorBody::new(ErrorCode::Unauthorized, "sign in first")),
+        ));
+        assert_eq!(s.screen_name(), "signed-out");
+    }
+
+    #[test]
+    fn cancel_leaves_the_wizard_except_at_the_codes() {
+        let mut s = loaded(session(None, &[]));
+        s.update(Msg::SetUp);
+        assert_eq!(s.screen_name(), "setup-choose");
+        assert!(s.can_leave_wizard());
+        s.update(Msg::Answered(
+            Key::Regenerate,
+            ok(RecoveryCodes {
+                codes: vec!["x".into(); 10],
+            }),
+        ));
+        assert_eq!(s.screen_name(), "setup-codes");
+        assert!(!s.can_leave_wizard());
+    }
+
+    #[test]
+    fn setup_only_session_opens_the_wizard_with_no_way_out() {
+        let mut required = session(None, &["Acme"]);
+        if let Some(tf) = required.two_factor.as_mut() {
+            tf.setup_only = true;
+        }
+        let s = loaded(required);
+        assert_eq!(s.screen_name(), "setup-choose");
+        assert!(!s.can_leave_wizard());
     }
 
     #[test]

@@ -705,6 +705,24 @@ mod tests {
     }
 
     #[test]
+    fn back_returns_to_the_choice_only_during_setup() {
+        let mut w = Wizard::setup("a@example.com");
+        w.update(WizMsg::Choose(TwoFactorMethod::Sms));
+        w.update(WizMsg::Back);
+        assert_eq!(w.step, Step::Choose);
+        let (mut switch, _) = Wizard::switch(
+            "a@example.com",
+            SwitchStarted {
+                method: TwoFactorMethod::Authenticator,
+                authenticator: Some(setup_answer()),
+                sms: None,
+            },
+        );
+        switch.update(WizMsg::Back);
+        assert_eq!(switch.screen_name(), "setup-app-scan");
+    }
+
+    #[test]
     fn wrong_code_stays_with_the_message() {
         let mut w = Wizard::setup("a@example.com");
         w.step = Step::AppCode;
