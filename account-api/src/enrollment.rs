@@ -97,6 +97,7 @@ pub async fn read_state(
                 method: user.method,
                 phone_hint: user.phone.as_deref().map(phone::mask),
                 recovery_codes_remaining: recovery_codes::remaining(conn, caller.user_id)?,
+                recovery_codes_used: recovery_codes::used_positions(conn, caller.user_id)?,
                 verified_until: trusted_device::verified_until(
                     conn,
                     now,

@@ -97,6 +97,21 @@ pub fn remaining(conn: &Connection, user_id: i64) -> rusqlite::Result<u32> {
     )
 }
 
+/// The places (1-based, in the order the set was issued) of the used codes.
+pub fn used_positions(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<u32>> {
+    let mut stmt = conn
+        .prepare("SELECT used_at IS NOT NULL FROM recovery_codes WHERE user_id = ?1 ORDER BY id")?;
+    let used = stmt
+        .query_map(params![user_id], |r| r.get::<_, bool>(0))?
+        .collect::<rusqlite::Result<Vec<bool>>>()?;
+    Ok(used
+        .iter()
+        .enumerate()
+        .filter(|(_, used)| **used)
+        .map(|(i, _)| i as u32 + 1)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -570,6 +570,29 @@ impl Account {
         }
     }
 
+    /// The API names the used codes by their place in the issued list, so a
+    /// code spent on another client (the web app, a phone) shows as used in
+    /// this computer's vault too. Best effort, like the above.
+    async fn sync_vault_used(&self, email: &str, positions: Vec<u32>) {
+        let path = self.data_dir.join(VAULT_FILE);
+        if positions.is_empty() || !path.exists() {
+            return;
+        }
+        let secrets = match self.secrets().await {
+            Ok(secrets) => secrets,
+            Err(_) => return,
+        };
+        let email = email.to_string();
+        let result =
+            blocking(move || mark_positions_in_vault(&path, secrets.as_ref(), &email, &positions))
+                .await;
+        match result {
+            Ok(Ok(marked)) => tracing::info!(marked, "vault synced with the API's used codes"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not sync the vault's used codes"),
+            Err(_) => tracing::warn!("could not sync the vault's used codes"),
+        }
+    }
+
     async fn resend_sms(&self) -> Result<SmsCodeSent, ErrorBody> {
         let pending = self.challenge.lock().await;
         let challenge = pending.as_ref().ok_or_else(no_pending_challenge)?;
@@ -662,6 +685,10 @@ impl Account {
                 cached.two_factor = Some(two_factor.clone());
                 let email = cached.email.clone();
                 self.write_cache(Some(cached)).await;
+                if let Some(email) = email.as_deref() {
+                    self.sync_vault_used(email, two_factor.recovery_codes_used.clone())
+                        .await;
+                }
                 Ok(SessionView {
                     signed_in: true,
                     email,
@@ -880,6 +907,34 @@ fn mark_used_in_vault(
         }
     }
     Ok(0)
+}
+
+/// Marks `email`'s kept codes at `positions` used; how many changed.
+/// Blocking.
+fn mark_positions_in_vault(
+    path: &Path,
+    secrets: &Secrets,
+    email: &str,
+    positions: &[u32],
+) -> Result<usize, VaultError> {
+    let mut vault = Vault::open(path, secrets)?;
+    let mut accounts: Vec<String> = Vec::new();
+    let mut marked = 0;
+    for entry in vault.list(None)? {
+        if !entry.used
+            && positions.contains(&entry.position)
+            && entry.account.trim().eq_ignore_ascii_case(email)
+        {
+            marked += 1;
+            if !accounts.contains(&entry.account) {
+                accounts.push(entry.account);
+            }
+        }
+    }
+    for account in accounts {
+        vault.mark_used(&account, positions)?;
+    }
+    Ok(marked)
 }
 
 /// The API's reading of a typed recovery code (account-api

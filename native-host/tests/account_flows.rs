@@ -480,3 +480,43 @@ fn locked_keyring_is_unavailable() {
         assert!(!text.contains("session_token"), "{}", file.display());
     }
 }
+
+/// A recovery code spent on another client shows as used in this
+/// computer's vault at the next `session`: the API names used codes by
+/// their place in the issued list.
+#[test]
+fn vault_learns_codes_used_on_another_client() {
+    let api = Api::start();
+    api.create_user("vic@example.com");
+    let here = Profile::new(&api.url);
+    let mut host = here.host();
+    host.ok(sign_in("vic@example.com"));
+    let setup = host.ok(json!({"type": "authenticator_setup"}));
+    let key = setup["secret_base32"].as_str().unwrap().to_string();
+    let now = api.advance_clock(0);
+    let done = host.ok(json!({"type": "authenticator_confirm", "code": totp_at(&key, now)}));
+    let recovery: Vec<String> = serde_json::from_value(done["recovery_codes"].clone()).unwrap();
+    host.ok(json!({"type": "vault_save", "account": "vic@example.com", "codes": recovery}));
+
+    // Another computer signs in with the fourth code.
+    let elsewhere = Profile::new(&api.url);
+    let mut other = elsewhere.host();
+    let r = other.ok(sign_in("vic@example.com"));
+    assert_eq!(r["status"], "two_factor_required", "{}", r);
+    other.ok(json!({"type": "answer_challenge", "recovery_code": recovery[3]}));
+
+    let used = |host: &mut account_support::Host| -> Vec<u64> {
+        let vault = host.ok(json!({"type": "vault_list", "account": "vic@example.com"}));
+        vault["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["used"] == true)
+            .map(|e| e["position"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(used(&mut host), Vec::<u64>::new());
+    let s = host.ok(json!({"type": "session"}));
+    assert_eq!(s["two_factor"]["recovery_codes_used"], json!([4]), "{}", s);
+    assert_eq!(used(&mut host), vec![4]);
+}

@@ -150,6 +150,10 @@ pub struct TwoFactorState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_hint: Option<String>,
     pub recovery_codes_remaining: u32,
+    /// Which recovery codes are used: 1-based places in the list as it was
+    /// issued. The host marks the copies it keeps on the computer with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_codes_used: Vec<u32>,
     /// When this client's trusted device expires, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_until: Option<i64>,
