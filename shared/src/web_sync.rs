@@ -84,7 +84,8 @@ mod tests {
 
     #[test]
     fn requests_are_tagged() {
-        let r: ExternalRequest = serde_json::from_str(r#"{"type":"handoff_offer","code":"c"}"#).unwrap();
+        let r: ExternalRequest =
+            serde_json::from_str(r#"{"type":"handoff_offer","code":"c"}"#).unwrap();
         assert_eq!(r, ExternalRequest::HandoffOffer { code: "c".into() });
     }
 }
