@@ -7,7 +7,7 @@ use web_sys::Element;
 
 use crate::dom::{self, checked, value, Page, Ui};
 use crate::effect::{Answer, Effect};
-use crate::popup_state::{api_summary, unused, Key, Msg, Popup, Screen, SignedIn};
+use crate::popup_state::{api_summary, required_text, unused, Key, Msg, Popup, Screen, SignedIn};
 use crate::text;
 use crate::wizard_view;
 
@@ -129,12 +129,8 @@ impl Page for Popup {
             }
             Screen::SignedIn(s) => signed_in(ui, app, s)?,
             Screen::Setup(w) => {
-                ui.class(
-                    app,
-                    "p",
-                    "required",
-                    "Your organisation requires two-factor authentication. Set it up to continue.",
-                )?;
+                ui.class(app, "p", "required", &required_text(&self.required_by))?
+                    .set_id("required");
                 wizard_view::render(ui, app, w, Msg::Wizard)?;
                 // Nothing else is offered, but leaving is: someone at a
                 // shared computer must be able to sign out.

@@ -82,6 +82,9 @@ pub struct Popup {
     pub busy: bool,
     pub error: Option<String>,
     pub notice: Option<String>,
+    /// Who requires 2FA (account names or "server policy"), for the
+    /// forced setup's explanation.
+    pub required_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +159,7 @@ impl Popup {
             busy: false,
             error: None,
             notice: None,
+            required_by: vec![],
         };
         (
             popup,
@@ -449,6 +453,11 @@ impl Popup {
     fn route(&mut self, session: SessionView) -> Fx {
         let mut fx = vec![Effect::Badge(badge(&session))];
         let email = session.email.clone().unwrap_or_default();
+        self.required_by = session
+            .two_factor
+            .as_ref()
+            .map(|t| t.required_by.clone())
+            .unwrap_or_default();
         if !session.signed_in {
             self.screen = Screen::SignIn;
         } else if session
@@ -521,6 +530,18 @@ pub fn unused(kept: &[KeptCode]) -> u32 {
     kept.iter().filter(|k| !k.entry.used).count() as u32
 }
 
+/// Why setup is forced, in words: who requires it.
+pub fn required_text(required_by: &[String]) -> String {
+    if required_by.is_empty() {
+        "Two-factor authentication is required for your sign-in. Set it up to continue.".into()
+    } else {
+        format!(
+            "{} requires two-factor authentication. Set it up to continue.",
+            required_by.join(", ")
+        )
+    }
+}
+
 /// One line about the API, written for a person.
 pub fn api_summary(status: &StatusResult) -> String {
     let api = &status.api;
@@ -584,7 +605,11 @@ mod tests {
             recovery_codes_used: vec![],
             verified_until: None,
             required: setup_only,
-            required_by: vec![],
+            required_by: if setup_only {
+                vec!["Acme".into()]
+            } else {
+                vec![]
+            },
             setup_only,
         }
     }
@@ -869,6 +894,7 @@ mod tests {
         ));
         assert_eq!(p.screen_name(), "setup-choose");
         assert_eq!(fx, vec![Effect::Badge("!".into())]);
+        assert_eq!(p.required_by, vec!["Acme".to_string()]);
         // The wizard's requests are the popup's effects.
         p.update(Msg::Wizard(WizMsg::Choose(TwoFactorMethod::Authenticator)));
         let fx = p.update(Msg::Wizard(WizMsg::StartApp {

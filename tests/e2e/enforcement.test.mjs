@@ -55,7 +55,7 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     // The member's next sign-in leads straight into setup, and only there.
     await signIn(popup, MEMBER);
     await expectScreen(popup, 'setup-choose', 'enforce-member-forced');
-    assert.match(await popup.locator('.required').innerText(), /requires two-factor/);
+    assert.equal(await popup.locator('#required').innerText(), 'Acme requires two-factor authentication. Set it up to continue.');
     assert.equal(await popup.locator('#settings').count(), 0, 'no way to settings');
     assert.equal(await popup.locator('#vault').count(), 0);
     assert.equal(await badgeText(browser), '!');
