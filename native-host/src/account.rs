@@ -27,37 +27,27 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::api::{
-    AccountList, ApiError as WireError, AuthenticatorSetup, ChallengeAnswer, ChallengeResult,
-    CodeRequest, DisableRequest, Enforcement, EnrollmentComplete, HandoffCode, HandoffRedeem,
-    PasswordConfirmation, PasswordRequest, RecoveryCodes, ResendRequest, SessionGrant,
-    SetEnforcement, SignInRequest, SignInResponse, SmsCodeSent, SmsSetupRequest, SwitchRequest,
-    SwitchStarted, TrustedDeviceList, TwoFactorState, API_PREFIX,
+    AccountList, AuthenticatorSetup, ChallengeAnswer, ChallengeResult, CodeRequest, DisableRequest,
+    Enforcement, EnrollmentComplete, HandoffCode, HandoffRedeem, PasswordConfirmation,
+    PasswordRequest, RecoveryCodes, ResendRequest, SessionGrant, SetEnforcement, SignInRequest,
+    SignInResponse, SmsCodeSent, SmsSetupRequest, SwitchRequest, SwitchStarted, TrustedDeviceList,
+    TwoFactorState,
 };
 use shared::two_factor::{AccountRequest, Done, SessionView, SignInOutcome};
 use shared::{ErrorBody, ErrorCode};
 use tokio::sync::Mutex;
 
-use crate::api_client::{ApiClientError, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+use crate::api_client::{ApiClient, ApiClientError, CallError};
 use crate::secrets::{SecretKind, Secrets, SecretsError};
 use crate::vault::{Vault, VaultError, VAULT_FILE};
 
 /// File name of the non-secret status cache under the data dir.
 pub const STATUS_FILE: &str = "account-status.json";
-
-/// Pause before the single retry of a connection that was refused or reset
-/// before the request was sent: safe for every method, POST included,
-/// because the API never saw the request.
-const RETRY_PAUSE: Duration = Duration::from_millis(200);
-
-/// API bodies larger than this are refused: the largest real one (a QR code
-/// PNG) is a few KiB, and the reply to the extension must stay under 1 MiB.
-const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// The label the API shows in the trusted-device list for this computer.
 const DEVICE_LABEL: &str = "dialer-2fa browser extension";
@@ -83,225 +73,9 @@ struct CachedStatus {
     two_factor: Option<TwoFactorState>,
 }
 
-/// Why an API call failed, before it becomes an [`ErrorBody`].
-#[derive(Debug, thiserror::Error)]
-enum CallError {
-    /// No answer: refused, reset, timed out.
-    #[error("{0}")]
-    Unreachable(String),
-    /// The API answered with an error body (or a status without one).
-    #[error("{}", .0.message)]
-    Api(ErrorBody),
-    /// The API answered 2xx with a body this host cannot read.
-    #[error("{0}")]
-    BadBody(String),
-}
-
-impl CallError {
-    fn is_session_rejected(&self) -> bool {
-        matches!(self, CallError::Api(body) if body.code == ErrorCode::Unauthorized)
-    }
-
-    fn into_body(self) -> ErrorBody {
-        match self {
-            CallError::Unreachable(message) => ErrorBody::new(ErrorCode::ApiUnreachable, message),
-            CallError::Api(body) => body,
-            CallError::BadBody(message) => ErrorBody::new(ErrorCode::Internal, message),
-        }
-    }
-}
-
-/// The HTTP side: one base address from the host's config, the same client
-/// settings as [`crate::api_client::ApiClient`] (short timeouts, no
-/// redirects so a token never follows one to another address).
-#[derive(Clone, Debug)]
-struct Http {
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Http {
-    fn new(base_url: &str) -> Result<Http, ApiClientError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("dialer-2fa-host/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Http {
-            base: base_url.trim_end_matches('/').to_string(),
-            client,
-        })
-    }
-
-    /// One API call. A connection refused or reset before anything was sent
-    /// is retried once (the API may be restarting); a timeout is not, since
-    /// a POST may have reached the server. Returns the body of a 2xx answer
-    /// (empty for 204).
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Vec<u8>, CallError> {
-        let started = Instant::now();
-        let mut outcome = self.send_once(&method, path, token, body).await;
-        if let Err(SendProblem::Connect(_)) = &outcome {
-            if started.elapsed() < Duration::from_secs(1) {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                outcome = self.send_once(&method, path, token, body).await;
-            }
-        }
-        let response = match outcome {
-            Ok(response) => response,
-            Err(problem) => {
-                tracing::info!(path, problem = problem.kind(), "account API not reachable");
-                return Err(CallError::Unreachable(problem.describe(&self.base)));
-            }
-        };
-        let status = response.status();
-        let bytes = read_bounded(response).await.map_err(|p| {
-            tracing::info!(path, problem = p.kind(), "account API answer cut off");
-            CallError::Unreachable(p.describe(&self.base))
-        })?;
-        if status.is_success() {
-            return Ok(bytes);
-        }
-        let error = match serde_json::from_slice::<WireError>(&bytes) {
-            Ok(wire) => wire.error,
-            Err(_) => status_error(status.as_u16()),
-        };
-        tracing::info!(path, status = status.as_u16(), code = ?error.code, "account API refused");
-        Err(CallError::Api(error))
-    }
-
-    async fn send_once(
-        &self,
-        method: &Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&serde_json::Value>,
-    ) -> Result<reqwest::Response, SendProblem> {
-        let url = format!("{}{}{}", self.base, API_PREFIX, path);
-        let mut request = self.client.request(method.clone(), url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            // reqwest's `json` feature is off in this crate; this is what it does.
-            let bytes = serde_json::to_vec(body).map_err(|e| SendProblem::Other(e.to_string()))?;
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
-        }
-        request.send().await.map_err(SendProblem::from_reqwest)
-    }
-
-    async fn call_json<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&serde_json::Value>,
-    ) -> Result<T, CallError> {
-        let bytes = self.call(method, path, token, body).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            CallError::BadBody(format!(
-                "the account API at {} answered {} with an unexpected body ({}); \
-                 are the host and the API the same version?",
-                self.base, path, e
-            ))
-        })
-    }
-}
-
-/// Reads a body up to [`MAX_RESPONSE_BYTES`].
-async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, SendProblem> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(SendProblem::from_reqwest)? {
-        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(SendProblem::Other("the answer was too large".into()));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// An error status whose body was not the API's JSON (a proxy in between).
-fn status_error(status: u16) -> ErrorBody {
-    let code = match status {
-        400 => ErrorCode::BadRequest,
-        401 => ErrorCode::Unauthorized,
-        403 => ErrorCode::Forbidden,
-        404 => ErrorCode::NotFound,
-        409 => ErrorCode::Conflict,
-        429 => ErrorCode::RateLimited,
-        _ => ErrorCode::Internal,
-    };
-    ErrorBody::new(
-        code,
-        format!("the account API answered with HTTP status {}", status),
-    )
-}
-
-#[derive(Debug)]
-enum SendProblem {
-    Timeout,
-    Connect(String),
-    Other(String),
-}
-
-impl SendProblem {
-    fn from_reqwest(e: reqwest::Error) -> SendProblem {
-        if e.is_timeout() {
-            SendProblem::Timeout
-        } else if e.is_connect() {
-            SendProblem::Connect(root_cause(&e))
-        } else {
-            SendProblem::Other(root_cause(&e))
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            SendProblem::Timeout => "timeout",
-            SendProblem::Connect(_) => "connect",
-            SendProblem::Other(_) => "other",
-        }
-    }
-
-    fn describe(&self, base: &str) -> String {
-        match self {
-            SendProblem::Timeout => format!(
-                "The account API at {} did not answer within {} seconds. Try again in a moment.",
-                base,
-                REQUEST_TIMEOUT.as_secs()
-            ),
-            SendProblem::Connect(why) => format!(
-                "Could not connect to the account API at {} ({}). Is it running, and is the \
-                 address right?",
-                base, why
-            ),
-            SendProblem::Other(why) => {
-                format!("The account API at {} could not be asked: {}.", base, why)
-            }
-        }
-    }
-}
-
-/// The innermost error's text, which says more than reqwest's own.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = e;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current.to_string()
-}
-
 /// The session logic of one host process. Held by the dispatcher.
 pub struct Account {
-    http: Http,
+    http: ApiClient,
     data_dir: PathBuf,
     /// The keyring, connected on first use; a failure is not kept, so
     /// unlocking the keyring fixes the next request.
@@ -315,7 +89,7 @@ pub struct Account {
 impl std::fmt::Debug for Account {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Account")
-            .field("api", &self.http.base)
+            .field("api", &self.http.base_url())
             .finish_non_exhaustive()
     }
 }
@@ -328,7 +102,7 @@ impl Account {
     /// status cache.
     pub fn new(api_url: &str, data_dir: PathBuf) -> Result<Account, ApiClientError> {
         Ok(Account {
-            http: Http::new(api_url)?,
+            http: ApiClient::new(api_url)?,
             data_dir,
             secrets: Arc::new(StdMutex::new(None)),
             challenge: Mutex::new(None),
@@ -1076,27 +850,6 @@ mod tests {
     }
 
     #[test]
-    fn proxy_statuses_map_to_codes() {
-        assert_eq!(status_error(401).code, ErrorCode::Unauthorized);
-        assert_eq!(status_error(429).code, ErrorCode::RateLimited);
-        assert_eq!(status_error(502).code, ErrorCode::Internal);
-    }
-
-    #[test]
-    fn only_unauthorized_ends_the_session() {
-        let rejected = CallError::Api(ErrorBody::new(ErrorCode::Unauthorized, "x"));
-        assert!(rejected.is_session_rejected());
-        // A wrong password is also a 401, but the session is fine.
-        let wrong = CallError::Api(ErrorBody::new(ErrorCode::InvalidCredentials, "x"));
-        assert!(!wrong.is_session_rejected());
-        assert!(!CallError::Unreachable("x".into()).is_session_rejected());
-        assert_eq!(
-            CallError::Unreachable("x".into()).into_body().code,
-            ErrorCode::ApiUnreachable
-        );
-    }
-
-    #[test]
     fn cache_file_round_trips_and_removes() {
         let dir = tempfile::tempdir().unwrap();
         let status = CachedStatus {
@@ -1117,17 +870,5 @@ mod tests {
         write_cache_file(dir.path(), None).unwrap();
         write_cache_file(dir.path(), None).unwrap();
         assert_eq!(read_cache_file(&dir.path().join(STATUS_FILE)), None);
-    }
-
-    #[tokio::test]
-    async fn closed_port_is_unreachable_quickly() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        let http = Http::new(&format!("http://127.0.0.1:{}", port)).unwrap();
-        let started = Instant::now();
-        let e = http.call(Method::GET, "/two-factor", None, None).await;
-        assert!(matches!(e, Err(CallError::Unreachable(_))));
-        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

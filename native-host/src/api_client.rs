@@ -1,22 +1,61 @@
-//! The host's HTTP client for the account API.
+//! The host's HTTP client for the account API: the one way any part of the
+//! host talks to it.
 //!
 //! Only the address from the host's config is ever contacted; no request
 //! carries a URL. Timeouts are short because the extension waits on every
 //! answer: an API that is down must be reported within a few seconds, not
-//! after the OS gives up on a TCP connect.
+//! after the OS gives up on a TCP connect. Redirects are off so a token never
+//! follows one to another address.
 
 use std::time::{Duration, Instant};
 
-use shared::api::{Health, API_PREFIX};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use shared::api::{ApiError as WireError, Health, API_PREFIX};
 use shared::native::ApiReachability;
+use shared::{ErrorBody, ErrorCode};
 
 /// Limit on establishing a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Limit on a whole request, connect included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
-/// Pause before the single retry of a refused or reset connection (an API
-/// restarting under `make run` comes back this fast; a dead one costs little).
+
+/// Pause before the single retry of a connection that was refused or reset
+/// before the request was sent: safe for every method, POST included,
+/// because the API never saw the request.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// API bodies larger than this are refused: the largest real one (a QR code
+/// PNG) is a few KiB, and the reply to the extension must stay under 1 MiB.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Why an API call failed, before it becomes an [`ErrorBody`].
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallError {
+    /// No answer: refused, reset, timed out.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The API answered with an error body (or a status without one).
+    #[error("{}", .0.message)]
+    Api(ErrorBody),
+    /// The API answered 2xx with a body this host cannot read.
+    #[error("{0}")]
+    BadBody(String),
+}
+
+impl CallError {
+    pub(crate) fn is_session_rejected(&self) -> bool {
+        matches!(self, CallError::Api(body) if body.code == ErrorCode::Unauthorized)
+    }
+
+    pub(crate) fn into_body(self) -> ErrorBody {
+        match self {
+            CallError::Unreachable(message) => ErrorBody::new(ErrorCode::ApiUnreachable, message),
+            CallError::Api(body) => body,
+            CallError::BadBody(message) => ErrorBody::new(ErrorCode::Internal, message),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiClientError {
@@ -54,15 +93,10 @@ impl ApiClient {
     /// `GET /v1/health`, turned into what the extension shows. Never fails:
     /// an unreachable API is an answer, with a reason a person understands.
     pub async fn health(&self) -> ApiReachability {
-        let url = format!("{}{}/health", self.base, API_PREFIX);
         let started = Instant::now();
-        let mut outcome = self.fetch_health(&url).await;
-        if let Err(HealthProblem::Connect(_)) = &outcome {
-            if started.elapsed() < Duration::from_secs(1) {
-                tokio::time::sleep(RETRY_PAUSE).await;
-                outcome = self.fetch_health(&url).await;
-            }
-        }
+        let outcome = self
+            .call_json::<Health>(Method::GET, "/health", None, None)
+            .await;
         let elapsed = started.elapsed();
         match outcome {
             Ok(health) => ApiReachability {
@@ -72,94 +106,186 @@ impl ApiClient {
                 latency_ms: Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
                 problem: None,
             },
-            Err(problem) => {
-                tracing::info!(url = %self.base, problem = %problem.kind(), "account API not reachable");
+            Err(e) => {
+                let problem = match e {
+                    CallError::Unreachable(message) => message,
+                    CallError::Api(body) => format!(
+                        "The account API at {} failed its health check: {}",
+                        self.base, body.message
+                    ),
+                    CallError::BadBody(_) => format!(
+                        "Something answers at {}, but it is not the dialer-2fa account API.",
+                        self.base
+                    ),
+                };
                 ApiReachability {
                     url: self.base.clone(),
                     reachable: false,
                     version: None,
                     latency_ms: None,
-                    problem: Some(problem.describe(&self.base)),
+                    problem: Some(problem),
                 }
             }
         }
     }
 
-    async fn fetch_health(&self, url: &str) -> Result<Health, HealthProblem> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(HealthProblem::from_send)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(HealthProblem::Status(status.as_u16()));
+    /// One API call. A connection refused or reset before anything was sent
+    /// is retried once (the API may be restarting); a timeout is not, since
+    /// a POST may have reached the server. Returns the body of a 2xx answer
+    /// (empty for 204).
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, CallError> {
+        let started = Instant::now();
+        let mut outcome = self.send_once(&method, path, token, body).await;
+        if let Err(SendProblem::Connect(_)) = &outcome {
+            if started.elapsed() < Duration::from_secs(1) {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                outcome = self.send_once(&method, path, token, body).await;
+            }
         }
-        let body = response.bytes().await.map_err(HealthProblem::from_send)?;
-        serde_json::from_slice::<Health>(&body).map_err(|_| HealthProblem::NotOurApi)
+        let response = match outcome {
+            Ok(response) => response,
+            Err(problem) => {
+                tracing::info!(path, problem = problem.kind(), "account API not reachable");
+                return Err(CallError::Unreachable(problem.describe(&self.base)));
+            }
+        };
+        let status = response.status();
+        let bytes = read_bounded(response).await.map_err(|p| {
+            tracing::info!(path, problem = p.kind(), "account API answer cut off");
+            CallError::Unreachable(p.describe(&self.base))
+        })?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let error = match serde_json::from_slice::<WireError>(&bytes) {
+            Ok(wire) => wire.error,
+            Err(_) => status_error(status.as_u16()),
+        };
+        tracing::info!(path, status = status.as_u16(), code = ?error.code, "account API refused");
+        Err(CallError::Api(error))
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, SendProblem> {
+        let url = format!("{}{}{}", self.base, API_PREFIX, path);
+        let mut request = self.http.request(method.clone(), url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            // reqwest's `json` feature is off in this crate; this is what it does.
+            let bytes = serde_json::to_vec(body).map_err(|e| SendProblem::Other(e.to_string()))?;
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        request.send().await.map_err(SendProblem::from_reqwest)
+    }
+
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, CallError> {
+        let bytes = self.call(method, path, token, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            CallError::BadBody(format!(
+                "the account API at {} answered {} with an unexpected body ({}); \
+                 are the host and the API the same version?",
+                self.base, path, e
+            ))
+        })
     }
 }
 
-/// Why the health check failed, before it is written up for a person.
+/// Reads a body up to [`MAX_RESPONSE_BYTES`].
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, SendProblem> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(SendProblem::from_reqwest)? {
+        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(SendProblem::Other("the answer was too large".into()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// An error status whose body was not the API's JSON (a proxy in between).
+fn status_error(status: u16) -> ErrorBody {
+    let code = match status {
+        400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        409 => ErrorCode::Conflict,
+        429 => ErrorCode::RateLimited,
+        _ => ErrorCode::Internal,
+    };
+    ErrorBody::new(
+        code,
+        format!("the account API answered with HTTP status {}", status),
+    )
+}
+
 #[derive(Debug)]
-enum HealthProblem {
+enum SendProblem {
     Timeout,
     Connect(String),
-    Status(u16),
-    NotOurApi,
     Other(String),
 }
 
-impl HealthProblem {
-    fn from_send(e: reqwest::Error) -> HealthProblem {
+impl SendProblem {
+    fn from_reqwest(e: reqwest::Error) -> SendProblem {
         if e.is_timeout() {
-            HealthProblem::Timeout
+            SendProblem::Timeout
         } else if e.is_connect() {
-            HealthProblem::Connect(root_cause(&e))
+            SendProblem::Connect(root_cause(&e))
         } else {
-            HealthProblem::Other(root_cause(&e))
+            SendProblem::Other(root_cause(&e))
         }
     }
 
     fn kind(&self) -> &'static str {
         match self {
-            HealthProblem::Timeout => "timeout",
-            HealthProblem::Connect(_) => "connect",
-            HealthProblem::Status(_) => "status",
-            HealthProblem::NotOurApi => "not_our_api",
-            HealthProblem::Other(_) => "other",
+            SendProblem::Timeout => "timeout",
+            SendProblem::Connect(_) => "connect",
+            SendProblem::Other(_) => "other",
         }
     }
 
     fn describe(&self, base: &str) -> String {
         match self {
-            HealthProblem::Timeout => format!(
-                "The account API at {} did not answer within {} seconds.",
+            SendProblem::Timeout => format!(
+                "The account API at {} did not answer within {} seconds. Try again in a moment.",
                 base,
                 REQUEST_TIMEOUT.as_secs()
             ),
-            HealthProblem::Connect(why) => format!(
-                "Could not connect to the account API at {} ({}). Is it running, and is the address right?",
+            SendProblem::Connect(why) => format!(
+                "Could not connect to the account API at {} ({}). Is it running, and is the \
+                 address right?",
                 base, why
             ),
-            HealthProblem::Status(code) => format!(
-                "The account API at {} answered its health check with HTTP status {}.",
-                base, code
-            ),
-            HealthProblem::NotOurApi => format!(
-                "Something answers at {}, but it is not the dialer-2fa account API.",
-                base
-            ),
-            HealthProblem::Other(why) => {
+            SendProblem::Other(why) => {
                 format!("The account API at {} could not be asked: {}.", base, why)
             }
         }
     }
 }
 
-/// The innermost error's text ("Connection refused (os error 111)"), which
-/// says more than reqwest's "error sending request".
+/// The innermost error's text, which says more than reqwest's own.
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut current = e;
     while let Some(next) = current.source() {
@@ -183,5 +309,38 @@ mod tests {
         assert!(!health.reachable);
         let problem = health.problem.unwrap();
         assert!(problem.contains("Could not connect"), "{}", problem);
+    }
+
+    #[test]
+    fn proxy_statuses_map_to_codes() {
+        assert_eq!(status_error(401).code, ErrorCode::Unauthorized);
+        assert_eq!(status_error(429).code, ErrorCode::RateLimited);
+        assert_eq!(status_error(502).code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn only_unauthorized_ends_the_session() {
+        let rejected = CallError::Api(ErrorBody::new(ErrorCode::Unauthorized, "x"));
+        assert!(rejected.is_session_rejected());
+        // A wrong password is also a 401, but the session is fine.
+        let wrong = CallError::Api(ErrorBody::new(ErrorCode::InvalidCredentials, "x"));
+        assert!(!wrong.is_session_rejected());
+        assert!(!CallError::Unreachable("x".into()).is_session_rejected());
+        assert_eq!(
+            CallError::Unreachable("x".into()).into_body().code,
+            ErrorCode::ApiUnreachable
+        );
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_unreachable_quickly() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let http = ApiClient::new(&format!("http://127.0.0.1:{}", port)).unwrap();
+        let started = Instant::now();
+        let e = http.call(Method::GET, "/two-factor", None, None).await;
+        assert!(matches!(e, Err(CallError::Unreachable(_))));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }
