@@ -27,7 +27,10 @@ pub struct RequestFrame {
 }
 
 /// Everything the extension can ask the host.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+///
+/// `Debug` prints only the request's type: parameters carry passwords,
+/// codes and recovery codes, and a stray `{:?}` in a log must not leak them.
+#[derive(Serialize, Deserialize, Clone, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     /// Must be the first request on a port; answered with [`HelloResult`].
@@ -63,6 +66,12 @@ pub enum Request {
     /// variant: serde tries it when no `type` above matched.
     #[serde(untagged)]
     Account(crate::two_factor::AccountRequest),
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Request({})", self.kind())
+    }
 }
 
 impl Request {

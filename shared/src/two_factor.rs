@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::api::{TwoFactorMethod, TwoFactorState};
 
 /// Everything the extension can ask about the signed-in person.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` prints only the type, never a password or code (see
+/// [`crate::native::Request`]).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AccountRequest {
     /// Password sign-in; the host presents this computer's trusted-device
@@ -90,6 +93,12 @@ pub enum AccountRequest {
     /// Sign in by redeeming another client's handoff code. Answered with
     /// [`SessionView`].
     RedeemHandoff { code: String },
+}
+
+impl std::fmt::Debug for AccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AccountRequest({})", self.kind())
+    }
 }
 
 impl AccountRequest {
@@ -217,5 +226,20 @@ mod tests {
                 expires_at: 9
             }
         );
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let r = crate::native::Request::Account(AccountRequest::SignIn {
+            email: "a@example.com".into(),
+            password: "hunter2 hunter2".into(),
+        });
+        let text = format!("{:?}", r);
+        assert_eq!(text, "Request(sign_in)");
+        let vault = crate::native::Request::VaultSave {
+            account: "a".into(),
+            codes: vec!["abcd-efgh".into()],
+        };
+        assert!(!format!("{:?}", vault).contains("abcd"));
     }
 }
