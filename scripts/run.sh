@@ -22,7 +22,8 @@ cat <<MSG
   press "Load unpacked" and choose
       $ROOT/dist/extension
   Its id is pinned by the manifest's key, so the host registered above
-  answers it. The account API serves $api_url; Ctrl-C stops it.
+  answers it. The account API serves $api_url and the web app at
+  $api_url/ (sign in there, and the extension signs in too). Ctrl-C stops it.
 
 MSG
 exec "$ROOT/target/debug/dialer-2fa-api" serve --db "$data/api.sqlite" --listen "$listen" --seed-demo
