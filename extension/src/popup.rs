@@ -146,6 +146,16 @@ impl Page for Popup {
 
 fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
     let session = &s.session;
+    // Whether the vault has answered, so a test (or a reader of the DOM) can
+    // tell "no codes kept here" from "not known yet".
+    app.set_attribute(
+        "data-vault",
+        if s.vault.is_some() {
+            "loaded"
+        } else {
+            "loading"
+        },
+    )?;
     ui.el(app, "h1", "Signed in")?;
     let who = ui.el(
         app,

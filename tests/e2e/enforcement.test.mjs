@@ -103,6 +103,9 @@ test('disable asks for confirmation and the password, then 2FA is off', async ()
     await expectScreen(settings, 'settings', 'disable-settings-off');
     await settings.locator('#set-up').click();
     await setUpSms(settings, api, phone, 'disable-setup');
+    await expectScreen(settings, 'setup-codes', 'disable-setup-codes-shown');
+    await settings.locator('#keep-codes').click();
+    await settings.locator('#notice', { hasText: 'kept on this computer' }).waitFor();
     await copyCodesAndComplete(settings, 'disable-setup-codes');
     await expectScreen(settings, 'settings', 'disable-settings-on');
 
@@ -129,9 +132,12 @@ test('disable asks for confirmation and the password, then 2FA is off', async ()
     assert.match(await settings.locator('#current-method').innerText(), /is off/);
     assert.equal(await settings.locator('#set-up').count(), 1);
 
-    // The next sign-in asks no code.
+    // The next sign-in asks no code, and this computer keeps no codes.
     await popup.reload();
     await expectScreen(popup, 'signed-in', 'disable-popup');
+    assert.match(await popup.locator('#method').innerText(), /is off/);
+    await popup.locator('#app[data-vault="loaded"]').waitFor();
+    assert.equal(await popup.locator('#vault').count(), 0, 'the kept codes are gone with 2FA');
     await popup.locator('#sign-out').click();
     await signIn(popup, MEMBER);
     await expectScreen(popup, 'signed-in', 'disable-sign-in-without-code');

@@ -59,6 +59,7 @@ test('new recovery codes: password, Copy gate, old codes refused, vault replaced
     // Until Keep, this computer keeps none: the old ones stopped working.
     await popup.reload();
     await expectScreen(popup, 'signed-in', 'regen-popup-vault-empty');
+    await popup.locator('#app[data-vault="loaded"]').waitFor();
     assert.equal(await popup.locator('#vault').count(), 0);
 
     await settings.locator('#keep-codes').click();
