@@ -94,6 +94,8 @@ test('few recovery codes left: the popup warns and the badge shows how many', as
     const { popup, key, codes } = await withAppAndKeptCodes(api, browser, 'low');
     await popup.reload();
     await expectScreen(popup, 'signed-in', 'low-full');
+    await popup.locator('#app[data-vault="loaded"]').waitFor();
+    assert.equal(await popup.locator('#vault li').count(), 10);
     assert.equal(await popup.locator('#vault-low').count(), 0);
     assert.equal(await badgeText(browser), '');
 
