@@ -337,18 +337,7 @@ pub async fn resend(
             Ok((challenge.user_id, issued))
         })
         .await?;
-    if let Some(code) = &issued.code {
-        state
-            .sms
-            .send(
-                &state.db,
-                now,
-                user_id,
-                &issued.phone,
-                sms::message_text(code),
-            )
-            .await?;
-    }
+    state.sms.deliver(&state.db, now, user_id, &issued).await?;
     Ok(Json(SmsCodeSent {
         phone_hint: phone::mask(&issued.phone),
         expires_at: issued.expires_at,

@@ -212,6 +212,24 @@ impl SmsSender {
         })
     }
 
+    /// Sends a freshly issued code; nothing when the code from under the
+    /// cooldown was kept (it was sent already).
+    pub async fn deliver(
+        &self,
+        db: &Db,
+        now: i64,
+        user_id: i64,
+        issued: &IssuedCode,
+    ) -> ApiResult<()> {
+        match &issued.code {
+            Some(code) => {
+                self.send(db, now, user_id, &issued.phone, message_text(code))
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
     pub async fn send(
         &self,
         db: &Db,
