@@ -35,7 +35,8 @@ fn parse_args() -> Args {
         rounds: 10,
         concurrency: 32,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args();
+    it.next(); // the program's own name
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
@@ -152,7 +153,7 @@ where
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     let args = parse_args();
     let started = Instant::now();
     let client = reqwest::Client::builder()
@@ -294,6 +295,7 @@ async fn main() {
         100.0 * rate(&verify) / rate(&health)
     );
     if verify.failures > 0 || health.failures > 0 {
-        std::process::exit(1);
+        return std::process::ExitCode::FAILURE;
     }
+    std::process::ExitCode::SUCCESS
 }
