@@ -6,13 +6,18 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{header, Method, Uri};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use shared::api::{ApiError as WireError, ClockAdvance, ClockNow, Health};
+use http_body_util::BodyExt;
+use shared::api::{ApiError as WireError, ClockAdvance, ClockNow, FaultKind, Health, TestFault};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -123,6 +128,34 @@ pub async fn advance_clock(
     }))
 }
 
+/// Fails on purpose (only with `--allow-clock-control`): a panic inside a
+/// database closure with a transaction open, or in the handler. The test
+/// suite uses it to show that the next request is served normally.
+#[utoipa::path(post, path = "/v1/test/fault", tag = "test",
+    request_body = TestFault,
+    responses((status = 500, body = WireError, description = "internal, always")))]
+pub async fn test_fault(
+    State(state): State<AppState>,
+    crate::auth::ApiJson(body): crate::auth::ApiJson<TestFault>,
+) -> ApiResult<StatusCode> {
+    match body.fault {
+        FaultKind::PanicInDatabase => {
+            state
+                .db
+                .call(|conn| -> ApiResult<StatusCode> {
+                    conn.execute_batch(
+                        "BEGIN;
+                         INSERT INTO audit_log (at, event, detail)
+                         VALUES (0, 'test_fault', 'written by a request that panicked');",
+                    )?;
+                    panic!("test fault: panic inside a database closure");
+                })
+                .await
+        }
+        FaultKind::PanicInHandler => panic!("test fault: panic in a handler"),
+    }
+}
+
 async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route {} {}", method, uri.path()))
 }
@@ -160,6 +193,7 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(handoff::redeem));
     if state.config.allow_clock_control {
         api = api.routes(routes!(advance_clock));
+        api = api.routes(routes!(test_fault));
     }
     let (router, mut doc) = api.split_for_parts();
     document_common_errors(&mut doc);
@@ -169,9 +203,106 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(crate::web_app::router())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_addr::resolve,
+        ))
         .with_state(state);
-    (router, doc)
+    (with_server_limits(router, REQUEST_TIMEOUT), doc)
+}
+
+/// The largest request body, in bytes: the biggest real one (a sign-in or
+/// a phone number) is under 1 KiB.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// A body over the limit is still read (and thrown away) up to this size,
+/// so the client receives the 413 instead of a connection reset; beyond
+/// it the connection is closed after the answer.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+/// The longest any request may take, body upload included. The slowest
+/// honest request (an SMS send through Twilio, or an Argon2 check after
+/// waiting for a slot) takes a few seconds.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every request passes through, outermost first: a panic anywhere
+/// below becomes a JSON 500 (logged), a request that takes longer than
+/// `timeout` a JSON 503, and a body over [`BODY_LIMIT`] a JSON 413.
+pub fn with_server_limits(router: Router, timeout: Duration) -> Router {
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(limit_body))
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    // Logged by the internal error's response; the client sees a generic
+    // message.
+    ApiError::internal(format!("handler panicked: {what}")).into_response()
+}
+
+async fn time_limit(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%path, ?timeout, "request timed out");
+            ApiError::Timeout {
+                seconds: timeout.as_secs().max(1),
+            }
+            .into_response()
+        }
+    }
+}
+
+/// Reads the whole body before the handler runs, so a body over the limit
+/// is answered with the JSON error shape (and after it was read, so the
+/// client is not cut off mid-upload), whatever its framing.
+async fn limit_body(request: Request, next: Next) -> Response {
+    let (parts, mut body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = ApiError::PayloadTooLarge { limit: BODY_LIMIT };
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return too_large.into_response();
+    }
+    let mut over = declared.is_some_and(|n| n > BODY_LIMIT as u64);
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                return ApiError::BadRequest(format!("the body could not be read: {e}"))
+                    .into_response()
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > BODY_LIMIT {
+            over = true;
+        }
+        if over {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+            continue;
+        }
+        kept.extend_from_slice(&data);
+    }
+    if over {
+        return too_large.into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(kept))).await
 }
 
 /// Adds the answers every route can give to every operation's list: 400
@@ -266,4 +397,52 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    async fn serve_limited(router: Router, timeout: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = with_server_limits(router, timeout);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_request_past_the_time_limit_gets_a_json_503() {
+        let slow = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "never"
+            }),
+        );
+        let base = serve_limited(slow, Duration::from_millis(200)).await;
+        let res = reqwest::get(format!("{base}/slow")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "timeout");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_gets_a_json_500() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let boom = Router::new().route("/boom", get(boom));
+        let base = serve_limited(boom, REQUEST_TIMEOUT).await;
+        let res = reqwest::get(format!("{base}/boom")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(
+            body["error"]["message"],
+            "the server failed; try again later"
+        );
+    }
 }

@@ -6,19 +6,15 @@
 //! enforcement on, the existing sessions of their members without 2FA are
 //! restricted on their very next request (R9).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path};
+use axum::extract::{FromRequest, FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::app::AppState;
-use crate::audit::{self, Event};
 use crate::error::{ApiError, ApiResult};
-use crate::password;
 use crate::policy;
-use crate::throttle::{self, Scope};
+use crate::throttle;
 use crate::tokens::{hash_token, new_token, TokenKind};
 
 /// Sessions end after two weeks; the trusted device (60 days) is what
@@ -48,16 +44,13 @@ pub struct SignedIn(pub Caller);
 /// A caller whose session may at least set up 2FA (all sessions).
 pub struct AnySession(pub Caller);
 
-/// The client's IP address, for per-address limits and the audit log.
-/// Taken from the socket: a proxy in front must be taught to pass it on.
+/// The client's IP address, for per-address limits and the audit log:
+/// the socket's, or behind a trusted proxy the one it forwarded
+/// (`client_addr`).
 pub struct ClientAddr(pub String);
 
 fn addr_of(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+    crate::client_addr::of(parts)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
@@ -183,42 +176,47 @@ pub async fn confirm_password(
     password: String,
 ) -> ApiResult<()> {
     let now = state.clock.now();
-    let key = caller.email.to_lowercase();
-    let addr = caller.addr.clone();
     let user_id = caller.user_id;
-    let stored = state
+    let attempt = throttle::PasswordAttempt {
+        email_key: caller.email.to_lowercase(),
+        addr: caller.addr.clone(),
+        user_id: Some(user_id),
+        now,
+    };
+    // Reserved with the same allowance as a sign-in, before any Argon2 work.
+    let (reservation, attempt, stored) = state
         .db
-        .call({
-            let key = key.clone();
-            let addr = addr.clone();
-            move |conn| {
-                throttle::check(conn, Scope::Password, &key, now)?;
-                throttle::check(conn, Scope::Address, &addr, now)?;
-                let hash: String = conn.query_row(
-                    "SELECT password_hash FROM users WHERE id = ?1",
-                    params![user_id],
-                    |r| r.get(0),
-                )?;
-                Ok(hash)
-            }
+        .call(move |conn| {
+            let hash: String = conn.query_row(
+                "SELECT password_hash FROM users WHERE id = ?1",
+                params![user_id],
+                |r| r.get(0),
+            )?;
+            let reservation = throttle::reserve(conn, &attempt.keys(), now)?;
+            Ok((reservation, attempt, hash))
         })
         .await?;
-    let ok = password::verify(state.config.password_cost, password, Some(stored)).await?;
+    let ok = throttle::check_password(
+        &state.db,
+        state.config.password_cost,
+        reservation,
+        attempt,
+        password,
+        Some(stored),
+    )
+    .await?;
+    if !ok {
+        return Err(ApiError::InvalidCredentials);
+    }
     let session_id = caller.session_id;
     state
         .db
         .call(move |conn| {
-            if ok {
-                throttle::success(conn, Scope::Password, &key)?;
-                conn.execute(
-                    "UPDATE sessions SET password_at = ?1 WHERE id = ?2",
-                    params![now, session_id],
-                )?;
-                Ok(())
-            } else {
-                record_password_failure(conn, now, Some(user_id), &key, &addr)?;
-                Err(ApiError::InvalidCredentials)
-            }
+            conn.execute(
+                "UPDATE sessions SET password_at = ?1 WHERE id = ?2",
+                params![now, session_id],
+            )?;
+            Ok(())
         })
         .await
 }
@@ -231,13 +229,7 @@ pub fn record_password_failure(
     email_key: &str,
     addr: &str,
 ) -> rusqlite::Result<()> {
-    let locked = throttle::failure(conn, Scope::Password, email_key, now)?;
-    let addr_locked = throttle::failure(conn, Scope::Address, addr, now)?;
-    audit::record(conn, now, user_id, Event::PasswordFailed, "", Some(addr))?;
-    if locked || addr_locked {
-        audit::record(conn, now, user_id, Event::LockedOut, "password", Some(addr))?;
-    }
-    Ok(())
+    throttle::record_password_failure(conn, now, user_id, email_key, addr)
 }
 
 /// Requires the password unless this session proved it moments ago.

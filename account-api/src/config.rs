@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub allow_clock_control: bool,
     pub sms: SmsConfig,
     pub password_cost: PasswordCost,
+    /// Peers whose `X-Forwarded-For` is believed (see `client_addr`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerConfig {
@@ -55,6 +57,7 @@ impl ServerConfig {
             allow_clock_control: false,
             sms: SmsConfig::Outbox,
             password_cost: PasswordCost::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

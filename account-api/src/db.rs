@@ -8,7 +8,7 @@
 //! server writes.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
@@ -16,8 +16,9 @@ use rusqlite_migration::{Migrations, M};
 use crate::error::{ApiError, ApiResult};
 
 /// Schema versions, oldest first. Never edit a released entry: add one.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -153,7 +154,25 @@ CREATE TABLE outbox (
     user_id INTEGER
 );
 "#,
-)];
+    ),
+    // Lockout races (issue 9, item 3): attempts reserved before a password
+    // is checked, and password failures never lock for good.
+    M::up(
+        r#"
+CREATE TABLE throttle_reservations (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX throttle_reservations_key ON throttle_reservations(scope, key);
+-- Lift permanent password locks made under the old rule; the count stays,
+-- so the next failure locks for the capped backoff.
+UPDATE throttles SET locked_until = 0
+ WHERE scope = 'password' AND locked_until = 9223372036854775807;
+"#,
+    ),
+];
 
 /// Opens (creating if needed) and migrates the database file.
 pub fn open(path: &Path) -> Result<Connection, DbOpenError> {
@@ -216,19 +235,67 @@ impl Db {
     {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| ApiError::internal("database lock poisoned"))?;
+            let mut guard = lock(&conn)?;
             f(&mut guard)
         })
         .await
-        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            if e.is_panic() {
+                ApiError::internal("a database closure panicked; its transaction was rolled back")
+            } else {
+                ApiError::internal(e)
+            }
+        })?
     }
+}
+
+/// Takes the connection even when a closure panicked while holding it: a
+/// poisoned mutex would otherwise answer 500 to every later request until a
+/// restart. What a panic can leave behind is an open transaction (a
+/// `rusqlite::Transaction` rolls back as it unwinds, a bare `BEGIN` does
+/// not), so any transaction still open is rolled back before the next use.
+fn lock(conn: &Mutex<Connection>) -> ApiResult<MutexGuard<'_, Connection>> {
+    let guard = match conn.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => {
+            tracing::error!("a database closure panicked; recovering the connection");
+            conn.clear_poison();
+            poisoned.into_inner()
+        }
+    };
+    if !guard.is_autocommit() {
+        tracing::warn!("rolling back a transaction left open by an earlier request");
+        guard.execute_batch("ROLLBACK")?;
+    }
+    Ok(guard)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_a_closure_leaves_the_connection_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::new(open(&dir.path().join("p.sqlite3")).unwrap());
+        let r: ApiResult<()> = db
+            .call(|conn| {
+                conn.execute_batch(
+                    "BEGIN; INSERT INTO accounts (name, created_at) VALUES ('half done', 0);",
+                )?;
+                panic!("a bug in a handler");
+            })
+            .await;
+        assert!(matches!(r, Err(ApiError::Internal(_))));
+        assert!(db.conn.is_poisoned());
+        // The next call works, and the half-done write was rolled back.
+        let n: i64 = db
+            .call(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(!db.conn.is_poisoned());
+    }
 
     #[test]
     fn migrations_are_valid() {

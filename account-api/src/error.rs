@@ -58,6 +58,14 @@ pub enum ApiError {
     WeakPassword(String),
     #[error("the text message could not be sent: {0}")]
     SmsDeliveryFailed(String),
+    /// Every Argon2 slot stayed taken for the whole bounded wait: the
+    /// password was not checked and nothing was counted.
+    #[error("the server is busy checking passwords; try again in {retry_after} seconds")]
+    Busy { retry_after: i64 },
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the server did not finish this request within {seconds} seconds; try again")]
+    Timeout { seconds: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -87,6 +95,9 @@ impl ApiError {
             ApiError::ConfirmationRequired(_) => ErrorCode::ConfirmationRequired,
             ApiError::WeakPassword(_) => ErrorCode::WeakPassword,
             ApiError::SmsDeliveryFailed(_) => ErrorCode::SmsDeliveryFailed,
+            ApiError::Busy { .. } => ErrorCode::RateLimited,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::Timeout { .. } => ErrorCode::Timeout,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -112,7 +123,10 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::TwoFactorNotEnabled => StatusCode::CONFLICT,
             ApiError::TooManyAttempts(_)
             | ApiError::RateLimited { .. }
-            | ApiError::ResendCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
+            | ApiError::ResendCooldown { .. }
+            | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::SmsDeliveryFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -140,9 +154,10 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let retry_after = match &self {
-            ApiError::RateLimited { retry_after } | ApiError::ResendCooldown { retry_after } => {
-                Some(*retry_after)
-            }
+            ApiError::RateLimited { retry_after }
+            | ApiError::ResendCooldown { retry_after }
+            | ApiError::Busy { retry_after } => Some(*retry_after),
+            ApiError::Timeout { .. } => Some(1),
             _ => None,
         };
         let body = WireError {

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod authenticator;
 pub mod challenge;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod db;

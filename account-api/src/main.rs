@@ -121,6 +121,16 @@ struct ServeArgs {
     /// Argon2id passes for new password hashes.
     #[arg(long, env = "DIALER_2FA_ARGON2_ITERATIONS", default_value_t = PasswordCost::default().iterations)]
     argon2_iterations: u32,
+    /// A proxy (CIDR or address) whose X-Forwarded-For is believed; repeat
+    /// for several. Without one, the client is the socket's peer.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "DIALER_2FA_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = account_api::client_addr::parse_trusted_proxy
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Subcommand)]
@@ -134,7 +144,7 @@ enum UserCommand {
         #[arg(long, env = "DIALER_2FA_PASSWORD", hide_env_values = true)]
         password: String,
     },
-    /// Clear a user's lockout (after 100 consecutive failures it never expires).
+    /// Clear a user's lockout (100 consecutive second-factor failures never expire).
     Unlock {
         #[command(flatten)]
         db: DbArg,
@@ -330,6 +340,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             memory_kib: args.argon2_memory_kib,
             iterations: args.argon2_iterations,
         },
+        trusted_proxies: args.trusted_proxies,
     };
     if args.seed_demo {
         let conn = open(&args.db)?;

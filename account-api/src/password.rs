@@ -3,9 +3,19 @@
 //! The parameters come from config so the test suite can use cheap ones;
 //! the default is the argon2 crate's (OWASP's 19 MiB, 2 passes). Hashes keep
 //! their own parameters, so changing them later still verifies old hashes.
+//!
+//! Every hash and verification in the server goes through one [`HashLimiter`]
+//! with one slot per core: each Argon2 run holds 19 MiB and a core for tens
+//! of milliseconds, so hundreds at once would only exhaust memory without
+//! finishing any sooner. A request waits a bounded time for a slot and is
+//! then answered `429 Busy` with `Retry-After`, unchecked.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -76,10 +86,91 @@ pub fn verify_blocking(cost: PasswordCost, password: &str, stored: &str) -> ApiR
         .is_ok())
 }
 
-pub async fn hash(cost: PasswordCost, password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(cost, &password))
+/// How long a request may wait for an Argon2 slot before it is refused.
+/// Long enough to ride out a burst of legitimate sign-ins (a slot frees
+/// every few tens of milliseconds), short enough that a flood is refused
+/// quickly instead of piling up.
+pub const SLOT_WAIT: Duration = Duration::from_secs(3);
+/// Waiters allowed per slot; beyond this a request is refused at once, so
+/// even the queue of waiting requests stays bounded.
+const WAITERS_PER_SLOT: usize = 64;
+
+/// Bounds concurrent Argon2 work: `slots` runs at once, at most
+/// `slots * WAITERS_PER_SLOT` waiting, none waiting longer than `wait`.
+#[derive(Debug)]
+pub struct HashLimiter {
+    slots: Arc<Semaphore>,
+    max_waiting: usize,
+    waiting: AtomicUsize,
+    wait: Duration,
+}
+
+impl HashLimiter {
+    pub fn new(slots: usize, wait: Duration) -> HashLimiter {
+        let slots = slots.max(1);
+        HashLimiter {
+            slots: Arc::new(Semaphore::new(slots)),
+            max_waiting: slots * WAITERS_PER_SLOT,
+            waiting: AtomicUsize::new(0),
+            wait,
+        }
+    }
+
+    /// The server's limiter: one slot per core this process may use.
+    pub fn global() -> &'static HashLimiter {
+        static LIMITER: OnceLock<HashLimiter> = OnceLock::new();
+        LIMITER.get_or_init(|| {
+            let cores = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
+            HashLimiter::new(cores, SLOT_WAIT)
+        })
+    }
+
+    /// Runs `work` on a blocking thread once a slot is free. The slot moves
+    /// into the thread, so it stays taken until the hash is done even when
+    /// the request that asked for it has gone away.
+    pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> ApiResult<T> + Send + 'static,
+    {
+        let busy = ApiError::Busy {
+            retry_after: self.wait.as_secs().max(1) as i64,
+        };
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(busy);
+                }
+                let waited =
+                    tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await;
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                match waited {
+                    Ok(Ok(slot)) => slot,
+                    Ok(Err(closed)) => return Err(ApiError::internal(closed)),
+                    Err(_) => {
+                        tracing::warn!("argon2 slots stayed busy; password check refused");
+                        return Err(busy);
+                    }
+                }
+            }
+        };
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
         .await
         .map_err(ApiError::internal)?
+    }
+}
+
+pub async fn hash(cost: PasswordCost, password: String) -> ApiResult<String> {
+    HashLimiter::global()
+        .run(move || hash_blocking(cost, &password))
+        .await
 }
 
 /// Verifies against `stored`, or against a dummy hash when the user does
@@ -90,16 +181,16 @@ pub async fn verify(
     password: String,
     stored: Option<String>,
 ) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || match stored {
-        Some(h) => verify_blocking(cost, &password, &h),
-        None => {
-            let dummy = dummy_hash(cost)?;
-            let _ = verify_blocking(cost, &password, &dummy)?;
-            Ok(false)
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?
+    HashLimiter::global()
+        .run(move || match stored {
+            Some(h) => verify_blocking(cost, &password, &h),
+            None => {
+                let dummy = dummy_hash(cost)?;
+                let _ = verify_blocking(cost, &password, &dummy)?;
+                Ok(false)
+            }
+        })
+        .await
 }
 
 /// One hash per cost, made on first use, so unknown emails cost one
@@ -133,6 +224,71 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_blocking(cost, "correct horse", &h).unwrap());
         assert!(!verify_blocking(cost, "wrong horse", &h).unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_than_the_slots_hash_at_once() {
+        let limiter = Arc::new(HashLimiter::new(2, Duration::from_secs(30)));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..12 {
+            let (limiter, running, most) = (limiter.clone(), running.clone(), most.clone());
+            tasks.push(tokio::spawn(async move {
+                limiter
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let cost = PasswordCost {
+                            memory_kib: 4096,
+                            iterations: 2,
+                        };
+                        let h = hash_blocking(cost, "correct horse");
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        h
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert!(most.load(Ordering::SeqCst) <= 2, "{most:?}");
+    }
+
+    #[tokio::test]
+    async fn a_full_limiter_answers_busy_after_the_bounded_wait() {
+        let limiter = HashLimiter::new(1, Duration::from_millis(50));
+        let held = limiter.slots.clone().try_acquire_owned().unwrap();
+        match limiter.run(|| Ok(())).await {
+            Err(ApiError::Busy { retry_after }) => assert!(retry_after >= 1),
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        limiter.run(|| Ok(())).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_queue_of_waiters_is_bounded_too() {
+        let limiter = Arc::new(HashLimiter::new(1, Duration::from_secs(30)));
+        let held = limiter.slots.clone().try_acquire_owned().unwrap();
+        let mut waiters = Vec::new();
+        for _ in 0..WAITERS_PER_SLOT {
+            let l = limiter.clone();
+            waiters.push(tokio::spawn(async move { l.run(|| Ok(())).await }));
+        }
+        // Poll until every waiter is queued.
+        while limiter.waiting.load(Ordering::SeqCst) < WAITERS_PER_SLOT {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            limiter.run(|| Ok(())).await,
+            Err(ApiError::Busy { .. })
+        ));
+        drop(held);
+        for w in waiters {
+            w.await.unwrap().unwrap();
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::password;
 use crate::phone;
 use crate::policy;
 use crate::sms::{self, Purpose};
-use crate::throttle::{self, Scope};
+use crate::throttle;
 use crate::trusted_device;
 
 /// What the database step of a sign-in decided.
@@ -47,44 +47,41 @@ pub async fn sign_in(
 ) -> ApiResult<Json<SignInResponse>> {
     let now = state.clock.now();
     let email_key = req.email.trim().to_lowercase();
-    let user = state
+    // The attempt is reserved (or refused unchecked) in the same database
+    // call that reads the hash, before any Argon2 work.
+    let (reservation, attempt, stored) = state
         .db
-        .call({
-            let email_key = email_key.clone();
-            let addr = addr.clone();
-            move |conn| {
-                throttle::check(conn, Scope::Password, &email_key, now)?;
-                throttle::check(conn, Scope::Address, &addr, now)?;
-                let user: Option<(i64, String)> = conn
-                    .query_row(
-                        "SELECT id, password_hash FROM users WHERE email = ?1",
-                        params![email_key],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                Ok(user)
-            }
+        .call(move |conn| {
+            let user: Option<(i64, String)> = conn
+                .query_row(
+                    "SELECT id, password_hash FROM users WHERE email = ?1",
+                    params![email_key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let attempt = throttle::PasswordAttempt {
+                email_key,
+                addr,
+                user_id: user.as_ref().map(|u| u.0),
+                now,
+            };
+            let reservation = throttle::reserve(conn, &attempt.keys(), now)?;
+            Ok((reservation, attempt, user.map(|u| u.1)))
         })
         .await?;
-    let ok = password::verify(
+    let user_id = attempt.user_id;
+    let ok = throttle::check_password(
+        &state.db,
         state.config.password_cost,
+        reservation,
+        attempt,
         req.password,
-        user.as_ref().map(|u| u.1.clone()),
+        stored,
     )
     .await?;
-    let user_id = match (ok, user) {
-        (true, Some((id, _))) => id,
-        (_, user) => {
-            let user_id = user.map(|u| u.0);
-            state
-                .db
-                .call(move |conn| {
-                    auth::record_password_failure(conn, now, user_id, &email_key, &addr)?;
-                    Ok(())
-                })
-                .await?;
-            return Err(ApiError::InvalidCredentials);
-        }
+    let user_id = match (ok, user_id) {
+        (true, Some(id)) => id,
+        _ => return Err(ApiError::InvalidCredentials),
     };
 
     let mandatory = state.config.mandatory_2fa;
@@ -93,7 +90,6 @@ pub async fn sign_in(
     let outcome = state
         .db
         .call(move |conn| {
-            throttle::success(conn, Scope::Password, &email_key)?;
             let (method, phone): (Option<String>, Option<String>) = conn.query_row(
                 "SELECT tfa_method, phone FROM users WHERE id = ?1",
                 params![user_id],

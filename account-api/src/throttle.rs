@@ -3,14 +3,33 @@
 //! Counters are consecutive failures. Past a threshold each further failure
 //! locks the key for a doubling time (30 s, 60 s, ... capped at 15 min);
 //! while locked, attempts are refused without being checked, so a guesser
-//! gets at most one try per lock period. A user key that reaches 100
-//! consecutive failures is locked until an administrator unlocks it (NIST SP
-//! 800-63B 5.2.2). Address keys never lock for good, since many people can
-//! share one address, and forget failures after a quiet hour.
+//! gets at most one try per lock period.
+//!
+//! Only second-factor failures can lock a user for good: 100 consecutive
+//! ones (NIST SP 800-63B 5.2.2; whoever makes them already has the
+//! password). Password failures only ever lock for a while, because anyone
+//! who knows an email address can make them: a permanent password lock
+//! would let any stranger shut any person out. Address keys never lock for
+//! good either, since many people can share one address, and forget
+//! failures after a quiet hour.
+//!
+//! A password check costs an Argon2 run outside the database lock, so
+//! "check the lock, hash, count the failure" cannot be one closure. An
+//! attempt therefore first *reserves* a slot, atomically with the lock
+//! check ([`reserve`]): a key may have as many attempts in flight as it has
+//! failures left before its next lock (threshold minus failures; one once
+//! past the threshold). Parallel requests beyond that are refused
+//! unchecked. The verdict settles the reservation ([`check_password`]): a
+//! failure is counted, a success clears the count. Reservations expire
+//! after [`RESERVATION_TTL`], so a crash between the two cannot block a key.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::audit::{self, Event};
+use crate::client_addr;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::password::{self, PasswordCost};
 
 /// What is being counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +39,8 @@ pub enum Scope {
     Password,
     /// Wrong TOTP, SMS or recovery codes, keyed by user id.
     SecondFactor,
-    /// Any failed credential from one client address.
+    /// Any failed credential from one client address (an IPv6 client by
+    /// its /64, see `client_addr::throttle_key`).
     Address,
 }
 
@@ -39,58 +59,92 @@ impl Scope {
             Scope::Address => 20,
         }
     }
+
+    /// Whether enough consecutive failures lock this scope until an
+    /// administrator unlocks it.
+    fn locks_for_good(self) -> bool {
+        self == Scope::SecondFactor
+    }
+
+    /// The key as stored: addresses by their throttle key.
+    fn key(self, key: &str) -> String {
+        match self {
+            Scope::Address => client_addr::throttle_key(key),
+            Scope::Password | Scope::SecondFactor => key.to_string(),
+        }
+    }
 }
 
-/// After this many consecutive failures a user is locked until unlocked.
+/// After this many consecutive second-factor failures a user is locked
+/// until unlocked.
 pub const HARD_LIMIT: i64 = 100;
 const FIRST_BACKOFF: i64 = 30;
-const MAX_BACKOFF: i64 = 15 * 60;
+/// The longest timed lock.
+pub const MAX_BACKOFF: i64 = 15 * 60;
 const ADDRESS_FORGET_AFTER: i64 = 3600;
+/// How long an unsettled reservation holds its slot. A settled one is gone
+/// within milliseconds; this only matters when the server died mid-check.
+pub const RESERVATION_TTL: i64 = 60;
+/// Retry-After for a request refused because the allowance is in flight:
+/// by then those attempts have settled and the lock (if any) is known.
+const IN_FLIGHT_RETRY_AFTER: i64 = 1;
 /// `locked_until` of a hard lock.
 const FOREVER: i64 = i64::MAX;
 
-/// Refuses the attempt when the key is locked.
-pub fn check(conn: &Connection, scope: Scope, key: &str, now: i64) -> ApiResult<()> {
-    let locked_until: Option<i64> = conn
-        .query_row(
-            "SELECT locked_until FROM throttles WHERE scope = ?1 AND key = ?2",
-            params![scope.as_str(), key],
-            |r| r.get(0),
-        )
-        .optional()?;
+/// A key's row: consecutive failures, lock end, last failure.
+fn row(
+    conn: &Connection,
+    scope: Scope,
+    key: &str,
+) -> rusqlite::Result<Option<(i64, i64, Option<i64>)>> {
+    conn.query_row(
+        "SELECT failures, locked_until, last_failure_at FROM throttles WHERE scope = ?1 AND key = ?2",
+        params![scope.as_str(), key],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+}
+
+fn refuse_if_locked(locked_until: i64, now: i64) -> ApiResult<()> {
     match locked_until {
-        Some(FOREVER) => Err(ApiError::Forbidden(
+        FOREVER => Err(ApiError::Forbidden(
             "this account is locked after too many failed attempts; an administrator must unlock it"
                 .into(),
         )),
-        Some(until) if until > now => Err(ApiError::RateLimited {
+        until if until > now => Err(ApiError::RateLimited {
             retry_after: until - now,
         }),
         _ => Ok(()),
     }
 }
 
+/// Failures that still count at `now`: an address forgets after a quiet hour.
+fn current_failures(scope: Scope, failures: i64, last_failure_at: Option<i64>, now: i64) -> i64 {
+    match (scope, last_failure_at) {
+        (Scope::Address, Some(last)) if now - last > ADDRESS_FORGET_AFTER => 0,
+        _ => failures,
+    }
+}
+
+/// Refuses the attempt when the key is locked.
+pub fn check(conn: &Connection, scope: Scope, key: &str, now: i64) -> ApiResult<()> {
+    match row(conn, scope, &scope.key(key))? {
+        Some((_, locked_until, _)) => refuse_if_locked(locked_until, now),
+        None => Ok(()),
+    }
+}
+
 /// Counts a failure and locks when over the threshold. Returns true when
 /// this failure started a lock.
 pub fn failure(conn: &Connection, scope: Scope, key: &str, now: i64) -> rusqlite::Result<bool> {
-    let previous: Option<(i64, Option<i64>)> = conn
-        .query_row(
-            "SELECT failures, last_failure_at FROM throttles WHERE scope = ?1 AND key = ?2",
-            params![scope.as_str(), key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let mut failures = previous.map(|p| p.0).unwrap_or(0);
-    if scope == Scope::Address {
-        if let Some((_, Some(last))) = previous {
-            if now - last > ADDRESS_FORGET_AFTER {
-                failures = 0;
-            }
-        }
-    }
-    failures += 1;
+    let key = scope.key(key);
+    let previous = row(conn, scope, &key)?;
+    let failures = previous
+        .map(|(f, _, last)| current_failures(scope, f, last, now))
+        .unwrap_or(0)
+        + 1;
     let threshold = scope.threshold();
-    let locked_until = if scope != Scope::Address && failures >= HARD_LIMIT {
+    let locked_until = if scope.locks_for_good() && failures >= HARD_LIMIT {
         FOREVER
     } else if failures >= threshold {
         let doublings = (failures - threshold).min(10) as u32;
@@ -111,8 +165,151 @@ pub fn failure(conn: &Connection, scope: Scope, key: &str, now: i64) -> rusqlite
 pub fn success(conn: &Connection, scope: Scope, key: &str) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM throttles WHERE scope = ?1 AND key = ?2",
-        params![scope.as_str(), key],
+        params![scope.as_str(), scope.key(key)],
     )?;
+    Ok(())
+}
+
+/// Slots taken by [`reserve`]; give them back with [`release`] (or let them
+/// expire).
+#[derive(Debug)]
+#[must_use = "a reservation holds an attempt until it is settled"]
+pub struct Reservation {
+    ids: Vec<i64>,
+}
+
+/// Checks every key and, only if none refuses, reserves one attempt on
+/// each, in one transaction. Refuses with the lock (`429` with the time
+/// left, or `403` for a hard lock) or, when the key's allowance is all in
+/// flight, with `429` and a short Retry-After.
+pub fn reserve(conn: &mut Connection, keys: &[(Scope, &str)], now: i64) -> ApiResult<Reservation> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "DELETE FROM throttle_reservations WHERE expires_at <= ?1",
+        params![now],
+    )?;
+    let keys: Vec<(Scope, String)> = keys.iter().map(|(s, k)| (*s, s.key(k))).collect();
+    for (scope, key) in &keys {
+        let (failures, locked_until, last) = row(&tx, *scope, key)?.unwrap_or((0, 0, None));
+        refuse_if_locked(locked_until, now)?;
+        let failures = current_failures(*scope, failures, last, now);
+        let allowance = (scope.threshold() - failures).max(1);
+        let in_flight: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM throttle_reservations WHERE scope = ?1 AND key = ?2",
+            params![scope.as_str(), key],
+            |r| r.get(0),
+        )?;
+        if in_flight >= allowance {
+            return Err(ApiError::RateLimited {
+                retry_after: IN_FLIGHT_RETRY_AFTER,
+            });
+        }
+    }
+    let mut ids = Vec::with_capacity(keys.len());
+    for (scope, key) in &keys {
+        tx.execute(
+            "INSERT INTO throttle_reservations (scope, key, expires_at) VALUES (?1, ?2, ?3)",
+            params![scope.as_str(), key, now + RESERVATION_TTL],
+        )?;
+        ids.push(tx.last_insert_rowid());
+    }
+    tx.commit()?;
+    Ok(Reservation { ids })
+}
+
+/// Gives the slots back (the verdict is counted separately).
+pub fn release(conn: &Connection, reservation: &Reservation) -> rusqlite::Result<()> {
+    for id in &reservation.ids {
+        conn.execute(
+            "DELETE FROM throttle_reservations WHERE id = ?1",
+            params![id],
+        )?;
+    }
+    Ok(())
+}
+
+/// Whose password is being checked, for counting and the audit log.
+#[derive(Debug, Clone)]
+pub struct PasswordAttempt {
+    /// The lower-cased email (the password scope's key).
+    pub email_key: String,
+    pub addr: String,
+    /// None for an email without an account.
+    pub user_id: Option<i64>,
+    pub now: i64,
+}
+
+impl PasswordAttempt {
+    /// The keys a password attempt reserves.
+    pub fn keys(&self) -> [(Scope, &str); 2] {
+        [
+            (Scope::Password, self.email_key.as_str()),
+            (Scope::Address, self.addr.as_str()),
+        ]
+    }
+}
+
+/// Verifies `password` against `stored` (a dummy hash when None) under a
+/// reservation from [`reserve`], and settles it: a wrong password is
+/// counted and audited, a right one clears the password count, an
+/// unchecked one (Argon2 busy, internal error) only frees the slots.
+///
+/// Runs as its own task, so the verdict is counted even when the request
+/// that asked is dropped half way (client gone, request timeout): dropping
+/// must not be a way to guess without being counted.
+pub async fn check_password(
+    db: &Db,
+    cost: PasswordCost,
+    reservation: Reservation,
+    attempt: PasswordAttempt,
+    password: String,
+    stored: Option<String>,
+) -> ApiResult<bool> {
+    let db = db.clone();
+    let task = tokio::spawn(async move {
+        let verdict = password::verify(cost, password, stored).await;
+        let settled = match &verdict {
+            Ok(ok) => Some(*ok),
+            Err(_) => None,
+        };
+        db.call(move |conn| {
+            let tx = conn.transaction()?;
+            release(&tx, &reservation)?;
+            match settled {
+                Some(true) => success(&tx, Scope::Password, &attempt.email_key)?,
+                Some(false) => record_password_failure(
+                    &tx,
+                    attempt.now,
+                    attempt.user_id,
+                    &attempt.email_key,
+                    &attempt.addr,
+                )?,
+                None => {}
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+        verdict
+    });
+    task.await.map_err(ApiError::internal)?
+}
+
+/// Counts and audits a wrong password: one `password_failed` row per
+/// password actually checked.
+pub fn record_password_failure(
+    conn: &Connection,
+    now: i64,
+    user_id: Option<i64>,
+    email_key: &str,
+    addr: &str,
+) -> rusqlite::Result<()> {
+    let locked = failure(conn, Scope::Password, email_key, now)?;
+    let addr_locked = failure(conn, Scope::Address, addr, now)?;
+    audit::record(conn, now, user_id, Event::PasswordFailed, "", Some(addr))?;
+    if locked || addr_locked {
+        audit::record(conn, now, user_id, Event::LockedOut, "password", Some(addr))?;
+    }
     Ok(())
 }
 
@@ -182,5 +379,92 @@ mod tests {
             now += 60;
         }
         check(&c, Scope::Address, "1.2.3.4", now + MAX_BACKOFF + 1).unwrap();
+    }
+
+    #[test]
+    fn password_failures_never_lock_for_good() {
+        let c = conn();
+        let mut now = 0;
+        for _ in 0..3 * HARD_LIMIT {
+            failure(&c, Scope::Password, "a@example.com", now).unwrap();
+            now += MAX_BACKOFF + 1;
+        }
+        // Right after the last failure: locked, but only for the capped
+        // backoff, and free once it has passed.
+        let last = now - (MAX_BACKOFF + 1);
+        match check(&c, Scope::Password, "a@example.com", last) {
+            Err(ApiError::RateLimited { retry_after }) => assert_eq!(retry_after, MAX_BACKOFF),
+            other => panic!("{other:?}"),
+        }
+        check(&c, Scope::Password, "a@example.com", last + MAX_BACKOFF).unwrap();
+    }
+
+    #[test]
+    fn reservations_allow_only_the_failures_left_before_the_lock() {
+        let mut c = conn();
+        let keys = [
+            (Scope::Password, "b@example.com"),
+            (Scope::Address, "10.0.0.1"),
+        ];
+        let held: Vec<Reservation> = (0..5).map(|_| reserve(&mut c, &keys, 0).unwrap()).collect();
+        // The sixth parallel attempt is refused unchecked, and reserved nothing.
+        match reserve(&mut c, &keys, 0) {
+            Err(ApiError::RateLimited { retry_after }) => assert_eq!(retry_after, 1),
+            other => panic!("{other:?}"),
+        }
+        let rows: i64 = c
+            .query_row("SELECT COUNT(*) FROM throttle_reservations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(rows, 10);
+        // Two settle as failures: still only three in flight, none free.
+        for r in &held[..2] {
+            release(&c, r).unwrap();
+            failure(&c, Scope::Password, "b@example.com", 0).unwrap();
+        }
+        assert!(reserve(&mut c, &keys, 0).is_err());
+        // A success clears the count: the freed slots are usable again.
+        release(&c, &held[2]).unwrap();
+        success(&c, Scope::Password, "b@example.com").unwrap();
+        let again = reserve(&mut c, &keys, 0).unwrap();
+        release(&c, &again).unwrap();
+        // Past the threshold and its lock, one attempt at a time.
+        for r in &held[3..] {
+            release(&c, r).unwrap();
+        }
+        for _ in 0..5 {
+            failure(&c, Scope::Password, "b@example.com", 0).unwrap();
+        }
+        assert!(matches!(
+            reserve(&mut c, &keys, 0),
+            Err(ApiError::RateLimited { retry_after: 30 })
+        ));
+        let one = reserve(&mut c, &keys, 30).unwrap();
+        assert!(reserve(&mut c, &keys, 30).is_err());
+        release(&c, &one).unwrap();
+    }
+
+    #[test]
+    fn an_unsettled_reservation_expires() {
+        let mut c = conn();
+        let keys = [(Scope::Password, "c@example.com")];
+        for _ in 0..5 {
+            // Never settled, as if the server died mid-check.
+            let _ = reserve(&mut c, &keys, 0).unwrap();
+        }
+        assert!(reserve(&mut c, &keys, RESERVATION_TTL - 1).is_err());
+        let r = reserve(&mut c, &keys, RESERVATION_TTL).unwrap();
+        release(&c, &r).unwrap();
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64() {
+        let c = conn();
+        for i in 0..20 {
+            failure(&c, Scope::Address, &format!("2001:db8:7:7::{i:x}"), 0).unwrap();
+        }
+        assert!(check(&c, Scope::Address, "2001:db8:7:7:abcd::1", 0).is_err());
+        check(&c, Scope::Address, "2001:db8:7:8::1", 0).unwrap();
     }
 }

@@ -378,6 +378,24 @@ pub struct ClockNow {
     pub now: i64,
 }
 
+/// `POST /v1/test/fault` (only with `--allow-clock-control`): makes the
+/// server fail on purpose, so a test can show it recovers.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TestFault {
+    pub fault: FaultKind,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Panic inside a database closure, with a transaction open.
+    PanicInDatabase,
+    /// Panic in the handler itself, outside any database work.
+    PanicInHandler,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

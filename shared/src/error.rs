@@ -75,6 +75,12 @@ pub enum ErrorCode {
     /// The SMS provider refused or could not be reached.
     SmsDeliveryFailed,
 
+    // Account API: limits of the server itself.
+    /// The request body is larger than the API accepts (HTTP 413).
+    PayloadTooLarge,
+    /// The API gave up on the request after its time limit; try again.
+    Timeout,
+
     /// A code this build does not know yet: an older extension talking to a
     /// newer host or API keeps working and shows the message.
     #[serde(other)]
@@ -120,6 +126,8 @@ mod tests {
             (ErrorCode::ResendCooldown, "resend_cooldown"),
             (ErrorCode::ReusedCode, "reused_code"),
             (ErrorCode::SmsDeliveryFailed, "sms_delivery_failed"),
+            (ErrorCode::PayloadTooLarge, "payload_too_large"),
+            (ErrorCode::Timeout, "timeout"),
         ];
         for (code, text) in codes.iter() {
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(text));

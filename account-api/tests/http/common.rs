@@ -40,6 +40,9 @@ impl Drop for Server {
 pub struct Options {
     pub mandatory_2fa: bool,
     pub sms: SmsConfig,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Off only to show what a production server does not serve.
+    pub allow_clock_control: bool,
 }
 
 impl Default for Options {
@@ -47,6 +50,8 @@ impl Default for Options {
         Options {
             mandatory_2fa: false,
             sms: SmsConfig::Outbox,
+            trusted_proxies: Vec::new(),
+            allow_clock_control: true,
         }
     }
 }
@@ -96,9 +101,10 @@ impl Server {
         let config = ServerConfig {
             db_path: db_path.clone(),
             mandatory_2fa: options.mandatory_2fa,
-            allow_clock_control: true,
+            allow_clock_control: options.allow_clock_control,
             sms: options.sms,
             password_cost: TEST_COST,
+            trusted_proxies: options.trusted_proxies,
         };
         let state = AppState::open(config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
