@@ -16,8 +16,9 @@ use rusqlite_migration::{Migrations, M};
 use crate::error::{ApiError, ApiResult};
 
 /// Schema versions, oldest first. Never edit a released entry: add one.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -153,7 +154,30 @@ CREATE TABLE outbox (
     user_id INTEGER
 );
 "#,
-)];
+    ),
+    // SMS caps (issue 9, item 4): one row per text message the server tried
+    // to send, failed ones included. Disable and re-setup never delete these
+    // (unlike sms_codes), and a deleted user keeps counting (no cascade);
+    // rows older than a day are pruned when the next code is issued.
+    M::up(
+        r#"
+CREATE TABLE sms_sends (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    phone TEXT NOT NULL,
+    -- country calling code, the unit of the per-country cap
+    country_code INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    failed_at INTEGER
+);
+CREATE INDEX sms_sends_time ON sms_sends(created_at);
+CREATE INDEX sms_sends_user ON sms_sends(user_id, created_at);
+CREATE INDEX sms_sends_phone ON sms_sends(phone, created_at);
+CREATE INDEX sms_sends_country ON sms_sends(country_code, created_at);
+"#,
+    ),
+];
 
 /// Opens (creating if needed) and migrates the database file.
 pub fn open(path: &Path) -> Result<Connection, DbOpenError> {

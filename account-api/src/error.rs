@@ -56,8 +56,13 @@ pub enum ApiError {
     ConfirmationRequired(String),
     #[error("{0}")]
     WeakPassword(String),
-    #[error("the text message could not be sent: {0}")]
-    SmsDeliveryFailed(String),
+    /// The provider's own words are logged, never answered: they can name
+    /// the provider account or its internals.
+    #[error("the text message could not be sent; try again in a minute, or use a recovery code")]
+    SmsDeliveryFailed,
+    /// An hourly SMS cap (per user, number, country or overall) is reached.
+    #[error("{message}")]
+    SmsCapReached { message: String, retry_after: i64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -86,7 +91,8 @@ impl ApiError {
             ApiError::TwoFactorNotEnabled => ErrorCode::TwoFactorNotEnabled,
             ApiError::ConfirmationRequired(_) => ErrorCode::ConfirmationRequired,
             ApiError::WeakPassword(_) => ErrorCode::WeakPassword,
-            ApiError::SmsDeliveryFailed(_) => ErrorCode::SmsDeliveryFailed,
+            ApiError::SmsDeliveryFailed => ErrorCode::SmsDeliveryFailed,
+            ApiError::SmsCapReached { .. } => ErrorCode::RateLimited,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -113,7 +119,8 @@ impl ApiError {
             ApiError::TooManyAttempts(_)
             | ApiError::RateLimited { .. }
             | ApiError::ResendCooldown { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::SmsDeliveryFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::SmsCapReached { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -143,6 +150,7 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after } | ApiError::ResendCooldown { retry_after } => {
                 Some(*retry_after)
             }
+            ApiError::SmsCapReached { retry_after, .. } => Some(*retry_after),
             _ => None,
         };
         let body = WireError {

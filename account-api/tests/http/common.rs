@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use account_api::admin;
-use account_api::config::{ServerConfig, SmsConfig};
+use account_api::config::{ServerConfig, SmsCaps, SmsConfig};
 use account_api::password::PasswordCost;
 use account_api::AppState;
 use reqwest::StatusCode;
@@ -40,6 +40,7 @@ impl Drop for Server {
 pub struct Options {
     pub mandatory_2fa: bool,
     pub sms: SmsConfig,
+    pub sms_caps: SmsCaps,
 }
 
 impl Default for Options {
@@ -47,6 +48,7 @@ impl Default for Options {
         Options {
             mandatory_2fa: false,
             sms: SmsConfig::Outbox,
+            sms_caps: SmsCaps::default(),
         }
     }
 }
@@ -99,6 +101,7 @@ impl Server {
             allow_clock_control: true,
             sms: options.sms,
             password_cost: TEST_COST,
+            sms_caps: options.sms_caps,
         };
         let state = AppState::open(config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -12,6 +12,8 @@ mod openapi;
 mod recovery;
 mod sign_in;
 mod sms;
+mod sms_caps;
+mod sms_sign_in;
 mod trusted_device;
 mod twilio;
 mod web_app;
