@@ -23,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::phone;
 use crate::recovery_codes;
 use crate::secret_box::SecretBox;
-use crate::sms::{self, Purpose};
+use crate::sms::{self, Purpose, Reuse};
 use crate::throttle::{self, Scope};
 use crate::tokens::{hash_token, new_token, TokenKind};
 use crate::trusted_device;
@@ -303,13 +303,15 @@ pub async fn answer(
         (status = 200, body = SmsCodeSent),
         (status = 401, body = WireError),
         (status = 409, body = WireError, description = "the user's method is not SMS"),
-        (status = 429, body = WireError, description = "resend_cooldown")))]
+        (status = 429, body = WireError, description = "resend_cooldown, rate_limited (hourly SMS caps)"),
+        (status = 502, body = WireError, description = "sms_delivery_failed")))]
 pub async fn resend(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ResendRequest>,
 ) -> ApiResult<Json<SmsCodeSent>> {
     let now = state.clock.now();
     let secrets = state.secrets.clone();
+    let caps = state.config.sms_caps;
     let (user_id, issued) = state
         .db
         .call(move |conn| {
@@ -328,11 +330,12 @@ pub async fn resend(
             let issued = sms::issue(
                 conn,
                 &secrets,
+                &caps,
                 now,
                 challenge.user_id,
                 Purpose::SignIn,
                 &phone,
-                false,
+                Reuse::Cooldown,
             )?;
             Ok((challenge.user_id, issued))
         })

@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub password_cost: PasswordCost,
     /// Peers whose `X-Forwarded-For` is believed (see `client_addr`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Hourly caps on text messages (SMS pumping).
+    pub sms_caps: SmsCaps,
 }
 
 impl ServerConfig {
@@ -58,6 +60,34 @@ impl ServerConfig {
             sms: SmsConfig::Outbox,
             password_cost: PasswordCost::default(),
             trusted_proxies: Vec::new(),
+            sms_caps: SmsCaps::default(),
+        }
+    }
+}
+
+/// Text messages the server sends per rolling hour, counted from every send
+/// it attempted (`sms_sends`), which nothing a user does can delete. Each
+/// message costs money and can be aimed at a number the attacker is paid
+/// for (SMS pumping), so each cap bounds one way of multiplying them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsCaps {
+    /// One user, all purposes and numbers together.
+    pub per_user: i64,
+    /// One destination number, whichever users ask.
+    pub per_number: i64,
+    /// One country calling code (pumping targets a country's ranges).
+    pub per_country: i64,
+    /// The whole server.
+    pub global: i64,
+}
+
+impl Default for SmsCaps {
+    fn default() -> Self {
+        SmsCaps {
+            per_user: 10,
+            per_number: 10,
+            per_country: 200,
+            global: 1000,
         }
     }
 }

@@ -172,6 +172,28 @@ UPDATE throttles SET locked_until = 0
  WHERE scope = 'password' AND locked_until = 9223372036854775807;
 "#,
     ),
+    // SMS caps (issue 9, item 4): one row per text message the server tried
+    // to send, failed ones included. Disable and re-setup never delete these
+    // (unlike sms_codes), and a deleted user keeps counting (no cascade);
+    // rows older than a day are pruned when the next code is issued.
+    M::up(
+        r#"
+CREATE TABLE sms_sends (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    phone TEXT NOT NULL,
+    -- country calling code, the unit of the per-country cap
+    country_code INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    failed_at INTEGER
+);
+CREATE INDEX sms_sends_time ON sms_sends(created_at);
+CREATE INDEX sms_sends_user ON sms_sends(user_id, created_at);
+CREATE INDEX sms_sends_phone ON sms_sends(phone, created_at);
+CREATE INDEX sms_sends_country ON sms_sends(country_code, created_at);
+"#,
+    ),
 ];
 
 /// Opens (creating if needed) and migrates the database file.

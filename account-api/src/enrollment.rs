@@ -25,7 +25,7 @@ use crate::challenge::{is_failed_guess, record_failure};
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
 use crate::recovery_codes;
-use crate::sms::{self, Purpose};
+use crate::sms::{self, Purpose, Reuse};
 use crate::throttle::{self, Scope};
 use crate::trusted_device;
 
@@ -269,10 +269,11 @@ async fn start_sms(
 ) -> ApiResult<SmsCodeSent> {
     let requested = requested
         .filter(|p| !p.trim().is_empty())
-        .map(|p| phone::normalize_e164(&p))
+        .map(|p| phone::mobile(&p).map(|m| m.e164))
         .transpose()?;
     let now = state.clock.now();
     let secrets = state.secrets.clone();
+    let caps = state.config.sms_caps;
     let user_id = caller.user_id;
     let issued = state
         .db
@@ -301,7 +302,16 @@ async fn start_sms(
             if platform {
                 return Err(ApiError::PhoneIsPlatformLine);
             }
-            let issued = sms::issue(conn, &secrets, now, user_id, Purpose::Setup, &phone, false)?;
+            let issued = sms::issue(
+                conn,
+                &secrets,
+                &caps,
+                now,
+                user_id,
+                Purpose::Setup,
+                &phone,
+                Reuse::Cooldown,
+            )?;
             conn.execute(
                 "UPDATE users SET pending_phone = ?1 WHERE id = ?2",
                 params![phone, user_id],
@@ -324,9 +334,10 @@ async fn start_sms(
     request_body = SmsSetupRequest,
     responses(
         (status = 200, body = SmsCodeSent),
-        (status = 400, body = WireError, description = "invalid_phone, phone_is_platform_line"),
+        (status = 400, body = WireError, description = "invalid_phone (not a valid mobile number), phone_is_platform_line"),
         (status = 401, body = WireError, description = "password_required"),
-        (status = 429, body = WireError, description = "resend_cooldown")))]
+        (status = 429, body = WireError, description = "resend_cooldown, rate_limited (hourly SMS caps)"),
+        (status = 502, body = WireError, description = "sms_delivery_failed")))]
 pub async fn sms_setup(
     State(state): State<AppState>,
     AnySession(caller): AnySession,

@@ -56,8 +56,13 @@ pub enum ApiError {
     ConfirmationRequired(String),
     #[error("{0}")]
     WeakPassword(String),
-    #[error("the text message could not be sent: {0}")]
-    SmsDeliveryFailed(String),
+    /// The provider's own words are logged, never answered: they can name
+    /// the provider account or its internals.
+    #[error("the text message could not be sent; try again in a minute, or use a recovery code")]
+    SmsDeliveryFailed,
+    /// An hourly SMS cap (per user, number, country or overall) is reached.
+    #[error("{message}")]
+    SmsCapReached { message: String, retry_after: i64 },
     /// Every Argon2 slot stayed taken for the whole bounded wait: the
     /// password was not checked and nothing was counted.
     #[error("the server is busy checking passwords; try again in {retry_after} seconds")]
@@ -94,7 +99,8 @@ impl ApiError {
             ApiError::TwoFactorNotEnabled => ErrorCode::TwoFactorNotEnabled,
             ApiError::ConfirmationRequired(_) => ErrorCode::ConfirmationRequired,
             ApiError::WeakPassword(_) => ErrorCode::WeakPassword,
-            ApiError::SmsDeliveryFailed(_) => ErrorCode::SmsDeliveryFailed,
+            ApiError::SmsDeliveryFailed => ErrorCode::SmsDeliveryFailed,
+            ApiError::SmsCapReached { .. } => ErrorCode::RateLimited,
             ApiError::Busy { .. } => ErrorCode::RateLimited,
             ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             ApiError::Timeout { .. } => ErrorCode::Timeout,
@@ -124,10 +130,11 @@ impl ApiError {
             ApiError::TooManyAttempts(_)
             | ApiError::RateLimited { .. }
             | ApiError::ResendCooldown { .. }
+            | ApiError::SmsCapReached { .. }
             | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::SmsDeliveryFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -154,6 +161,7 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let retry_after = match &self {
+            ApiError::SmsCapReached { retry_after, .. } => Some(*retry_after),
             ApiError::RateLimited { retry_after }
             | ApiError::ResendCooldown { retry_after }
             | ApiError::Busy { retry_after } => Some(*retry_after),

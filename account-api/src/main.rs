@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use account_api::admin::{self, Seeded};
-use account_api::config::{ServerConfig, SmsConfig, TwilioConfig};
+use account_api::config::{ServerConfig, SmsCaps, SmsConfig, TwilioConfig};
 use account_api::password::PasswordCost;
 use account_api::{audit, sms, AppState};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -131,6 +131,25 @@ struct ServeArgs {
         value_parser = account_api::client_addr::parse_trusted_proxy
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    #[command(flatten)]
+    sms_caps: SmsCapArgs,
+}
+
+/// Hourly SMS caps (SMS pumping); see `SmsCaps`.
+#[derive(Args)]
+struct SmsCapArgs {
+    /// Text messages one user can trigger per hour.
+    #[arg(long, env = "DIALER_2FA_SMS_PER_USER_HOUR", default_value_t = SmsCaps::default().per_user)]
+    sms_per_user_hour: i64,
+    /// Text messages one destination number gets per hour, all users together.
+    #[arg(long, env = "DIALER_2FA_SMS_PER_NUMBER_HOUR", default_value_t = SmsCaps::default().per_number)]
+    sms_per_number_hour: i64,
+    /// Text messages per hour to one country calling code (+1, +44, ...).
+    #[arg(long, env = "DIALER_2FA_SMS_PER_COUNTRY_HOUR", default_value_t = SmsCaps::default().per_country)]
+    sms_per_country_hour: i64,
+    /// Text messages the whole server sends per hour.
+    #[arg(long, env = "DIALER_2FA_SMS_GLOBAL_HOUR", default_value_t = SmsCaps::default().global)]
+    sms_global_hour: i64,
 }
 
 #[derive(Subcommand)]
@@ -341,6 +360,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             iterations: args.argon2_iterations,
         },
         trusted_proxies: args.trusted_proxies,
+        sms_caps: SmsCaps {
+            per_user: args.sms_caps.sms_per_user_hour,
+            per_number: args.sms_caps.sms_per_number_hour,
+            per_country: args.sms_caps.sms_per_country_hour,
+            global: args.sms_caps.sms_global_hour,
+        },
     };
     if args.seed_demo {
         let conn = open(&args.db)?;

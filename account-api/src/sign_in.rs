@@ -17,8 +17,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::password;
 use crate::phone;
 use crate::policy;
-use crate::sms::{self, Purpose};
-use crate::throttle;
+use crate::sms::{self, Purpose, Reuse};
+use crate::throttle::{self, Scope};
+use crate::tokens::hash_token;
 use crate::trusted_device;
 
 /// What the database step of a sign-in decided.
@@ -28,8 +29,8 @@ enum Outcome {
     SendSms {
         response: SignInResponse,
         user_id: i64,
-        phone: String,
-        code: zeroize::Zeroizing<String>,
+        challenge_token: String,
+        issued: sms::IssuedCode,
     },
 }
 
@@ -39,7 +40,8 @@ enum Outcome {
     responses(
         (status = 200, body = SignInResponse, description = "authenticated, two_factor_required or two_factor_setup_required"),
         (status = 401, body = WireError, description = "invalid_credentials"),
-        (status = 429, body = WireError, description = "rate_limited")))]
+        (status = 429, body = WireError, description = "rate_limited (also the hourly SMS caps)"),
+        (status = 502, body = WireError, description = "sms_delivery_failed: the SMS code could not be sent")))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -86,6 +88,7 @@ pub async fn sign_in(
 
     let mandatory = state.config.mandatory_2fa;
     let secrets = state.secrets.clone();
+    let caps = state.config.sms_caps;
     let device_token = req.trusted_device_token;
     let outcome = state
         .db
@@ -123,6 +126,24 @@ pub async fn sign_in(
                     }));
                 }
             }
+            // The code is issued (or refused by a cap) before the challenge
+            // exists, so a refusal leaves no challenge nobody can answer.
+            let issued = match (method, phone) {
+                (TwoFactorMethod::Sms, Some(phone)) => Some(sms::issue(
+                    conn,
+                    &secrets,
+                    &caps,
+                    now,
+                    user_id,
+                    Purpose::SignIn,
+                    &phone,
+                    Reuse::SignIn,
+                )?),
+                (TwoFactorMethod::Sms, None) => {
+                    return Err(ApiError::internal("sms method without a phone"))
+                }
+                (TwoFactorMethod::Authenticator, _) => None,
+            };
             let (challenge_token, expires_at) = challenge::create(conn, now, user_id)?;
             match method {
                 TwoFactorMethod::Authenticator => {
@@ -134,24 +155,23 @@ pub async fn sign_in(
                     }))
                 }
                 TwoFactorMethod::Sms => {
-                    let phone =
-                        phone.ok_or_else(|| ApiError::internal("sms method without a phone"))?;
                     let issued =
-                        sms::issue(conn, &secrets, now, user_id, Purpose::SignIn, &phone, true)?;
+                        issued.ok_or_else(|| ApiError::internal("sms sign-in without a code"))?;
                     let response = SignInResponse::TwoFactorRequired {
-                        challenge_token,
+                        challenge_token: challenge_token.clone(),
                         method,
-                        phone_hint: Some(phone::mask(&phone)),
+                        phone_hint: Some(phone::mask(&issued.phone)),
                         expires_at,
                     };
-                    Ok(match issued.code {
-                        Some(code) => Outcome::SendSms {
+                    Ok(if issued.code.is_some() {
+                        Outcome::SendSms {
                             response,
                             user_id,
-                            phone,
-                            code,
-                        },
-                        None => Outcome::Done(response),
+                            challenge_token,
+                            issued,
+                        }
+                    } else {
+                        Outcome::Done(response)
                     })
                 }
             }
@@ -162,13 +182,24 @@ pub async fn sign_in(
         Outcome::SendSms {
             response,
             user_id,
-            phone,
-            code,
+            challenge_token,
+            issued,
         } => {
-            state
-                .sms
-                .send(&state.db, now, user_id, &phone, sms::message_text(&code))
-                .await?;
+            if let Err(e) = state.sms.deliver(&state.db, now, user_id, &issued).await {
+                // No code reached the phone: the challenge is closed rather
+                // than left open, and the next sign-in sends a fresh code.
+                state
+                    .db
+                    .call(move |conn| {
+                        conn.execute(
+                            "UPDATE challenges SET consumed_at = ?1 WHERE token_hash = ?2 AND consumed_at IS NULL",
+                            params![now, hash_token(&challenge_token)],
+                        )?;
+                        Ok(())
+                    })
+                    .await?;
+                return Err(e);
+            }
             Ok(Json(response))
         }
     }

@@ -2,25 +2,31 @@
 //!
 //! A code is 6 random digits, stored as a keyed MAC, valid 10 minutes, used
 //! once, dead after 3 wrong tries; a new one can be asked for after a 30 s
-//! cooldown (at most 10 an hour per user), and asking supersedes the
-//! previous one. Delivery is separate
-//! from issuing so no network call happens while the database is locked.
+//! cooldown, and asking supersedes the previous one. Every send is also
+//! recorded in `sms_sends`, which the hourly caps ([`SmsCaps`]) count and
+//! which no user action deletes. Delivery is separate from issuing so no
+//! network call happens while the database is locked.
 
 use rand::Rng;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::config::{SmsConfig, TwilioConfig};
+use crate::config::{SmsCaps, SmsConfig, TwilioConfig};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::phone;
 use crate::secret_box::SecretBox;
 
 pub const CODE_TTL: i64 = 10 * 60;
 pub const RESEND_COOLDOWN: i64 = 30;
 pub const MAX_ATTEMPTS: i64 = 3;
-/// Text messages one user can trigger per hour, all purposes together.
-pub const MAX_PER_HOUR: i64 = 10;
+/// The window of the caps.
+pub const CAP_WINDOW: i64 = 3600;
+/// Send records older than this are no longer counted by anything and are
+/// pruned, so the table does not keep everyone's numbers for ever.
+const SEND_RECORD_KEPT: i64 = 24 * 3600;
 
 /// Why a code was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +44,18 @@ impl Purpose {
     }
 }
 
+/// How a request that wants a code treats the one sent moments ago.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Setup and an explicit resend: inside the cooldown, refuse.
+    Cooldown,
+    /// A new sign-in: a code sent moments ago that still works is kept (the
+    /// new challenge accepts it, nothing is sent); one that was used up or
+    /// killed by wrong tries is replaced at once, since the password was
+    /// just proven and the caps still bound how often.
+    SignIn,
+}
+
 /// A code that must now be delivered.
 pub struct IssuedCode {
     pub phone: String,
@@ -45,21 +63,22 @@ pub struct IssuedCode {
     pub code: Option<zeroize::Zeroizing<String>>,
     pub expires_at: i64,
     pub resend_available_at: i64,
+    /// The `sms_codes` and `sms_sends` rows of a new code, to undo the code
+    /// (not the count) when delivery fails.
+    rows: Option<(i64, i64)>,
 }
 
-/// Issues a new code, or refuses within the cooldown.
-///
-/// With `reuse_within_cooldown` (a repeated sign-in) the code sent moments
-/// ago stays valid and nothing new is sent, instead of an error: a second
-/// sign-in must not fail, and must not send a message per attempt either.
+/// Issues a new code, or keeps the live one, or refuses (cooldown, caps).
+#[allow(clippy::too_many_arguments)]
 pub fn issue(
     conn: &Connection,
     secrets: &SecretBox,
+    caps: &SmsCaps,
     now: i64,
     user_id: i64,
     purpose: Purpose,
     phone: &str,
-    reuse_within_cooldown: bool,
+    reuse: Reuse,
 ) -> ApiResult<IssuedCode> {
     let last: Option<(i64, i64, i64, Option<i64>, String)> = conn
         .query_row(
@@ -72,34 +91,43 @@ pub fn issue(
     if let Some((created_at, expires_at, attempts, consumed_at, last_phone)) = last {
         let cooldown_end = created_at + RESEND_COOLDOWN;
         if now < cooldown_end {
-            let still_usable = consumed_at.is_none() && attempts < MAX_ATTEMPTS && expires_at > now;
-            if reuse_within_cooldown && still_usable && last_phone == phone {
-                return Ok(IssuedCode {
-                    phone: phone.to_string(),
-                    code: None,
-                    expires_at,
-                    resend_available_at: cooldown_end,
-                });
+            let still_usable = consumed_at.is_none()
+                && attempts < MAX_ATTEMPTS
+                && expires_at > now
+                && last_phone == phone;
+            match reuse {
+                Reuse::SignIn if still_usable => {
+                    return Ok(IssuedCode {
+                        phone: phone.to_string(),
+                        code: None,
+                        expires_at,
+                        resend_available_at: cooldown_end,
+                        rows: None,
+                    });
+                }
+                Reuse::SignIn => {}
+                // Also across numbers: alternating numbers must not
+                // multiply the messages one account can trigger.
+                Reuse::Cooldown => {
+                    return Err(ApiError::ResendCooldown {
+                        retry_after: cooldown_end - now,
+                    })
+                }
             }
-            // Also across numbers: alternating numbers must not multiply
-            // the messages one account can trigger (SMS pumping).
-            return Err(ApiError::ResendCooldown {
-                retry_after: cooldown_end - now,
-            });
         }
     }
-    // A cap per hour, whatever the purpose: each message costs money and
-    // can be aimed at someone else's phone.
-    let (sent_last_hour, oldest): (i64, Option<i64>) = conn.query_row(
-        "SELECT COUNT(*), MIN(created_at) FROM sms_codes WHERE user_id = ?1 AND created_at > ?2",
-        params![user_id, now - 3600],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+    let country = phone::country_code(phone);
+    check_caps(conn, caps, now, user_id, phone, country)?;
+    conn.execute(
+        "DELETE FROM sms_sends WHERE created_at < ?1",
+        params![now - SEND_RECORD_KEPT],
     )?;
-    if sent_last_hour >= MAX_PER_HOUR {
-        return Err(ApiError::ResendCooldown {
-            retry_after: oldest.map(|o| o + 3600 - now).unwrap_or(3600).max(1),
-        });
-    }
+    conn.execute(
+        "INSERT INTO sms_sends (user_id, phone, country_code, purpose, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, phone, country, purpose.as_str(), now],
+    )?;
+    let send_id = conn.last_insert_rowid();
     // Only the newest code counts: supersede the others.
     conn.execute(
         "UPDATE sms_codes SET consumed_at = ?1 WHERE user_id = ?2 AND purpose = ?3 AND consumed_at IS NULL",
@@ -115,12 +143,91 @@ pub fn issue(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![user_id, purpose.as_str(), phone, mac, now, now + CODE_TTL],
     )?;
+    let code_id = conn.last_insert_rowid();
     Ok(IssuedCode {
         phone: phone.to_string(),
         code: Some(code),
         expires_at: now + CODE_TTL,
         resend_available_at: now + RESEND_COOLDOWN,
+        rows: Some((code_id, send_id)),
     })
+}
+
+/// Refuses a send that would go over any hourly cap, saying when the
+/// oldest counted send leaves the window.
+fn check_caps(
+    conn: &Connection,
+    caps: &SmsCaps,
+    now: i64,
+    user_id: i64,
+    phone: &str,
+    country: u16,
+) -> ApiResult<()> {
+    let checks: [(&str, Option<Value>, i64, &str); 4] = [
+        (
+            "user_id = ?2",
+            Some(Value::Integer(user_id)),
+            caps.per_user,
+            "you asked for too many text messages in the last hour",
+        ),
+        (
+            "phone = ?2",
+            Some(Value::Text(phone.to_string())),
+            caps.per_number,
+            "too many text messages went to this number in the last hour",
+        ),
+        (
+            "country_code = ?2",
+            Some(Value::Integer(i64::from(country))),
+            caps.per_country,
+            "too many text messages went to this country in the last hour",
+        ),
+        (
+            "1 = 1",
+            None,
+            caps.global,
+            "the service sent its limit of text messages for this hour",
+        ),
+    ];
+    let since = now - CAP_WINDOW;
+    for (filter, value, cap, reason) in checks {
+        let mut args = vec![Value::Integer(since)];
+        args.extend(value);
+        let count: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM sms_sends WHERE created_at > ?1 AND {filter}"),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        if count < cap {
+            continue;
+        }
+        // The send whose leaving the window brings the count under the cap.
+        args.push(Value::Integer(count - cap));
+        let offset = args.len();
+        let freed_by: Option<i64> = conn
+            .query_row(
+                &format!(
+                    "SELECT created_at FROM sms_sends WHERE created_at > ?1 AND {filter}
+                     ORDER BY created_at, id LIMIT 1 OFFSET ?{offset}"
+                ),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )
+            .optional()?;
+        let retry_after = freed_by
+            .map(|at| at + CAP_WINDOW - now)
+            .unwrap_or(CAP_WINDOW)
+            .max(1);
+        tracing::warn!(user_id, country, cap, reason, "sms cap reached");
+        return Err(ApiError::SmsCapReached {
+            message: format!(
+                "{reason}; try again in {} minutes, or use a recovery code to sign in",
+                (retry_after + 59) / 60
+            ),
+            retry_after,
+        });
+    }
+    Ok(())
 }
 
 fn mac_context(user_id: i64, purpose: Purpose) -> String {
@@ -213,7 +320,10 @@ impl SmsSender {
     }
 
     /// Sends a freshly issued code; nothing when the code from under the
-    /// cooldown was kept (it was sent already).
+    /// cooldown was kept (it was sent already). When the send fails the code
+    /// is dropped, so the next request sends a fresh one instead of keeping
+    /// a code nobody received or waiting out its cooldown; the attempt stays
+    /// counted by the caps.
     pub async fn deliver(
         &self,
         db: &Db,
@@ -221,13 +331,24 @@ impl SmsSender {
         user_id: i64,
         issued: &IssuedCode,
     ) -> ApiResult<()> {
-        match &issued.code {
-            Some(code) => {
-                self.send(db, now, user_id, &issued.phone, message_text(code))
-                    .await
-            }
-            None => Ok(()),
+        let Some(code) = &issued.code else {
+            return Ok(());
+        };
+        let result = self
+            .send(db, now, user_id, &issued.phone, message_text(code))
+            .await;
+        if let (Err(_), Some((code_id, send_id))) = (&result, issued.rows) {
+            db.call(move |conn| {
+                conn.execute("DELETE FROM sms_codes WHERE id = ?1", params![code_id])?;
+                conn.execute(
+                    "UPDATE sms_sends SET failed_at = ?1 WHERE id = ?2",
+                    params![now, send_id],
+                )?;
+                Ok(())
+            })
+            .await?;
         }
+        result
     }
 
     pub async fn send(
@@ -251,10 +372,12 @@ impl SmsSender {
                 .await
             }
             SmsSender::Twilio(t) => {
-                let sent = t
-                    .send(to, &body)
-                    .await
-                    .map_err(|e| ApiError::SmsDeliveryFailed(e.to_string()))?;
+                // Twilio's words go to the log, not to the client: they can
+                // name the account, the sending number or internal codes.
+                let sent = t.send(to, &body).await.map_err(|e| {
+                    tracing::warn!(error = %e, user_id, "Twilio did not take the text message");
+                    ApiError::SmsDeliveryFailed
+                })?;
                 tracing::info!(sid = %sent.sid, status = %sent.status, "sms handed to Twilio");
                 Ok(())
             }

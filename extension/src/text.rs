@@ -89,6 +89,12 @@ pub fn error_text(error: &ErrorBody) -> String {
             "The account server did not answer. Check your connection and try again. ({})",
             error.message
         ),
+        // Our own words, not the message: an older API put the SMS
+        // provider's refusal text there.
+        ErrorCode::SmsDeliveryFailed => {
+            "We could not send the text message. Try again in a minute, or use a recovery code."
+                .into()
+        }
         _ => sentence(&error.message),
     }
 }
@@ -190,6 +196,20 @@ mod tests {
         assert_eq!(error_text(&e), "The email or the password is wrong.");
         let e = ErrorBody::new(ErrorCode::ApiUnreachable, "timed out");
         assert!(error_text(&e).starts_with("The account server did not answer."));
+    }
+
+    #[test]
+    fn sms_delivery_failure_gets_plain_words_without_the_provider_text() {
+        let e = ErrorBody::new(
+            ErrorCode::SmsDeliveryFailed,
+            "the text message could not be sent: Twilio code 21211 for AC0123",
+        );
+        let text = error_text(&e);
+        assert_eq!(
+            text,
+            "We could not send the text message. Try again in a minute, or use a recovery code."
+        );
+        assert!(!text.contains("Twilio"));
     }
 
     #[test]

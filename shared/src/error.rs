@@ -62,7 +62,8 @@ pub enum ErrorCode {
     NotAllowedWhileEnforced,
     /// The phone number is one of the platform's own lines.
     PhoneIsPlatformLine,
-    /// The phone number is not E.164 (`+` then 8 to 15 digits).
+    /// The phone number is not E.164 (`+` then 8 to 15 digits), or not a
+    /// valid mobile number for its country (landline, premium-rate, ...).
     InvalidPhone,
     /// A code was sent moments ago; wait before asking again.
     ResendCooldown,
@@ -72,7 +73,9 @@ pub enum ErrorCode {
     ConfirmationRequired,
     /// The new password does not meet the length rules.
     WeakPassword,
-    /// The SMS provider refused or could not be reached.
+    /// The SMS provider refused or could not be reached; no code was sent,
+    /// and the next request sends a new one. The message is generic: the
+    /// provider's own words stay in the server's log.
     SmsDeliveryFailed,
 
     // Account API: limits of the server itself.

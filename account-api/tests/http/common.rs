@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use account_api::admin;
-use account_api::config::{ServerConfig, SmsConfig};
+use account_api::config::{ServerConfig, SmsCaps, SmsConfig};
 use account_api::password::PasswordCost;
 use account_api::AppState;
 use reqwest::StatusCode;
@@ -43,6 +43,7 @@ pub struct Options {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Off only to show what a production server does not serve.
     pub allow_clock_control: bool,
+    pub sms_caps: SmsCaps,
 }
 
 impl Default for Options {
@@ -52,6 +53,7 @@ impl Default for Options {
             sms: SmsConfig::Outbox,
             trusted_proxies: Vec::new(),
             allow_clock_control: true,
+            sms_caps: SmsCaps::default(),
         }
     }
 }
@@ -105,6 +107,7 @@ impl Server {
             sms: options.sms,
             password_cost: TEST_COST,
             trusted_proxies: options.trusted_proxies,
+            sms_caps: options.sms_caps,
         };
         let state = AppState::open(config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

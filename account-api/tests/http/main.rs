@@ -14,6 +14,8 @@ mod recovery;
 mod robustness;
 mod sign_in;
 mod sms;
+mod sms_caps;
+mod sms_sign_in;
 mod trusted_device;
 mod twilio;
 mod web_app;

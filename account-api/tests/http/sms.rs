@@ -360,6 +360,8 @@ async fn alternating_numbers_does_not_bypass_the_cooldown_and_an_hour_caps_at_te
         .ok();
     }
     s.advance(31).await;
+    // The hourly cap is `rate_limited` (it was `resend_cooldown` before the
+    // caps moved to the send record; see sms_caps.rs).
     let r = s
         .post(
             "/v1/two-factor/sms/setup",
@@ -367,7 +369,8 @@ async fn alternating_numbers_does_not_bypass_the_cooldown_and_an_hour_caps_at_te
             json!({"phone": PHONE, "password": PASSWORD}),
         )
         .await;
-    r.err(429, "resend_cooldown");
+    r.err(429, "rate_limited");
+    assert!(r.retry_after.is_some());
     assert_eq!(
         s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"),
         10

@@ -2,6 +2,7 @@
 //! Twilio's Messages API.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use account_api::config::{SmsConfig, TwilioConfig};
@@ -19,9 +20,39 @@ const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const AUTH_TOKEN: &str = "test-auth-token";
 const FROM: &str = "+15005550006";
 
+/// A valid mobile number (so the API sends to it) that the stand-in
+/// refuses as Twilio refuses an unreachable one.
+pub const REFUSED_TO: &str = "+14155550999";
+/// Words only Twilio's refusal contains, to prove they stay out of answers.
+pub const TWILIO_WORDS: &str = "ZEBRA-QUOKKA-4417 carrier filtered";
+
 #[derive(Clone, Default)]
-struct Fake {
-    received: Arc<Mutex<Vec<HashMap<String, String>>>>,
+pub struct Fake {
+    pub received: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    /// Refuse this many of the next messages (as Twilio does when a carrier
+    /// filters them), then deliver again.
+    pub fail_next: Arc<AtomicUsize>,
+}
+
+impl Fake {
+    pub fn sent(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// The code in the newest delivered message.
+    pub fn last_code(&self) -> String {
+        let body = self.received.lock().unwrap().last().unwrap()["Body"].clone();
+        sms_code_in(&body)
+    }
+}
+
+fn refusal(to: &str) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(
+            json!({"code": 30007, "message": format!("Message to {to} refused: {TWILIO_WORDS}"), "more_info": "https://www.twilio.com/docs/errors/30007", "status": 400}),
+        ),
+    )
 }
 
 async fn messages(
@@ -54,6 +85,17 @@ async fn messages(
             ),
         );
     }
+    let to = form.get("To").cloned().unwrap_or_default();
+    if to == REFUSED_TO {
+        return refusal(&to);
+    }
+    if fake
+        .fail_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return refusal(&to);
+    }
     let n = {
         let mut r = fake.received.lock().unwrap();
         r.push(form.clone());
@@ -77,7 +119,7 @@ async fn messages(
     )
 }
 
-async fn start_fake() -> (String, Fake) {
+pub async fn start_fake() -> (String, Fake) {
     let fake = Fake::default();
     let app = Router::new()
         .route("/2010-04-01/Accounts/{sid}/Messages.json", post(messages))
@@ -88,7 +130,7 @@ async fn start_fake() -> (String, Fake) {
     (format!("http://{addr}"), fake)
 }
 
-fn config(base_url: &str, token: &str) -> TwilioConfig {
+pub fn config(base_url: &str, token: &str) -> TwilioConfig {
     TwilioConfig {
         account_sid: SID.into(),
         auth_token: token.into(),
@@ -156,15 +198,21 @@ async fn server_with_twilio_sender_delivers_setup_codes_through_it() {
         .await;
     assert_eq!(r.ok()["method"], "sms");
 
-    // A refusal by Twilio is a 502 with a clear code.
+    // A refusal by Twilio is a 502 with a clear code, and Twilio's own
+    // words stay in the server's log.
     s.user("yul@example.com");
     let other = s.session("yul@example.com").await;
     let r = s
         .post(
             "/v1/two-factor/sms/setup",
             Some(&other),
-            json!({"phone": "+15005550001"}),
+            json!({"phone": REFUSED_TO}),
         )
         .await;
     r.err(502, "sms_delivery_failed");
+    assert!(!r.message().is_empty());
+    let body = r.body.to_string();
+    for leaked in ["ZEBRA", "30007", "refused:", REFUSED_TO] {
+        assert!(!body.contains(leaked), "{leaked} in {body}");
+    }
 }
