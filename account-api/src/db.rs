@@ -16,8 +16,9 @@ use rusqlite_migration::{Migrations, M};
 use crate::error::{ApiError, ApiResult};
 
 /// Schema versions, oldest first. Never edit a released entry: add one.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -153,7 +154,24 @@ CREATE TABLE outbox (
     user_id INTEGER
 );
 "#,
-)];
+    ),
+    // Sessions (issue 9, item 5): a session family's absolute end, fixed at
+    // the sign-in that proved the password; sessions handed off from it
+    // inherit it. Existing sessions become their own family.
+    M::up(
+        r#"
+ALTER TABLE sessions ADD COLUMN family_expires_at INTEGER;
+UPDATE sessions SET family_expires_at = expires_at;
+"#,
+    ),
+    // 2FA method changes (issue 9, item 6): the session whose request
+    // carried the password when the pending secret or number was made.
+    M::up(
+        r#"
+ALTER TABLE users ADD COLUMN pending_authorized_session_id INTEGER;
+"#,
+    ),
+];
 
 /// Opens (creating if needed) and migrates the database file.
 pub fn open(path: &Path) -> Result<Connection, DbOpenError> {
