@@ -78,6 +78,23 @@ pub fn notify(conn: &Connection, now: i64, user_id: i64, text: &str) -> rusqlite
     Ok(())
 }
 
+/// Queues the same notification to every owner of an account: a change
+/// to the account's security must reach the owners who did not make it.
+pub fn notify_owners(
+    conn: &Connection,
+    now: i64,
+    account_id: i64,
+    text: &str,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO outbox (created_at, kind, recipient, body, user_id)
+         SELECT ?1, 'notification', u.email, ?2, u.id FROM users u
+         JOIN memberships m ON m.user_id = u.id
+         WHERE m.account_id = ?3 AND m.role = 'owner'",
+        params![now, text, account_id],
+    )
+}
+
 /// A 2FA change: an audit row and a notification.
 pub fn change(
     conn: &Connection,

@@ -151,7 +151,9 @@ async fn load_caller(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
         .await
 }
 
-/// Starts a session and returns its token (shown once, stored as a hash).
+/// Starts a session after a sign-in that proved the password: the first
+/// of a new family, which ends for good [`SESSION_TTL`] from now. Returns
+/// its token (shown once, stored as a hash).
 pub fn create_session(
     conn: &Connection,
     now: i64,
@@ -159,13 +161,56 @@ pub fn create_session(
     password_at: Option<i64>,
     trusted_device_id: Option<i64>,
 ) -> rusqlite::Result<String> {
+    create_in_family(
+        conn,
+        now,
+        user_id,
+        password_at,
+        trusted_device_id,
+        now + SESSION_TTL,
+    )
+}
+
+/// Starts a session that continues an existing family (a handoff): it
+/// ends when the family ends, however often it is handed on, so a live
+/// session can never mint itself a longer life (issue 9, item 5).
+pub fn create_in_family(
+    conn: &Connection,
+    now: i64,
+    user_id: i64,
+    password_at: Option<i64>,
+    trusted_device_id: Option<i64>,
+    family_expires_at: i64,
+) -> rusqlite::Result<String> {
     let token = new_token(TokenKind::Session);
+    let expires_at = family_expires_at.min(now + SESSION_TTL);
     conn.execute(
-        "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, password_at, trusted_device_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![user_id, hash_token(&token), now, now + SESSION_TTL, password_at, trusted_device_id],
+        "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, password_at, trusted_device_id, family_expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![user_id, hash_token(&token), now, expires_at, password_at, trusted_device_id, family_expires_at],
     )?;
     Ok(token)
+}
+
+/// Voids every one-time proof the user has open: unanswered sign-in
+/// challenges, unused SMS codes and unredeemed handoff codes. Called when
+/// the password changes and on "sign out everywhere": a challenge proves
+/// the (old) password and a handoff code stands for a session, so neither
+/// may outlive the event that was meant to lock their holder out.
+pub fn void_open_proofs(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE challenges SET consumed_at = ?1 WHERE user_id = ?2 AND consumed_at IS NULL",
+        params![now, user_id],
+    )?;
+    conn.execute(
+        "UPDATE sms_codes SET consumed_at = ?1 WHERE user_id = ?2 AND consumed_at IS NULL",
+        params![now, user_id],
+    )?;
+    conn.execute(
+        "UPDATE handoff_codes SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL",
+        params![now, user_id],
+    )?;
+    Ok(())
 }
 
 /// Checks the caller's password again before a sensitive change. Wrong
@@ -248,6 +293,108 @@ pub async fn recent_password_or(
             }
         }
     }
+}
+
+/// What let a request start (or resend) a 2FA method setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodChange {
+    /// 2FA is off: first-time setup, allowed as before with a recent
+    /// password. `by_password` says whether this request carried it.
+    FirstSetup { by_password: bool },
+    /// 2FA is on and this request carried the right password: the pending
+    /// secret or number it makes may be confirmed by this session.
+    Reauthenticated,
+    /// 2FA is on and this session already started this very setup with the
+    /// password: a resend of the code to the same number, nothing changes.
+    Resend,
+}
+
+/// Decides whether a request may start setting up a 2FA method. Once 2FA
+/// is on, a setup re-keys or replaces the second factor, so the password
+/// must be in the request itself: a session that merely signed in
+/// recently (or was stolen) is not enough (issue 9, item 6).
+pub async fn authorize_method_change(
+    state: &AppState,
+    caller: &Caller,
+    password: Option<String>,
+    resend_allowed: bool,
+) -> ApiResult<MethodChange> {
+    let user_id = caller.user_id;
+    let session_id = caller.session_id;
+    let (enabled, resend) = state
+        .db
+        .call(move |conn| {
+            let (method, pending_phone, kept_phone, bound): (
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<i64>,
+            ) = conn.query_row(
+                "SELECT tfa_method, pending_phone, phone, pending_authorized_session_id
+                 FROM users WHERE id = ?1",
+                params![user_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+            let resend =
+                bound == Some(session_id) && pending_phone.is_some() && pending_phone == kept_phone;
+            Ok((method.is_some(), resend))
+        })
+        .await?;
+    if !enabled {
+        let by_password = password.is_some();
+        recent_password_or(state, caller, password).await?;
+        return Ok(MethodChange::FirstSetup { by_password });
+    }
+    match password {
+        Some(p) => {
+            confirm_password(state, caller, p).await?;
+            Ok(MethodChange::Reauthenticated)
+        }
+        None if resend_allowed && resend => Ok(MethodChange::Resend),
+        None => Err(ApiError::PasswordRequired),
+    }
+}
+
+/// Records which session may confirm the pending setup it just started:
+/// the one whose request carried the password, or none.
+pub async fn bind_pending_setup(
+    state: &AppState,
+    caller: &Caller,
+    change: MethodChange,
+) -> ApiResult<()> {
+    let bound = match change {
+        MethodChange::Resend => return Ok(()),
+        MethodChange::Reauthenticated | MethodChange::FirstSetup { by_password: true } => {
+            Some(caller.session_id)
+        }
+        MethodChange::FirstSetup { by_password: false } => None,
+    };
+    let user_id = caller.user_id;
+    state
+        .db
+        .call(move |conn| {
+            conn.execute(
+                "UPDATE users SET pending_authorized_session_id = ?1 WHERE id = ?2",
+                params![bound, user_id],
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// With 2FA on, a confirm completes a change of method, so the pending
+/// setup must have been started with the password by this very session.
+/// First-time setup (2FA off) confirms as before.
+pub fn require_authorized_pending(conn: &Connection, caller: &Caller) -> ApiResult<()> {
+    let (method, bound): (Option<String>, Option<i64>) = conn.query_row(
+        "SELECT tfa_method, pending_authorized_session_id FROM users WHERE id = ?1",
+        params![caller.user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if method.is_some() && bound != Some(caller.session_id) {
+        return Err(ApiError::PasswordRequired);
+    }
+    Ok(())
 }
 
 /// `axum::Json` whose rejections are API errors with a JSON body.

@@ -194,6 +194,22 @@ CREATE INDEX sms_sends_phone ON sms_sends(phone, created_at);
 CREATE INDEX sms_sends_country ON sms_sends(country_code, created_at);
 "#,
     ),
+    // Sessions (issue 9, item 5): a session family's absolute end, fixed at
+    // the sign-in that proved the password; sessions handed off from it
+    // inherit it. Existing sessions become their own family.
+    M::up(
+        r#"
+ALTER TABLE sessions ADD COLUMN family_expires_at INTEGER;
+UPDATE sessions SET family_expires_at = expires_at;
+"#,
+    ),
+    // 2FA method changes (issue 9, item 6): the session whose request
+    // carried the password when the pending secret or number was made.
+    M::up(
+        r#"
+ALTER TABLE users ADD COLUMN pending_authorized_session_id INTEGER;
+"#,
+    ),
 ];
 
 /// Opens (creating if needed) and migrates the database file.

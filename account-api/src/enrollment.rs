@@ -2,10 +2,13 @@
 //! switching method while keeping the phone (R5), disable (R6) and new
 //! recovery codes (R4).
 //!
-//! Every change needs the password again: in the request, or proven by this
-//! session within the last 10 minutes for starting setup right after
-//! sign-in. Setup stores the new secret or number as *pending*; only a
-//! correct code makes it active, so an abandoned setup changes nothing.
+//! Every change needs the password again. Turning 2FA on for the first
+//! time accepts a password proven by this session within the last 10
+//! minutes (setup right after sign-in); once 2FA is on, every change of
+//! method (setup, switch) must carry the password in the request, and its
+//! confirm is accepted only from the session whose request carried it.
+//! Setup stores the new secret or number as *pending*; only a correct code
+//! makes it active, so an abandoned setup changes nothing.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -137,14 +140,16 @@ async fn start_authenticator(state: &AppState, caller: &Caller) -> ApiResult<Aut
 #[utoipa::path(post, path = "/v1/two-factor/authenticator/setup", tag = "two-factor",
     security(("bearer" = [])),
     request_body = PasswordConfirmation,
-    responses((status = 200, body = AuthenticatorSetup), (status = 401, body = WireError, description = "password_required, invalid_credentials")))]
+    responses((status = 200, body = AuthenticatorSetup), (status = 401, body = WireError, description = "password_required (with 2FA on the password must be in the request), invalid_credentials")))]
 pub async fn authenticator_setup(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
     ApiJson(body): ApiJson<PasswordConfirmation>,
 ) -> ApiResult<Json<AuthenticatorSetup>> {
-    auth::recent_password_or(&state, &caller, body.password).await?;
-    Ok(Json(start_authenticator(&state, &caller).await?))
+    let change = auth::authorize_method_change(&state, &caller, body.password, false).await?;
+    let material = start_authenticator(&state, &caller).await?;
+    auth::bind_pending_setup(&state, &caller, change).await?;
+    Ok(Json(material))
 }
 
 /// Turns a confirmed method on. Returns new recovery codes when 2FA was
@@ -217,7 +222,7 @@ fn guard_failure(
 #[utoipa::path(post, path = "/v1/two-factor/authenticator/confirm", tag = "two-factor",
     security(("bearer" = [])),
     request_body = CodeRequest,
-    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError), (status = 409, body = WireError, description = "no setup pending")))]
+    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError, description = "invalid_code; password_required when 2FA is on and this session did not start the setup with the password"), (status = 409, body = WireError, description = "no setup pending")))]
 pub async fn authenticator_confirm(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
@@ -229,6 +234,7 @@ pub async fn authenticator_confirm(
         .db
         .call(move |conn| {
             throttle::check(conn, Scope::SecondFactor, &caller.user_id.to_string(), now)?;
+            auth::require_authorized_pending(conn, &caller)?;
             let user = load(conn, caller.user_id)?;
             let sealed = user
                 .pending_secret
@@ -335,7 +341,7 @@ async fn start_sms(
     responses(
         (status = 200, body = SmsCodeSent),
         (status = 400, body = WireError, description = "invalid_phone (not a valid mobile number), phone_is_platform_line"),
-        (status = 401, body = WireError, description = "password_required"),
+        (status = 401, body = WireError, description = "password_required (with 2FA on the password must be in the request, except to resend to the kept number a setup this session began with it)"),
         (status = 429, body = WireError, description = "resend_cooldown, rate_limited (hourly SMS caps)"),
         (status = 502, body = WireError, description = "sms_delivery_failed")))]
 pub async fn sms_setup(
@@ -343,15 +349,21 @@ pub async fn sms_setup(
     AnySession(caller): AnySession,
     ApiJson(body): ApiJson<SmsSetupRequest>,
 ) -> ApiResult<Json<SmsCodeSent>> {
-    auth::recent_password_or(&state, &caller, body.password).await?;
-    Ok(Json(start_sms(&state, &caller, body.phone).await?))
+    // Without a number this may be a resend of a setup this session began
+    // with the password (a switch back to the kept number).
+    let resend_allowed = body.phone.is_none();
+    let change =
+        auth::authorize_method_change(&state, &caller, body.password, resend_allowed).await?;
+    let sent = start_sms(&state, &caller, body.phone).await?;
+    auth::bind_pending_setup(&state, &caller, change).await?;
+    Ok(Json(sent))
 }
 
 /// Confirm SMS setup with the code that was sent.
 #[utoipa::path(post, path = "/v1/two-factor/sms/confirm", tag = "two-factor",
     security(("bearer" = [])),
     request_body = CodeRequest,
-    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError), (status = 409, body = WireError), (status = 429, body = WireError)))]
+    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError, description = "invalid_code; password_required when 2FA is on and this session did not start the setup with the password"), (status = 409, body = WireError), (status = 429, body = WireError)))]
 pub async fn sms_confirm(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
@@ -363,6 +375,7 @@ pub async fn sms_confirm(
         .db
         .call(move |conn| {
             throttle::check(conn, Scope::SecondFactor, &caller.user_id.to_string(), now)?;
+            auth::require_authorized_pending(conn, &caller)?;
             let user = load(conn, caller.user_id)?;
             let pending = user
                 .pending_phone
@@ -429,7 +442,7 @@ pub async fn switch_method(
         _ => {}
     }
     auth::confirm_password(&state, &caller, body.password).await?;
-    Ok(Json(match body.method {
+    let started = match body.method {
         TwoFactorMethod::Authenticator => SwitchStarted {
             method: body.method,
             authenticator: Some(start_authenticator(&state, &caller).await?),
@@ -440,7 +453,9 @@ pub async fn switch_method(
             authenticator: None,
             sms: Some(start_sms(&state, &caller, None).await?),
         },
-    }))
+    };
+    auth::bind_pending_setup(&state, &caller, auth::MethodChange::Reauthenticated).await?;
+    Ok(Json(started))
 }
 
 /// Turn 2FA off: only while it is optional for this user, with the password

@@ -7,6 +7,11 @@
 //! short-lived, single-use, and worth nothing once redeemed. The server
 //! cannot prove both clients share a computer; the short life and the
 //! single use are what limit a leaked code.
+//!
+//! A handed-off session belongs to the family of the session that minted
+//! the code and ends when that family ends (two weeks after the sign-in
+//! that proved the password), so hopping through handoff never extends a
+//! session's life.
 
 use axum::extract::State;
 use axum::Json;
@@ -66,17 +71,19 @@ pub async fn redeem(
         .call(move |conn| {
             throttle::check(conn, Scope::Address, &addr, now)?;
             let tx = conn.transaction()?;
-            let found: Option<(i64, i64, Option<i64>)> = tx
+            let found: Option<(i64, i64, Option<i64>, i64)> = tx
                 .query_row(
-                    "SELECT h.id, h.user_id, s.trusted_device_id FROM handoff_codes h
+                    "SELECT h.id, h.user_id, s.trusted_device_id,
+                            COALESCE(s.family_expires_at, s.expires_at)
+                     FROM handoff_codes h
                      JOIN sessions s ON s.id = h.source_session_id
                      WHERE h.code_hash = ?1 AND h.used_at IS NULL AND h.expires_at > ?2
                        AND s.revoked_at IS NULL AND s.expires_at > ?2",
                     params![hash_token(&body.code), now],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
-            let Some((id, user_id, device_id)) = found else {
+            let Some((id, user_id, device_id, family_expires_at)) = found else {
                 drop(tx);
                 throttle::failure(conn, Scope::Address, &addr, now)?;
                 return Err(ApiError::InvalidCode(
@@ -103,7 +110,10 @@ pub async fn redeem(
                     }
                     None => (None, None),
                 };
-            let session_token = auth::create_session(&tx, now, user_id, None, device_id)?;
+            // The new session continues the minting session's family: it
+            // ends when the first sign-in's two weeks end, never later.
+            let session_token =
+                auth::create_in_family(&tx, now, user_id, None, device_id, family_expires_at)?;
             let verified_until = trusted_device::verified_until(&tx, now, device_id)?;
             let email: String = tx.query_row(
                 "SELECT email FROM users WHERE id = ?1",

@@ -13,7 +13,7 @@ use shared::api::{
 
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::{ApiJson, ApiPath, SignedIn};
+use crate::auth::{self, ApiJson, ApiPath, SignedIn};
 use crate::error::{ApiError, ApiResult};
 
 /// What `required_by` says for the server-wide setting.
@@ -94,11 +94,18 @@ pub async fn list_accounts(
                 let (id, name, role, enforce) = row?;
                 let role =
                     role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?;
+                let owner = role == AccountRole::Owner;
+                let without = if owner {
+                    Some(members_without_two_factor(conn, id)?)
+                } else {
+                    None
+                };
                 out.push(AccountMembership {
                     id,
                     name,
                     role,
-                    enforce_2fa: (role == AccountRole::Owner).then_some(enforce),
+                    enforce_2fa: owner.then_some(enforce),
+                    members_without_two_factor: without,
                 });
             }
             Ok(out)
@@ -107,7 +114,39 @@ pub async fn list_accounts(
     Ok(Json(AccountList { accounts }))
 }
 
-/// An account's enforcement setting (owners only).
+/// How many people in an account (owners included) have no 2FA.
+fn members_without_two_factor(conn: &Connection, account_id: i64) -> rusqlite::Result<u32> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.account_id = ?1 AND u.tfa_method IS NULL",
+        params![account_id],
+        |r| r.get(0),
+    )
+}
+
+/// The enforcement setting as an owner sees it, with what turning it on
+/// would mean for the people in the account.
+fn enforcement_view(conn: &Connection, account_id: i64, user_id: i64) -> ApiResult<Enforcement> {
+    let enforce_2fa = conn.query_row(
+        "SELECT enforce_2fa FROM accounts WHERE id = ?1",
+        params![account_id],
+        |r| r.get::<_, bool>(0),
+    )?;
+    let caller_two_factor_enabled = conn.query_row(
+        "SELECT tfa_method IS NOT NULL FROM users WHERE id = ?1",
+        params![user_id],
+        |r| r.get::<_, bool>(0),
+    )?;
+    Ok(Enforcement {
+        account_id,
+        enforce_2fa,
+        members_without_two_factor: members_without_two_factor(conn, account_id)?,
+        caller_two_factor_enabled,
+    })
+}
+
+/// An account's enforcement setting (owners only), with how many people
+/// in it have not set up 2FA yet.
 #[utoipa::path(get, path = "/v1/accounts/{id}/enforcement", tag = "accounts",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "account id")),
@@ -117,42 +156,55 @@ pub async fn get_enforcement(
     SignedIn(caller): SignedIn,
     ApiPath(account_id): ApiPath<i64>,
 ) -> ApiResult<Json<Enforcement>> {
-    let enforce = state
+    let view = state
         .db
         .call(move |conn| {
             require_owner(conn, account_id, caller.user_id)?;
-            Ok(conn.query_row(
-                "SELECT enforce_2fa FROM accounts WHERE id = ?1",
-                params![account_id],
-                |r| r.get::<_, bool>(0),
-            )?)
+            enforcement_view(conn, account_id, caller.user_id)
         })
         .await?;
-    Ok(Json(Enforcement {
-        account_id,
-        enforce_2fa: enforce,
-    }))
+    Ok(Json(view))
 }
 
-/// Turns "Enforce 2FA" on or off (owners only). Members without 2FA are
-/// restricted to setup from their next request on.
+/// Turns "Enforce 2FA" on or off (owners only), with the owner's password
+/// like every other 2FA change. Every owner of the account is notified, so
+/// a stolen owner session cannot quietly drop the requirement. Members
+/// without 2FA are restricted to setup from their next request on.
 #[utoipa::path(put, path = "/v1/accounts/{id}/enforcement", tag = "accounts",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "account id")),
     request_body = SetEnforcement,
-    responses((status = 200, body = Enforcement), (status = 401, body = WireError), (status = 403, body = WireError)))]
+    responses(
+        (status = 200, body = Enforcement),
+        (status = 400, body = WireError, description = "bad_request: the password is missing"),
+        (status = 401, body = WireError, description = "invalid_credentials: wrong password"),
+        (status = 403, body = WireError, description = "forbidden: not an owner"),
+        (status = 429, body = WireError, description = "rate_limited")))]
 pub async fn set_enforcement(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     ApiPath(account_id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetEnforcement>,
 ) -> ApiResult<Json<Enforcement>> {
-    let now = state.clock.now();
+    let owner = caller.user_id;
     state
         .db
+        .call(move |conn| require_owner(conn, account_id, owner))
+        .await?;
+    if body.password.is_empty() {
+        return Err(ApiError::BadRequest(
+            "enter your password to change \"Enforce 2FA\"".into(),
+        ));
+    }
+    auth::confirm_password(&state, &caller, body.password).await?;
+    let now = state.clock.now();
+    let view = state
+        .db
         .call(move |conn| {
-            require_owner(conn, account_id, caller.user_id)?;
             let tx = conn.transaction()?;
+            // Checked again inside the write: the role may have changed
+            // while the password was being checked.
+            require_owner(&tx, account_id, caller.user_id)?;
             let (name, before): (String, bool) = tx.query_row(
                 "SELECT name, enforce_2fa FROM accounts WHERE id = ?1",
                 params![account_id],
@@ -164,22 +216,28 @@ pub async fn set_enforcement(
                     params![body.enforce_2fa, account_id],
                 )?;
                 let state = if body.enforce_2fa { "on" } else { "off" };
-                audit::change(
+                audit::record(
                     &tx,
                     now,
-                    caller.user_id,
+                    Some(caller.user_id),
                     Event::EnforcementChanged,
                     &format!("account {account_id} ({name}): {state}"),
                     Some(&caller.addr),
-                    &format!("You turned \"Enforce 2FA\" {state} for the account {name}."),
+                )?;
+                audit::notify_owners(
+                    &tx,
+                    now,
+                    account_id,
+                    &format!(
+                        "{} turned \"Enforce 2FA\" {state} for the account {name}.",
+                        caller.email
+                    ),
                 )?;
             }
+            let view = enforcement_view(&tx, account_id, caller.user_id)?;
             tx.commit()?;
-            Ok(())
+            Ok(view)
         })
         .await?;
-    Ok(Json(Enforcement {
-        account_id,
-        enforce_2fa: body.enforce_2fa,
-    }))
+    Ok(Json(view))
 }

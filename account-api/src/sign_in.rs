@@ -227,8 +227,9 @@ pub async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ends every session of the user, this one included, and unused handoff
-/// codes. Trusted devices stay: they are revoked on their own route.
+/// Ends every session of the user, this one included, and voids their open
+/// challenges, SMS codes and handoff codes. Trusted devices stay: they are
+/// revoked on their own route.
 #[utoipa::path(post, path = "/v1/sign-out/everywhere", tag = "sign-in",
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = WireError)))]
@@ -245,10 +246,7 @@ pub async fn sign_out_everywhere(
                 "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
                 params![now, caller.user_id],
             )?;
-            tx.execute(
-                "UPDATE handoff_codes SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL",
-                params![now, caller.user_id],
-            )?;
+            auth::void_open_proofs(&tx, now, caller.user_id)?;
             audit::record(
                 &tx,
                 now,
@@ -265,7 +263,9 @@ pub async fn sign_out_everywhere(
 }
 
 /// Changes the password. Revokes every trusted device and every other
-/// session: whoever knew the old password is out.
+/// session, and voids open challenges, SMS codes and handoff codes:
+/// whoever knew the old password is out, including a sign-in that was
+/// only waiting for its second factor.
 #[utoipa::path(post, path = "/v1/password", tag = "sign-in",
     security(("bearer" = [])),
     request_body = PasswordChange,
@@ -292,6 +292,7 @@ pub async fn change_password(
                 "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND id != ?3 AND revoked_at IS NULL",
                 params![now, caller.user_id, caller.session_id],
             )?;
+            auth::void_open_proofs(&tx, now, caller.user_id)?;
             audit::change(
                 &tx,
                 now,

@@ -134,8 +134,9 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 ui.class(&section, "p", "muted", &why)?
                     .set_id("disable-reason");
             }
-            if let Some(p) = s.pending {
-                pending(ui, &section, s, p)?;
+            match s.pending {
+                Some(Pending::Enforce { .. }) | None => {}
+                Some(p) => pending(ui, &section, s, p)?,
             }
         }
         _ => {
@@ -214,6 +215,11 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     account_id: id,
                     on: checked(&input_id),
                 })?;
+                if let Some(p @ Pending::Enforce { account_id, .. }) = s.pending {
+                    if account_id == id {
+                        pending(ui, &li, s, p)?;
+                    }
+                }
             }
         }
     }
@@ -222,18 +228,13 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
 
 /// The confirmation panel of a change that needs the password again.
 fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(), JsValue> {
-    let question = match p {
-        Pending::Switch(TwoFactorMethod::Sms) => "Switch to text messages? Codes go to the number you used before.",
-        Pending::Switch(TwoFactorMethod::Authenticator) => "Switch to an authenticator app? You will scan a new QR code.",
-        Pending::Regenerate => "Make 10 new recovery codes? The old ones stop working.",
-        Pending::Disable => "Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.",
-    };
+    let question = s.question(p);
     let f = ui.form(parent, "confirm-form", || Msg::Confirm {
         password: value("confirm-password"),
         confirmed: checked("confirm-disable"),
     })?;
     f.set_class_name("confirm");
-    ui.el(&f, "p", question)?;
+    ui.el(&f, "p", &question)?.set_id("confirm-question");
     if p == Pending::Disable {
         ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;
     }

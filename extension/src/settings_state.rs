@@ -5,7 +5,8 @@
 //! offers: set up 2FA, switch method (R5), disable (R6, refused with the
 //! reason while required), new recovery codes (R4), revoke a trusted
 //! device, and for owners "Enforce 2FA" per account (R9). Changes that the
-//! API guards with the password go through one confirmation panel.
+//! API guards with the password go through one confirmation panel; turning
+//! enforcement on first says whom it will stop (issue 9, item 7).
 
 use shared::api::{
     AccountList, AccountMembership, AccountRole, Enforcement, RecoveryCodes, SwitchStarted,
@@ -36,6 +37,11 @@ pub enum Pending {
     Switch(TwoFactorMethod),
     Disable,
     Regenerate,
+    /// "Enforce 2FA" on or off for one account the person owns.
+    Enforce {
+        account_id: i64,
+        on: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +167,58 @@ impl Settings {
         }
     }
 
+    /// What the confirmation panel asks before a change. Before enforcement
+    /// is turned on it says how many people it will hold to setup and that
+    /// the owner needs 2FA too.
+    pub fn question(&self, p: Pending) -> String {
+        match p {
+            Pending::Switch(TwoFactorMethod::Sms) => {
+                "Switch to text messages? Codes go to the number you used before.".into()
+            }
+            Pending::Switch(TwoFactorMethod::Authenticator) => {
+                "Switch to an authenticator app? You will scan a new QR code.".into()
+            }
+            Pending::Regenerate => "Make 10 new recovery codes? The old ones stop working.".into(),
+            Pending::Disable => "Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.".into(),
+            Pending::Enforce { account_id, on } => self.enforce_question(account_id, on),
+        }
+    }
+
+    fn enforce_question(&self, account_id: i64, on: bool) -> String {
+        let account = self.accounts.iter().flatten().find(|a| a.id == account_id);
+        let name = account.map(|a| a.name.as_str()).unwrap_or("this account");
+        if !on {
+            return format!(
+                "Stop requiring 2FA in {}? People there can then turn it off.",
+                name
+            );
+        }
+        let waiting = match account.and_then(|a| a.members_without_two_factor) {
+            Some(0) => "Everyone in it has set up 2FA already.".to_string(),
+            Some(1) => "1 person in it has not set up 2FA yet and will be able to do nothing but set it up.".to_string(),
+            Some(n) => format!(
+                "{} people in it have not set up 2FA yet and will be able to do nothing but set it up.",
+                n
+            ),
+            None => "People without 2FA will be able to do nothing but set it up.".to_string(),
+        };
+        let own = self
+            .session
+            .as_ref()
+            .and_then(|s| s.two_factor.as_ref())
+            .map(|t| t.enabled)
+            .unwrap_or(false);
+        let yourself = if own {
+            "As an owner you must have 2FA too; you have it."
+        } else {
+            "As an owner you must have 2FA too: you have not set it up, so you will be asked to right away."
+        };
+        format!(
+            "Require 2FA for everyone in {}? {} {}",
+            name, waiting, yourself
+        )
+    }
+
     /// The accounts this person owns, where "Enforce 2FA" is theirs to set.
     pub fn owned(&self) -> Vec<&AccountMembership> {
         self.accounts
@@ -224,6 +282,14 @@ impl Settings {
                         AccountRequest::RegenerateRecoveryCodes { password },
                         Key::Regenerate,
                     )],
+                    Pending::Enforce { account_id, on } => vec![account(
+                        AccountRequest::SetEnforcement {
+                            account_id,
+                            enforce_2fa: on,
+                            password,
+                        },
+                        Key::Enforce(account_id),
+                    )],
                     Pending::Disable => {
                         if !confirmed {
                             self.busy = false;
@@ -248,14 +314,9 @@ impl Settings {
                 )]
             }
             Msg::Enforce { account_id, on } => {
-                self.busy = true;
-                vec![account(
-                    AccountRequest::SetEnforcement {
-                        account_id,
-                        enforce_2fa: on,
-                    },
-                    Key::Enforce(account_id),
-                )]
+                // Asked for the password first, like every other 2FA change.
+                self.pending = Some(Pending::Enforce { account_id, on });
+                vec![]
             }
             Msg::Wizard(_) | Msg::Answered(..) => vec![],
         }
@@ -357,9 +418,11 @@ impl Settings {
             },
             Key::Enforce(_) => match decode::<Enforcement>(answer) {
                 Ok(set) => {
+                    self.pending = None;
                     for a in self.accounts.iter_mut().flatten() {
                         if a.id == set.account_id {
                             a.enforce_2fa = Some(set.enforce_2fa);
+                            a.members_without_two_factor = Some(set.members_without_two_factor);
                         }
                     }
                     self.notice = Some(if set.enforce_2fa {
@@ -526,9 +589,7 @@ mod tests {
         }
     }
 
-    #[test]
-    fn only_owned_accounts_get_the_toggle() {
-        let mut s = loaded(session(None, &[]));
+    fn with_accounts(s: &mut Settings, without: u32) {
         s.update(Msg::Answered(
             Key::Accounts,
             ok(AccountList {
@@ -538,27 +599,49 @@ mod tests {
                         name: "Acme".into(),
                         role: AccountRole::Owner,
                         enforce_2fa: Some(false),
+                        members_without_two_factor: Some(without),
                     },
                     AccountMembership {
                         id: 2,
                         name: "Other".into(),
                         role: AccountRole::Member,
                         enforce_2fa: None,
+                        members_without_two_factor: None,
                     },
                 ],
             }),
         ));
+    }
+
+    #[test]
+    fn only_owned_accounts_get_the_toggle() {
+        let mut s = loaded(session(None, &[]));
+        with_accounts(&mut s, 2);
         assert_eq!(s.owned().len(), 1);
+        // The toggle asks for the password before anything is sent.
         let fx = s.update(Msg::Enforce {
             account_id: 1,
             on: true,
+        });
+        assert_eq!(fx, vec![]);
+        assert_eq!(
+            s.pending,
+            Some(Pending::Enforce {
+                account_id: 1,
+                on: true
+            })
+        );
+        let fx = s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
         });
         assert_eq!(
             fx,
             vec![account(
                 AccountRequest::SetEnforcement {
                     account_id: 1,
-                    enforce_2fa: true
+                    enforce_2fa: true,
+                    password: "pw".into()
                 },
                 Key::Enforce(1)
             )]
@@ -568,9 +651,80 @@ mod tests {
             ok(Enforcement {
                 account_id: 1,
                 enforce_2fa: true,
+                members_without_two_factor: 2,
+                caller_two_factor_enabled: false,
             }),
         ));
         assert_eq!(s.owned()[0].enforce_2fa, Some(true));
+        assert_eq!(s.pending, None);
+        assert_eq!(
+            s.notice.as_deref(),
+            Some("2FA is now required for everyone in this account.")
+        );
+    }
+
+    #[test]
+    fn enforcing_says_who_it_stops_and_that_the_owner_needs_2fa() {
+        let mut s = loaded(session(None, &[]));
+        with_accounts(&mut s, 3);
+        s.update(Msg::Enforce {
+            account_id: 1,
+            on: true,
+        });
+        let p = s.pending.unwrap();
+        assert_eq!(
+            s.question(p),
+            "Require 2FA for everyone in Acme? 3 people in it have not set up 2FA yet and will be able to do nothing but set it up. As an owner you must have 2FA too: you have not set it up, so you will be asked to right away."
+        );
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        with_accounts(&mut s, 1);
+        assert_eq!(
+            s.question(Pending::Enforce {
+                account_id: 1,
+                on: true
+            }),
+            "Require 2FA for everyone in Acme? 1 person in it has not set up 2FA yet and will be able to do nothing but set it up. As an owner you must have 2FA too; you have it."
+        );
+        assert_eq!(
+            s.question(Pending::Enforce {
+                account_id: 1,
+                on: false
+            }),
+            "Stop requiring 2FA in Acme? People there can then turn it off."
+        );
+    }
+
+    #[test]
+    fn enforcement_without_a_password_sends_nothing_and_a_refusal_keeps_the_panel() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        with_accounts(&mut s, 0);
+        s.update(Msg::Enforce {
+            account_id: 1,
+            on: true,
+        });
+        let fx = s.update(Msg::Confirm {
+            password: String::new(),
+            confirmed: false,
+        });
+        assert_eq!(fx, vec![]);
+        assert_eq!(s.error.as_deref(), Some("Enter your password to confirm."));
+        s.update(Msg::Confirm {
+            password: "wrong".into(),
+            confirmed: false,
+        });
+        s.update(Msg::Answered(
+            Key::Enforce(1),
+            Err(ErrorBody::new(
+                ErrorCode::InvalidCredentials,
+                "the email or the password is wrong",
+            )),
+        ));
+        assert!(s.error.is_some());
+        assert!(!s.busy);
+        assert_eq!(s.owned()[0].enforce_2fa, Some(false), "nothing changed");
+        assert!(s.pending.is_some(), "the panel stays for another try");
+        s.update(Msg::Cancel);
+        assert_eq!(s.pending, None);
     }
 
     #[test]

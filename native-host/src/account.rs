@@ -207,9 +207,13 @@ impl Account {
             AccountRequest::SetEnforcement {
                 account_id,
                 enforce_2fa,
+                password,
             } => {
                 let path = format!("/accounts/{}/enforcement", account_id);
-                let body = json(&SetEnforcement { enforce_2fa })?;
+                let body = json(&SetEnforcement {
+                    enforce_2fa,
+                    password,
+                })?;
                 let r: Enforcement = self.authed(Method::PUT, &path, Some(body)).await?;
                 to_value(&r)
             }

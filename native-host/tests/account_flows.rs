@@ -270,10 +270,13 @@ fn sms_enforcement_and_setup_required() {
         "signed_in"
     );
     let (code, _) =
-        chost.err(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
+        chost.err(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true, "password": PASSWORD}));
     assert_eq!(code, "forbidden");
 
-    let e = host.ok(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true}));
+    // The owner's password travels with the change (issue 9, item 7).
+    let (code, _) = host.err(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true, "password": "wrong password"}));
+    assert_eq!(code, "invalid_credentials");
+    let e = host.ok(json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true, "password": PASSWORD}));
     assert_eq!(e["enforce_2fa"], true);
 
     // Bob's session is now setup-only.

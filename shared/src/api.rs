@@ -169,7 +169,9 @@ pub struct TwoFactorState {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordConfirmation {
-    /// Required unless the session proved the password in the last 10 minutes.
+    /// Required once 2FA is on (every change of method carries it). While
+    /// 2FA is off it may be left out if the session proved the password in
+    /// the last 10 minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }
@@ -211,6 +213,8 @@ pub struct SmsSetupRequest {
     /// number (switching back to SMS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// As in [`PasswordConfirmation`]: required once 2FA is on, except to
+    /// resend (no `phone`) a setup this session began with the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }
@@ -307,6 +311,11 @@ pub struct AccountMembership {
     /// Only shown to owners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enforce_2fa: Option<bool>,
+    /// Only shown to owners: how many people in the account (owners
+    /// included) have not set up 2FA, so the settings page can say who
+    /// enforcement would stop before it is turned on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_without_two_factor: Option<u32>,
 }
 
 /// `GET /v1/accounts`.
@@ -322,13 +331,22 @@ pub struct AccountList {
 pub struct Enforcement {
     pub account_id: i64,
     pub enforce_2fa: bool,
+    /// How many people in the account (owners included) have not set up
+    /// 2FA: with enforcement on they can do nothing but set it up.
+    #[serde(default)]
+    pub members_without_two_factor: u32,
+    /// Whether the owner asking has 2FA: enforcement applies to them too.
+    #[serde(default)]
+    pub caller_two_factor_enabled: bool,
 }
 
-/// `PUT /v1/accounts/{id}/enforcement`.
+/// `PUT /v1/accounts/{id}/enforcement`: like every 2FA change, it carries
+/// the owner's password.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetEnforcement {
     pub enforce_2fa: bool,
+    pub password: String,
 }
 
 /// `POST /v1/handoff`: a one-time code for another client of the same user.

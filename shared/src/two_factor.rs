@@ -85,8 +85,13 @@ pub enum AccountRequest {
     /// The accounts the person belongs to, with their role. Answered with
     /// [`crate::api::AccountList`].
     ListAccounts,
-    /// Owners only (R9). Answered with [`crate::api::Enforcement`].
-    SetEnforcement { account_id: i64, enforce_2fa: bool },
+    /// Owners only (R9), with the owner's password. Answered with
+    /// [`crate::api::Enforcement`].
+    SetEnforcement {
+        account_id: i64,
+        enforce_2fa: bool,
+        password: String,
+    },
     /// A one-time code another client of this person on this computer can
     /// redeem (R7). Answered with [`crate::api::HandoffCode`].
     CreateHandoff,

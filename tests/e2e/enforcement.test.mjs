@@ -40,8 +40,23 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     const toggle = settings.locator('#accounts input[data-account="Acme"]');
     await toggle.waitFor();
     assert.equal(await toggle.isChecked(), false);
-    await toggle.check();
+    // Issue 9, item 7: the toggle asks for the password first and says whom
+    // enforcement will stop (both Acme people lack 2FA, the owner too).
+    await toggle.click();
+    await settings.locator('#confirm-password').waitFor();
+    const question = await settings.locator('#confirm-question').innerText();
+    assert.match(question, /2 people in it have not set up 2FA yet/);
+    assert.match(question, /As an owner you must have 2FA too: you have not set it up/);
+    await shot(settings, 'enforce-owner-confirm');
+    // A wrong password changes nothing.
+    await settings.locator('#confirm-password').fill(`${PASSWORD}x`);
+    await settings.locator('#confirm').click();
+    await settings.locator('#error').waitFor();
+    assert.equal(await settings.locator('#accounts input[data-account="Acme"]').isChecked(), false);
+    await settings.locator('#confirm-password').fill(PASSWORD);
+    await settings.locator('#confirm').click();
     await settings.locator('#notice', { hasText: 'now required' }).waitFor();
+    assert.equal(await settings.locator('#accounts input[data-account="Acme"]').isChecked(), true);
     await shot(settings, 'enforce-owner-on');
     // The owner belongs to Acme too: from now on they must set up 2FA as
     // well, and the pages show nothing but the setup (with a way out).

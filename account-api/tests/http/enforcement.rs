@@ -1,7 +1,7 @@
 use serde_json::json;
 use shared::api::AccountRole;
 
-use crate::common::{Server, PASSWORD};
+use crate::common::{Resp, Server, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_owners_read_and_set_enforcement() {
@@ -26,7 +26,7 @@ async fn only_owners_read_and_set_enforcement() {
                 reqwest::Method::PUT,
                 &path,
                 Some(who),
-                Some(json!({"enforce_2fa": true})),
+                Some(json!({"enforce_2fa": true, "password": PASSWORD})),
             )
             .await;
         r.err(403, "forbidden");
@@ -43,7 +43,7 @@ async fn only_owners_read_and_set_enforcement() {
             reqwest::Method::PUT,
             &path,
             Some(&owner),
-            Some(json!({"enforce_2fa": true})),
+            Some(json!({"enforce_2fa": true, "password": PASSWORD})),
         )
         .await;
     assert_eq!(r.ok()["enforce_2fa"], true);
@@ -122,4 +122,131 @@ async fn one_enforcing_account_of_several_forces_setup_and_forbids_disable() {
         )
         .await;
     assert_eq!(r.status.as_u16(), 204);
+}
+
+fn notifications_to(s: &Server, email: &str) -> i64 {
+    s.conn()
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'notification' AND recipient = ?1
+             AND body LIKE '%Enforce 2FA%'",
+            [email],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+async fn put_enforcement(s: &Server, id: i64, token: &str, body: serde_json::Value) -> Resp {
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/v1/accounts/{id}/enforcement"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// Issue 9, item 7: the toggle asks for the password, is audited, and
+/// every owner hears of it, not only the one who flipped it.
+#[tokio::test(flavor = "multi_thread")]
+async fn enforcement_needs_the_password_and_notifies_every_owner() {
+    let s = Server::start().await;
+    for who in ["ann@example.com", "ben@example.com", "cy@example.com"] {
+        s.user(who);
+    }
+    let id = s.account("Acme");
+    s.member("Acme", "ann@example.com", AccountRole::Owner);
+    s.member("Acme", "ben@example.com", AccountRole::Owner);
+    s.member("Acme", "cy@example.com", AccountRole::Member);
+    let ann = s.session("ann@example.com").await;
+    s.enroll_authenticator(&ann).await;
+    let path = format!("/v1/accounts/{id}/enforcement");
+
+    // What the settings page shows before turning it on: two of three
+    // people lack 2FA, and the owner asking has it.
+    let r = s.get(&path, Some(&ann)).await;
+    assert_eq!(r.ok()["members_without_two_factor"], 2);
+    assert_eq!(r.body["caller_two_factor_enabled"], true);
+    let list = s.get("/v1/accounts", Some(&ann)).await;
+    assert_eq!(list.ok()["accounts"][0]["members_without_two_factor"], 2);
+
+    // Without the password, with an empty one, with a wrong one: refused.
+    put_enforcement(&s, id, &ann, json!({"enforce_2fa": true}))
+        .await
+        .err(400, "bad_request");
+    put_enforcement(&s, id, &ann, json!({"enforce_2fa": true, "password": ""}))
+        .await
+        .err(400, "bad_request");
+    put_enforcement(
+        &s,
+        id,
+        &ann,
+        json!({"enforce_2fa": true, "password": "not the password"}),
+    )
+    .await
+    .err(401, "invalid_credentials");
+    assert_eq!(s.get(&path, Some(&ann)).await.ok()["enforce_2fa"], false);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'enforcement_changed'"),
+        0
+    );
+    assert_eq!(notifications_to(&s, "ann@example.com"), 0);
+
+    // With the password: on, one audit row, one notice to each owner.
+    let r = put_enforcement(
+        &s,
+        id,
+        &ann,
+        json!({"enforce_2fa": true, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(r.ok()["enforce_2fa"], true);
+    assert_eq!(r.body["members_without_two_factor"], 2);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'enforcement_changed'"),
+        1
+    );
+    let (who, detail): (i64, String) = s
+        .conn()
+        .query_row(
+            "SELECT user_id, detail FROM audit_log WHERE event = 'enforcement_changed'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(detail, format!("account {id} (Acme): on"));
+    let ann_id: i64 = s
+        .conn()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'ann@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(who, ann_id);
+    assert_eq!(notifications_to(&s, "ann@example.com"), 1);
+    assert_eq!(notifications_to(&s, "ben@example.com"), 1);
+    assert_eq!(
+        notifications_to(&s, "cy@example.com"),
+        0,
+        "members are not owners"
+    );
+
+    // Off again, also with the password only; every owner hears again.
+    put_enforcement(&s, id, &ann, json!({"enforce_2fa": false}))
+        .await
+        .err(400, "bad_request");
+    let r = put_enforcement(
+        &s,
+        id,
+        &ann,
+        json!({"enforce_2fa": false, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(r.ok()["enforce_2fa"], false);
+    assert_eq!(notifications_to(&s, "ann@example.com"), 2);
+    assert_eq!(notifications_to(&s, "ben@example.com"), 2);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'enforcement_changed'"),
+        2
+    );
 }

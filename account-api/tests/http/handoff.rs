@@ -59,3 +59,68 @@ async fn a_handoff_code_gives_another_client_its_own_verified_session_once() {
         .await;
     r.err(401, "invalid_code");
 }
+
+/// Issue 9, item 5: a live session that keeps handing off to itself gets
+/// no longer life than the sign-in it came from. The hops run every two
+/// days for 20 days; the last hopped session dies at the 14-day mark of
+/// the first sign-in, as does every later attempt to hop.
+#[tokio::test(flavor = "multi_thread")]
+async fn hopping_through_handoff_never_outlives_the_first_sign_in() {
+    const DAY: i64 = 86_400;
+    let s = Server::start().await;
+    s.user("hop@example.com");
+    let first = s.session("hop@example.com").await;
+    let signed_in_at = s.now().await;
+    let family_end = signed_in_at + 14 * DAY;
+
+    let mut current = first.clone();
+    let mut hops = 0;
+    let mut now = signed_in_at;
+    while now < signed_in_at + 20 * DAY {
+        now = s.advance(2 * DAY).await;
+        if now < family_end {
+            let r = s.post("/v1/handoff", Some(&current), json!({})).await;
+            let code = r.ok()["code"].as_str().unwrap().to_string();
+            let r = s
+                .post("/v1/handoff/redeem", None, json!({"code": code}))
+                .await;
+            current = r.ok()["session_token"].as_str().unwrap().to_string();
+            hops += 1;
+            s.get("/v1/two-factor", Some(&current)).await.ok();
+        } else {
+            s.get("/v1/two-factor", Some(&current))
+                .await
+                .err(401, "unauthorized");
+            s.post("/v1/handoff", Some(&current), json!({}))
+                .await
+                .err(401, "unauthorized");
+        }
+    }
+    assert_eq!(hops, 6, "hops on days 2 to 12");
+
+    // The exact edge: a hop one minute before the end still works, and the
+    // session it gives ends with the family, not two weeks later.
+    let s = Server::start().await;
+    s.user("edge@example.com");
+    let first = s.session("edge@example.com").await;
+    s.advance(14 * DAY - 60).await;
+    let r = s.post("/v1/handoff", Some(&first), json!({})).await;
+    let code = r.ok()["code"].as_str().unwrap().to_string();
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await;
+    let late = r.ok()["session_token"].as_str().unwrap().to_string();
+    s.get("/v1/two-factor", Some(&late)).await.ok();
+    s.advance(59).await;
+    s.get("/v1/two-factor", Some(&late)).await.ok();
+    s.advance(1).await;
+    s.get("/v1/two-factor", Some(&late))
+        .await
+        .err(401, "unauthorized");
+    s.get("/v1/two-factor", Some(&first))
+        .await
+        .err(401, "unauthorized");
+    // A new sign-in with the password starts a new family.
+    let again = s.session("edge@example.com").await;
+    s.get("/v1/two-factor", Some(&again)).await.ok();
+}

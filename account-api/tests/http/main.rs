@@ -8,6 +8,7 @@ mod cli;
 mod enforcement;
 mod handoff;
 mod lockout;
+mod method_change;
 mod openapi;
 mod proxy;
 mod recovery;

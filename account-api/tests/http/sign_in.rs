@@ -189,3 +189,144 @@ async fn sessions_and_challenges_expire() {
         .await
         .err(401, "unauthorized");
 }
+
+const SMS_PHONE: &str = "+14155550142";
+
+/// A user with SMS as their method and a signed-in session; returns it.
+async fn sms_user(s: &Server, email: &str) -> String {
+    s.user(email);
+    let token = s.session(email).await;
+    s.post(
+        "/v1/two-factor/sms/setup",
+        Some(&token),
+        json!({"phone": SMS_PHONE, "password": PASSWORD}),
+    )
+    .await
+    .ok();
+    let code = s.last_sms_code(SMS_PHONE);
+    s.post(
+        "/v1/two-factor/sms/confirm",
+        Some(&token),
+        json!({"code": code}),
+    )
+    .await
+    .ok();
+    // Past the resend cooldown, so the next sign-in sends a code.
+    s.advance(31).await;
+    token
+}
+
+/// A sign-in waiting for its code (the code is sent), and a handoff code.
+async fn open_proofs(
+    s: &Server,
+    email: &str,
+    password: &str,
+    session: &str,
+) -> (String, String, String) {
+    let r = s
+        .post(
+            "/v1/sign-in",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
+    let challenge = r.body["challenge_token"].as_str().unwrap().to_string();
+    let code = s.last_sms_code(SMS_PHONE);
+    let r = s.post("/v1/handoff", Some(session), json!({})).await;
+    let handoff = r.ok()["code"].as_str().unwrap().to_string();
+    (challenge, code, handoff)
+}
+
+/// Issue 9, item 8: whoever was half-way through a sign-in with the old
+/// password (challenge and SMS code in hand), or holds a handoff code,
+/// is out once the password changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_change_voids_open_challenges_sms_codes_and_handoff_codes() {
+    let s = Server::start().await;
+    let mine = sms_user(&s, "val@example.com").await;
+    let (challenge, code, handoff) = open_proofs(&s, "val@example.com", PASSWORD, &mine).await;
+    let new_password = "a brand new long password";
+    let r = s
+        .post(
+            "/v1/password",
+            Some(&mine),
+            json!({"current_password": PASSWORD, "new_password": new_password}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM sms_codes WHERE consumed_at IS NULL"),
+        0
+    );
+
+    s.post(
+        "/v1/sign-in/challenge",
+        None,
+        json!({"challenge_token": challenge, "code": code}),
+    )
+    .await
+    .err(401, "code_expired");
+    s.post("/v1/handoff/redeem", None, json!({"code": handoff}))
+        .await
+        .err(401, "invalid_code");
+    // The session that changed it keeps working, and a sign-in with the
+    // new password goes through with its own fresh code.
+    s.get("/v1/two-factor", Some(&mine)).await.ok();
+    s.advance(31).await;
+    let r = s
+        .post(
+            "/v1/sign-in",
+            None,
+            json!({"email": "val@example.com", "password": new_password}),
+        )
+        .await;
+    let fresh = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": fresh, "code": s.last_sms_code(SMS_PHONE)}),
+        )
+        .await;
+    r.ok();
+}
+
+/// Issue 9, item 8: "sign out everywhere" also ends sign-ins that were
+/// only waiting for their second factor, their SMS codes and handoff codes.
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_everywhere_voids_open_challenges_sms_codes_and_handoff_codes() {
+    let s = Server::start().await;
+    let mine = sms_user(&s, "wes@example.com").await;
+    let (challenge, code, handoff) = open_proofs(&s, "wes@example.com", PASSWORD, &mine).await;
+    let r = s
+        .post("/v1/sign-out/everywhere", Some(&mine), json!({}))
+        .await;
+    assert_eq!(r.status.as_u16(), 204);
+
+    s.post(
+        "/v1/sign-in/challenge",
+        None,
+        json!({"challenge_token": challenge, "code": code}),
+    )
+    .await
+    .err(401, "code_expired");
+    s.post("/v1/handoff/redeem", None, json!({"code": handoff}))
+        .await
+        .err(401, "invalid_code");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM sms_codes WHERE consumed_at IS NULL"),
+        0
+    );
+    // Signing in again works as usual.
+    s.advance(31).await;
+    let r = s.sign_in("wes@example.com").await;
+    let fresh = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    s.post(
+        "/v1/sign-in/challenge",
+        None,
+        json!({"challenge_token": fresh, "code": s.last_sms_code(SMS_PHONE)}),
+    )
+    .await
+    .ok();
+}
