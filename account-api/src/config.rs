@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use shared::web_sync::WebAppOrigin;
+
 use crate::password::PasswordCost;
 
 /// Where text messages go.
@@ -44,6 +46,10 @@ pub struct ServerConfig {
     pub allow_clock_control: bool,
     pub sms: SmsConfig,
     pub password_cost: PasswordCost,
+    /// The web app's origin as browsers write it (`--public-origin`): the
+    /// only `Origin` the `/web/` routes accept, and https here makes their
+    /// cookies `__Host-` and `Secure`.
+    pub public_origin: WebAppOrigin,
 }
 
 impl ServerConfig {
@@ -55,6 +61,7 @@ impl ServerConfig {
             allow_clock_control: false,
             sms: SmsConfig::Outbox,
             password_cost: PasswordCost::default(),
+            public_origin: WebAppOrigin::default(),
         }
     }
 }

@@ -75,6 +75,12 @@ pub enum ErrorCode {
     /// The SMS provider refused or could not be reached.
     SmsDeliveryFailed,
 
+    // The extension and the web app (R7).
+    /// The web app asked for something only the person may allow, in the
+    /// extension's own popup (a first sign-in through the extension on this
+    /// computer, or a switch to another person): a page cannot answer it.
+    ConsentRequired,
+
     /// A code this build does not know yet: an older extension talking to a
     /// newer host or API keeps working and shows the message.
     #[serde(other)]
@@ -120,6 +126,7 @@ mod tests {
             (ErrorCode::ResendCooldown, "resend_cooldown"),
             (ErrorCode::ReusedCode, "reused_code"),
             (ErrorCode::SmsDeliveryFailed, "sms_delivery_failed"),
+            (ErrorCode::ConsentRequired, "consent_required"),
         ];
         for (code, text) in codes.iter() {
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(text));
