@@ -1,6 +1,12 @@
 # The two commands: `make run` and `make test`. Both set up what is missing.
 .PHONY: setup build run test lint bench-api bench-host bench-extension fuzz
 
+# The web app's origin, exactly as browsers write it (scheme://host[:port]):
+# the only page that may talk to the extension, and the API's --public-origin.
+# The default is `make run`'s plain-http loopback address: development only.
+WEB_APP_ORIGIN ?= http://127.0.0.1:8787
+export WEB_APP_ORIGIN
+
 setup:
 	bash scripts/setup.sh
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the unpacked extension into dist/extension: the Rust crate for
-# wasm32, wasm-bindgen --target web, wasm-opt -Oz, the pages and the manifest.
+# wasm32, wasm-bindgen --target web, wasm-opt -Oz, the pages and the manifest,
+# for the web app at $WEB_APP_ORIGIN (default http://127.0.0.1:8787).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 
 out="$ROOT/dist/extension"
+# Refuse a bad origin before the long build, not after it.
+node "$ROOT/scripts/web-app-origin.mjs" --check "${WEB_APP_ORIGIN:-http://127.0.0.1:8787}"
 rm -rf "$out"
 mkdir -p "$out/pkg"
 cd "$ROOT/extension"
@@ -31,6 +34,9 @@ done
 
 cp static/* "$out/"
 cp "$ROOT/manifest/manifest.json" "$out/manifest.json"
+# The one web app origin that may talk to the extension (exact scheme, host
+# and port): written into the manifest and web_app.json by one script.
+node "$ROOT/scripts/web-app-origin.mjs" "$out" "${WEB_APP_ORIGIN:-http://127.0.0.1:8787}"
 for page in popup options sw; do
   echo "build-extension: $page wasm $(gzip -9c "$out/pkg/${page}_bg.wasm" | wc -c) bytes gzipped"
 done

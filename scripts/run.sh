@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 data=${DIALER_2FA_DATA:-$ROOT/data}
 listen=${DIALER_2FA_LISTEN:-127.0.0.1:8787}
 api_url="http://$listen"
+# The web app's origin, the one the extension was built for (make build
+# WEB_APP_ORIGIN=...); plain http on loopback is for development only.
+web_app_origin=${WEB_APP_ORIGIN:-http://127.0.0.1:8787}
 mkdir -p "$data"
 
 host="$ROOT/target/debug/dialer-2fa-host"
@@ -23,7 +26,11 @@ cat <<MSG
       $ROOT/dist/extension
   Its id is pinned by the manifest's key, so the host registered above
   answers it. The account API serves $api_url and the web app at
-  $api_url/ (sign in there, and the extension signs in too). Ctrl-C stops it.
+  $api_url/; the extension answers only the web app at $web_app_origin
+  (sign in there, and the extension signs in too; the first time the web app
+  asks the extension for a sign-in, allow it in the extension's popup).
+  Ctrl-C stops it.
 
 MSG
-exec "$ROOT/target/debug/dialer-2fa-api" serve --db "$data/api.sqlite" --listen "$listen" --seed-demo
+exec "$ROOT/target/debug/dialer-2fa-api" serve --db "$data/api.sqlite" --listen "$listen" \
+  --public-origin "$web_app_origin" --seed-demo

@@ -89,20 +89,49 @@ async function offerToExtension() {
   const reply = await askExtension({ type: 'handoff_offer', code });
   if (!reply) return 'The dialer-2fa extension is not installed in this browser.';
   if (reply.ok) return 'The dialer-2fa extension on this computer is signed in too.';
+  // Signed in as someone else: only the person, in the extension, may switch.
+  if (reply.error?.code === 'consent_required') return reply.error.message;
   return `The extension could not sign in: ${reply.error?.message ?? 'no reason given'}`;
 }
 
-// Without a session here, a signed-in extension can hand us one.
+// Without a session here, a signed-in extension can hand us one. The first
+// time on a computer the person must allow it in the extension's popup (a
+// page cannot): the answer is then 'consent', and the page offers Try again.
 async function takeFromExtension() {
   const reply = await askExtension({ type: 'handoff_request' });
-  if (!reply || !reply.ok || !reply.code) return false;
+  if (reply && !reply.ok && reply.error?.code === 'consent_required') return 'consent';
+  if (!reply || !reply.ok || !reply.code) return 'no';
   try {
     await call('/web/handoff/redeem', { code: reply.code });
-    return true;
+    return 'ok';
   } catch (e) {
-    return false;
+    return 'no';
   }
 }
+
+// Signs in through the extension if it can; otherwise shows the form, with
+// the way to allow the extension when it waits for the person.
+async function signInThroughExtension() {
+  const outcome = await takeFromExtension();
+  if (outcome === 'ok') {
+    try {
+      $('extension-consent').hidden = true;
+      return await showSignedIn('Signed in through the dialer-2fa extension on this computer.');
+    } catch (e) { /* fall through to the form */ }
+  }
+  $('extension-consent').hidden = outcome !== 'consent';
+  show('sign-in');
+  $('email').focus();
+}
+
+$('extension-retry').addEventListener('click', async () => {
+  $('extension-retry').disabled = true;
+  try {
+    await signInThroughExtension();
+  } finally {
+    $('extension-retry').disabled = false;
+  }
+});
 
 function showChallenge(outcome) {
   challenge = outcome;
@@ -197,6 +226,7 @@ async function signOut(path) {
   } catch (e) {
     // Already signed out on the server: the page is signed out either way.
   }
+  $('extension-consent').hidden = true;
   show('sign-in');
   $('email').focus();
 }
@@ -214,11 +244,5 @@ $('sign-out-everywhere').addEventListener('click', () => signOut('/web/sign-out-
       return showError('sign-in-error', e.message);
     }
   }
-  if (await takeFromExtension()) {
-    try {
-      return await showSignedIn('Signed in through the dialer-2fa extension on this computer.');
-    } catch (e) { /* fall through to the form */ }
-  }
-  show('sign-in');
-  $('email').focus();
+  await signInThroughExtension();
 })();

@@ -200,7 +200,7 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let json = doc.to_json().unwrap_or_else(|_| "{}".into());
     let _ = state.openapi_json.set(json);
     let router = router
-        .merge(crate::web_app::router())
+        .merge(crate::web_app::router(&state))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use shared::web_sync::WebAppOrigin;
+
 use crate::password::PasswordCost;
 
 /// Where text messages go.
@@ -48,6 +50,10 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Hourly caps on text messages (SMS pumping).
     pub sms_caps: SmsCaps,
+    /// The web app's origin as browsers write it (`--public-origin`): the
+    /// only `Origin` the `/web/` routes accept, and https here makes their
+    /// cookies `__Host-` and `Secure`.
+    pub public_origin: WebAppOrigin,
 }
 
 impl ServerConfig {
@@ -61,6 +67,7 @@ impl ServerConfig {
             password_cost: PasswordCost::default(),
             trusted_proxies: Vec::new(),
             sms_caps: SmsCaps::default(),
+            public_origin: WebAppOrigin::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ use account_api::password::PasswordCost;
 use account_api::{audit, sms, AppState};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::api::AccountRole;
+use shared::web_sync::WebAppOrigin;
 
 #[derive(Parser)]
 #[command(
@@ -83,6 +84,13 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "DIALER_2FA_LISTEN", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
+    /// The web app's origin as browsers write it (scheme://host[:port]), the
+    /// same value the extension was built with (`make build WEB_APP_ORIGIN=`):
+    /// the only Origin the web app's routes accept; https makes its cookies
+    /// `__Host-` and `Secure`. Without it, `http://<listen address>` when that
+    /// is a specific IP (plain http on loopback: development only).
+    #[arg(long, env = "DIALER_2FA_PUBLIC_ORIGIN")]
+    public_origin: Option<String>,
     /// When the database has no users, create a demo owner, account and member
     /// and print their credentials.
     #[arg(long, env = "DIALER_2FA_SEED_DEMO")]
@@ -350,7 +358,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             })
         }
     };
-    let config = ServerConfig {
+    let public_origin = match &args.public_origin {
+        Some(text) => {
+            Some(WebAppOrigin::parse(text.trim()).map_err(|e| format!("--public-origin: {e}"))?)
+        }
+        None => None,
+    };
+    let mut config = ServerConfig {
         db_path: args.db.db.clone(),
         mandatory_2fa: args.mandatory_2fa,
         allow_clock_control: args.allow_clock_control,
@@ -366,6 +380,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             per_country: args.sms_caps.sms_per_country_hour,
             global: args.sms_caps.sms_global_hour,
         },
+        public_origin: WebAppOrigin::default(),
     };
     if args.seed_demo {
         let conn = open(&args.db)?;
@@ -396,13 +411,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "clock control is on: POST /v1/test/clock can move time; never use this in production"
         );
     }
-    let state = AppState::open(config).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        config.public_origin = match public_origin {
+            Some(origin) => origin,
+            None => derived_public_origin(addr)?,
+        };
+        let state = AppState::open(config).map_err(|e| e.to_string())?;
         let mut out = std::io::stdout();
         writeln!(out, "listening on http://{addr}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
@@ -410,4 +429,19 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// `http://<listen address>` when the server listens on one specific IP (the
+/// port as bound, so `--listen 127.0.0.1:0` works). A wildcard address
+/// names no origin a browser could use, so the server refuses to start
+/// rather than guess.
+fn derived_public_origin(addr: SocketAddr) -> Result<WebAppOrigin, String> {
+    if addr.ip().is_unspecified() {
+        return Err(format!(
+            "cannot tell the web app's public origin from --listen {addr}: pass \
+             --public-origin (or DIALER_2FA_PUBLIC_ORIGIN), e.g. https://app.example.com"
+        ));
+    }
+    WebAppOrigin::parse(&format!("http://{addr}"))
+        .map_err(|e| format!("cannot derive the web app's public origin: {e}"))
 }

@@ -5,8 +5,14 @@
 //! the v1 handlers themselves. What differs is where tokens live: a page
 //! script never sees a session, challenge or trusted-device token. They travel
 //! only in HttpOnly SameSite=Strict cookies, and every state-changing request
-//! must carry an `Origin` equal to the page's own (the server's `Host`), so
-//! another site cannot drive these routes with the person's cookies.
+//! must carry an `Origin` equal to the configured public origin
+//! (`--public-origin`), so another site, or another program on another port
+//! of the same host, cannot drive these routes with the person's cookies.
+//!
+//! Cookies ignore ports, so over plain http any program on the same host
+//! name can read them: the plain-http loopback default is for development
+//! only. Over https the cookies are `__Host-` prefixed and `Secure`: sent
+//! only over https, only to this exact host, never to a sibling domain.
 //!
 //! The one value a page does handle is a handoff code (one use, about 60 s):
 //! that is how the web app and the extension on one computer share a
@@ -28,6 +34,7 @@ use crate::auth::{AnySession, ApiJson, ClientAddr, SignedIn, SESSION_TTL};
 use crate::error::{ApiError, ApiResult};
 use crate::{challenge, enrollment, handoff, sign_in, AppState};
 
+/// Base names; over https each gets the `__Host-` prefix (see [`Jar`]).
 const SESSION_COOKIE: &str = "d2fa_session";
 const CHALLENGE_COOKIE: &str = "d2fa_challenge";
 const DEVICE_COOKIE: &str = "d2fa_device";
@@ -81,8 +88,9 @@ pub struct WebSession {
     pub two_factor: TwoFactorState,
 }
 
-/// The pages and the `/web/` routes.
-pub fn router() -> Router<AppState> {
+/// The pages and the `/web/` routes, checked against `state`'s configured
+/// public origin.
+pub fn router(state: &AppState) -> Router<AppState> {
     // Routes that take the session like any API client: the cookie becomes
     // the bearer token before the v1 extractors run.
     let with_session = Router::new()
@@ -90,7 +98,10 @@ pub fn router() -> Router<AppState> {
         .route("/web/sign-out", post(sign_out))
         .route("/web/sign-out-everywhere", post(sign_out_everywhere))
         .route("/web/handoff", post(create_handoff))
-        .layer(middleware::from_fn(cookie_to_bearer));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cookie_to_bearer,
+        ));
     Router::new()
         .route("/", get(index))
         .route("/app.js", get(app_js))
@@ -100,7 +111,10 @@ pub fn router() -> Router<AppState> {
         .route("/web/challenge/resend", post(resend))
         .route("/web/handoff/redeem", post(redeem_handoff))
         .merge(with_session)
-        .layer(middleware::from_fn(same_origin_only))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_only,
+        ))
 }
 
 async fn index() -> Response {
@@ -129,20 +143,21 @@ async fn app_css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS).into_response()
 }
 
-/// Refuses state-changing requests whose `Origin` is not this server.
-/// SameSite=Strict already keeps other sites' requests cookie-less; this
-/// also stops a same-site page on another port.
-async fn same_origin_only(request: Request, next: Next) -> Response {
+/// Refuses state-changing requests whose `Origin` is not the configured
+/// public origin. SameSite=Strict already keeps other sites' requests
+/// cookie-less; this also stops a same-site page on another port or under
+/// another loopback name. The `Host` header is not consulted: behind a
+/// proxy it names the proxy's upstream, and a client chooses it.
+async fn same_origin_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() == Method::GET || request.method() == Method::HEAD {
         return next.run(request).await;
     }
-    let headers = request.headers();
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    match (host, origin) {
-        (Some(host), Some(origin)) if origin == format!("http://{}", host) => {
-            next.run(request).await
-        }
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    match origin {
+        Some(origin) if state.config.public_origin.matches(origin) => next.run(request).await,
         _ => ApiError::Forbidden(
             "this request must come from the web app's own pages (Origin check failed)".into(),
         )
@@ -150,8 +165,58 @@ async fn same_origin_only(request: Request, next: Next) -> Response {
     }
 }
 
-async fn cookie_to_bearer(mut request: Request, next: Next) -> Response {
-    let token = cookie(request.headers(), SESSION_COOKIE);
+/// The web app's cookies for the configured origin: over https they are
+/// `__Host-` prefixed and `Secure` (with `Path=/` and no `Domain`, as the
+/// prefix requires), so they go only to this exact host over https; over
+/// plain http (development on loopback) they carry their base names.
+#[derive(Clone, Copy)]
+struct Jar {
+    https: bool,
+}
+
+impl Jar {
+    fn of(state: &AppState) -> Jar {
+        Jar {
+            https: state.config.public_origin.is_https(),
+        }
+    }
+
+    fn name(self, base: &str) -> String {
+        if self.https {
+            format!("__Host-{}", base)
+        } else {
+            base.to_string()
+        }
+    }
+
+    fn get(self, headers: &HeaderMap, base: &str) -> Option<String> {
+        cookie(headers, &self.name(base))
+    }
+
+    fn set(self, response: &mut Response, base: &str, value: &str, max_age: i64) {
+        let text = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            self.name(base),
+            value,
+            max_age.max(0),
+            if self.https { "; Secure" } else { "" }
+        );
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+
+    fn clear(self, response: &mut Response, base: &str) {
+        self.set(response, base, "", 0);
+    }
+}
+
+async fn cookie_to_bearer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = Jar::of(&state).get(request.headers(), SESSION_COOKIE);
     request.headers_mut().remove(header::AUTHORIZATION);
     if let Some(token) = token {
         if let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", token)) {
@@ -173,22 +238,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn set_cookie(response: &mut Response, name: &str, value: &str, max_age: i64) {
-    let text = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        name,
-        value,
-        max_age.max(0)
-    );
-    if let Ok(value) = HeaderValue::from_str(&text) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-}
-
-fn clear_cookie(response: &mut Response, name: &str) {
-    set_cookie(response, name, "", 0);
-}
-
 async fn web_sign_in(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -196,10 +245,11 @@ async fn web_sign_in(
     ApiJson(body): ApiJson<WebSignIn>,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
+    let jar = Jar::of(&state);
     let request = SignInRequest {
         email: body.email,
         password: body.password,
-        trusted_device_token: cookie(&headers, DEVICE_COOKIE),
+        trusted_device_token: jar.get(&headers, DEVICE_COOKIE),
     };
     let Json(outcome) = sign_in::sign_in(State(state), ClientAddr(addr), ApiJson(request)).await?;
     Ok(match outcome {
@@ -208,8 +258,8 @@ async fn web_sign_in(
             verified_until,
         } => {
             let mut response = Json(WebOutcome::Authenticated { verified_until }).into_response();
-            set_cookie(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
-            clear_cookie(&mut response, CHALLENGE_COOKIE);
+            jar.set(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
+            jar.clear(&mut response, CHALLENGE_COOKIE);
             response
         }
         SignInResponse::TwoFactorRequired {
@@ -224,7 +274,7 @@ async fn web_sign_in(
                 expires_at,
             })
             .into_response();
-            set_cookie(
+            jar.set(
                 &mut response,
                 CHALLENGE_COOKIE,
                 &challenge_token,
@@ -238,14 +288,14 @@ async fn web_sign_in(
         } => {
             let mut response =
                 Json(WebOutcome::TwoFactorSetupRequired { required_by }).into_response();
-            set_cookie(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
+            jar.set(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
             response
         }
     })
 }
 
-fn pending_challenge(headers: &HeaderMap) -> ApiResult<String> {
-    cookie(headers, CHALLENGE_COOKIE).ok_or_else(|| {
+fn pending_challenge(jar: Jar, headers: &HeaderMap) -> ApiResult<String> {
+    jar.get(headers, CHALLENGE_COOKIE).ok_or_else(|| {
         ApiError::CodeExpired(
             "this sign-in has expired; enter your email and password again".into(),
         )
@@ -259,8 +309,9 @@ async fn answer_challenge(
     ApiJson(body): ApiJson<WebChallenge>,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
+    let jar = Jar::of(&state);
     let answer = ChallengeAnswer {
-        challenge_token: pending_challenge(&headers)?,
+        challenge_token: pending_challenge(jar, &headers)?,
         code: body.code,
         recovery_code: body.recovery_code,
         remember_device: body.remember_device,
@@ -271,22 +322,22 @@ async fn answer_challenge(
         verified_until: result.trusted_until,
     })
     .into_response();
-    set_cookie(
+    jar.set(
         &mut response,
         SESSION_COOKIE,
         &result.session_token,
         SESSION_TTL,
     );
-    clear_cookie(&mut response, CHALLENGE_COOKIE);
+    jar.clear(&mut response, CHALLENGE_COOKIE);
     if let (Some(token), Some(until)) = (&result.trusted_device_token, result.trusted_until) {
-        set_cookie(&mut response, DEVICE_COOKIE, token, until - now);
+        jar.set(&mut response, DEVICE_COOKIE, token, until - now);
     }
     Ok(response)
 }
 
 async fn resend(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<SmsCodeSent>> {
     let request = ResendRequest {
-        challenge_token: pending_challenge(&headers)?,
+        challenge_token: pending_challenge(Jar::of(&state), &headers)?,
     };
     challenge::resend(State(state), ApiJson(request)).await
 }
@@ -301,9 +352,10 @@ async fn session(
 }
 
 async fn sign_out(State(state): State<AppState>, session: AnySession) -> ApiResult<Response> {
+    let jar = Jar::of(&state);
     sign_in::sign_out(State(state), session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    clear_cookie(&mut response, SESSION_COOKIE);
+    jar.clear(&mut response, SESSION_COOKIE);
     Ok(response)
 }
 
@@ -311,9 +363,10 @@ async fn sign_out_everywhere(
     State(state): State<AppState>,
     session: AnySession,
 ) -> ApiResult<Response> {
+    let jar = Jar::of(&state);
     sign_in::sign_out_everywhere(State(state), session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    clear_cookie(&mut response, SESSION_COOKIE);
+    jar.clear(&mut response, SESSION_COOKIE);
     Ok(response)
 }
 
@@ -330,12 +383,13 @@ async fn redeem_handoff(
     ApiJson(body): ApiJson<HandoffRedeem>,
 ) -> ApiResult<Response> {
     let now = state.clock.now();
+    let jar = Jar::of(&state);
     let Json(grant) = handoff::redeem(State(state), ClientAddr(addr), ApiJson(body)).await?;
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: grant.verified_until,
     })
     .into_response();
-    set_cookie(
+    jar.set(
         &mut response,
         SESSION_COOKIE,
         &grant.session_token,
@@ -343,7 +397,7 @@ async fn redeem_handoff(
     );
     // The computer's trust, when the other client had it (see handoff).
     if let (Some(token), Some(until)) = (&grant.trusted_device_token, grant.verified_until) {
-        set_cookie(&mut response, DEVICE_COOKIE, token, until - now);
+        jar.set(&mut response, DEVICE_COOKIE, token, until - now);
     }
     Ok(response)
 }

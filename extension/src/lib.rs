@@ -72,6 +72,14 @@ mod entry {
         crate::service_worker::refresh_badge()
     }
 
+    /// Called by `sw.js` once, with the build's `web_app.json` (or null):
+    /// the one web app origin that may talk to the extension.
+    #[cfg(feature = "sw")]
+    #[wasm_bindgen]
+    pub fn sw_configure_web_app(config: JsValue) {
+        crate::web_sync::configure(config)
+    }
+
     /// Called by `sw.js` for each message from a web page (R7 sync). Returns
     /// whether an answer will follow.
     #[cfg(feature = "sw")]

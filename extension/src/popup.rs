@@ -2,12 +2,15 @@
 //! `popup_state::Msg`s. No decisions live here.
 
 use shared::api::TwoFactorMethod;
+use shared::web_sync::WebAppPrompt;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
 use crate::dom::{self, checked, value, Page, Ui};
 use crate::effect::{Answer, Effect};
-use crate::popup_state::{api_summary, required_text, unused, Key, Msg, Popup, Screen, SignedIn};
+use crate::popup_state::{
+    api_summary, prompt_question, required_text, unused, Key, Msg, Popup, Screen, SignedIn,
+};
 use crate::text;
 use crate::wizard_view;
 
@@ -33,6 +36,21 @@ impl Page for Popup {
     }
 
     fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
+        // The web app waits on the person: asked here, in the extension,
+        // where no page script can click for them.
+        if let Some(prompt) = &self.prompt {
+            let (title, allow, deny) = match prompt {
+                WebAppPrompt::SignIn { .. } => ("Sign in the web app?", "Allow", "Deny"),
+                WebAppPrompt::Switch { .. } => ("Switch who is signed in?", "Switch", "Deny"),
+            };
+            ui.el(app, "h1", title)?;
+            ui.el(app, "p", &prompt_question(prompt))?
+                .set_id("prompt-question");
+            ui.button(app, "allow", allow, !self.busy, || Msg::AnswerPrompt(true))?;
+            ui.button(app, "deny", deny, !self.busy, || Msg::AnswerPrompt(false))?;
+            ui.messages(app, &self.error, &self.notice)?;
+            return footer(ui, app, self);
+        }
         match &self.screen {
             Screen::Loading => {
                 ui.el(app, "h1", "dialer-2fa")?;

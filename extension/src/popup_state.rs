@@ -18,6 +18,7 @@ use shared::api::{SmsCodeSent, TwoFactorMethod};
 use shared::native::{Request, StatusResult, VaultEntry, VaultListResult, VaultRevealResult};
 use shared::product::install_command;
 use shared::two_factor::{AccountRequest, SessionView, SignInOutcome};
+use shared::web_sync::{PendingPrompt, WebAppPrompt};
 use shared::{ErrorBody, ErrorCode};
 
 use crate::effect::{decode, Answer, Effect};
@@ -85,6 +86,10 @@ pub struct Popup {
     /// Who requires 2FA (account names or "server policy"), for the
     /// forced setup's explanation.
     pub required_by: Vec<String>,
+    /// What the web app asked that only the person may allow, here (a
+    /// first sign-in through the extension, or a switch to another person).
+    /// Shown before any screen until answered.
+    pub prompt: Option<WebAppPrompt>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +112,8 @@ pub enum Msg {
     CopyKept(u64),
     /// Copy text shown on the page (the install command).
     CopyText(String),
+    /// The person's answer to the web app's prompt: Allow or Deny.
+    AnswerPrompt(bool),
     Wizard(WizMsg),
     Answered(Key, Answer),
 }
@@ -125,6 +132,9 @@ pub enum Key {
     CopyKept(u64),
     Copied,
     Tick,
+    Prompt,
+    /// With the answer given: Allow (true) or Deny.
+    AnswerPrompt(bool),
     Wizard(WizKey),
 }
 
@@ -160,18 +170,25 @@ impl Popup {
             error: None,
             notice: None,
             required_by: vec![],
+            prompt: None,
         };
         (
             popup,
             vec![
                 Effect::Send(Request::Status, Key::Status),
                 account(AccountRequest::Session, Key::Session),
+                account(AccountRequest::WebAppPrompt, Key::Prompt),
             ],
         )
     }
 
     /// The `data-screen` name, which tests wait for.
     pub fn screen_name(&self) -> &'static str {
+        match &self.prompt {
+            Some(WebAppPrompt::SignIn { .. }) => return "web-consent",
+            Some(WebAppPrompt::Switch { .. }) => return "web-switch",
+            None => {}
+        }
         match &self.screen {
             Screen::Loading => "loading",
             Screen::HostMissing { .. } => "host-missing",
@@ -275,6 +292,16 @@ impl Popup {
                 _ => vec![],
             },
             Msg::CopyText(text) => vec![Effect::Copy(text, Key::Copied)],
+            Msg::AnswerPrompt(allow) => {
+                if self.prompt.is_none() || self.busy {
+                    return vec![];
+                }
+                self.busy = true;
+                vec![account(
+                    AccountRequest::AnswerWebAppPrompt { allow },
+                    Key::AnswerPrompt(allow),
+                )]
+            }
             Msg::Wizard(_) | Msg::Answered(..) => vec![],
         }
     }
@@ -329,6 +356,11 @@ impl Popup {
                 return vec![];
             }
             Key::VaultList => return self.vault_listed(answer),
+            Key::Prompt => {
+                // No answer (an older host, no host) means nothing waits.
+                self.prompt = decode::<PendingPrompt>(answer).ok().and_then(|p| p.prompt);
+                return vec![];
+            }
             Key::Reveal(id) => {
                 if let (Ok(revealed), Screen::SignedIn(s)) =
                     (decode::<VaultRevealResult>(answer), &mut self.screen)
@@ -387,6 +419,20 @@ impl Popup {
                     vec![]
                 }
             },
+            Key::AnswerPrompt(allow) => {
+                let prompt = self.prompt.take();
+                match decode::<SessionView>(answer) {
+                    Ok(session) => {
+                        let fx = self.route(session);
+                        self.notice = prompt.map(|p| prompt_answered(&p, allow));
+                        fx
+                    }
+                    Err(e) => {
+                        self.error = Some(text::error_text(&e));
+                        vec![]
+                    }
+                }
+            }
             Key::SignOut => match decode::<SessionView>(answer) {
                 Ok(session) => {
                     let fx = self.route(session);
@@ -525,6 +571,42 @@ fn start_tick(c: &mut Challenge) -> Fx {
     }
 }
 
+/// The question the popup asks for the web app, in words.
+pub fn prompt_question(prompt: &WebAppPrompt) -> String {
+    match prompt {
+        WebAppPrompt::SignIn { origin, email } => format!(
+            "{} asks to sign in as {}, using this computer's sign-in in the extension. Allow it?",
+            origin,
+            email.as_deref().unwrap_or("the person signed in here")
+        ),
+        WebAppPrompt::Switch { origin, from, to } => format!(
+            "{} offers a sign-in as {}. Switch from {} to {}?",
+            origin,
+            to.as_deref().unwrap_or("another person"),
+            from.as_deref().unwrap_or("the person signed in here"),
+            to.as_deref().unwrap_or("them")
+        ),
+    }
+}
+
+/// What the popup says once the person answered.
+pub fn prompt_answered(prompt: &WebAppPrompt, allow: bool) -> String {
+    match (prompt, allow) {
+        (WebAppPrompt::SignIn { .. }, true) => {
+            "Allowed. Go back to the web app and press Try again.".into()
+        }
+        (WebAppPrompt::SignIn { .. }, false) => "Refused: the web app was not signed in.".into(),
+        (WebAppPrompt::Switch { to, .. }, true) => format!(
+            "Switched to {}.",
+            to.as_deref().unwrap_or("the offered sign-in")
+        ),
+        (WebAppPrompt::Switch { from, .. }, false) => format!(
+            "Kept {} signed in.",
+            from.as_deref().unwrap_or("this sign-in")
+        ),
+    }
+}
+
 /// Unused codes among those kept on this computer.
 pub fn unused(kept: &[KeptCode]) -> u32 {
     kept.iter().filter(|k| !k.entry.used).count() as u32
@@ -637,9 +719,87 @@ mod tests {
             fx,
             vec![
                 Effect::Send(Request::Status, Key::Status),
-                Effect::Send(Request::Account(AccountRequest::Session), Key::Session)
+                Effect::Send(Request::Account(AccountRequest::Session), Key::Session),
+                Effect::Send(Request::Account(AccountRequest::WebAppPrompt), Key::Prompt)
             ]
         );
+    }
+
+    fn signed_in_popup() -> Popup {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Session,
+            ok(session(two_factor(true, false, 10))),
+        ));
+        p
+    }
+
+    #[test]
+    fn a_web_app_prompt_comes_first_and_is_answered_here() {
+        let mut p = signed_in_popup();
+        assert_eq!(p.update(Msg::AnswerPrompt(true)), vec![]);
+        let asked = WebAppPrompt::SignIn {
+            origin: "http://127.0.0.1:8787".into(),
+            email: Some("a@example.com".into()),
+        };
+        p.update(Msg::Answered(
+            Key::Prompt,
+            ok(PendingPrompt {
+                prompt: Some(asked.clone()),
+            }),
+        ));
+        assert_eq!(p.screen_name(), "web-consent");
+        assert_eq!(
+            prompt_question(&asked),
+            "http://127.0.0.1:8787 asks to sign in as a@example.com, using this computer's sign-in in the extension. Allow it?"
+        );
+        assert_eq!(
+            p.update(Msg::AnswerPrompt(true)),
+            vec![account(
+                AccountRequest::AnswerWebAppPrompt { allow: true },
+                Key::AnswerPrompt(true)
+            )]
+        );
+        // A second click while the answer is out asks nothing more.
+        assert_eq!(p.update(Msg::AnswerPrompt(false)), vec![]);
+        p.update(Msg::Answered(
+            Key::AnswerPrompt(true),
+            ok(session(two_factor(true, false, 10))),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert_eq!(
+            p.notice.as_deref(),
+            Some("Allowed. Go back to the web app and press Try again.")
+        );
+    }
+
+    #[test]
+    fn a_switch_names_both_people_and_deny_keeps_the_first() {
+        let mut p = signed_in_popup();
+        let asked = WebAppPrompt::Switch {
+            origin: "https://app.example.com".into(),
+            from: Some("a@example.com".into()),
+            to: Some("m@example.com".into()),
+        };
+        p.update(Msg::Answered(
+            Key::Prompt,
+            ok(PendingPrompt {
+                prompt: Some(asked.clone()),
+            }),
+        ));
+        assert_eq!(p.screen_name(), "web-switch");
+        assert!(prompt_question(&asked).ends_with("Switch from a@example.com to m@example.com?"));
+        p.update(Msg::AnswerPrompt(false));
+        p.update(Msg::Answered(
+            Key::AnswerPrompt(false),
+            ok(session(two_factor(true, false, 10))),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert_eq!(p.notice.as_deref(), Some("Kept a@example.com signed in."));
+        // Nothing waiting: the popup opens as before.
+        let mut q = signed_in_popup();
+        q.update(Msg::Answered(Key::Prompt, ok(PendingPrompt::default())));
+        assert_eq!(q.screen_name(), "signed-in");
     }
 
     #[test]

@@ -3,31 +3,59 @@
 //!
 //! A page may offer a handoff code (the web app verified: the extension
 //! redeems it through the host) or ask for one (the web app has no session:
-//! the host mints one if this computer is signed in). Nothing else is
-//! answered, and only for the web app's own origins; the codes are one-time
-//! and short-lived, and no token ever reaches a page.
+//! the host mints one if this computer is signed in, and the person allowed
+//! this web app in the popup once). Nothing else is answered, and only for
+//! the one configured web app origin; the codes are one-time and
+//! short-lived, and no token ever reaches a page.
+
+use std::cell::RefCell;
 
 use shared::api::HandoffCode;
 use shared::native::{Reply, Request};
 use shared::two_factor::AccountRequest;
-use shared::web_sync::{is_web_app_origin, ExternalReply, ExternalRequest};
+use shared::web_sync::{ExternalReply, ExternalRequest, WebAppConfig, WebAppOrigin};
 use shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::{chrome, service_worker};
 
-/// Handles one message from a page. Returns false, without answering, when
-/// the sender is not the web app: such a page learns nothing, not even that
-/// the extension is here.
+thread_local! {
+    /// The web app's origin from `web_app.json`, read at start. `None`
+    /// (missing or invalid file) answers no page at all.
+    static WEB_APP: RefCell<Option<WebAppOrigin>> = RefCell::new(None);
+}
+
+/// Takes the build's `web_app.json` (as `sw.js` fetched it). Whatever is
+/// wrong with it leaves every page unanswered, and says why in the console.
+pub fn configure(config: JsValue) {
+    let origin =
+        chrome::from_js::<WebAppConfig>(&config).and_then(|c| WebAppOrigin::parse(&c.origin));
+    match origin {
+        Ok(origin) => WEB_APP.with(|w| *w.borrow_mut() = Some(origin)),
+        Err(why) => web_sys::console::warn_1(&JsValue::from_str(&format!(
+            "dialer-2fa: no web app may talk to this extension: its web_app.json is unusable: {}",
+            why
+        ))),
+    }
+}
+
+/// Handles one message from a page. A sender that is not exactly the
+/// configured web app origin (another port, another host name, another
+/// scheme) gets an empty answer, carrying nothing, and nothing is asked of
+/// the host. Chrome's `externally_connectable` filter says the same; this
+/// check holds even if the manifest ever widens.
 pub fn on_external_message(
     message: JsValue,
     origin: &str,
     send_response: js_sys::Function,
 ) -> bool {
-    if !is_web_app_origin(origin) {
+    let allowed = WEB_APP.with(|w| w.borrow().as_ref().map(|o| o.matches(origin)) == Some(true));
+    if !allowed {
+        let _ = send_response.call0(&JsValue::NULL);
         return false;
     }
+    let origin = origin.to_string();
     let request: ExternalRequest = match chrome::from_js(&message) {
         Ok(request) => request,
         Err(e) => {
@@ -43,10 +71,16 @@ pub fn on_external_message(
     };
     let (host_request, wants_code) = match request {
         ExternalRequest::HandoffOffer { code } => (
-            Request::Account(AccountRequest::RedeemHandoff { code }),
+            Request::Account(AccountRequest::RedeemHandoff {
+                code,
+                origin: Some(origin),
+            }),
             false,
         ),
-        ExternalRequest::HandoffRequest => (Request::Account(AccountRequest::CreateHandoff), true),
+        ExternalRequest::HandoffRequest => (
+            Request::Account(AccountRequest::CreateHandoff { origin }),
+            true,
+        ),
     };
     let callback = Closure::once_into_js(move |reply: JsValue| {
         let reply = match chrome::from_js::<Reply>(&reply) {
@@ -85,6 +119,10 @@ pub fn on_external_message(
 }
 
 fn failure(error: ErrorBody) -> ExternalReply {
+    if error.code == ErrorCode::ConsentRequired {
+        // The person's answer is in the popup: point at the toolbar button.
+        chrome::set_badge("?");
+    }
     ExternalReply {
         ok: false,
         code: None,

@@ -1,9 +1,16 @@
 // Thin loader for the service worker, written in Rust (src/service_worker.rs).
 // Chrome only delivers events to listeners added on the worker's first turn,
 // so the listeners are registered here and forward once the module is ready.
-import init, { sw_on_message, sw_on_external_message, sw_refresh_badge } from './pkg/sw.js';
+import init, {
+  sw_on_message, sw_on_external_message, sw_refresh_badge, sw_configure_web_app,
+} from './pkg/sw.js';
 
-const ready = init({ module_or_path: './pkg/sw_bg.wasm' });
+// The web app's origin is build configuration (web_app.json, written with the
+// manifest's externally_connectable by scripts/web-app-origin.mjs). Without a
+// usable file no page gets an answer.
+const webApp = fetch('./web_app.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+const ready = Promise.all([init({ module_or_path: './pkg/sw_bg.wasm' }), webApp])
+  .then(([, config]) => sw_configure_web_app(config));
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (sender.id !== chrome.runtime.id) return false;
@@ -12,8 +19,8 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 });
 
 // The web app's pages (externally_connectable): only handoff offers and
-// requests, only from the web app's origins; the check is in Rust
-// (src/web_sync.rs). A refused sender never gets an answer.
+// requests, only from the one configured origin, compared exactly in Rust
+// (src/web_sync.rs). A refused sender gets an empty answer and nothing else.
 chrome.runtime.onMessageExternal.addListener((message, sender, sendResponse) => {
   ready.then(() => sw_on_external_message(message, sender.origin ?? '', sendResponse));
   return true;

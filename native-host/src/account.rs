@@ -39,6 +39,7 @@ use shared::api::{
     TwoFactorState,
 };
 use shared::two_factor::{AccountRequest, Done, SessionView, SignInOutcome};
+use shared::web_sync::{PendingPrompt, WebAppPrompt};
 use shared::{ErrorBody, ErrorCode};
 use tokio::sync::Mutex;
 
@@ -64,6 +65,113 @@ impl std::fmt::Debug for PendingChallenge {
     }
 }
 
+/// File name, under the data dir, of the origins (with the person) allowed
+/// to sign in through the extension on this computer. Not secret.
+pub const CONSENT_FILE: &str = "web-app-consent.json";
+
+/// A web app request waiting for the person. Debug leaves the token out.
+enum PendingWeb {
+    /// `handoff_request` the first time for this origin and person.
+    SignIn {
+        origin: String,
+        email: Option<String>,
+    },
+    /// `handoff_offer` of another person's session, redeemed and held here.
+    Switch {
+        origin: String,
+        from: Option<String>,
+        grant: SessionGrant,
+    },
+}
+
+impl PendingWeb {
+    fn prompt(&self) -> WebAppPrompt {
+        match self {
+            PendingWeb::SignIn { origin, email } => WebAppPrompt::SignIn {
+                origin: origin.clone(),
+                email: email.clone(),
+            },
+            PendingWeb::Switch {
+                origin,
+                from,
+                grant,
+            } => WebAppPrompt::Switch {
+                origin: origin.clone(),
+                from: from.clone(),
+                to: grant.email.clone(),
+            },
+        }
+    }
+}
+
+/// The consent file: which (origin, person) pairs the person allowed.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+struct Consents {
+    #[serde(default)]
+    allowed: Vec<String>,
+}
+
+/// One allowed pair, as kept in the file: the origin and the person's
+/// email folded to lower case (empty when the host does not know it).
+fn consent_key(origin: &str, email: Option<&str>) -> String {
+    format!(
+        "{} {}",
+        origin,
+        email
+            .map(|e| e.trim().to_ascii_lowercase())
+            .unwrap_or_default()
+    )
+}
+
+/// The allowed pairs; a missing or unreadable file allows nothing.
+fn read_consents(path: &Path) -> Vec<String> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Consents>(&bytes).ok())
+        .map(|c| c.allowed)
+        .unwrap_or_default()
+}
+
+/// Adds a pair. Blocking.
+fn add_consent(path: &Path, key: String) -> std::io::Result<()> {
+    let mut consents = Consents {
+        allowed: read_consents(path),
+    };
+    if !consents.allowed.contains(&key) {
+        consents.allowed.push(key);
+    }
+    write_json_private(path, &consents)
+}
+
+/// Atomic replace of a small non-secret JSON file, readable by this OS user
+/// only. Blocking.
+fn write_json_private<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!("{}.{}.tmp", name, std::process::id()));
+    write_private(&tmp, &json)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// File name, under the data dir, of whose trusted-device token the keyring
+/// holds (an email, not secret).
+pub const DEVICE_OWNER_FILE: &str = "trusted-device-owner.json";
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+struct DeviceOwner {
+    #[serde(default)]
+    email: Option<String>,
+}
+
+fn same_email(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
 /// What the status cache file holds: nothing secret.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 struct CachedStatus {
@@ -84,6 +192,9 @@ pub struct Account {
     challenge: Mutex<Option<PendingChallenge>>,
     /// Serialises writers of the status cache within this process.
     cache_lock: Mutex<()>,
+    /// What the web app asked that waits for the person's answer in the
+    /// popup. Memory only: a pending session is never written anywhere.
+    web: Mutex<Option<PendingWeb>>,
 }
 
 impl std::fmt::Debug for Account {
@@ -107,6 +218,7 @@ impl Account {
             secrets: Arc::new(StdMutex::new(None)),
             challenge: Mutex::new(None),
             cache_lock: Mutex::new(()),
+            web: Mutex::new(None),
         })
     }
 
@@ -217,11 +329,18 @@ impl Account {
                 let r: Enforcement = self.authed(Method::PUT, &path, Some(body)).await?;
                 to_value(&r)
             }
-            AccountRequest::CreateHandoff => {
-                let r: HandoffCode = self.authed(Method::POST, "/handoff", None).await?;
-                to_value(&r)
+            AccountRequest::CreateHandoff { origin } => {
+                to_value(&self.create_handoff(origin).await?)
             }
-            AccountRequest::RedeemHandoff { code } => to_value(&self.redeem_handoff(code).await?),
+            AccountRequest::RedeemHandoff { code, origin } => {
+                to_value(&self.redeem_handoff(code, origin).await?)
+            }
+            AccountRequest::WebAppPrompt => to_value(&PendingPrompt {
+                prompt: self.web.lock().await.as_ref().map(PendingWeb::prompt),
+            }),
+            AccountRequest::AnswerWebAppPrompt { allow } => {
+                to_value(&self.answer_web_app(allow).await?)
+            }
         }
     }
 
@@ -315,7 +434,7 @@ impl Account {
         *pending = None;
         drop(pending);
         if let Some(device_token) = &result.trusted_device_token {
-            self.secret_set(SecretKind::TrustedDeviceToken, device_token.clone())
+            self.store_device_token(device_token.clone(), Some(&email))
                 .await?;
         }
         if let Some(typed) = used_recovery_code {
@@ -384,7 +503,39 @@ impl Account {
             .map_err(CallError::into_body)
     }
 
-    async fn redeem_handoff(&self, code: String) -> Result<SessionView, ErrorBody> {
+    // ---- the web app (R7) -----------------------------------------------
+
+    /// A handoff code for the web app at `origin` (the service worker let
+    /// only the configured origin through). The first time for this
+    /// computer, origin and person, nothing is minted: the request waits for
+    /// the person's "Allow" in the popup, which a page cannot give.
+    async fn create_handoff(&self, origin: String) -> Result<HandoffCode, ErrorBody> {
+        self.session_token().await?;
+        let email = self.read_cache().await.and_then(|c| c.email);
+        let consents = self.data_dir.join(CONSENT_FILE);
+        let key = consent_key(&origin, email.as_deref());
+        let allowed = blocking(move || read_consents(&consents).contains(&key)).await?;
+        if !allowed {
+            let mut web = self.web.lock().await;
+            self.replace_pending(&mut web, PendingWeb::SignIn { origin, email });
+            return Err(ErrorBody::new(
+                ErrorCode::ConsentRequired,
+                "Open dialer-2fa from the browser's toolbar to allow this web app to sign in \
+                 as you on this computer, then try again.",
+            ));
+        }
+        self.authed(Method::POST, "/handoff", None).await
+    }
+
+    /// Signs in with the web app's handoff code. Nobody signed in here, or
+    /// the same person: at once, as before. Another person: the new session
+    /// waits in memory (never the keyring) until the person confirms the
+    /// switch in the popup; a page alone cannot switch who is signed in.
+    async fn redeem_handoff(
+        &self,
+        code: String,
+        origin: Option<String>,
+    ) -> Result<SessionView, ErrorBody> {
         // The keyring must answer before the one-time code is spent.
         self.secrets().await?;
         let body = json(&HandoffRedeem { code })?;
@@ -393,14 +544,160 @@ impl Account {
             .call_json(Method::POST, "/handoff/redeem", None, Some(&body))
             .await
             .map_err(CallError::into_body)?;
-        // The other client's computer trust comes as this host's own
-        // trusted-device token (same end date), so a later password sign-in
-        // here skips the code too (R8 across clients).
+        let signed_in = self.secret_get(SecretKind::SessionToken).await?.is_some();
+        let current = if signed_in {
+            self.read_cache().await.and_then(|c| c.email)
+        } else {
+            None
+        };
+        let same_person = match (&current, &grant.email) {
+            (Some(a), Some(b)) => same_email(a, b),
+            _ => false,
+        };
+        if signed_in && !same_person {
+            let mut web = self.web.lock().await;
+            self.replace_pending(
+                &mut web,
+                PendingWeb::Switch {
+                    origin: origin.unwrap_or_default(),
+                    from: current,
+                    grant,
+                },
+            );
+            return Err(ErrorBody::new(
+                ErrorCode::ConsentRequired,
+                "The dialer-2fa extension is signed in as someone else. Open dialer-2fa from \
+                 the browser's toolbar to confirm the switch.",
+            ));
+        }
+        self.take_grant(grant, same_person).await
+    }
+
+    /// Keeps a redeemed session. The other client's computer trust comes as
+    /// this host's own trusted-device token (same end date), so a later
+    /// password sign-in here skips the code too (R8 across clients). It
+    /// replaces a stored token only for the person signed in here: a token
+    /// of one person is never replaced by another's.
+    async fn take_grant(
+        &self,
+        grant: SessionGrant,
+        same_person: bool,
+    ) -> Result<SessionView, ErrorBody> {
         if let Some(device) = grant.trusted_device_token {
-            self.secret_set(SecretKind::TrustedDeviceToken, device)
-                .await?;
+            let stored = self
+                .secret_get(SecretKind::TrustedDeviceToken)
+                .await?
+                .is_some();
+            let owner = self.device_owner().await;
+            let owners_own = match (&owner, &grant.email) {
+                (Some(owner), Some(email)) => same_email(owner, email),
+                // A token stored before owners were recorded: the person
+                // signed in here is the best guess of whose it is.
+                (None, _) => same_person,
+                (Some(_), None) => false,
+            };
+            if !stored || owners_own {
+                self.store_device_token(device, grant.email.as_deref())
+                    .await?;
+            } else {
+                tracing::info!("kept this computer's trusted-device token of another person");
+            }
         }
         self.start_session(grant.session_token, grant.email).await
+    }
+
+    /// Stores the trusted-device token and records, in a non-secret file,
+    /// whose it is, so a handoff never replaces one person's with another's.
+    async fn store_device_token(
+        &self,
+        token: String,
+        email: Option<&str>,
+    ) -> Result<(), ErrorBody> {
+        self.secret_set(SecretKind::TrustedDeviceToken, token)
+            .await?;
+        let path = self.data_dir.join(DEVICE_OWNER_FILE);
+        let owner = DeviceOwner {
+            email: email.map(|e| e.trim().to_ascii_lowercase()),
+        };
+        let result = blocking(move || write_json_private(&path, &owner)).await?;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record whose trusted-device token this is");
+        }
+        Ok(())
+    }
+
+    /// Whose trusted-device token the keyring holds, when recorded.
+    async fn device_owner(&self) -> Option<String> {
+        let path = self.data_dir.join(DEVICE_OWNER_FILE);
+        blocking(move || {
+            std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<DeviceOwner>(&b).ok())
+                .and_then(|o| o.email)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// The person's answer in the popup to what the web app asked.
+    async fn answer_web_app(&self, allow: bool) -> Result<SessionView, ErrorBody> {
+        let pending = self.web.lock().await.take().ok_or_else(|| {
+            ErrorBody::new(
+                ErrorCode::NotFound,
+                "Nothing from the web app is waiting for an answer (it may have been answered \
+                 already, or the helper restarted). Try again in the web app.",
+            )
+        })?;
+        match (pending, allow) {
+            (PendingWeb::SignIn { origin, email }, true) => {
+                let consents = self.data_dir.join(CONSENT_FILE);
+                let key = consent_key(&origin, email.as_deref());
+                blocking(move || add_consent(&consents, key))
+                    .await?
+                    .map_err(|e| {
+                        ErrorBody::new(
+                            ErrorCode::Internal,
+                            format!("could not remember the permission: {}", e),
+                        )
+                    })?;
+                tracing::info!("the person allowed the web app to sign in through the extension");
+            }
+            (PendingWeb::SignIn { .. }, false) => {
+                tracing::info!("the person refused the web app's sign-in");
+            }
+            (PendingWeb::Switch { grant, .. }, true) => {
+                tracing::info!("the person confirmed the switch offered by the web app");
+                return self.take_grant(grant, false).await;
+            }
+            (PendingWeb::Switch { grant, .. }, false) => {
+                tracing::info!("the person refused the switch offered by the web app");
+                self.end_grant(grant);
+            }
+        }
+        self.session().await
+    }
+
+    /// Puts `next` in the waiting slot; a switch it replaces is signed out
+    /// at the API, so no refused or forgotten session stays usable there.
+    fn replace_pending(&self, slot: &mut Option<PendingWeb>, next: PendingWeb) {
+        if let Some(PendingWeb::Switch { grant, .. }) = slot.replace(next) {
+            self.end_grant(grant);
+        }
+    }
+
+    /// Signs a session this host will not keep out at the API, in the
+    /// background: best effort, like the end of a replaced session.
+    fn end_grant(&self, grant: SessionGrant) {
+        let http = self.http.clone();
+        tokio::spawn(async move {
+            if let Err(e) = http
+                .call(Method::POST, "/sign-out", Some(&grant.session_token), None)
+                .await
+            {
+                tracing::info!(error = %e, "the refused session was not signed out at the API");
+            }
+        });
     }
 
     /// Stores a new session token (ending the one it replaces), reads the

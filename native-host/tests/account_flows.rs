@@ -180,7 +180,13 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
 
     // Handoff: a second client (its own keyring entries and files)
     // redeems this one's code.
-    let handoff = host.ok(json!({"type": "create_handoff"}));
+    // The web app's first request waits for the person's "Allow" in the
+    // popup (see web_app_handoff.rs for the refusals).
+    let web_app = "http://127.0.0.1:8787";
+    let (code, _) = host.err(json!({"type": "create_handoff", "origin": web_app}));
+    assert_eq!(code, "consent_required");
+    host.ok(json!({"type": "answer_web_app_prompt", "allow": true}));
+    let handoff = host.ok(json!({"type": "create_handoff", "origin": web_app}));
     let handoff_code = handoff["code"].as_str().unwrap().to_string();
     let second = Profile::new(&api.url);
     let mut host2 = second.host();

@@ -83,6 +83,11 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The API gave up on the request after its time limit; try again.
     Timeout,
+    // The extension and the web app (R7).
+    /// The web app asked for something only the person may allow, in the
+    /// extension's own popup (a first sign-in through the extension on this
+    /// computer, or a switch to another person): a page cannot answer it.
+    ConsentRequired,
 
     /// A code this build does not know yet: an older extension talking to a
     /// newer host or API keeps working and shows the message.
@@ -131,6 +136,7 @@ mod tests {
             (ErrorCode::SmsDeliveryFailed, "sms_delivery_failed"),
             (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::Timeout, "timeout"),
+            (ErrorCode::ConsentRequired, "consent_required"),
         ];
         for (code, text) in codes.iter() {
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(text));

@@ -21,6 +21,12 @@ pub const EXTENSION_ID: &str = "bhhbdjkcpnaokfnpkidgmommfgopepmo";
 /// writes into the host's config when no `--api-url` is given.
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8787";
 
+/// The web app's origin when nothing else is configured: where `make run`
+/// serves it. `make build WEB_APP_ORIGIN=...` builds the extension for
+/// another one, and the API takes the same value as `--public-origin`.
+/// Plain http on loopback is for development only.
+pub const DEFAULT_WEB_APP_ORIGIN: &str = "http://127.0.0.1:8787";
+
 /// The origin Chrome passes to the host as argv[1] for an extension id.
 pub fn extension_origin(extension_id: &str) -> String {
     format!("chrome-extension://{}/", extension_id)

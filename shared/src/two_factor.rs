@@ -92,12 +92,26 @@ pub enum AccountRequest {
         enforce_2fa: bool,
         password: String,
     },
-    /// A one-time code another client of this person on this computer can
-    /// redeem (R7). Answered with [`crate::api::HandoffCode`].
-    CreateHandoff,
-    /// Sign in by redeeming another client's handoff code. Answered with
-    /// [`SessionView`].
-    RedeemHandoff { code: String },
+    /// A one-time code the web app at `origin` (checked by the service
+    /// worker against the configured one) redeems for its own session (R7).
+    /// The first time for this computer, origin and person the host answers
+    /// `consent_required` and waits for the person's answer in the popup.
+    /// Answered with [`crate::api::HandoffCode`].
+    CreateHandoff { origin: String },
+    /// Sign in by redeeming the web app's handoff code. A code of another
+    /// person than the one signed in here waits for the person's answer in
+    /// the popup (`consent_required`). Answered with [`SessionView`].
+    RedeemHandoff {
+        code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
+    },
+    /// What the web app waits on the person for, if anything. Answered
+    /// with [`crate::web_sync::PendingPrompt`].
+    WebAppPrompt,
+    /// The person's answer, in the popup, to the waiting prompt. Answered
+    /// with [`SessionView`].
+    AnswerWebAppPrompt { allow: bool },
 }
 
 impl std::fmt::Debug for AccountRequest {
@@ -127,8 +141,10 @@ impl AccountRequest {
             AccountRequest::RevokeTrustedDevice { .. } => "revoke_trusted_device",
             AccountRequest::ListAccounts => "list_accounts",
             AccountRequest::SetEnforcement { .. } => "set_enforcement",
-            AccountRequest::CreateHandoff => "create_handoff",
+            AccountRequest::CreateHandoff { .. } => "create_handoff",
             AccountRequest::RedeemHandoff { .. } => "redeem_handoff",
+            AccountRequest::WebAppPrompt => "web_app_prompt",
+            AccountRequest::AnswerWebAppPrompt { .. } => "answer_web_app_prompt",
         }
     }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { writeWebAppOrigin, DEFAULT_WEB_APP_ORIGIN } from '../../scripts/web-app-origin.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const EXTENSION_DIR = join(ROOT, 'dist/extension');
@@ -58,8 +59,14 @@ export async function startApi({ dir = mkdtempSync(join(tmpdir(), 'd2fa-api-')),
  * A headless Chromium with the built extension. With `apiUrl`, the real host
  * is registered in the profile (manifest under NativeMessagingHosts, config in
  * a private XDG dir the host inherits through Chromium's environment).
+ *
+ * The extension answers one web app origin: `webAppOrigin`, by default the
+ * API's own (its free port), written into the private copy by the same
+ * script `make build` uses. `widenManifest` (match patterns) adds to
+ * Chrome's externally_connectable filter only, never to web_app.json, so a
+ * test can reach the service worker's own origin check.
  */
-export async function launchBrowser({ apiUrl } = {}) {
+export async function launchBrowser({ apiUrl, webAppOrigin, widenManifest = [] } = {}) {
   const base = mkdtempSync(join(tmpdir(), 'd2fa-browser-'));
   const userDataDir = join(base, 'profile');
   const xdg = {
@@ -72,6 +79,14 @@ export async function launchBrowser({ apiUrl } = {}) {
   // replacing dist/extension must not pull files from under this browser.
   const extensionDir = join(base, 'extension');
   cpSync(EXTENSION_DIR, extensionDir, { recursive: true });
+  const origin = webAppOrigin ?? (apiUrl ? new URL(apiUrl).origin : DEFAULT_WEB_APP_ORIGIN);
+  writeWebAppOrigin(extensionDir, origin);
+  if (widenManifest.length) {
+    const manifestPath = join(extensionDir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    manifest.externally_connectable.matches.push(...widenManifest);
+    writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  }
   const keyring = await startPrivateKeyring(base);
   const env = {
     ...process.env,
@@ -108,6 +123,8 @@ export async function launchBrowser({ apiUrl } = {}) {
   return {
     get context() { return context; },
     extensionId,
+    extensionDir,
+    webAppOrigin: origin,
     hostManifest,
     userDataDir,
     env,
@@ -358,4 +375,48 @@ export async function badgeText(browser) {
 /** Saves a screenshot of the page as it is now under target/e2e/. */
 export async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/**
+ * What a page gets when it sends `message` to the extension: `{channel:
+ * false}` when Chrome gives it no way to (the manifest's filter), else the
+ * reply (null for an empty one) and Chrome's lastError. Resolves when Chrome
+ * calls back: a condition, not a timer.
+ */
+export function askFromPage(page, extensionId, message) {
+  return page.evaluate(({ id, msg }) => new Promise((resolve) => {
+    if (!(window.chrome && chrome.runtime && chrome.runtime.sendMessage)) {
+      resolve({ channel: false });
+      return;
+    }
+    try {
+      chrome.runtime.sendMessage(id, msg, (reply) => {
+        const error = chrome.runtime.lastError ? chrome.runtime.lastError.message : null;
+        resolve({ channel: true, reply: reply ?? null, error });
+      });
+    } catch (e) {
+      resolve({ channel: false, error: String(e) });
+    }
+  }), { id: extensionId, msg: message });
+}
+
+/** The API's audit rows of `event`, oldest first. */
+export function auditRows(api, event) {
+  return admin(api, 'audit', '--json')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l))
+    .filter((row) => row.event === event);
+}
+
+/** Calls a v1 route as a plain API client; returns the JSON answer. */
+export async function v1(api, path, body, token) {
+  const res = await fetch(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
 }

@@ -1,12 +1,13 @@
 // Issue 6 (R7, R8): the web app and the extension on one computer share one
 // verification, both ways, through one-time handoff codes; a person enters
-// at most one code in 60 days per computer.
+// at most one code in 60 days per computer. Issue 9: the first time the web
+// app asks the extension for a sign-in, the person allows it in the popup.
+// (Other origins and other people's offers: web_app_origin.test.mjs.)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import {
   startApi, launchBrowser, expectScreen, createUser, signIn, nextTotp, totp, advanceClock,
-  admin, shot, PASSWORD,
+  admin, shot, askFromPage, PASSWORD,
 } from './harness.mjs';
 
 // Codes entered per simulated user, read from each test's API audit log.
@@ -60,6 +61,24 @@ async function webSignIn(page, email) {
   await page.locator('#email').fill(email);
   await page.locator('#password').fill(PASSWORD);
   await page.locator('#password').press('Enter');
+}
+
+/**
+ * The web app asked the extension for a sign-in and was told to wait for the
+ * person: the page says so, the popup asks, the person allows, and the
+ * page's Try again signs it in.
+ */
+async function allowInPopup(web, popup, email, shotPrefix) {
+  await web.locator('#extension-consent:not([hidden])').waitFor({ timeout: 20_000 });
+  await shot(web, `${shotPrefix}-web-waits`);
+  await popup.reload();
+  await expectScreen(popup, 'web-consent', `${shotPrefix}-popup-asks`);
+  const question = await popup.locator('#prompt-question').innerText();
+  assert.ok(question.includes(new URL(web.url()).origin) && question.includes(email), question);
+  await popup.locator('#allow').click();
+  await expectScreen(popup, 'signed-in', `${shotPrefix}-popup-allowed`);
+  await web.locator('#extension-retry').click();
+  await expectScreen(web, 'signed-in', `${shotPrefix}-web-signed-in`);
 }
 
 /** Runs `fn` in the web app's page; the page's own fetch and chrome.runtime. */
@@ -120,7 +139,7 @@ test('verify in the web app: the popup is signed in without a code', async () =>
   }
 });
 
-test('verify in the extension: the web app (on localhost) is signed in without a code', async () => {
+test('verify in the extension: once the person allows it in the popup, the web app is signed in without a code', async () => {
   const email = 'bea@example.com';
   const api = await startApi({ args: ['--allow-clock-control'] });
   const browser = await launchBrowser({ apiUrl: api.url });
@@ -135,13 +154,28 @@ test('verify in the extension: the web app (on localhost) is signed in without a
     await popup.locator('#code').press('Enter');
     await expectScreen(popup, 'signed-in', 'sync-popup-verified');
 
+    // The first request waits for the person: no code until the popup's
+    // Allow, and the page stays on its sign-in form meanwhile.
     const web = await browser.context.newPage();
-    await web.goto(`${api.url.replace('127.0.0.1', 'localhost')}/`);
-    await expectScreen(web, 'signed-in', 'sync-web-signed-in-by-extension');
+    await web.goto(`${api.url}/`);
+    await expectScreen(web, 'sign-in', 'sync-web-waits-for-consent');
+    assert.equal(audit(api, 'handoff_redeemed').length, 0);
+    await allowInPopup(web, popup, email, 'sync-consent');
     assert.match(await web.locator('#who').innerText(), /bea@example\.com/);
     assert.match(await web.locator('#sync-status').innerText(), /through the dialer-2fa extension/);
     assert.match(await web.locator('#verified-until').innerText(), /\d{4}/);
     assert.equal(audit(api, 'second_factor_verified').length, 1);
+    assert.equal(audit(api, 'handoff_redeemed').length, 1);
+
+    // Later on this computer no consent is asked: signed out of the web app
+    // and back, it is signed in through the extension at once.
+    await web.locator('#sign-out').click();
+    await expectScreen(web, 'sign-in', 'sync-web-signed-out');
+    await web.reload();
+    await expectScreen(web, 'signed-in', 'sync-web-signed-in-again-without-consent');
+    assert.equal(audit(api, 'handoff_redeemed').length, 2);
+    await popup.reload();
+    await expectScreen(popup, 'signed-in', 'sync-popup-nothing-asked');
 
     // "Sign out everywhere" in the web app ends the extension's session too.
     await web.locator('#sign-out-everywhere').click();
@@ -155,14 +189,10 @@ test('verify in the extension: the web app (on localhost) is signed in without a
   }
 });
 
-test('handoff codes work once and expire; other origins get no answer', async () => {
+test("handoff codes work once and expire; the web app's first request waits for the popup", async () => {
   const email = 'cy@example.com';
   const api = await startApi({ args: ['--allow-clock-control'] });
   const browser = await launchBrowser({ apiUrl: api.url });
-  const foreign = createServer((req, res) => {
-    res.setHeader('content-type', 'text/html');
-    res.end('<!doctype html><title>not the web app</title><p>elsewhere</p>');
-  });
   try {
     createUser(api, email);
     const web = await browser.context.newPage();
@@ -186,35 +216,20 @@ test('handoff codes work once and expire; other origins get no answer', async ()
     assert.equal(late.reply.ok, false);
     assert.equal(late.reply.error.code, 'invalid_code');
 
-    // A page on another origin (127.0.0.2 is loopback, but not the web app)
-    // gets nothing from the extension, though the extension is signed in.
-    await new Promise((ok) => foreign.listen(0, '127.0.0.2', ok));
-    const page = await browser.context.newPage();
-    await page.goto(`http://127.0.0.2:${foreign.address().port}/`);
-    const answer = await page.evaluate((extensionId) => new Promise((resolve) => {
-      if (!(window.chrome && chrome.runtime && chrome.runtime.sendMessage)) return resolve('no channel');
-      const timer = setTimeout(() => resolve('no answer'), 3000);
-      try {
-        chrome.runtime.sendMessage(extensionId, { type: 'handoff_request' }, (reply) => {
-          clearTimeout(timer);
-          resolve(reply === undefined ? 'no answer' : reply);
-        });
-      } catch (e) {
-        clearTimeout(timer);
-        resolve('no channel');
-      }
-    }), id);
-    assert.ok(answer === 'no channel' || answer === 'no answer', JSON.stringify(answer));
-    await shot(page, 'handoff-foreign-origin');
-
-    // The web app itself does get one.
-    const fromWebApp = await inPage(web, (extensionId) => new Promise((resolve) => {
-      chrome.runtime.sendMessage(extensionId, { type: 'handoff_request' }, resolve);
-    }), id);
-    assert.equal(fromWebApp.ok, true);
-    assert.match(fromWebApp.code, /^hof_/);
+    // The web app's own request for a code (the extension is signed in now)
+    // gets none until the person allows it in the popup; a page cannot.
+    const asked = await askFromPage(web, id, { type: 'handoff_request' });
+    assert.equal(asked.reply?.ok, false, JSON.stringify(asked));
+    assert.equal(asked.reply.error.code, 'consent_required');
+    assert.equal(asked.reply.code, undefined);
+    const popup = await browser.openPopup();
+    await expectScreen(popup, 'web-consent', 'handoff-popup-asks');
+    await popup.locator('#allow').click();
+    await expectScreen(popup, 'signed-in', 'handoff-popup-allowed');
+    const fromWebApp = await askFromPage(web, id, { type: 'handoff_request' });
+    assert.equal(fromWebApp.reply?.ok, true, JSON.stringify(fromWebApp));
+    assert.match(fromWebApp.reply.code, /^hof_/);
   } finally {
-    foreign.close();
     await browser.close();
     await api.stop();
   }
@@ -236,7 +251,8 @@ test('one code in 60 days on one computer, whichever client signs in', async () 
     await expectScreen(popup, 'signed-in', 'once-verified');
     const web = await browser.context.newPage();
     await web.goto(`${api.url}/`);
-    await expectScreen(web, 'signed-in', 'once-web-day-0');
+    await allowInPopup(web, popup, email, 'once-consent');
+    await shot(web, 'once-web-day-0');
 
     // Days 15, 30, 45, 59: each client signs out and in with the password.
     for (const day of [15, 30, 45, 59]) {

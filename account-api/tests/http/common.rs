@@ -14,6 +14,7 @@ use account_api::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::api::AccountRole;
+use shared::web_sync::WebAppOrigin;
 
 /// Cheap Argon2 for tests only; the server takes it from config.
 pub const TEST_COST: PasswordCost = PasswordCost {
@@ -44,6 +45,8 @@ pub struct Options {
     /// Off only to show what a production server does not serve.
     pub allow_clock_control: bool,
     pub sms_caps: SmsCaps,
+    /// `--public-origin`; `None` is the server's own `http://127.0.0.1:<port>`.
+    pub public_origin: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             allow_clock_control: true,
             sms_caps: SmsCaps::default(),
+            public_origin: None,
         }
     }
 }
@@ -100,6 +104,12 @@ impl Server {
     pub async fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("api.sqlite3");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let public_origin = match options.public_origin {
+            Some(origin) => origin.to_string(),
+            None => format!("http://{addr}"),
+        };
         let config = ServerConfig {
             db_path: db_path.clone(),
             mandatory_2fa: options.mandatory_2fa,
@@ -108,10 +118,9 @@ impl Server {
             password_cost: TEST_COST,
             trusted_proxies: options.trusted_proxies,
             sms_caps: options.sms_caps,
+            public_origin: WebAppOrigin::parse(&public_origin).unwrap(),
         };
         let state = AppState::open(config).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         let (router, _) = account_api::build_router(state);
         let task = tokio::spawn(async move {
             axum::serve(

@@ -6,11 +6,13 @@ use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{oathtool, Server, PASSWORD};
+use crate::common::{oathtool, Options, Server, PASSWORD};
 
 struct Web<'a> {
     s: &'a Server,
     cookies: Vec<(String, String)>,
+    /// The Origin its POSTs carry: the page's own.
+    origin: String,
 }
 
 struct Answer {
@@ -24,6 +26,16 @@ impl<'a> Web<'a> {
         Web {
             s,
             cookies: Vec::new(),
+            origin: s.base.clone(),
+        }
+    }
+
+    /// A page served from `origin` (the configured public origin, when the
+    /// server runs behind a TLS proxy).
+    fn at(s: &'a Server, origin: &str) -> Self {
+        Web {
+            origin: origin.to_string(),
+            ..Web::new(s)
         }
     }
 
@@ -77,7 +89,7 @@ impl<'a> Web<'a> {
     }
 
     async fn post(&mut self, path: &str, body: Value) -> Answer {
-        let origin = self.s.base.clone();
+        let origin = self.origin.clone();
         self.send(Some(body), path, Some(&origin)).await
     }
 
@@ -367,4 +379,118 @@ async fn handoff_carries_the_computers_trust_without_extending_it() {
     web.post("/web/sign-out", json!({})).await;
     let late = web.post("/web/sign-in", creds).await;
     assert_eq!(late.body["status"], "two_factor_required", "{}", late.body);
+}
+
+/// The `Set-Cookie` that sets `name` to a value.
+fn set_cookie<'b>(answer: &'b Answer, name: &str) -> &'b str {
+    answer
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")) && !c.starts_with(&format!("{name}=;")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", answer.set_cookies))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_https_cookies_are_host_prefixed_and_secure_and_only_that_origin_may_post() {
+    let s = Server::start_with(Options {
+        public_origin: Some("https://app.test"),
+        ..Options::default()
+    })
+    .await;
+    s.user("hex@example.com");
+    let token = s.session("hex@example.com").await;
+    let (secret, _) = s.enroll_authenticator(&token).await;
+    let creds = json!({"email": "hex@example.com", "password": PASSWORD});
+
+    // The server's own loopback address is not the web app's origin.
+    let mut loopback = Web::new(&s);
+    let r = loopback.post("/web/sign-in", creds.clone()).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.set_cookies.is_empty(), "{:?}", r.set_cookies);
+
+    // The configured origin (as the TLS proxy's page sends it) works, and
+    // every cookie is __Host- prefixed, Secure, Path=/ and has no Domain.
+    let mut web = Web::at(&s, "https://app.test");
+    let r = web.post("/web/sign-in", creds).await;
+    assert_eq!(r.body["status"], "two_factor_required", "{}", r.body);
+    let challenge = set_cookie(&r, "__Host-d2fa_challenge");
+    let code = oathtool(&secret, s.now().await);
+    let ok = web
+        .post(
+            "/web/challenge",
+            json!({"code": code, "remember_device": true}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    for cookie in [
+        challenge,
+        set_cookie(&ok, "__Host-d2fa_session"),
+        set_cookie(&ok, "__Host-d2fa_device"),
+    ] {
+        let attributes: Vec<&str> = cookie.split("; ").collect();
+        for wanted in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(attributes.contains(&wanted), "{wanted} missing: {cookie}");
+        }
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+    assert!(
+        ok.set_cookies.iter().all(|c| c.starts_with("__Host-")),
+        "{:?}",
+        ok.set_cookies
+    );
+    assert_eq!(web.get("/web/session").await.status, 200);
+
+    // The session cookie counts only under its prefixed name.
+    let session = web.cookie("__Host-d2fa_session").unwrap().to_string();
+    let mut unprefixed = Web::at(&s, "https://app.test");
+    unprefixed
+        .cookies
+        .push(("d2fa_session".into(), session.clone()));
+    assert_eq!(unprefixed.get("/web/session").await.status, 401);
+
+    // A page on the loopback origin cannot use the cookies either.
+    let mut other = Web::new(&s);
+    other.cookies.push(("__Host-d2fa_session".into(), session));
+    let r = other.post("/web/handoff", json!({})).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(s.count("SELECT COUNT(*) FROM handoff_codes"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_http_only_the_exact_origin_may_post_not_another_port_or_host_name() {
+    let s = Server::start().await;
+    s.user("lou@example.com");
+    let creds = json!({"email": "lou@example.com", "password": PASSWORD});
+    let port: u16 = s.base.rsplit(':').next().unwrap().parse().unwrap();
+    for origin in [
+        format!("http://127.0.0.1:{}", port + 1),
+        format!("http://localhost:{port}"),
+        format!("https://127.0.0.1:{port}"),
+    ] {
+        let mut web = Web::at(&s, &origin);
+        let r = web.post("/web/sign-in", creds.clone()).await;
+        assert_eq!(r.status, 403, "{origin}: {}", r.body);
+        assert!(web.cookie("d2fa_session").is_none(), "{origin}");
+    }
+    // The Host header is the client's to choose: a request that names
+    // another port in both Host and Origin is still not the web app.
+    let other = format!("127.0.0.1:{}", port + 1);
+    let r = s
+        .client
+        .post(format!("{}/web/sign-in", s.base))
+        .header(reqwest::header::HOST, &other)
+        .header(ORIGIN, format!("http://{other}"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The configured (here derived) origin works; plain http cookies are
+    // not Secure (a browser would drop them) and carry no prefix.
+    let mut web = Web::new(&s);
+    let r = web.post("/web/sign-in", creds).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = set_cookie(&r, "d2fa_session");
+    assert!(!session.contains("Secure"), "{session}");
 }
