@@ -140,6 +140,25 @@ pub fn accept(result: Match, last_step: Option<i64>) -> ApiResult<i64> {
 mod tests {
     use super::*;
 
+    /// RFC 6238 appendix B's SHA-1 seed ("12345678901234567890", ASCII).
+    const RFC_SEED: &[u8] = b"12345678901234567890";
+
+    /// RFC 6238 appendix B, SHA-1 column: (time, published 8-digit value).
+    /// A 6-digit code is the same HOTP value mod 10^6, so the last six
+    /// digits are what an authenticator app shows.
+    const RFC_SHA1: [(i64, &str); 6] = [
+        (59, "94287082"),
+        (1111111109, "07081804"),
+        (1111111111, "14050471"),
+        (1234567890, "89005924"),
+        (2000000000, "69279037"),
+        (20000000000, "65353130"),
+    ];
+
+    fn six(published: &str) -> &str {
+        &published[published.len() - DIGITS..]
+    }
+
     /// RFC 6238 appendix B, through the same library the server uses.
     #[test]
     fn rfc6238_appendix_b_vectors() {
@@ -167,28 +186,135 @@ mod tests {
         }
     }
 
+    /// The server's own code path (`code_at`, `compare`) against the
+    /// published values, not against itself.
+    #[test]
+    fn server_codes_are_the_published_rfc6238_values() {
+        for (time, published) in RFC_SHA1 {
+            assert_eq!(code_at(RFC_SEED, time).unwrap(), six(published), "t={time}");
+            assert_eq!(
+                compare(RFC_SEED, six(published), time).unwrap(),
+                Match::Step(step_of(time)),
+                "t={time}"
+            );
+        }
+    }
+
+    /// Drift, replay and skew with codes whose steps are known from the
+    /// RFC: 1111111109 and 1111111111 fall in neighbouring steps
+    /// (37037036 and 37037037).
     #[test]
     fn drift_replay_and_skew() {
-        let secret = new_secret();
-        let now = 1_700_000_000;
-        let current = step_of(now);
-        let code = code_at(&secret, now).unwrap();
-        let step = accept(compare(&secret, &code, now).unwrap(), None).unwrap();
-        assert_eq!(step, current);
+        let earlier = six(RFC_SHA1[1].1); // step 37037036
+        let later = six(RFC_SHA1[2].1); // step 37037037
+        assert_eq!(step_of(1111111109), 37037036);
+        assert_eq!(step_of(1111111111), 37037037);
+
+        // At the later step: its own code, and the previous step's (drift).
+        let now = 1111111111;
+        assert_eq!(compare(RFC_SEED, later, now).unwrap(), Match::Step(37037037));
+        assert_eq!(compare(RFC_SEED, earlier, now).unwrap(), Match::Step(37037036));
+        // Seen from the earlier step, the later code is the next step's:
+        // accepted as drift; seen from one step before that, it is two
+        // steps ahead: only a skew hint.
+        assert_eq!(
+            compare(RFC_SEED, later, 1111111109 - 30).unwrap(),
+            Match::Skewed { offset: 2 }
+        );
+        assert_eq!(compare(RFC_SEED, later, 1111111109).unwrap(), Match::Step(37037037));
+
+        // Each step once.
+        let step = accept(compare(RFC_SEED, later, now).unwrap(), None).unwrap();
+        assert_eq!(step, 37037037);
         assert!(matches!(
-            accept(compare(&secret, &code, now).unwrap(), Some(step)),
+            accept(compare(RFC_SEED, later, now).unwrap(), Some(step)),
             Err(ApiError::ReusedCode)
         ));
-        let previous = code_at(&secret, now - 30).unwrap();
+        // A step below the last used one is refused too, even in the window.
+        assert!(matches!(
+            accept(compare(RFC_SEED, earlier, now).unwrap(), Some(step)),
+            Err(ApiError::ReusedCode)
+        ));
         assert_eq!(
-            compare(&secret, &previous, now).unwrap(),
-            Match::Step(current - 1)
+            accept(compare(RFC_SEED, later, now).unwrap(), Some(step - 1)).unwrap(),
+            step
         );
-        let two_old = code_at(&secret, now - 60).unwrap();
+
+        // Two and three steps late: a skew hint, not a match.
+        let two_late = 1111111111 + 60;
         assert_eq!(
-            compare(&secret, &two_old, now).unwrap(),
+            compare(RFC_SEED, later, two_late).unwrap(),
             Match::Skewed { offset: -2 }
         );
-        assert_eq!(compare(&secret, "12345", now).unwrap(), Match::None);
+        assert_eq!(
+            compare(RFC_SEED, earlier, two_late).unwrap(),
+            Match::Skewed { offset: -3 }
+        );
+        assert!(matches!(
+            accept(Match::Skewed { offset: -2 }, None),
+            Err(ApiError::InvalidCode(m)) if m.contains("60 seconds behind")
+        ));
+        // Eleven steps late: too far even for a hint.
+        assert_eq!(
+            compare(RFC_SEED, later, 1111111111 + 11 * 30).unwrap(),
+            Match::None
+        );
+
+        // Not six digits: never a match.
+        assert_eq!(compare(RFC_SEED, "12345", now).unwrap(), Match::None);
+        assert_eq!(compare(RFC_SEED, "o50471", now).unwrap(), Match::None);
+        // Spaces people type are ignored.
+        assert_eq!(
+            compare(RFC_SEED, " 050 471", now).unwrap(),
+            Match::Step(37037037)
+        );
+    }
+
+    /// oathtool, an implementation nobody here wrote, for a fresh random
+    /// secret as the setup screen shows it (base32, decoded here with
+    /// data-encoding rather than the TOTP library).
+    fn oathtool(secret_base32: &str, unix: i64, window: u32) -> Vec<String> {
+        let out = std::process::Command::new("oathtool")
+            .args(["--totp", "-b", "-N", &format!("@{unix}"), "-w"])
+            .arg(window.to_string())
+            .arg(secret_base32)
+            .output()
+            .expect("oathtool is installed (make setup)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_random_secret_agrees_with_oathtool() {
+        let secret = new_secret();
+        assert_eq!(secret.len(), 20);
+        let setup = setup_material(&secret, "amy@example.com").unwrap();
+        let decoded = data_encoding::BASE32_NOPAD
+            .decode(setup.secret_base32.trim_end_matches('=').as_bytes())
+            .unwrap();
+        assert_eq!(&decoded[..], &secret[..]);
+        assert!(setup
+            .otpauth_uri
+            .contains(&format!("secret={}", setup.secret_base32)));
+        let now = 1_700_000_000;
+        // oathtool -w 2 at now - 30 prints the steps before, at and after now.
+        let window = oathtool(&setup.secret_base32, now - 30, 2);
+        assert_eq!(window.len(), 3);
+        assert_eq!(code_at(&secret, now).unwrap(), window[1]);
+        assert_eq!(compare(&secret, &window[0], now).unwrap(), Match::Step(step_of(now) - 1));
+        assert_eq!(compare(&secret, &window[1], now).unwrap(), Match::Step(step_of(now)));
+        assert_eq!(compare(&secret, &window[2], now).unwrap(), Match::Step(step_of(now) + 1));
+        // A code none of the 21 steps around now has: no match, no hint.
+        let near = oathtool(&setup.secret_base32, now - 300, 20);
+        assert_eq!(near.len(), 21);
+        let wrong = (0..1_000_000u32)
+            .map(|n| format!("{n:06}"))
+            .find(|c| !near.contains(c))
+            .unwrap();
+        assert_eq!(compare(&secret, &wrong, now).unwrap(), Match::None);
     }
 }
