@@ -58,7 +58,7 @@ pub enum ApiError {
     WeakPassword(String),
     /// The provider's own words are logged, never answered: they can name
     /// the provider account or its internals.
-    #[error("the text message could not be sent; try again in a minute, or use a recovery code")]
+    #[error("the text message could not be sent; try again in a minute")]
     SmsDeliveryFailed,
     /// An hourly SMS cap (per user, number, country or overall) is reached.
     #[error("{message}")]

@@ -220,10 +220,7 @@ fn check_caps(
             .max(1);
         tracing::warn!(user_id, country, cap, reason, "sms cap reached");
         return Err(ApiError::SmsCapReached {
-            message: format!(
-                "{reason}; try again in {} minutes, or use a recovery code to sign in",
-                (retry_after + 59) / 60
-            ),
+            message: format!("{reason}; try again in {} minutes", (retry_after + 59) / 60),
             retry_after,
         });
     }

@@ -92,8 +92,7 @@ pub fn error_text(error: &ErrorBody) -> String {
         // Our own words, not the message: an older API put the SMS
         // provider's refusal text there.
         ErrorCode::SmsDeliveryFailed => {
-            "We could not send the text message. Try again in a minute, or use a recovery code."
-                .into()
+            "We could not send the text message. Try again in a minute.".into()
         }
         _ => sentence(&error.message),
     }
@@ -207,7 +206,7 @@ mod tests {
         let text = error_text(&e);
         assert_eq!(
             text,
-            "We could not send the text message. Try again in a minute, or use a recovery code."
+            "We could not send the text message. Try again in a minute."
         );
         assert!(!text.contains("Twilio"));
     }
