@@ -18,7 +18,7 @@ use crate::password;
 use crate::phone;
 use crate::policy;
 use crate::sms::{self, Purpose, Reuse};
-use crate::throttle::{self, Scope};
+use crate::throttle;
 use crate::tokens::hash_token;
 use crate::trusted_device;
 
