@@ -234,11 +234,11 @@ pub async fn authenticator_confirm(
         .db
         .call(move |conn| {
             throttle::check(conn, Scope::SecondFactor, &caller.user_id.to_string(), now)?;
-            auth::require_authorized_pending(conn, &caller)?;
             let user = load(conn, caller.user_id)?;
             let sealed = user
                 .pending_secret
                 .ok_or_else(|| ApiError::Conflict("start authenticator setup first".into()))?;
+            auth::require_authorized_pending(conn, &caller)?;
             let secret = st
                 .secrets
                 .open(&sealed, &format!("totp:{}", caller.user_id))
@@ -375,11 +375,11 @@ pub async fn sms_confirm(
         .db
         .call(move |conn| {
             throttle::check(conn, Scope::SecondFactor, &caller.user_id.to_string(), now)?;
-            auth::require_authorized_pending(conn, &caller)?;
             let user = load(conn, caller.user_id)?;
             let pending = user
                 .pending_phone
                 .ok_or_else(|| ApiError::Conflict("start SMS setup first".into()))?;
+            auth::require_authorized_pending(conn, &caller)?;
             let phone = sms::verify(
                 conn,
                 &st.secrets,

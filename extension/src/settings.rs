@@ -200,12 +200,23 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     continue;
                 }
                 let id = a.id;
-                let input_id = format!("enforce-{}", id);
+                // While the change waits for the password the box shows the
+                // asked-for value under another id, so the page's carry-over
+                // of ticked boxes cannot keep a change that was cancelled or
+                // refused: once the panel closes, the box shows the setting.
+                let asked = match s.pending {
+                    Some(Pending::Enforce { account_id, on }) if account_id == id => Some(on),
+                    _ => None,
+                };
+                let input_id = match asked {
+                    Some(_) => format!("enforce-{}-asked", id),
+                    None => format!("enforce-{}", id),
+                };
                 let input = ui.checkbox(
                     &li,
                     &input_id,
                     &format!("Enforce 2FA for everyone in {} (you own it)", a.name),
-                    a.enforce_2fa.unwrap_or(false),
+                    asked.unwrap_or_else(|| a.enforce_2fa.unwrap_or(false)),
                 )?;
                 input.set_attribute("data-account", &a.name)?;
                 if s.busy {

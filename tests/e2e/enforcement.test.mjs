@@ -48,11 +48,14 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     assert.match(question, /2 people in it have not set up 2FA yet/);
     assert.match(question, /As an owner you must have 2FA too: you have not set it up/);
     await shot(settings, 'enforce-owner-confirm');
-    // A wrong password changes nothing.
+    // A wrong password is refused; cancelling leaves the setting as it was.
     await settings.locator('#confirm-password').fill(`${PASSWORD}x`);
     await settings.locator('#confirm').click();
     await settings.locator('#error').waitFor();
-    assert.equal(await settings.locator('#accounts input[data-account="Acme"]').isChecked(), false);
+    await settings.locator('#cancel').click();
+    await settings.locator('#confirm-password').waitFor({ state: 'detached' });
+    assert.equal(await toggle.isChecked(), false);
+    await toggle.click();
     await settings.locator('#confirm-password').fill(PASSWORD);
     await settings.locator('#confirm').click();
     await settings.locator('#notice', { hasText: 'now required' }).waitFor();
