@@ -157,3 +157,46 @@ mod reqwest {
         rt.block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
     }
 }
+
+/// Item 2 of issue 9: the web app's origin is configuration. A wildcard
+/// listen address names no origin, so without `--public-origin` the server
+/// refuses to start; an origin a browser would never send is refused too.
+#[test]
+fn serve_refuses_to_start_without_a_usable_public_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("api.sqlite3");
+    let db = db.to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--listen", "0.0.0.0:0"], "--public-origin"),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--public-origin",
+                "https://app.example.com/",
+            ],
+            "not a web app origin",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--public-origin",
+                "https://app.example.com:443",
+            ],
+            "default port",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(BIN)
+            .args(["serve", "--db", db])
+            .args(args)
+            .env("DIALER_2FA_ARGON2_MEMORY_KIB", "1024")
+            .env_remove("DIALER_2FA_PUBLIC_ORIGIN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} started");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
