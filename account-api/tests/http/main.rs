@@ -15,3 +15,7 @@ mod sms;
 mod trusted_device;
 mod twilio;
 mod web_app;
+
+// Two server processes on one database; what the database holds at rest.
+mod at_rest;
+mod two_processes;
