@@ -212,8 +212,14 @@ mod tests {
 
         // At the later step: its own code, and the previous step's (drift).
         let now = 1111111111;
-        assert_eq!(compare(RFC_SEED, later, now).unwrap(), Match::Step(37037037));
-        assert_eq!(compare(RFC_SEED, earlier, now).unwrap(), Match::Step(37037036));
+        assert_eq!(
+            compare(RFC_SEED, later, now).unwrap(),
+            Match::Step(37037037)
+        );
+        assert_eq!(
+            compare(RFC_SEED, earlier, now).unwrap(),
+            Match::Step(37037036)
+        );
         // Seen from the earlier step, the later code is the next step's:
         // accepted as drift; seen from one step before that, it is two
         // steps ahead: only a skew hint.
@@ -221,7 +227,10 @@ mod tests {
             compare(RFC_SEED, later, 1111111109 - 30).unwrap(),
             Match::Skewed { offset: 2 }
         );
-        assert_eq!(compare(RFC_SEED, later, 1111111109).unwrap(), Match::Step(37037037));
+        assert_eq!(
+            compare(RFC_SEED, later, 1111111109).unwrap(),
+            Match::Step(37037037)
+        );
 
         // Each step once.
         let step = accept(compare(RFC_SEED, later, now).unwrap(), None).unwrap();
@@ -280,7 +289,11 @@ mod tests {
             .arg(secret_base32)
             .output()
             .expect("oathtool is installed (make setup)");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
@@ -305,9 +318,18 @@ mod tests {
         let window = oathtool(&setup.secret_base32, now - 30, 2);
         assert_eq!(window.len(), 3);
         assert_eq!(code_at(&secret, now).unwrap(), window[1]);
-        assert_eq!(compare(&secret, &window[0], now).unwrap(), Match::Step(step_of(now) - 1));
-        assert_eq!(compare(&secret, &window[1], now).unwrap(), Match::Step(step_of(now)));
-        assert_eq!(compare(&secret, &window[2], now).unwrap(), Match::Step(step_of(now) + 1));
+        assert_eq!(
+            compare(&secret, &window[0], now).unwrap(),
+            Match::Step(step_of(now) - 1)
+        );
+        assert_eq!(
+            compare(&secret, &window[1], now).unwrap(),
+            Match::Step(step_of(now))
+        );
+        assert_eq!(
+            compare(&secret, &window[2], now).unwrap(),
+            Match::Step(step_of(now) + 1)
+        );
         // A code none of the 21 steps around now has: no match, no hint.
         let near = oathtool(&setup.secret_base32, now - 300, 20);
         assert_eq!(near.len(), 21);

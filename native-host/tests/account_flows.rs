@@ -6,7 +6,7 @@ mod account_support;
 
 use std::time::{Duration, Instant};
 
-use account_support::{totp_at, Api, Profile, PASSWORD};
+use account_support::{certainly_wrong_code, totp_at, Api, Profile, PASSWORD};
 use dialer_2fa_host::secrets::SecretKind;
 use serde_json::json;
 
@@ -52,7 +52,8 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
         .unwrap()
         .starts_with("otpauth://totp/"));
     let now = api.advance_clock(0);
-    let (code, _) = host.err(json!({"type": "authenticator_confirm", "code": "000000"}));
+    let wrong = certainly_wrong_code(&key, now);
+    let (code, _) = host.err(json!({"type": "authenticator_confirm", "code": wrong}));
     assert!(code == "invalid_code", "{}", code);
     let done = host.ok(json!({"type": "authenticator_confirm", "code": totp_at(&key, now)}));
     let recovery: Vec<String> = serde_json::from_value(done["recovery_codes"].clone()).unwrap();
@@ -101,7 +102,8 @@ fn authenticator_remember_device_handoff_and_sign_out_everywhere() {
     let r = host.ok(sign_in("alice@example.com"));
     assert_eq!(r["status"], "two_factor_required");
     let now = api.advance_clock(30);
-    let (code, _) = host.err(json!({"type": "answer_challenge", "code": "000000"}));
+    let wrong = certainly_wrong_code(&key, now);
+    let (code, _) = host.err(json!({"type": "answer_challenge", "code": wrong}));
     assert_eq!(code, "invalid_code");
     let r = host.ok(
         json!({"type": "answer_challenge", "code": totp_at(&key, now), "remember_device": true}),
@@ -383,6 +385,8 @@ fn api_stopped_mid_session() {
 
 /// Without a reachable keyring, no sign-in is attempted and the extension
 /// hears `keyring_unavailable`; nothing is written in plaintext instead.
+/// The password never reaches the API: the API made no session and wrote
+/// no audit row (a wrong password would leave `password_failed`).
 #[test]
 fn keyring_unavailable_has_no_fallback() {
     let api = Api::start();
@@ -395,42 +399,57 @@ fn keyring_unavailable_has_no_fallback() {
     let mut host = profile.host();
     let (code, _) = host.err(sign_in("erin@example.com"));
     assert_eq!(code, "keyring_unavailable");
+    let (code, _) = host.err(
+        json!({"type": "sign_in", "email": "erin@example.com", "password": "not her password"}),
+    );
+    assert_eq!(code, "keyring_unavailable");
     let (code, _) = host.err(json!({"type": "session"}));
     assert_eq!(code, "keyring_unavailable");
     profile.assert_absent_from_files(PASSWORD, "password");
+
+    // What the API knows, read from its own database and CLI.
+    assert_eq!(api.count("SELECT COUNT(*) FROM sessions"), 0);
+    assert_eq!(api.audit_rows(), Vec::<serde_json::Value>::new());
+
+    // The same checks do see a password that reaches the API: a host with
+    // a keyring, the wrong password, then the right one.
+    let working = Profile::new(&api.url);
+    let mut host = working.host();
+    let (code, _) = host.err(
+        json!({"type": "sign_in", "email": "erin@example.com", "password": "not her password"}),
+    );
+    assert_eq!(code, "invalid_credentials");
+    assert_eq!(host.ok(sign_in("erin@example.com"))["status"], "signed_in");
+    assert_eq!(api.count("SELECT COUNT(*) FROM sessions"), 1);
+    let events: Vec<String> = api
+        .audit_rows()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(events, vec!["password_failed".to_string()]);
 }
 
-/// An API that accepts the connection and never answers: the extension
-/// still hears `api_unreachable` within 5 s, and `session` answers from
-/// the cache.
+/// An API that accepts the connection and never answers (the real one,
+/// frozen with SIGSTOP): the extension still hears `api_unreachable`
+/// within 5 s, and `session` answers from the cache. Once the API runs
+/// again (SIGCONT), the same host talks to it again.
 #[test]
 fn hung_api_is_unreachable_within_five_seconds() {
     let api = Api::start();
     api.create_user("frank@example.com");
-    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hung_url = format!("http://{}", hung.local_addr().unwrap());
-    // Accept and hold every connection without a byte in reply.
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in hung.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-
-    // Sign in against the real API, then point the same profile at the
-    // hung one (as if the API froze).
     let profile = Profile::new(&api.url);
-    {
-        let mut host = profile.host();
-        assert_eq!(host.ok(sign_in("frank@example.com"))["status"], "signed_in");
-    }
-    let config = profile.config_home().join("dialer-2fa/host.json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
-    json["api_url"] = serde_json::Value::String(hung_url.clone());
-    std::fs::write(&config, serde_json::to_vec(&json).unwrap()).unwrap();
-
     let mut host = profile.host();
+    assert_eq!(host.ok(sign_in("frank@example.com"))["status"], "signed_in");
+    assert_eq!(
+        host.ok(json!({"type": "list_accounts"}))["accounts"],
+        json!([])
+    );
+
+    api.pause();
+    // Frozen, not gone: a connection is still accepted by the kernel.
+    let addr = api.url.trim_start_matches("http://");
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+
     let started = Instant::now();
     let (code, message) = host.err(json!({"type": "list_accounts"}));
     assert_eq!(code, "api_unreachable");
@@ -439,7 +458,7 @@ fn hung_api_is_unreachable_within_five_seconds() {
         "took {:?}",
         started.elapsed()
     );
-    assert!(message.contains(&hung_url), "{}", message);
+    assert!(message.contains(&api.url), "{}", message);
 
     let started = Instant::now();
     let s = host.ok(json!({"type": "session"}));
@@ -451,6 +470,13 @@ fn hung_api_is_unreachable_within_five_seconds() {
     let (code, _) = host.err(sign_in("frank@example.com"));
     assert_eq!(code, "api_unreachable");
     assert!(started.elapsed() < Duration::from_secs(5));
+
+    api.resume();
+    let accounts = host.ok(json!({"type": "list_accounts"}));
+    assert_eq!(accounts["accounts"], json!([]), "{}", accounts);
+    let s = host.ok(json!({"type": "session"}));
+    assert_eq!(s["stale"], json!(null), "{}", s);
+    assert_eq!(s["email"], "frank@example.com");
 }
 
 /// A keyring that runs but is locked (a screen lock): requests that need a

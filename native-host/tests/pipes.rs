@@ -1,10 +1,12 @@
 //! The real host binary over real pipes, as Chrome drives it: framing,
 //! errors, origins and the API status.
 
+mod account_support;
 mod host_support;
 
 use std::time::{Duration, Instant};
 
+use account_support::Api;
 use host_support::*;
 use serde_json::json;
 
@@ -134,17 +136,18 @@ fn truncated_frame_at_eof_exits_cleanly() {
 #[test]
 fn status_reports_a_reachable_api() {
     let sandbox = Sandbox::new("status");
-    let url = start_health_server("9.8.7");
-    sandbox.write_config(&url);
+    let api = Api::start();
+    let version = api.health()["version"].as_str().unwrap().to_string();
+    sandbox.write_config(&api.url);
     let mut host = sandbox.spawn_host(&[]);
     host.hello();
     let reply = host.call(json!({"id": 2, "type": "status"}));
     assert_eq!(reply["ok"], true, "{}", reply);
-    let api = &reply["result"]["api"];
-    assert_eq!(api["reachable"], true, "{}", reply);
-    assert_eq!(api["url"], url.as_str());
-    assert_eq!(api["version"], "9.8.7");
-    assert!(api["latency_ms"].is_u64());
+    let status = &reply["result"]["api"];
+    assert_eq!(status["reachable"], true, "{}", reply);
+    assert_eq!(status["url"], api.url.as_str());
+    assert_eq!(status["version"], version.as_str());
+    assert!(status["latency_ms"].is_u64());
     assert_eq!(reply["result"]["host_version"], env!("CARGO_PKG_VERSION"));
 }
 
@@ -169,7 +172,8 @@ fn status_of_a_dead_api_is_unreachable_within_5_seconds() {
 #[test]
 fn concurrent_requests_are_each_answered_whole() {
     let sandbox = Sandbox::new("many");
-    sandbox.write_config(&start_health_server("1.0.0"));
+    let api = Api::start();
+    sandbox.write_config(&api.url);
     let mut host = sandbox.spawn_host(&[]);
     host.hello();
     // Many requests in one write: the replies may come in any order, but
@@ -195,7 +199,8 @@ fn concurrent_requests_are_each_answered_whole() {
 #[test]
 fn pending_replies_are_delivered_after_stdin_closes() {
     let sandbox = Sandbox::new("drain");
-    sandbox.write_config(&start_health_server("1.0.0"));
+    let api = Api::start();
+    sandbox.write_config(&api.url);
     let mut host = sandbox.spawn_host(&[]);
     host.hello();
     host.send(&json!({"id": 9, "type": "status"}));
@@ -207,32 +212,54 @@ fn pending_replies_are_delivered_after_stdin_closes() {
 #[test]
 fn api_going_down_is_announced_as_status_changed() {
     let sandbox = Sandbox::new("event");
-    let server = HealthServer::start("2.0.0");
-    sandbox.write_config(&server.url);
+    let mut api = Api::start();
+    let version = api.health()["version"].as_str().unwrap().to_string();
+    sandbox.write_config(&api.url);
     let mut host = sandbox.spawn_host(&[]);
     host.hello();
     let reply = host.call(json!({"id": 2, "type": "status"}));
     assert_eq!(reply["result"]["api"]["reachable"], true, "{}", reply);
-    server.stop();
-    // Past the host's 5 s status cache, the next status asks the API again.
-    std::thread::sleep(Duration::from_millis(5200));
-    host.send(&json!({"id": 3, "type": "status"}));
-    let mut event = None;
-    let mut reply = None;
-    while reply.is_none() {
-        let message = host.recv();
-        if message.get("event").is_some() {
-            event = Some(message);
-        } else {
-            reply = Some(message);
+    api.stop();
+    // The host keeps a status for a few seconds (dispatch::STATUS_TTL); ask
+    // until it asks the API again and finds it gone, within a deadline.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut id = 3u64;
+    let (event, reply) = loop {
+        host.send(&json!({"id": id, "type": "status"}));
+        let mut event = None;
+        let reply = loop {
+            let message = host.recv();
+            if message.get("event").is_some() {
+                event = Some(message);
+            } else {
+                break message;
+            }
+        };
+        assert_eq!(reply["id"], id, "{}", reply);
+        if reply["result"]["api"]["reachable"] == false {
+            break (event, reply);
         }
-    }
-    let reply = reply.unwrap();
-    assert_eq!(reply["id"], 3);
-    assert_eq!(reply["result"]["api"]["reachable"], false, "{}", reply);
+        assert!(
+            event.is_none(),
+            "an event while the API still counts as up: {:?}",
+            event
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the host still reported the stopped API as reachable after 30 s: {}",
+            reply
+        );
+        id += 1;
+        // Poll, not wait: each round trip is a new question.
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let problem = reply["result"]["api"]["problem"].as_str().unwrap();
     assert!(problem.contains("last answered"), "{}", problem);
-    assert!(problem.contains("version 2.0.0"), "{}", problem);
+    assert!(
+        problem.contains(&format!("version {}", version)),
+        "{}",
+        problem
+    );
     let event = event.expect("a status_changed event before the reply");
     assert_eq!(event["event"], "status_changed");
     assert_eq!(event["status"]["api"]["reachable"], false);

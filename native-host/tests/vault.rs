@@ -248,12 +248,22 @@ fn vault_without_a_keyring_is_a_clear_error() {
 /// A host in a D-Bus session of its own with gnome-keyring, its keyring
 /// files under the sandbox's data dir; `unlock` says whether the login
 /// keyring is unlocked (with a password) or left locked.
-fn host_in_own_keyring_session(sandbox: &Sandbox, unlock: bool) -> Host {
+///
+/// Before the host starts, the session asks the keyring itself whether the
+/// login collection is locked and writes the answer to `probe` (a file
+/// the test reads): a test of the locked case must know the keyring ran
+/// and was locked, not merely that the host failed.
+fn host_in_own_keyring_session(sandbox: &Sandbox, unlock: bool, probe: &std::path::Path) -> Host {
     let start = if unlock {
         "echo -n test-password | gnome-keyring-daemon --unlock --components=secrets >/dev/null"
     } else {
         "gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1"
     };
+    // Polls (up to 10 s) until the daemon owns its name and answers.
+    let ask_locked = "i=0; until gdbus call --session --dest org.freedesktop.secrets \
+         --object-path /org/freedesktop/secrets/collection/login \
+         --method org.freedesktop.DBus.Properties.Get org.freedesktop.Secret.Collection Locked \
+         >\"$2\" 2>&1; do i=$((i+1)); [ $i -ge 100 ] && break; sleep 0.1; done";
     // gnome-keyring finds a running daemon through $XDG_RUNTIME_DIR/keyring:
     // a private runtime dir keeps it from joining the outer session's.
     let runtime = sandbox.path("runtime");
@@ -268,9 +278,21 @@ fn host_in_own_keyring_session(sandbox: &Sandbox, unlock: bool) -> Host {
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", &runtime)
         .args(["--", "sh", "-c"])
-        .arg(format!("{}; exec \"$0\" \"$1\"", start))
-        .args([HOST_BIN, ORIGIN]);
+        .arg(format!("{}; {}; exec \"$0\" \"$1\"", start, ask_locked))
+        .arg(HOST_BIN)
+        .arg(ORIGIN)
+        .arg(probe);
     Host::spawn(session)
+}
+
+/// What the keyring answered about `Locked` (written before the host ran).
+fn login_locked(probe: &std::path::Path) -> Option<bool> {
+    let answer = std::fs::read_to_string(probe).unwrap_or_default();
+    match answer.trim() {
+        "(<true>,)" => Some(true),
+        "(<false>,)" => Some(false),
+        _ => None,
+    }
 }
 
 #[test]
@@ -278,18 +300,34 @@ fn a_locked_keyring_is_a_clear_error() {
     let sandbox = Sandbox::new("locked");
     // First session: the login keyring is created (with a password) and the
     // vault key stored in it.
-    let mut host = host_in_own_keyring_session(&sandbox, true);
+    let probe = sandbox.path("locked-first.txt");
+    let mut host = host_in_own_keyring_session(&sandbox, true, &probe);
     host.hello();
     let saved = save(&mut host, 1, "a@example.com", &codes("LOCKED"));
     assert_eq!(saved["ok"], true, "{}", saved);
     let (status, stderr) = host.finish();
     assert!(status.success(), "{}", stderr);
     assert!(sandbox.path("data").join("keyrings").exists());
+    assert_eq!(
+        login_locked(&probe),
+        Some(false),
+        "the first session's keyring: {:?}",
+        std::fs::read_to_string(&probe)
+    );
 
     // Second session: the same keyring, locked, and nobody to type its
     // password (the unlock prompt cannot open headless).
-    let mut host = host_in_own_keyring_session(&sandbox, false);
+    let probe = sandbox.path("locked-second.txt");
+    let mut host = host_in_own_keyring_session(&sandbox, false, &probe);
     host.hello();
+    // The keyring is up and says it is locked: the error below is about a
+    // locked keyring, not a missing one.
+    assert_eq!(
+        login_locked(&probe),
+        Some(true),
+        "the second session's keyring must run and be locked: {:?}",
+        std::fs::read_to_string(&probe)
+    );
     let reply = host.call(json!({"id": 2, "type": "vault_list"}));
     assert_eq!(reply["error"]["code"], "keyring_unavailable", "{}", reply);
     assert!(

@@ -357,3 +357,99 @@ pub fn wrong_code_for(secret_b32: &str, unix_time: i64) -> String {
         .find(|c| !near.contains(c))
         .unwrap()
 }
+
+/// A `dialer-2fa-api serve` process of its own (the real binary, not the
+/// in-process router), on a database file that may already be in use by
+/// another server: what two servers on one SQLite file need. Derefs to a
+/// [`Server`] whose requests go to this process; the process is killed on
+/// drop.
+pub struct ServeProcess {
+    server: Server,
+    child: std::process::Child,
+}
+
+impl std::ops::Deref for ServeProcess {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `dialer-2fa-api serve` on `db_path` (created and migrated if
+    /// new, shared if another server already uses it), with clock control
+    /// and the cheap test Argon2, and waits for its `listening on` line.
+    pub async fn serve_process(db_path: &std::path::Path) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dialer-2fa-api"))
+            .arg("serve")
+            .arg("--db")
+            .arg(db_path)
+            .args(["--listen", "127.0.0.1:0", "--allow-clock-control"])
+            .args(["--sms-sender", "outbox"])
+            .args(["--argon2-memory-kib", &TEST_COST.memory_kib.to_string()])
+            .args(["--argon2-iterations", &TEST_COST.iterations.to_string()])
+            .env_remove("DIALER_2FA_MANDATORY_2FA")
+            .env_remove("DIALER_2FA_SEED_DEMO")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start dialer-2fa-api serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads stdout to the end, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let base = tokio::task::spawn_blocking(move || {
+            rx.recv_timeout(std::time::Duration::from_secs(60))
+        })
+        .await
+        .unwrap()
+        .expect("dialer-2fa-api serve printed `listening on http://IP:PORT`");
+        ServeProcess {
+            server: Server {
+                base,
+                db_path: db_path.to_path_buf(),
+                client: reqwest::Client::new(),
+                // The database belongs to the caller; this dir stays empty.
+                _dir: tempfile::tempdir().unwrap(),
+                task: tokio::spawn(async {}),
+            },
+            child,
+        }
+    }
+}
+
+/// The codes a TOTP secret has at the steps before, at and after
+/// `unix_time`, the window the server accepts, computed by oathtool.
+pub fn totp_window(secret_b32: &str, unix_time: i64) -> Vec<String> {
+    [-30, 0, 30]
+        .iter()
+        .map(|offset| oathtool(secret_b32, unix_time + offset))
+        .collect()
+}
+
+/// A 6-digit code that is none of `right` (the codes that would be
+/// accepted: an SMS code just sent, or [`totp_window`]), so a test of "a
+/// wrong code is refused" cannot pass by luck. `"000000"` is right about
+/// three times in a million runs.
+pub fn certainly_wrong_code<S: AsRef<str>>(right: &[S]) -> String {
+    (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|candidate| right.iter().all(|r| r.as_ref() != candidate))
+        .expect("a few codes cannot cover a million")
+}

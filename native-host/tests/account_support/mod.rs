@@ -300,13 +300,35 @@ impl Api {
 
     /// `POST /v1/test/clock`; returns the server's new now.
     pub fn advance_clock(&self, seconds: i64) -> i64 {
+        let v = self.http_ok(
+            "POST",
+            "/v1/test/clock",
+            &json!({ "advance_seconds": seconds }),
+        );
+        v["now"].as_i64().unwrap()
+    }
+
+    /// `GET /v1/health`, asked by the test itself: what the real API says
+    /// about itself, to compare with what the host reports.
+    pub fn health(&self) -> Value {
+        self.http_ok("GET", "/v1/health", &Value::Null)
+    }
+
+    /// One request on a fresh connection; the JSON body of a 200.
+    fn http_ok(&self, method: &str, path: &str, body: &Value) -> Value {
         let addr = self.url.trim_start_matches("http://");
-        let body = json!({ "advance_seconds": seconds }).to_string();
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
         let mut stream = TcpStream::connect(addr).unwrap();
         write!(
             stream,
-            "POST /v1/test/clock HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+            "{} {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+            method,
+            path,
             addr,
             body.len(),
             body
@@ -316,8 +338,55 @@ impl Api {
         stream.read_to_string(&mut response).unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{}", response);
         let json_start = response.find("\r\n\r\n").unwrap() + 4;
-        let v: Value = serde_json::from_str(response[json_start..].trim()).unwrap();
-        v["now"].as_i64().unwrap()
+        serde_json::from_str(response[json_start..].trim()).unwrap()
+    }
+
+    /// Freezes the API process (SIGSTOP): its socket still accepts
+    /// connections (the kernel completes them), but nothing answers. This
+    /// is a hung server, made of the real one.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a paused API run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let child = self.child.as_ref().expect("the API is running");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) with the pid of our own child, which we have not
+        // reaped (`child` is still held), so the pid cannot have been reused.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({}, {}): {}",
+            pid,
+            signal,
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// The audit log, read with the API's own CLI (`dialer-2fa-api audit`).
+    pub fn audit_rows(&self) -> Vec<Value> {
+        self.admin(&["audit", "--json"])
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("`audit --json` prints JSON lines"))
+            .collect()
+    }
+
+    /// One number from the API's database, opened read-only, so the test
+    /// sees the API's state without going through the API.
+    pub fn count(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the API database read-only");
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     pub fn stop(&mut self) {
@@ -347,6 +416,20 @@ pub fn totp_at(secret_base32: &str, unix: i64) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A 6-digit code that is certainly not accepted at `unix`: none of the
+/// codes oathtool gives for the steps before, at and after it (the window
+/// the API accepts). "000000" is right about 3 times in a million.
+pub fn certainly_wrong_code(secret_base32: &str, unix: i64) -> String {
+    let accepted: Vec<String> = [-30, 0, 30]
+        .iter()
+        .map(|offset| totp_at(secret_base32, unix + offset))
+        .collect();
+    (0..1_000_000u32)
+        .map(|n| format!("{:06}", n))
+        .find(|candidate| !accepted.contains(candidate))
+        .expect("three codes cannot cover a million")
 }
 
 /// One computer's host setup: XDG dirs, keyring service, installed config.
@@ -421,9 +504,21 @@ impl Profile {
 
     /// Starts a host as the browser does, and says `hello`.
     pub fn host(&self) -> Host {
+        self.host_with_hello(json!({"type": "hello", "protocol": 1}))
+    }
+
+    /// Starts a host and opens the port with this `hello` (which must
+    /// succeed).
+    pub fn host_with_hello(&self, hello: Value) -> Host {
         let mut cmd = self.command();
         cmd.arg(ORIGIN).arg("--parent-window=0");
-        spawn_host(cmd)
+        spawn_host(cmd, hello)
+    }
+
+    /// The host config `install` wrote for this profile.
+    pub fn host_config(&self) -> Value {
+        let path = self.config_home().join("dialer-2fa/host.json");
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
     /// What the keyring holds for this profile (read by the test, so it
@@ -463,7 +558,7 @@ impl Profile {
 }
 
 /// Spawns a host command on pipes and says `hello`.
-fn spawn_host(mut cmd: Command) -> Host {
+fn spawn_host(mut cmd: Command, hello: Value) -> Host {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -495,7 +590,7 @@ fn spawn_host(mut cmd: Command) -> Host {
         replies: rx,
         next_id: 1,
     };
-    let hello = host.call(json!({"type": "hello", "protocol": 1}));
+    let hello = host.call(hello);
     assert_eq!(hello["ok"], true, "{}", hello);
     host
 }
