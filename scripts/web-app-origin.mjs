@@ -49,22 +49,28 @@ export function writeWebAppOrigin(dir, origin) {
   writeFileSync(join(dir, 'web_app.json'), `${JSON.stringify({ origin }, null, 2)}\n`);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [dir, origin = DEFAULT_WEB_APP_ORIGIN] = process.argv.slice(2);
+/** The command line: returns the process's exit status. */
+function main(args) {
+  const [dir, origin = DEFAULT_WEB_APP_ORIGIN] = args;
   if (!dir) {
     console.error('usage: node scripts/web-app-origin.mjs DIR [ORIGIN] | --check ORIGIN');
-    process.exit(2);
+    return 2;
   }
   if (dir === '--check') {
     const problem = checkOrigin(origin);
     if (problem) console.error(`web-app-origin: ${problem.message}`);
-    process.exit(problem ? 1 : 0);
+    return problem ? 1 : 0;
   }
   try {
     writeWebAppOrigin(dir, origin);
     console.log(`web-app-origin: ${dir} answers only ${origin}`);
+    return 0;
   } catch (e) {
     console.error(`web-app-origin: ${e.message}`);
-    process.exit(1);
+    return 1;
   }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = main(process.argv.slice(2));
 }
