@@ -197,7 +197,7 @@ fn no_message_can_change_the_api_address() {
     let initech = accounts["accounts"][0]["id"].as_i64().unwrap();
     let r = ok(call(
         &mut host,
-        json!({"type": "set_enforcement", "account_id": initech, "enforce_2fa": true}),
+        json!({"type": "set_enforcement", "account_id": initech, "enforce_2fa": true, "password": PASSWORD}),
         &decoy,
         &mut refused,
     ));
@@ -257,9 +257,36 @@ fn no_message_can_change_the_api_address() {
     assert_eq!(r, json!({}));
 
     // A handoff, redeemed by a second client that also sends the decoy.
+    // The web app's first request waits for the person's "Allow" in the
+    // popup: the question, the prompt and the answer carry the decoy too.
+    let web_app = "http://127.0.0.1:8787";
+    let r = call(
+        &mut host,
+        json!({"type": "create_handoff", "origin": web_app}),
+        &decoy,
+        &mut refused,
+    );
+    assert_eq!(err(&r), "consent_required");
+    let prompt = ok(call(
+        &mut host,
+        json!({"type": "web_app_prompt"}),
+        &decoy,
+        &mut refused,
+    ));
+    assert!(
+        prompt["prompt"].is_object(),
+        "a prompt waits for the person: {}",
+        prompt
+    );
+    ok(call(
+        &mut host,
+        json!({"type": "answer_web_app_prompt", "allow": true}),
+        &decoy,
+        &mut refused,
+    ));
     let handoff = ok(call(
         &mut host,
-        json!({"type": "create_handoff"}),
+        json!({"type": "create_handoff", "origin": web_app}),
         &decoy,
         &mut refused,
     ));
@@ -267,7 +294,7 @@ fn no_message_can_change_the_api_address() {
     let mut host2 = second.host();
     let r = ok(call(
         &mut host2,
-        json!({"type": "redeem_handoff", "code": handoff["code"]}),
+        json!({"type": "redeem_handoff", "code": handoff["code"], "origin": web_app}),
         &decoy,
         &mut refused,
     ));
