@@ -186,3 +186,33 @@ async fn twilio_refusal_text_is_logged_not_answered_on_every_route() {
     r.ok();
     answer(&s, &challenge, &fake.last_code()).await.ok();
 }
+
+/// Issue 16: an SMS sign-in code works once even where it is still the
+/// code on the phone for another open challenge (a second sign-in inside
+/// the cooldown shares it), so the refusal comes from the code's single
+/// use, not from the challenge or a cleared setup.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_code_answers_one_of_two_challenges_that_share_it() {
+    let s = Server::start().await;
+    enroll(&s, "uma@example.com", || s.last_sms_code(PHONE)).await;
+    let first = challenge_of(&s.sign_in("uma@example.com").await);
+    let code = s.last_sms_code(PHONE);
+    s.advance(5).await;
+    let second = challenge_of(&s.sign_in("uma@example.com").await);
+    // Both challenges wait on the same code, and both are open.
+    assert_eq!(s.last_sms_code(PHONE), code);
+    assert_eq!(open_challenges(&s), 2);
+    assert!(answer(&s, &first, &code).await.ok()["session_token"].is_string());
+    let replay = answer(&s, &second, &code).await;
+    assert_eq!(replay.status.as_u16(), 401, "{}", replay.body);
+    assert!(
+        replay.body["session_token"].is_null(),
+        "a used SMS code signed in again: {}",
+        replay.body
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM sessions"),
+        2,
+        "the enrolment's session and one sign-in, no third"
+    );
+}
