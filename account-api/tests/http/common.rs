@@ -245,6 +245,34 @@ impl Server {
         r.body["session_token"].as_str().unwrap().to_string()
     }
 
+    /// Sets up SMS on `phone` for a signed-in session; returns the recovery
+    /// codes.
+    pub async fn enroll_sms(&self, token: &str, phone: &str) -> Vec<String> {
+        let r = self
+            .post(
+                "/v1/two-factor/sms/setup",
+                Some(token),
+                json!({"phone": phone, "password": PASSWORD}),
+            )
+            .await;
+        r.ok();
+        let code = self.last_sms_code(phone);
+        let r = self
+            .post(
+                "/v1/two-factor/sms/confirm",
+                Some(token),
+                json!({"code": code}),
+            )
+            .await;
+        assert_eq!(r.ok()["method"], "sms");
+        r.body["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Sets up the authenticator for a signed-in session; returns the base32
     /// key and the recovery codes.
     pub async fn enroll_authenticator(&self, token: &str) -> (String, Vec<String>) {

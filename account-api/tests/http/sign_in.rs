@@ -196,21 +196,7 @@ const SMS_PHONE: &str = "+14155550142";
 async fn sms_user(s: &Server, email: &str) -> String {
     s.user(email);
     let token = s.session(email).await;
-    s.post(
-        "/v1/two-factor/sms/setup",
-        Some(&token),
-        json!({"phone": SMS_PHONE, "password": PASSWORD}),
-    )
-    .await
-    .ok();
-    let code = s.last_sms_code(SMS_PHONE);
-    s.post(
-        "/v1/two-factor/sms/confirm",
-        Some(&token),
-        json!({"code": code}),
-    )
-    .await
-    .ok();
+    s.enroll_sms(&token, SMS_PHONE).await;
     // Past the resend cooldown, so the next sign-in sends a code.
     s.advance(31).await;
     token

@@ -4,32 +4,6 @@ use crate::common::{Server, PASSWORD};
 
 const PHONE: &str = "+14155550123";
 
-async fn enroll_sms(s: &Server, token: &str, phone: &str) -> Vec<String> {
-    let r = s
-        .post(
-            "/v1/two-factor/sms/setup",
-            Some(token),
-            json!({"phone": phone, "password": PASSWORD}),
-        )
-        .await;
-    r.ok();
-    let code = s.last_sms_code(phone);
-    let r = s
-        .post(
-            "/v1/two-factor/sms/confirm",
-            Some(token),
-            json!({"code": code}),
-        )
-        .await;
-    assert_eq!(r.ok()["method"], "sms");
-    r.body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn phone_numbers_are_validated_and_platform_lines_refused() {
     let s = Server::start().await;
@@ -152,7 +126,7 @@ async fn sign_in_code_expires_after_ten_minutes_and_resend_works() {
     let s = Server::start().await;
     s.user("lu@example.com");
     let token = s.session("lu@example.com").await;
-    enroll_sms(&s, &token, PHONE).await;
+    s.enroll_sms(&token, PHONE).await;
     s.advance(31).await;
     let r = s.sign_in("lu@example.com").await;
     assert_eq!(r.ok()["status"], "two_factor_required");
@@ -204,7 +178,7 @@ async fn sign_in_code_allows_three_tries() {
     let s = Server::start().await;
     s.user("max@example.com");
     let token = s.session("max@example.com").await;
-    enroll_sms(&s, &token, PHONE).await;
+    s.enroll_sms(&token, PHONE).await;
     s.advance(31).await;
     let r = s.sign_in("max@example.com").await;
     let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
@@ -242,7 +216,7 @@ async fn switching_keeps_the_phone_and_changing_it_needs_disable() {
     let s = Server::start().await;
     s.user("ned@example.com");
     let token = s.session("ned@example.com").await;
-    enroll_sms(&s, &token, PHONE).await;
+    s.enroll_sms(&token, PHONE).await;
     s.advance(31).await;
     // Changing the number while SMS is active is refused.
     let r = s
@@ -324,7 +298,7 @@ async fn switching_keeps_the_phone_and_changing_it_needs_disable() {
         .await;
     assert_eq!(r.status.as_u16(), 204);
     s.advance(31).await;
-    enroll_sms(&s, &token, "+14155550199").await;
+    s.enroll_sms(&token, "+14155550199").await;
     let state = s.get("/v1/two-factor", Some(&token)).await;
     assert_eq!(state.ok()["phone_hint"], "+1••••••0199");
 }
