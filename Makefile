@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up what is missing.
-.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz
+.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants
 
 # The web app's origin, exactly as browsers write it (scheme://host[:port]):
 # the only page that may talk to the extension, and the API's --public-origin.
@@ -36,3 +36,8 @@ bench-extension: build
 
 fuzz:
 	bash scripts/fuzz.sh
+
+# Mutation testing of the rule-enforcing modules; hours on 2 cores, not part
+# of `make test`. FILES="a.rs b.rs", SHARD=k/n and IN_DIFF=<git rev> narrow it.
+mutants: setup
+	bash scripts/mutants.sh
