@@ -50,7 +50,7 @@ echo -n "dialer-2fa-test-keyring" | gnome-keyring-daemon --unlock --components=s
 # The host tests start the real API binary from target/debug.
 cargo build --workspace --locked
 
-args=(--in-place --no-shuffle -j 1 --output target/mutants)
+args=(--in-place --no-shuffle --output target/mutants)
 for f in $FILES; do args+=(--file "$f"); done
 [ -n "${SHARD:-}" ] && args+=(--shard "$SHARD")
 if [ -n "${IN_DIFF:-}" ]; then

@@ -49,6 +49,9 @@ def equivalents(md: Path):
 
 def main() -> int:
     out_dir, md = Path(sys.argv[1]), Path(sys.argv[2])
+    if not (out_dir / "outcomes.json").exists():
+        print(f"no cargo-mutants results in {out_dir}: the run did not start")
+        return 1
     per_file = defaultdict(lambda: dict.fromkeys(KINDS, 0))
     names = {kind: read(out_dir, kind) for kind in KINDS}
     for kind, lines in names.items():
