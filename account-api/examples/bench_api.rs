@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use account_api::authenticator::code_at;
+use account_api::rules::authenticator::code_at;
 use data_encoding::BASE32_NOPAD;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;

@@ -10,10 +10,10 @@ use shared::api::AccountRole;
 use crate::error::{ApiError, ApiResult};
 use crate::password::{self, PasswordCost};
 use crate::phone;
-use crate::throttle;
+use crate::rules::throttle;
 
-pub fn open(path: &Path) -> Result<Connection, crate::db::DbOpenError> {
-    crate::db::open(path)
+pub fn open(path: &Path) -> Result<Connection, crate::store::db::DbOpenError> {
+    crate::store::db::open(path)
 }
 
 fn now() -> i64 {

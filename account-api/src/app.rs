@@ -1,21 +1,21 @@
-//! The HTTP application: shared state, the router, and serving.
+//! The HTTP application: the router, its OpenAPI document, the limits
+//! every request passes through, and serving. The state is in `state`.
 //!
 //! Routes are registered through utoipa-axum's `routes!`, which takes the
 //! path and method from each handler's `#[utoipa::path]`: a route cannot be
 //! served without being in `/v1/openapi.json`.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Router;
 use http_body_util::BodyExt;
-use shared::api::{ApiError as WireError, ClockAdvance, ClockNow, FaultKind, Health, TestFault};
+use shared::api::ApiError as WireError;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,55 +23,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::Clock;
-use crate::config::ServerConfig;
-use crate::db::{self, Db};
-use crate::error::{ApiError, ApiResult};
-use crate::secret_box::{key_path_for, SecretBox};
-use crate::sms::SmsSender;
-use crate::{challenge, enrollment, handoff, policy, sign_in, trusted_device};
-
-/// Everything a handler may need; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub clock: Arc<Clock>,
-    pub secrets: SecretBox,
-    pub config: Arc<ServerConfig>,
-    pub sms: Arc<SmsSender>,
-    openapi_json: Arc<OnceLock<String>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("database {0}: {1}")]
-    Db(String, db::DbOpenError),
-    #[error(transparent)]
-    Key(#[from] crate::secret_box::KeyFileError),
-    #[error("{0}")]
-    Sms(String),
-    #[error("cannot listen: {0}")]
-    Listen(std::io::Error),
-}
-
-impl AppState {
-    /// Opens and migrates the database and loads (or creates) the server key.
-    pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
-        let conn = db::open(&config.db_path)
-            .map_err(|e| StartError::Db(config.db_path.display().to_string(), e))?;
-        let secrets = SecretBox::load_or_create(&key_path_for(&config.db_path))?;
-        let sms =
-            SmsSender::from_config(&config.sms).map_err(|e| StartError::Sms(e.to_string()))?;
-        Ok(AppState {
-            db: Db::new(conn),
-            clock: Arc::new(Clock::new()),
-            secrets,
-            config: Arc::new(config),
-            sms: Arc::new(sms),
-            openapi_json: Arc::new(OnceLock::new()),
-        })
-    }
-}
+use crate::error::ApiError;
+use crate::routes::{accounts, challenge, handoff, meta, sign_in, trusted_devices, two_factor};
+use crate::state::{AppState, StartError};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -98,64 +52,6 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API's liveness and version.
-#[utoipa::path(get, path = "/v1/health", tag = "meta", responses((status = 200, body = Health)))]
-pub async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    })
-}
-
-/// This document.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
-    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi_json(State(state): State<AppState>) -> Response {
-    let body = state.openapi_json.get().cloned().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Moves the server clock forward (only with `--allow-clock-control`).
-#[utoipa::path(post, path = "/v1/test/clock", tag = "test",
-    request_body = ClockAdvance,
-    responses((status = 200, body = ClockNow)))]
-pub async fn advance_clock(
-    State(state): State<AppState>,
-    crate::auth::ApiJson(body): crate::auth::ApiJson<ClockAdvance>,
-) -> ApiResult<Json<ClockNow>> {
-    Ok(Json(ClockNow {
-        now: state.clock.advance(body.advance_seconds),
-    }))
-}
-
-/// Fails on purpose (only with `--allow-clock-control`): a panic inside a
-/// database closure with a transaction open, or in the handler. The test
-/// suite uses it to show that the next request is served normally.
-#[utoipa::path(post, path = "/v1/test/fault", tag = "test",
-    request_body = TestFault,
-    responses((status = 500, body = WireError, description = "internal, always")))]
-pub async fn test_fault(
-    State(state): State<AppState>,
-    crate::auth::ApiJson(body): crate::auth::ApiJson<TestFault>,
-) -> ApiResult<StatusCode> {
-    match body.fault {
-        FaultKind::PanicInDatabase => {
-            state
-                .db
-                .call(|conn| -> ApiResult<StatusCode> {
-                    conn.execute_batch(
-                        "BEGIN;
-                         INSERT INTO audit_log (at, event, detail)
-                         VALUES (0, 'test_fault', 'written by a request that panicked');",
-                    )?;
-                    panic!("test fault: panic inside a database closure");
-                })
-                .await
-        }
-        FaultKind::PanicInHandler => panic!("test fault: panic in a handler"),
-    }
-}
-
 async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no route {} {}", method, uri.path()))
 }
@@ -169,36 +65,39 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 /// The router and its OpenAPI document, built from the same definitions.
 pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health))
-        .routes(routes!(openapi_json))
+        .routes(routes!(meta::health))
+        .routes(routes!(meta::openapi_json))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(challenge::answer))
         .routes(routes!(challenge::resend))
         .routes(routes!(sign_in::sign_out))
         .routes(routes!(sign_in::sign_out_everywhere))
         .routes(routes!(sign_in::change_password))
-        .routes(routes!(enrollment::read_state))
-        .routes(routes!(enrollment::authenticator_setup))
-        .routes(routes!(enrollment::authenticator_confirm))
-        .routes(routes!(enrollment::sms_setup))
-        .routes(routes!(enrollment::sms_confirm))
-        .routes(routes!(enrollment::switch_method))
-        .routes(routes!(enrollment::disable))
-        .routes(routes!(enrollment::regenerate_recovery_codes))
-        .routes(routes!(trusted_device::list))
-        .routes(routes!(trusted_device::revoke))
-        .routes(routes!(policy::list_accounts))
-        .routes(routes!(policy::get_enforcement, policy::set_enforcement))
+        .routes(routes!(two_factor::read_state))
+        .routes(routes!(two_factor::authenticator_setup))
+        .routes(routes!(two_factor::authenticator_confirm))
+        .routes(routes!(two_factor::sms_setup))
+        .routes(routes!(two_factor::sms_confirm))
+        .routes(routes!(two_factor::switch_method))
+        .routes(routes!(two_factor::disable))
+        .routes(routes!(two_factor::regenerate_recovery_codes))
+        .routes(routes!(trusted_devices::list))
+        .routes(routes!(trusted_devices::revoke))
+        .routes(routes!(accounts::list_accounts))
+        .routes(routes!(
+            accounts::get_enforcement,
+            accounts::set_enforcement
+        ))
         .routes(routes!(handoff::create))
         .routes(routes!(handoff::redeem));
     if state.config.allow_clock_control {
-        api = api.routes(routes!(advance_clock));
-        api = api.routes(routes!(test_fault));
+        api = api.routes(routes!(meta::advance_clock));
+        api = api.routes(routes!(meta::test_fault));
     }
     let (router, mut doc) = api.split_for_parts();
     document_common_errors(&mut doc);
     let json = doc.to_json().unwrap_or_else(|_| "{}".into());
-    let _ = state.openapi_json.set(json);
+    state.set_openapi_json(json);
     let router = router
         .merge(crate::web_app::router(&state))
         .fallback(no_route)
@@ -402,6 +301,7 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
     use axum::routing::get;
 
     async fn serve_limited(router: Router, timeout: Duration) -> String {

@@ -18,10 +18,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::{IpNet, Ipv6Net};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The client's address as this server decided it, stored in the request's
-/// extensions by [`resolve`] for the extractors in `auth`.
+/// extensions by [`resolve`] for the extractors in `extract`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 

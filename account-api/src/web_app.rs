@@ -2,12 +2,13 @@
 //! call under `/web/`.
 //!
 //! The web app gets the same rules as every client because its routes call
-//! the v1 handlers themselves. What differs is where tokens live: a page
-//! script never sees a session, challenge or trusted-device token. They travel
-//! only in HttpOnly SameSite=Strict cookies, and every state-changing request
-//! must carry an `Origin` equal to the configured public origin
-//! (`--public-origin`), so another site, or another program on another port
-//! of the same host, cannot drive these routes with the person's cookies.
+//! the same functions in `rules` that the v1 handlers call. What differs
+//! is where tokens live: a page script never sees a session, challenge or
+//! trusted-device token. They travel only in HttpOnly SameSite=Strict
+//! cookies, and every state-changing request must carry an `Origin` equal
+//! to the configured public origin (`--public-origin`), so another site, or
+//! another program on another port of the same host, cannot drive these
+//! routes with the person's cookies.
 //!
 //! Cookies ignore ports, so over plain http any program on the same host
 //! name can read them: the plain-http loopback default is for development
@@ -30,9 +31,11 @@ use shared::api::{
     SmsCodeSent, TwoFactorMethod, TwoFactorState,
 };
 
-use crate::auth::{AnySession, ApiJson, ClientAddr, SignedIn, SESSION_TTL};
 use crate::error::{ApiError, ApiResult};
-use crate::{challenge, enrollment, handoff, sign_in, AppState};
+use crate::extract::{AnySession, ApiJson, ClientAddr, SignedIn};
+use crate::rules::session::SESSION_TTL;
+use crate::rules::{challenge, enrollment, handoff, sign_in};
+use crate::state::AppState;
 
 /// Base names; over https each gets the `__Host-` prefix (see [`Jar`]).
 const SESSION_COOKIE: &str = "d2fa_session";
@@ -92,7 +95,7 @@ pub struct WebSession {
 /// public origin.
 pub fn router(state: &AppState) -> Router<AppState> {
     // Routes that take the session like any API client: the cookie becomes
-    // the bearer token before the v1 extractors run.
+    // the bearer token before the extractors run.
     let with_session = Router::new()
         .route("/web/session", get(session))
         .route("/web/sign-out", post(sign_out))
@@ -251,7 +254,7 @@ async fn web_sign_in(
         password: body.password,
         trusted_device_token: jar.get(&headers, DEVICE_COOKIE),
     };
-    let Json(outcome) = sign_in::sign_in(State(state), ClientAddr(addr), ApiJson(request)).await?;
+    let outcome = sign_in::sign_in(&state, addr, request).await?;
     Ok(match outcome {
         SignInResponse::Authenticated {
             session_token,
@@ -317,7 +320,7 @@ async fn answer_challenge(
         remember_device: body.remember_device,
         device_label: Some("web app".into()),
     };
-    let Json(result) = challenge::answer(State(state), ClientAddr(addr), ApiJson(answer)).await?;
+    let result = challenge::answer(&state, addr, answer).await?;
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: result.trusted_until,
     })
@@ -339,7 +342,7 @@ async fn resend(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     let request = ResendRequest {
         challenge_token: pending_challenge(Jar::of(&state), &headers)?,
     };
-    challenge::resend(State(state), ApiJson(request)).await
+    Ok(Json(challenge::resend(&state, request).await?))
 }
 
 async fn session(
@@ -347,13 +350,16 @@ async fn session(
     AnySession(caller): AnySession,
 ) -> ApiResult<Json<WebSession>> {
     let email = caller.email.clone();
-    let Json(two_factor) = enrollment::read_state(State(state), AnySession(caller)).await?;
+    let two_factor = enrollment::read_state(&state, caller).await?;
     Ok(Json(WebSession { email, two_factor }))
 }
 
-async fn sign_out(State(state): State<AppState>, session: AnySession) -> ApiResult<Response> {
+async fn sign_out(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+) -> ApiResult<Response> {
     let jar = Jar::of(&state);
-    sign_in::sign_out(State(state), session).await?;
+    sign_in::sign_out(&state, caller).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     jar.clear(&mut response, SESSION_COOKIE);
     Ok(response)
@@ -361,10 +367,10 @@ async fn sign_out(State(state): State<AppState>, session: AnySession) -> ApiResu
 
 async fn sign_out_everywhere(
     State(state): State<AppState>,
-    session: AnySession,
+    AnySession(caller): AnySession,
 ) -> ApiResult<Response> {
     let jar = Jar::of(&state);
-    sign_in::sign_out_everywhere(State(state), session).await?;
+    sign_in::sign_out_everywhere(&state, caller).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     jar.clear(&mut response, SESSION_COOKIE);
     Ok(response)
@@ -372,9 +378,9 @@ async fn sign_out_everywhere(
 
 async fn create_handoff(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    SignedIn(caller): SignedIn,
 ) -> ApiResult<Json<HandoffCode>> {
-    handoff::create(State(state), signed_in).await
+    Ok(Json(handoff::create(&state, caller).await?))
 }
 
 async fn redeem_handoff(
@@ -384,7 +390,7 @@ async fn redeem_handoff(
 ) -> ApiResult<Response> {
     let now = state.clock.now();
     let jar = Jar::of(&state);
-    let Json(grant) = handoff::redeem(State(state), ClientAddr(addr), ApiJson(body)).await?;
+    let grant = handoff::redeem(&state, addr, body).await?;
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: grant.verified_until,
     })

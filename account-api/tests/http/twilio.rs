@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use account_api::config::{SmsConfig, TwilioConfig};
-use account_api::sms::TwilioSender;
+use account_api::rules::sms::TwilioSender;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;

@@ -13,29 +13,21 @@
 //! that proved the password), so hopping through handoff never extends a
 //! session's life.
 
-use axum::extract::State;
-use axum::Json;
 use rusqlite::{params, OptionalExtension};
-use shared::api::{ApiError as WireError, HandoffCode, HandoffRedeem, SessionGrant};
+use shared::api::{HandoffCode, HandoffRedeem, SessionGrant};
 
-use crate::app::AppState;
-use crate::audit::{self, Event};
-use crate::auth::{self, ApiJson, ClientAddr, SignedIn};
 use crate::error::{ApiError, ApiResult};
-use crate::throttle::{self, Scope};
+use crate::rules::audit::{self, Event};
+use crate::rules::session::{self, Caller};
+use crate::rules::throttle::{self, Scope};
+use crate::rules::trusted_device;
+use crate::state::AppState;
 use crate::tokens::{hash_token, new_token, TokenKind};
-use crate::trusted_device;
 
 pub const HANDOFF_TTL: i64 = 60;
 
 /// Mint a one-time handoff code for another client of this user.
-#[utoipa::path(post, path = "/v1/handoff", tag = "handoff",
-    security(("bearer" = [])),
-    responses((status = 200, body = HandoffCode), (status = 401, body = WireError), (status = 403, body = WireError)))]
-pub async fn create(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-) -> ApiResult<Json<HandoffCode>> {
+pub async fn create(state: &AppState, caller: Caller) -> ApiResult<HandoffCode> {
     let now = state.clock.now();
     let code = new_token(TokenKind::Handoff);
     let hash = hash_token(&code);
@@ -50,21 +42,18 @@ pub async fn create(
             Ok(())
         })
         .await?;
-    Ok(Json(HandoffCode {
+    Ok(HandoffCode {
         code,
         expires_at: now + HANDOFF_TTL,
-    }))
+    })
 }
 
 /// Redeem a handoff code for a new session of the same user.
-#[utoipa::path(post, path = "/v1/handoff/redeem", tag = "handoff",
-    request_body = HandoffRedeem,
-    responses((status = 200, body = SessionGrant), (status = 401, body = WireError, description = "invalid_code"), (status = 429, body = WireError)))]
 pub async fn redeem(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    ApiJson(body): ApiJson<HandoffRedeem>,
-) -> ApiResult<Json<SessionGrant>> {
+    state: &AppState,
+    addr: String,
+    body: HandoffRedeem,
+) -> ApiResult<SessionGrant> {
     let now = state.clock.now();
     let grant = state
         .db
@@ -113,7 +102,7 @@ pub async fn redeem(
             // The new session continues the minting session's family: it
             // ends when the first sign-in's two weeks end, never later.
             let session_token =
-                auth::create_in_family(&tx, now, user_id, None, device_id, family_expires_at)?;
+                session::create_in_family(&tx, now, user_id, None, device_id, family_expires_at)?;
             let verified_until = trusted_device::verified_until(&tx, now, device_id)?;
             let email: String = tx.query_row(
                 "SELECT email FROM users WHERE id = ?1",
@@ -137,5 +126,5 @@ pub async fn redeem(
             })
         })
         .await?;
-    Ok(Json(grant))
+    Ok(grant)
 }

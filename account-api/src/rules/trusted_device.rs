@@ -4,16 +4,13 @@
 //! The token is not renewed by use: after 60 days the user proves the
 //! second factor again. Disable and password change revoke all of them.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Json;
 use rusqlite::{params, Connection, OptionalExtension};
-use shared::api::{ApiError as WireError, TrustedDevice, TrustedDeviceList};
+use shared::api::{TrustedDevice, TrustedDeviceList};
 
-use crate::app::AppState;
-use crate::audit::{self, Event};
-use crate::auth::{ApiPath, SignedIn};
 use crate::error::{ApiError, ApiResult};
+use crate::rules::audit::{self, Event};
+use crate::rules::session::Caller;
+use crate::state::AppState;
 use crate::tokens::{hash_token, new_token, TokenKind};
 
 pub const TRUST_SECONDS: i64 = 60 * 86_400;
@@ -104,13 +101,7 @@ pub fn revoke_all(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result
 }
 
 /// The caller's trusted devices that are still valid.
-#[utoipa::path(get, path = "/v1/trusted-devices", tag = "trusted-devices",
-    security(("bearer" = [])),
-    responses((status = 200, body = TrustedDeviceList), (status = 401, body = WireError), (status = 403, body = WireError)))]
-pub async fn list(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-) -> ApiResult<Json<TrustedDeviceList>> {
+pub async fn list(state: &AppState, caller: Caller) -> ApiResult<TrustedDeviceList> {
     let now = state.clock.now();
     let devices = state
         .db
@@ -133,19 +124,11 @@ pub async fn list(
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await?;
-    Ok(Json(TrustedDeviceList { devices }))
+    Ok(TrustedDeviceList { devices })
 }
 
 /// Stops trusting one device: its next sign-in asks for the code.
-#[utoipa::path(delete, path = "/v1/trusted-devices/{id}", tag = "trusted-devices",
-    security(("bearer" = [])),
-    params(("id" = i64, Path, description = "trusted device id")),
-    responses((status = 204), (status = 401, body = WireError), (status = 404, body = WireError)))]
-pub async fn revoke(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn revoke(state: &AppState, caller: Caller, id: i64) -> ApiResult<()> {
     let now = state.clock.now();
     state
         .db
@@ -169,5 +152,5 @@ pub async fn revoke(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -14,10 +14,10 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::config::{SmsCaps, SmsConfig, TwilioConfig};
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
 use crate::secret_box::SecretBox;
+use crate::store::db::Db;
 
 pub const CODE_TTL: i64 = 10 * 60;
 pub const RESEND_COOLDOWN: i64 = 30;

@@ -25,11 +25,11 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::audit::{self, Event};
 use crate::client_addr;
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::password::{self, PasswordCost};
+use crate::rules::audit::{self, Event};
+use crate::store::db::Db;
 
 /// What is being counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,7 +333,7 @@ mod tests {
 
     fn conn() -> Connection {
         let dir = tempfile::tempdir().unwrap();
-        let c = crate::db::open(&dir.path().join("t.sqlite3")).unwrap();
+        let c = crate::store::db::open(&dir.path().join("t.sqlite3")).unwrap();
         std::mem::forget(dir);
         c
     }

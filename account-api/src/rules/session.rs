@@ -1,20 +1,18 @@
 //! Sessions and who is calling.
 //!
-//! A session token arrives as `Authorization: Bearer ...`. Whether the
+//! A session token arrives as `Authorization: Bearer ...` (read by
+//! `extract`). Whether the
 //! session is restricted to 2FA setup is decided on every request from the
 //! user's current state, not stored with the session: when an owner turns
 //! enforcement on, the existing sessions of their members without 2FA are
 //! restricted on their very next request (R9).
 
-use axum::extract::{FromRequest, FromRequestParts, Path};
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::policy;
-use crate::throttle;
+use crate::rules::policy;
+use crate::rules::throttle;
+use crate::state::AppState;
 use crate::tokens::{hash_token, new_token, TokenKind};
 
 /// Sessions end after two weeks; the trusted device (60 days) is what
@@ -38,60 +36,6 @@ pub struct Caller {
     pub addr: String,
 }
 
-/// A caller whose session may do anything its user may.
-pub struct SignedIn(pub Caller);
-
-/// A caller whose session may at least set up 2FA (all sessions).
-pub struct AnySession(pub Caller);
-
-/// The client's IP address, for per-address limits and the audit log:
-/// the socket's, or behind a trusted proxy the one it forwarded
-/// (`client_addr`).
-pub struct ClientAddr(pub String);
-
-fn addr_of(parts: &Parts) -> String {
-    crate::client_addr::of(parts)
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(addr_of(parts)))
-    }
-}
-
-impl FromRequestParts<AppState> for AnySession {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        load_caller(parts, state).await.map(AnySession)
-    }
-}
-
-impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = load_caller(parts, state).await?;
-        if caller.setup_only {
-            return Err(ApiError::SetupRequired);
-        }
-        Ok(SignedIn(caller))
-    }
-}
-
-fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let token = token.trim();
-    if token.is_empty() {
-        None
-    } else {
-        Some(token.to_string())
-    }
-}
-
 struct SessionRow {
     session_id: i64,
     user_id: i64,
@@ -101,12 +45,11 @@ struct SessionRow {
     method: Option<String>,
 }
 
-async fn load_caller(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
-    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-    let hash = hash_token(&token);
+/// The caller behind a session token, reached from `addr`.
+pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResult<Caller> {
+    let hash = hash_token(token);
     let now = state.clock.now();
     let mandatory = state.config.mandatory_2fa;
-    let addr = addr_of(parts);
     state
         .db
         .call(move |conn| {
@@ -395,32 +338,4 @@ pub fn require_authorized_pending(conn: &Connection, caller: &Caller) -> ApiResu
         return Err(ApiError::PasswordRequired);
     }
     Ok(())
-}
-
-/// `axum::Json` whose rejections are API errors with a JSON body.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
-/// `axum::extract::Path` with JSON errors.
-pub struct ApiPath<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for ApiPath<T>
-where
-    S: Send + Sync,
-    T: serde::de::DeserializeOwned + Send,
-{
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| ApiPath(p.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
-    }
-}
-
-impl From<axum::extract::rejection::JsonRejection> for ApiError {
-    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
-        ApiError::BadRequest(e.body_text())
-    }
 }

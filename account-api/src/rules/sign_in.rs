@@ -1,26 +1,21 @@
 //! Sign-in with its three outcomes, sign-out, and password change.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Json;
 use rusqlite::{params, OptionalExtension};
-use shared::api::{
-    ApiError as WireError, PasswordChange, SignInRequest, SignInResponse, TwoFactorMethod,
-};
+use shared::api::{PasswordChange, SignInRequest, SignInResponse, TwoFactorMethod};
 
-use crate::app::AppState;
-use crate::audit::{self, Event};
-use crate::auth::{self, AnySession, ApiJson, ClientAddr, SignedIn};
-use crate::challenge;
-use crate::enrollment::method_from_db;
 use crate::error::{ApiError, ApiResult};
 use crate::password;
 use crate::phone;
-use crate::policy;
-use crate::sms::{self, Purpose, Reuse};
-use crate::throttle;
+use crate::rules::audit::{self, Event};
+use crate::rules::challenge;
+use crate::rules::policy;
+use crate::rules::second_factor::method_from_db;
+use crate::rules::session::{self, Caller};
+use crate::rules::sms::{self, Purpose, Reuse};
+use crate::rules::throttle;
+use crate::rules::trusted_device;
+use crate::state::AppState;
 use crate::tokens::hash_token;
-use crate::trusted_device;
 
 /// What the database step of a sign-in decided.
 enum Outcome {
@@ -35,18 +30,11 @@ enum Outcome {
 }
 
 /// Email and password, plus a trusted-device token when the client has one.
-#[utoipa::path(post, path = "/v1/sign-in", tag = "sign-in",
-    request_body = SignInRequest,
-    responses(
-        (status = 200, body = SignInResponse, description = "authenticated, two_factor_required or two_factor_setup_required"),
-        (status = 401, body = WireError, description = "invalid_credentials"),
-        (status = 429, body = WireError, description = "rate_limited (also the hourly SMS caps)"),
-        (status = 502, body = WireError, description = "sms_delivery_failed: the SMS code could not be sent")))]
 pub async fn sign_in(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    ApiJson(req): ApiJson<SignInRequest>,
-) -> ApiResult<Json<SignInResponse>> {
+    state: &AppState,
+    addr: String,
+    req: SignInRequest,
+) -> ApiResult<SignInResponse> {
     let now = state.clock.now();
     let email_key = req.email.trim().to_lowercase();
     // The attempt is reserved (or refused unchecked) in the same database
@@ -101,7 +89,7 @@ pub async fn sign_in(
             let method = method.as_deref().map(method_from_db).transpose()?;
             let required_by = policy::required_by(conn, user_id, mandatory)?;
             let Some(method) = method else {
-                let session_token = auth::create_session(conn, now, user_id, Some(now), None)?;
+                let session_token = session::create_session(conn, now, user_id, Some(now), None)?;
                 return Ok(Outcome::Done(if required_by.is_empty() {
                     SignInResponse::Authenticated {
                         session_token,
@@ -119,7 +107,7 @@ pub async fn sign_in(
                     trusted_device::check(conn, now, user_id, token)?
                 {
                     let session_token =
-                        auth::create_session(conn, now, user_id, Some(now), Some(device_id))?;
+                        session::create_session(conn, now, user_id, Some(now), Some(device_id))?;
                     return Ok(Outcome::Done(SignInResponse::Authenticated {
                         session_token,
                         verified_until: Some(expires_at),
@@ -178,7 +166,7 @@ pub async fn sign_in(
         })
         .await?;
     match outcome {
-        Outcome::Done(response) => Ok(Json(response)),
+        Outcome::Done(response) => Ok(response),
         Outcome::SendSms {
             response,
             user_id,
@@ -200,19 +188,13 @@ pub async fn sign_in(
                     .await?;
                 return Err(e);
             }
-            Ok(Json(response))
+            Ok(response)
         }
     }
 }
 
 /// Ends this session.
-#[utoipa::path(post, path = "/v1/sign-out", tag = "sign-in",
-    security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = WireError)))]
-pub async fn sign_out(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-) -> ApiResult<StatusCode> {
+pub async fn sign_out(state: &AppState, caller: Caller) -> ApiResult<()> {
     let now = state.clock.now();
     state
         .db
@@ -224,19 +206,13 @@ pub async fn sign_out(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Ends every session of the user, this one included, and voids their open
 /// challenges, SMS codes and handoff codes. Trusted devices stay: they are
 /// revoked on their own route.
-#[utoipa::path(post, path = "/v1/sign-out/everywhere", tag = "sign-in",
-    security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = WireError)))]
-pub async fn sign_out_everywhere(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-) -> ApiResult<StatusCode> {
+pub async fn sign_out_everywhere(state: &AppState, caller: Caller) -> ApiResult<()> {
     let now = state.clock.now();
     state
         .db
@@ -246,7 +222,7 @@ pub async fn sign_out_everywhere(
                 "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
                 params![now, caller.user_id],
             )?;
-            auth::void_open_proofs(&tx, now, caller.user_id)?;
+            session::void_open_proofs(&tx, now, caller.user_id)?;
             audit::record(
                 &tx,
                 now,
@@ -259,24 +235,20 @@ pub async fn sign_out_everywhere(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Changes the password. Revokes every trusted device and every other
 /// session, and voids open challenges, SMS codes and handoff codes:
 /// whoever knew the old password is out, including a sign-in that was
 /// only waiting for its second factor.
-#[utoipa::path(post, path = "/v1/password", tag = "sign-in",
-    security(("bearer" = [])),
-    request_body = PasswordChange,
-    responses((status = 204), (status = 400, body = WireError), (status = 401, body = WireError)))]
 pub async fn change_password(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiJson(body): ApiJson<PasswordChange>,
-) -> ApiResult<StatusCode> {
+    state: &AppState,
+    caller: Caller,
+    body: PasswordChange,
+) -> ApiResult<()> {
     password::validate_new(&body.new_password)?;
-    auth::confirm_password(&state, &caller, body.current_password).await?;
+    session::confirm_password(state, &caller, body.current_password).await?;
     let hash = password::hash(state.config.password_cost, body.new_password).await?;
     let now = state.clock.now();
     state
@@ -292,7 +264,7 @@ pub async fn change_password(
                 "UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND id != ?3 AND revoked_at IS NULL",
                 params![now, caller.user_id, caller.session_id],
             )?;
-            auth::void_open_proofs(&tx, now, caller.user_id)?;
+            session::void_open_proofs(&tx, now, caller.user_id)?;
             audit::change(
                 &tx,
                 now,
@@ -306,5 +278,5 @@ pub async fn change_password(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

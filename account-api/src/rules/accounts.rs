@@ -1,44 +1,16 @@
-//! Who must use 2FA (R9, R10) and the owners' enforcement switch.
+//! The caller's accounts and the owners' "Enforce 2FA" switch (R9, R10).
 //!
-//! The requirement sits on the user: it holds if any account they belong to
-//! enforces 2FA, or the server makes it mandatory. It is computed at sign-in
-//! and on every request, before any account is chosen.
+//! Kept apart from `policy` (who must use 2FA), which every session check
+//! reads: the switch needs the password check of `session`, and `session`
+//! needs `policy`.
 
-use axum::extract::State;
-use axum::Json;
 use rusqlite::{params, Connection, OptionalExtension};
-use shared::api::{
-    AccountList, AccountMembership, AccountRole, ApiError as WireError, Enforcement, SetEnforcement,
-};
+use shared::api::{AccountList, AccountMembership, AccountRole, Enforcement, SetEnforcement};
 
-use crate::app::AppState;
-use crate::audit::{self, Event};
-use crate::auth::{self, ApiJson, ApiPath, SignedIn};
 use crate::error::{ApiError, ApiResult};
-
-/// What `required_by` says for the server-wide setting.
-pub const SERVER_POLICY: &str = "server policy";
-
-/// The reasons 2FA is required for a user; empty when it is optional.
-pub fn required_by(
-    conn: &Connection,
-    user_id: i64,
-    mandatory: bool,
-) -> rusqlite::Result<Vec<String>> {
-    let mut reasons = Vec::new();
-    if mandatory {
-        reasons.push(SERVER_POLICY.to_string());
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.name FROM accounts a JOIN memberships m ON m.account_id = a.id
-         WHERE m.user_id = ?1 AND a.enforce_2fa = 1 ORDER BY a.name",
-    )?;
-    let names = stmt.query_map(params![user_id], |r| r.get::<_, String>(0))?;
-    for name in names {
-        reasons.push(name?);
-    }
-    Ok(reasons)
-}
+use crate::rules::audit::{self, Event};
+use crate::rules::session::{self, Caller};
+use crate::state::AppState;
 
 pub fn role_from_str(s: &str) -> Option<AccountRole> {
     match s {
@@ -67,13 +39,7 @@ fn require_owner(conn: &Connection, account_id: i64, user_id: i64) -> ApiResult<
 }
 
 /// The accounts the caller belongs to, with their role.
-#[utoipa::path(get, path = "/v1/accounts", tag = "accounts",
-    security(("bearer" = [])),
-    responses((status = 200, body = AccountList), (status = 401, body = WireError), (status = 403, body = WireError)))]
-pub async fn list_accounts(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-) -> ApiResult<Json<AccountList>> {
+pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<AccountList> {
     let accounts = state
         .db
         .call(move |conn| {
@@ -111,7 +77,7 @@ pub async fn list_accounts(
             Ok(out)
         })
         .await?;
-    Ok(Json(AccountList { accounts }))
+    Ok(AccountList { accounts })
 }
 
 /// How many people in an account (owners included) have no 2FA.
@@ -147,15 +113,11 @@ fn enforcement_view(conn: &Connection, account_id: i64, user_id: i64) -> ApiResu
 
 /// An account's enforcement setting (owners only), with how many people
 /// in it have not set up 2FA yet.
-#[utoipa::path(get, path = "/v1/accounts/{id}/enforcement", tag = "accounts",
-    security(("bearer" = [])),
-    params(("id" = i64, Path, description = "account id")),
-    responses((status = 200, body = Enforcement), (status = 401, body = WireError), (status = 403, body = WireError)))]
 pub async fn get_enforcement(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiPath(account_id): ApiPath<i64>,
-) -> ApiResult<Json<Enforcement>> {
+    state: &AppState,
+    caller: Caller,
+    account_id: i64,
+) -> ApiResult<Enforcement> {
     let view = state
         .db
         .call(move |conn| {
@@ -163,29 +125,19 @@ pub async fn get_enforcement(
             enforcement_view(conn, account_id, caller.user_id)
         })
         .await?;
-    Ok(Json(view))
+    Ok(view)
 }
 
 /// Turns "Enforce 2FA" on or off (owners only), with the owner's password
 /// like every other 2FA change. Every owner of the account is notified, so
 /// a stolen owner session cannot quietly drop the requirement. Members
 /// without 2FA are restricted to setup from their next request on.
-#[utoipa::path(put, path = "/v1/accounts/{id}/enforcement", tag = "accounts",
-    security(("bearer" = [])),
-    params(("id" = i64, Path, description = "account id")),
-    request_body = SetEnforcement,
-    responses(
-        (status = 200, body = Enforcement),
-        (status = 400, body = WireError, description = "bad_request: the password is missing"),
-        (status = 401, body = WireError, description = "invalid_credentials: wrong password"),
-        (status = 403, body = WireError, description = "forbidden: not an owner"),
-        (status = 429, body = WireError, description = "rate_limited")))]
 pub async fn set_enforcement(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiPath(account_id): ApiPath<i64>,
-    ApiJson(body): ApiJson<SetEnforcement>,
-) -> ApiResult<Json<Enforcement>> {
+    state: &AppState,
+    caller: Caller,
+    account_id: i64,
+    body: SetEnforcement,
+) -> ApiResult<Enforcement> {
     let owner = caller.user_id;
     state
         .db
@@ -196,7 +148,7 @@ pub async fn set_enforcement(
             "enter your password to change \"Enforce 2FA\"".into(),
         ));
     }
-    auth::confirm_password(&state, &caller, body.password).await?;
+    session::confirm_password(state, &caller, body.password).await?;
     let now = state.clock.now();
     let view = state
         .db
@@ -239,5 +191,5 @@ pub async fn set_enforcement(
             Ok(view)
         })
         .await?;
-    Ok(Json(view))
+    Ok(view)
 }

@@ -10,44 +10,24 @@
 //! Setup stores the new secret or number as *pending*; only a correct code
 //! makes it active, so an abandoned setup changes nothing.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Json;
 use rusqlite::{params, Connection, OptionalExtension};
 use shared::api::{
-    ApiError as WireError, AuthenticatorSetup, CodeRequest, DisableRequest, EnrollmentComplete,
-    PasswordConfirmation, PasswordRequest, RecoveryCodes, SmsCodeSent, SmsSetupRequest,
-    SwitchRequest, SwitchStarted, TwoFactorMethod, TwoFactorState,
+    AuthenticatorSetup, CodeRequest, DisableRequest, EnrollmentComplete, PasswordConfirmation,
+    PasswordRequest, RecoveryCodes, SmsCodeSent, SmsSetupRequest, SwitchRequest, SwitchStarted,
+    TwoFactorMethod, TwoFactorState,
 };
 
-use crate::app::AppState;
-use crate::audit::{self, Event};
-use crate::auth::{self, AnySession, ApiJson, Caller, SignedIn};
-use crate::authenticator;
-use crate::challenge::{is_failed_guess, record_failure};
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
-use crate::recovery_codes;
-use crate::sms::{self, Purpose, Reuse};
-use crate::throttle::{self, Scope};
-use crate::trusted_device;
-
-pub fn method_from_db(s: &str) -> ApiResult<TwoFactorMethod> {
-    match s {
-        "authenticator" => Ok(TwoFactorMethod::Authenticator),
-        "sms" => Ok(TwoFactorMethod::Sms),
-        other => Err(ApiError::internal(format!(
-            "unknown method {other:?} in the database"
-        ))),
-    }
-}
-
-pub fn method_to_db(m: TwoFactorMethod) -> &'static str {
-    match m {
-        TwoFactorMethod::Authenticator => "authenticator",
-        TwoFactorMethod::Sms => "sms",
-    }
-}
+use crate::rules::audit::{self, Event};
+use crate::rules::authenticator;
+use crate::rules::recovery_codes;
+use crate::rules::second_factor::{is_failed_guess, method_from_db, method_to_db, record_failure};
+use crate::rules::session::{self, Caller};
+use crate::rules::sms::{self, Purpose, Reuse};
+use crate::rules::throttle::{self, Scope};
+use crate::rules::trusted_device;
+use crate::state::AppState;
 
 fn method_name(m: TwoFactorMethod) -> &'static str {
     match m {
@@ -83,13 +63,7 @@ fn load(conn: &Connection, user_id: i64) -> ApiResult<UserTwoFactor> {
 }
 
 /// The caller's 2FA as the settings page shows it.
-#[utoipa::path(get, path = "/v1/two-factor", tag = "two-factor",
-    security(("bearer" = [])),
-    responses((status = 200, body = TwoFactorState), (status = 401, body = WireError)))]
-pub async fn read_state(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-) -> ApiResult<Json<TwoFactorState>> {
+pub async fn read_state(state: &AppState, caller: Caller) -> ApiResult<TwoFactorState> {
     let now = state.clock.now();
     let result = state
         .db
@@ -112,7 +86,7 @@ pub async fn read_state(
             })
         })
         .await?;
-    Ok(Json(result))
+    Ok(result)
 }
 
 async fn start_authenticator(state: &AppState, caller: &Caller) -> ApiResult<AuthenticatorSetup> {
@@ -137,19 +111,15 @@ async fn start_authenticator(state: &AppState, caller: &Caller) -> ApiResult<Aut
 }
 
 /// Start authenticator setup: a new key, its `otpauth://` URI and QR code.
-#[utoipa::path(post, path = "/v1/two-factor/authenticator/setup", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = PasswordConfirmation,
-    responses((status = 200, body = AuthenticatorSetup), (status = 401, body = WireError, description = "password_required (with 2FA on the password must be in the request), invalid_credentials")))]
 pub async fn authenticator_setup(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-    ApiJson(body): ApiJson<PasswordConfirmation>,
-) -> ApiResult<Json<AuthenticatorSetup>> {
-    let change = auth::authorize_method_change(&state, &caller, body.password, false).await?;
-    let material = start_authenticator(&state, &caller).await?;
-    auth::bind_pending_setup(&state, &caller, change).await?;
-    Ok(Json(material))
+    state: &AppState,
+    caller: Caller,
+    body: PasswordConfirmation,
+) -> ApiResult<AuthenticatorSetup> {
+    let change = session::authorize_method_change(state, &caller, body.password, false).await?;
+    let material = start_authenticator(state, &caller).await?;
+    session::bind_pending_setup(state, &caller, change).await?;
+    Ok(material)
 }
 
 /// Turns a confirmed method on. Returns new recovery codes when 2FA was
@@ -219,15 +189,11 @@ fn guard_failure(
 }
 
 /// Confirm authenticator setup with a code from the app.
-#[utoipa::path(post, path = "/v1/two-factor/authenticator/confirm", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = CodeRequest,
-    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError, description = "invalid_code; password_required when 2FA is on and this session did not start the setup with the password"), (status = 409, body = WireError, description = "no setup pending")))]
 pub async fn authenticator_confirm(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-    ApiJson(body): ApiJson<CodeRequest>,
-) -> ApiResult<Json<EnrollmentComplete>> {
+    state: &AppState,
+    caller: Caller,
+    body: CodeRequest,
+) -> ApiResult<EnrollmentComplete> {
     let now = state.clock.now();
     let st = state.clone();
     let codes = state
@@ -238,7 +204,7 @@ pub async fn authenticator_confirm(
             let sealed = user
                 .pending_secret
                 .ok_or_else(|| ApiError::Conflict("start authenticator setup first".into()))?;
-            auth::require_authorized_pending(conn, &caller)?;
+            session::require_authorized_pending(conn, &caller)?;
             let secret = st
                 .secrets
                 .open(&sealed, &format!("totp:{}", caller.user_id))
@@ -262,10 +228,10 @@ pub async fn authenticator_confirm(
             )
         })
         .await?;
-    Ok(Json(EnrollmentComplete {
+    Ok(EnrollmentComplete {
         method: TwoFactorMethod::Authenticator,
         recovery_codes: codes,
-    }))
+    })
 }
 
 async fn start_sms(
@@ -335,40 +301,27 @@ async fn start_sms(
 
 /// Start SMS setup: send a code to the number (or to the kept number when
 /// none is given). Calling it again after the cooldown resends.
-#[utoipa::path(post, path = "/v1/two-factor/sms/setup", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = SmsSetupRequest,
-    responses(
-        (status = 200, body = SmsCodeSent),
-        (status = 400, body = WireError, description = "invalid_phone (not a valid mobile number), phone_is_platform_line"),
-        (status = 401, body = WireError, description = "password_required (with 2FA on the password must be in the request, except to resend to the kept number a setup this session began with it)"),
-        (status = 429, body = WireError, description = "resend_cooldown, rate_limited (hourly SMS caps)"),
-        (status = 502, body = WireError, description = "sms_delivery_failed")))]
 pub async fn sms_setup(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-    ApiJson(body): ApiJson<SmsSetupRequest>,
-) -> ApiResult<Json<SmsCodeSent>> {
+    state: &AppState,
+    caller: Caller,
+    body: SmsSetupRequest,
+) -> ApiResult<SmsCodeSent> {
     // Without a number this may be a resend of a setup this session began
     // with the password (a switch back to the kept number).
     let resend_allowed = body.phone.is_none();
     let change =
-        auth::authorize_method_change(&state, &caller, body.password, resend_allowed).await?;
-    let sent = start_sms(&state, &caller, body.phone).await?;
-    auth::bind_pending_setup(&state, &caller, change).await?;
-    Ok(Json(sent))
+        session::authorize_method_change(state, &caller, body.password, resend_allowed).await?;
+    let sent = start_sms(state, &caller, body.phone).await?;
+    session::bind_pending_setup(state, &caller, change).await?;
+    Ok(sent)
 }
 
 /// Confirm SMS setup with the code that was sent.
-#[utoipa::path(post, path = "/v1/two-factor/sms/confirm", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = CodeRequest,
-    responses((status = 200, body = EnrollmentComplete), (status = 401, body = WireError, description = "invalid_code; password_required when 2FA is on and this session did not start the setup with the password"), (status = 409, body = WireError), (status = 429, body = WireError)))]
 pub async fn sms_confirm(
-    State(state): State<AppState>,
-    AnySession(caller): AnySession,
-    ApiJson(body): ApiJson<CodeRequest>,
-) -> ApiResult<Json<EnrollmentComplete>> {
+    state: &AppState,
+    caller: Caller,
+    body: CodeRequest,
+) -> ApiResult<EnrollmentComplete> {
     let now = state.clock.now();
     let st = state.clone();
     let codes = state
@@ -379,7 +332,7 @@ pub async fn sms_confirm(
             let pending = user
                 .pending_phone
                 .ok_or_else(|| ApiError::Conflict("start SMS setup first".into()))?;
-            auth::require_authorized_pending(conn, &caller)?;
+            session::require_authorized_pending(conn, &caller)?;
             let phone = sms::verify(
                 conn,
                 &st.secrets,
@@ -403,24 +356,20 @@ pub async fn sms_confirm(
             activate(conn, &st, now, &caller, TwoFactorMethod::Sms, user.method)
         })
         .await?;
-    Ok(Json(EnrollmentComplete {
+    Ok(EnrollmentComplete {
         method: TwoFactorMethod::Sms,
         recovery_codes: codes,
-    }))
+    })
 }
 
 /// Switch between SMS and the authenticator. Switching to SMS reuses the
 /// kept number without asking for it; either way the new method becomes
 /// active only after its confirm route accepts a code.
-#[utoipa::path(post, path = "/v1/two-factor/switch", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = SwitchRequest,
-    responses((status = 200, body = SwitchStarted), (status = 400, body = WireError), (status = 401, body = WireError), (status = 409, body = WireError)))]
 pub async fn switch_method(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiJson(body): ApiJson<SwitchRequest>,
-) -> ApiResult<Json<SwitchStarted>> {
+    state: &AppState,
+    caller: Caller,
+    body: SwitchRequest,
+) -> ApiResult<SwitchStarted> {
     let user_id = caller.user_id;
     let current = state
         .db
@@ -441,40 +390,27 @@ pub async fn switch_method(
         }
         _ => {}
     }
-    auth::confirm_password(&state, &caller, body.password).await?;
+    session::confirm_password(state, &caller, body.password).await?;
     let started = match body.method {
         TwoFactorMethod::Authenticator => SwitchStarted {
             method: body.method,
-            authenticator: Some(start_authenticator(&state, &caller).await?),
+            authenticator: Some(start_authenticator(state, &caller).await?),
             sms: None,
         },
         TwoFactorMethod::Sms => SwitchStarted {
             method: body.method,
             authenticator: None,
-            sms: Some(start_sms(&state, &caller, None).await?),
+            sms: Some(start_sms(state, &caller, None).await?),
         },
     };
-    auth::bind_pending_setup(&state, &caller, auth::MethodChange::Reauthenticated).await?;
-    Ok(Json(started))
+    session::bind_pending_setup(state, &caller, session::MethodChange::Reauthenticated).await?;
+    Ok(started)
 }
 
 /// Turn 2FA off: only while it is optional for this user, with the password
 /// and an explicit confirmation. Clears method, secret, phone, recovery
 /// codes and trusted devices.
-#[utoipa::path(post, path = "/v1/two-factor/disable", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = DisableRequest,
-    responses(
-        (status = 204),
-        (status = 400, body = WireError, description = "confirmation_required"),
-        (status = 401, body = WireError),
-        (status = 403, body = WireError, description = "not_allowed_while_enforced"),
-        (status = 409, body = WireError, description = "two_factor_not_enabled")))]
-pub async fn disable(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiJson(body): ApiJson<DisableRequest>,
-) -> ApiResult<StatusCode> {
+pub async fn disable(state: &AppState, caller: Caller, body: DisableRequest) -> ApiResult<()> {
     if !body.confirm {
         return Err(ApiError::ConfirmationRequired(
             "confirm that you want to turn two-factor authentication off (\"confirm\": true)"
@@ -494,7 +430,7 @@ pub async fn disable(
     if method.is_none() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    auth::confirm_password(&state, &caller, body.password).await?;
+    session::confirm_password(state, &caller, body.password).await?;
     let now = state.clock.now();
     state
         .db
@@ -522,19 +458,15 @@ pub async fn disable(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Replace all 10 recovery codes (needs the password); shown once.
-#[utoipa::path(post, path = "/v1/two-factor/recovery-codes", tag = "two-factor",
-    security(("bearer" = [])),
-    request_body = PasswordRequest,
-    responses((status = 200, body = RecoveryCodes), (status = 401, body = WireError), (status = 409, body = WireError)))]
 pub async fn regenerate_recovery_codes(
-    State(state): State<AppState>,
-    SignedIn(caller): SignedIn,
-    ApiJson(body): ApiJson<PasswordRequest>,
-) -> ApiResult<Json<RecoveryCodes>> {
+    state: &AppState,
+    caller: Caller,
+    body: PasswordRequest,
+) -> ApiResult<RecoveryCodes> {
     let user_id = caller.user_id;
     let method = state
         .db
@@ -543,7 +475,7 @@ pub async fn regenerate_recovery_codes(
     if method.is_none() {
         return Err(ApiError::TwoFactorNotEnabled);
     }
-    auth::confirm_password(&state, &caller, body.password).await?;
+    session::confirm_password(state, &caller, body.password).await?;
     let now = state.clock.now();
     let secrets = state.secrets.clone();
     let codes = state
@@ -564,5 +496,5 @@ pub async fn regenerate_recovery_codes(
             Ok(codes)
         })
         .await?;
-    Ok(Json(RecoveryCodes { codes }))
+    Ok(RecoveryCodes { codes })
 }

@@ -6,27 +6,23 @@
 //! wrong answer is counted on the challenge, the user and the client
 //! address, audited, and notified to the user.
 
-use axum::extract::State;
-use axum::Json;
 use rusqlite::{params, Connection, OptionalExtension};
-use shared::api::{
-    ApiError as WireError, ChallengeAnswer, ChallengeResult, ResendRequest, SmsCodeSent,
-    TwoFactorMethod,
-};
+use shared::api::{ChallengeAnswer, ChallengeResult, ResendRequest, SmsCodeSent, TwoFactorMethod};
 
-use crate::app::AppState;
-use crate::audit::{self, Event};
-use crate::auth::{self, ApiJson, ClientAddr};
-use crate::authenticator;
-use crate::enrollment::{method_from_db, method_to_db};
 use crate::error::{ApiError, ApiResult};
 use crate::phone;
-use crate::recovery_codes;
+use crate::rules::audit::{self, Event};
+use crate::rules::recovery_codes;
+use crate::rules::second_factor::{
+    is_failed_guess, method_from_db, method_to_db, record_failure, verify_totp,
+};
+use crate::rules::session;
+use crate::rules::sms::{self, Purpose, Reuse};
+use crate::rules::throttle::{self, Scope};
+use crate::rules::trusted_device;
 use crate::secret_box::SecretBox;
-use crate::sms::{self, Purpose, Reuse};
-use crate::throttle::{self, Scope};
+use crate::state::AppState;
 use crate::tokens::{hash_token, new_token, TokenKind};
-use crate::trusted_device;
 
 /// A challenge outlives one SMS code, so an expired code can be resent
 /// without signing in again.
@@ -115,89 +111,12 @@ fn check_answer(
     }
 }
 
-/// Checks a TOTP code against the user's active secret and records its step
-/// so it cannot be used again.
-pub fn verify_totp(
-    conn: &Connection,
-    secrets: &SecretBox,
-    now: i64,
-    user_id: i64,
-    code: &str,
-) -> ApiResult<()> {
-    let (sealed, last_step): (Option<Vec<u8>>, Option<i64>) = conn.query_row(
-        "SELECT totp_secret, totp_last_step FROM users WHERE id = ?1",
-        params![user_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let sealed =
-        sealed.ok_or_else(|| ApiError::internal("authenticator method without a secret"))?;
-    let secret = secrets
-        .open(&sealed, &format!("totp:{user_id}"))
-        .map_err(ApiError::internal)?;
-    let step = authenticator::accept(authenticator::compare(&secret, code, now)?, last_step)?;
-    let updated = conn.execute(
-        "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
-        params![step, user_id],
-    )?;
-    if updated != 1 {
-        return Err(ApiError::ReusedCode);
-    }
-    Ok(())
-}
-
-/// Whether an error is a wrong guess that must be counted.
-pub fn is_failed_guess(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::InvalidCode(_) | ApiError::ReusedCode | ApiError::TooManyAttempts(_)
-    )
-}
-
-/// Counts, audits and notifies one failed second factor.
-pub fn record_failure(
-    conn: &Connection,
-    now: i64,
-    user_id: i64,
-    addr: &str,
-    what: &str,
-    error: &ApiError,
-) -> rusqlite::Result<()> {
-    let locked = throttle::failure(conn, Scope::SecondFactor, &user_id.to_string(), now)?;
-    let addr_locked = throttle::failure(conn, Scope::Address, addr, now)?;
-    audit::change(
-        conn,
-        now,
-        user_id,
-        Event::SecondFactorFailed,
-        &format!("{what}: {:?}", error.code()),
-        Some(addr),
-        "Someone entered your password and then a wrong second-factor code. If it was not you, change your password.",
-    )?;
-    if locked || addr_locked {
-        audit::record(
-            conn,
-            now,
-            Some(user_id),
-            Event::LockedOut,
-            "second factor",
-            Some(addr),
-        )?;
-    }
-    Ok(())
-}
-
 /// Answer the challenge; optionally remember this device for 60 days.
-#[utoipa::path(post, path = "/v1/sign-in/challenge", tag = "sign-in",
-    request_body = ChallengeAnswer,
-    responses(
-        (status = 200, body = ChallengeResult),
-        (status = 401, body = WireError, description = "invalid_code, reused_code, code_expired"),
-        (status = 429, body = WireError, description = "too_many_attempts, rate_limited")))]
 pub async fn answer(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    ApiJson(answer): ApiJson<ChallengeAnswer>,
-) -> ApiResult<Json<ChallengeResult>> {
+    state: &AppState,
+    addr: String,
+    answer: ChallengeAnswer,
+) -> ApiResult<ChallengeResult> {
     let now = state.clock.now();
     let secrets = state.secrets.clone();
     let result = state
@@ -277,7 +196,7 @@ pub async fn answer(
                 )?;
                 device = Some((token, id, expires_at));
             }
-            let session_token = auth::create_session(
+            let session_token = session::create_session(
                 &tx,
                 now,
                 user_id,
@@ -293,22 +212,11 @@ pub async fn answer(
             })
         })
         .await?;
-    Ok(Json(result))
+    Ok(result)
 }
 
 /// Sends a new SMS code for an open challenge, after the cooldown.
-#[utoipa::path(post, path = "/v1/sign-in/challenge/resend", tag = "sign-in",
-    request_body = ResendRequest,
-    responses(
-        (status = 200, body = SmsCodeSent),
-        (status = 401, body = WireError),
-        (status = 409, body = WireError, description = "the user's method is not SMS"),
-        (status = 429, body = WireError, description = "resend_cooldown, rate_limited (hourly SMS caps)"),
-        (status = 502, body = WireError, description = "sms_delivery_failed")))]
-pub async fn resend(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<ResendRequest>,
-) -> ApiResult<Json<SmsCodeSent>> {
+pub async fn resend(state: &AppState, req: ResendRequest) -> ApiResult<SmsCodeSent> {
     let now = state.clock.now();
     let secrets = state.secrets.clone();
     let caps = state.config.sms_caps;
@@ -341,9 +249,9 @@ pub async fn resend(
         })
         .await?;
     state.sms.deliver(&state.db, now, user_id, &issued).await?;
-    Ok(Json(SmsCodeSent {
+    Ok(SmsCodeSent {
         phone_hint: phone::mask(&issued.phone),
         expires_at: issued.expires_at,
         resend_available_at: issued.resend_available_at,
-    }))
+    })
 }
