@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   startApi, launchBrowser, expectScreen, createUser, openSettings, signIn, totp, nextTotp,
-  decodeQr, copyCodesAndComplete, badgeText, shot, PASSWORD,
+  decodeQr, copyCodesAndComplete, badgeText, shot, totpWindow, certainlyWrongCode, PASSWORD,
 } from './harness.mjs';
 
 const EMAIL = 'ada@example.com';
@@ -54,7 +54,7 @@ test('enable the authenticator app from settings: QR, key, code, Copy gate, vaul
 
     // A wrong code is refused inline, in words.
     const right = totp(api, key);
-    const wrong = right === '000000' ? '111111' : '000000';
+    const wrong = certainlyWrongCode(totpWindow(api, key));
     await code.fill(wrong);
     await code.press('Enter');
     await settings.locator('#error').waitFor();
@@ -80,8 +80,20 @@ test('enable the authenticator app from settings: QR, key, code, Copy gate, vaul
     const text = readFileSync(await file.path(), 'utf8');
     for (const c of codes) assert.ok(text.includes(c), `the file lists ${c}`);
     assert.equal(await settings.locator('#complete').isDisabled(), true, 'Keep and Download do not open the gate');
-    await settings.locator('#complete').click({ force: true }).catch(() => {});
+    // A person's click on the disabled button does nothing...
+    const complete = settings.locator('#complete');
+    const box = await complete.boundingBox();
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    assert.equal(await settings.evaluate(([px, py]) => document.elementFromPoint(px, py)?.id, [x, y]), 'complete',
+      'the click lands on Complete');
+    await settings.mouse.click(x, y);
+    // ...and the gate holds behind the button too: with `disabled` taken
+    // off by hand, a real click is answered in words and the codes stay.
+    await complete.evaluate((b) => b.removeAttribute('disabled'));
+    await complete.click();
+    await settings.locator('#error', { hasText: 'Copy the codes first' }).waitFor();
     assert.equal(await settings.getAttribute('#app', 'data-screen'), 'setup-codes');
+    assert.equal(await complete.isDisabled(), true, 'drawn disabled again');
     const kept = await copyCodesAndComplete(settings, 'app-setup-codes-copied');
     assert.deepEqual(kept, codes);
 

@@ -303,6 +303,37 @@ export async function nextTotp(api, key) {
   return totp(api, key);
 }
 
+/**
+ * The codes the server accepts for `key` now: the steps before, at and
+ * after the server's time (the ±1 step of drift it allows), by oathtool.
+ */
+export function totpWindow(api, key) {
+  const now = Math.floor(Date.now() / 1000) + (api.clockOffset ?? 0);
+  return [-30, 0, 30].map((offset) =>
+    execFileSync('oathtool', ['--totp', '-b', key, '-N', `@${now + offset}`], { encoding: 'utf8' }).trim());
+}
+
+/**
+ * A 6-digit code that is none of `right` (every code the server would
+ * accept), so a "wrong code" test cannot pass by luck: '000000' is right
+ * about three times in a million runs.
+ */
+export function certainlyWrongCode(right) {
+  for (let n = 0; n < 1_000_000; n += 1) {
+    const candidate = String(n).padStart(6, '0');
+    if (!right.includes(candidate)) return candidate;
+  }
+  throw new Error('a few codes cannot cover a million');
+}
+
+/** Every 6-digit code sent by SMS to `phone` so far. */
+export function smsCodes(api, phone) {
+  return outbox(api)
+    .filter((m) => m.kind === 'sms' && m.recipient === phone)
+    .map((m) => m.body.match(/\b(\d{6})\b/)?.[1])
+    .filter(Boolean);
+}
+
 /** Decodes a QR code PNG (base64) with zbarimg. */
 export function decodeQr(pngBase64) {
   const file = join(mkdtempSync(join(tmpdir(), 'd2fa-qr-')), 'qr.png');

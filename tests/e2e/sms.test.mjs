@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startApi, launchBrowser, expectScreen, createUser, openSettings, signIn, totp, lastSmsCode,
-  smsCount, copyCodesAndComplete, shot, advanceClock, PASSWORD,
+  smsCount, smsCodes, certainlyWrongCode, copyCodesAndComplete, shot, advanceClock, PASSWORD,
 } from './harness.mjs';
 
 const EMAIL = 'grace@example.com';
@@ -81,7 +81,7 @@ test('enable SMS with the code from the outbox, then sign in with an SMS code', 
 
     // A wrong code first, inline; then the right one.
     const code = lastSmsCode(api, PHONE);
-    await popup.locator('#code').fill(code === '000000' ? '111111' : '000000');
+    await popup.locator('#code').fill(certainlyWrongCode(smsCodes(api, PHONE)));
     await popup.locator('#code').press('Enter');
     await popup.locator('#error').waitFor();
     await shot(popup, 'sms-signin-wrong-code');

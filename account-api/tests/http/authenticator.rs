@@ -251,3 +251,52 @@ async fn setup_needs_a_recent_password() {
         .await;
     r.ok();
 }
+
+/// Issue 16: the code that confirmed the setup is spent. Tried at a sign-in
+/// right after, in the same 30-second step (no clock move), it is refused
+/// as reused; the next step's code signs in.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_code_that_confirmed_setup_does_not_sign_in_in_the_same_step() {
+    let s = Server::start().await;
+    s.user("gus@example.com");
+    let token = s.session("gus@example.com").await;
+    let setup = s
+        .post(
+            "/v1/two-factor/authenticator/setup",
+            Some(&token),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    let secret = setup.ok()["secret_base32"].as_str().unwrap().to_string();
+    let now = s.now().await;
+    let code = oathtool(&secret, now);
+    let r = s
+        .post(
+            "/v1/two-factor/authenticator/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.ok()["method"], "authenticator");
+
+    let r = s.sign_in("gus@example.com").await;
+    let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    let answer = |code: &str| json!({"challenge_token": challenge, "code": code});
+    let r = s.post("/v1/sign-in/challenge", None, answer(&code)).await;
+    r.err(401, "reused_code");
+    assert!(r.body.get("session_token").is_none());
+    // The refusal is the replay guard, not a broken challenge: the next
+    // step's code is accepted on the same challenge.
+    let now = s.advance(30).await;
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            answer(&oathtool(&secret, now)),
+        )
+        .await;
+    assert!(r.ok()["session_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("ses_"));
+}

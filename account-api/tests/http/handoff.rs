@@ -20,10 +20,15 @@ async fn a_handoff_code_gives_another_client_its_own_verified_session_once() {
     let web = r.ok()["session_token"].as_str().unwrap().to_string();
     let until = r.body["trusted_until"].as_i64().unwrap();
 
+    let minted_from = s.now().await;
     let r = s.post("/v1/handoff", Some(&web), json!({})).await;
     let code = r.ok()["code"].as_str().unwrap().to_string();
-    let now = s.now().await;
-    assert!(r.body["expires_at"].as_i64().unwrap() <= now + 60);
+    let minted_by = s.now().await;
+    let expires_at = r.body["expires_at"].as_i64().unwrap();
+    assert!(
+        (minted_from + 60..=minted_by + 60).contains(&expires_at),
+        "expires_at {expires_at}, minted in [{minted_from}, {minted_by}]"
+    );
 
     let r = s
         .post("/v1/handoff/redeem", None, json!({"code": code}))
@@ -39,7 +44,11 @@ async fn a_handoff_code_gives_another_client_its_own_verified_session_once() {
         .await;
     r.err(401, "invalid_code");
     // Signing the new session out leaves the first.
-    s.post("/v1/sign-out", Some(&ext), json!({})).await;
+    let r = s.post("/v1/sign-out", Some(&ext), json!({})).await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    s.get("/v1/two-factor", Some(&ext))
+        .await
+        .err(401, "unauthorized");
     s.get("/v1/two-factor", Some(&web)).await.ok();
 
     // Expired after about a minute.
@@ -53,7 +62,8 @@ async fn a_handoff_code_gives_another_client_its_own_verified_session_once() {
     // Nor does a code outlive its source session.
     let r = s.post("/v1/handoff", Some(&web), json!({})).await;
     let orphan = r.ok()["code"].as_str().unwrap().to_string();
-    s.post("/v1/sign-out", Some(&web), json!({})).await;
+    let r = s.post("/v1/sign-out", Some(&web), json!({})).await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
     let r = s
         .post("/v1/handoff/redeem", None, json!({"code": orphan}))
         .await;
@@ -123,4 +133,44 @@ async fn hopping_through_handoff_never_outlives_the_first_sign_in() {
     // A new sign-in with the password starts a new family.
     let again = s.session("edge@example.com").await;
     s.get("/v1/two-factor", Some(&again)).await.ok();
+}
+
+/// The end a handoff code announces is the end it keeps: it redeems a few
+/// seconds before, and not at that second.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handoff_code_ends_when_it_says() {
+    let s = Server::start().await;
+    s.user("end@example.com");
+    let session = s.session("end@example.com").await;
+    let mint = || async {
+        let r = s.post("/v1/handoff", Some(&session), json!({})).await;
+        let body = r.ok();
+        (
+            body["code"].as_str().unwrap().to_string(),
+            body["expires_at"].as_i64().unwrap(),
+        )
+    };
+
+    let (code, expires_at) = mint().await;
+    let now = s.now().await;
+    assert!(
+        expires_at > now,
+        "announced as already expired: {expires_at} <= {now}"
+    );
+    s.advance(expires_at - 5 - now).await;
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await;
+    assert!(r.ok()["session_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("ses_"));
+
+    let (code, expires_at) = mint().await;
+    let now = s.now().await;
+    s.advance(expires_at - now).await;
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await;
+    r.err(401, "invalid_code");
 }

@@ -205,7 +205,16 @@ async fn a_hundred_wrong_second_factors_lock_until_an_admin_unlocks() {
         )
         .await;
     r.err(403, "forbidden");
-    account_api::admin::unlock_user(&s.conn(), "zed@example.com").unwrap();
+    // One wrong password too, so the unlock has both counters to clear.
+    s.post(
+        "/v1/sign-in",
+        None,
+        json!({"email": "zed@example.com", "password": "guess-guess"}),
+    )
+    .await
+    .err(401, "invalid_credentials");
+    let cleared = account_api::admin::unlock_user(&s.conn(), "zed@example.com").unwrap();
+    assert_eq!(cleared, 2, "the password and the second-factor counter");
     let r = s
         .post(
             "/v1/sign-in/challenge",
@@ -307,4 +316,141 @@ async fn two_waves_never_lock_the_right_password_out() {
         s.sign_in("two@example.com").await.ok()["status"],
         "authenticated"
     );
+}
+
+/// Each failure past the threshold doubles the lock, up to 15 minutes and
+/// no further.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backoff_doubles_up_to_fifteen_minutes() {
+    let s = Server::start().await;
+    s.user("dob@example.com");
+    let wrong = json!({"email": "dob@example.com", "password": "guess-guess"});
+    for _ in 0..4 {
+        s.post("/v1/sign-in", None, wrong.clone())
+            .await
+            .err(401, "invalid_credentials");
+    }
+    for lock in [30, 60, 120, 240, 480, 900, 900] {
+        s.post("/v1/sign-in", None, wrong.clone())
+            .await
+            .err(401, "invalid_credentials");
+        let r = s.sign_in("dob@example.com").await;
+        r.err(429, "rate_limited");
+        // A second of the real clock may have passed since the failure.
+        assert!(
+            (lock - 1..=lock).contains(&retry_after(&r)),
+            "lock of {lock} s expected: {:?}",
+            r.retry_after
+        );
+        s.advance(lock).await;
+    }
+    assert_eq!(
+        s.sign_in("dob@example.com").await.ok()["status"],
+        "authenticated"
+    );
+}
+
+/// The `last_failure_at` of a throttle row, read as the server wrote it.
+fn last_failure(s: &Server, scope: &str, key: &str) -> i64 {
+    s.conn()
+        .query_row(
+            "SELECT last_failure_at FROM throttles WHERE scope = ?1 AND key = ?2",
+            [scope, key],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// From one address: 19 wrong passwords (each for another email, so no
+/// email locks), a quiet time of about `quiet` seconds, and a 20th. Returns
+/// the quiet time the server really saw between the 19th and the 20th and
+/// whether the address is locked after the 20th.
+async fn address_after_quiet(quiet: i64) -> (i64, bool) {
+    let s = Server::start().await;
+    s.user("real@example.com");
+    let spray =
+        |i: i32| json!({"email": format!("spray{i}@example.com"), "password": "Summer2026!"});
+    for i in 0..19 {
+        s.post("/v1/sign-in", None, spray(i))
+            .await
+            .err(401, "invalid_credentials");
+    }
+    let before = last_failure(&s, "address", "127.0.0.1");
+    let now = s.now().await;
+    s.advance(before + quiet - now).await;
+    s.post("/v1/sign-in", None, spray(19))
+        .await
+        .err(401, "invalid_credentials");
+    let seen = last_failure(&s, "address", "127.0.0.1") - before;
+    let r = s.sign_in("real@example.com").await;
+    let locked = match (r.status.as_u16(), r.code()) {
+        (429, "rate_limited") => true,
+        (200, _) if r.body["status"] == "authenticated" => false,
+        _ => panic!("unexpected answer {} {}", r.status, r.body),
+    };
+    (seen, locked)
+}
+
+/// An address forgets its failures after a quiet hour: after exactly an
+/// hour the 20th failure still locks it; after an hour and a second it
+/// counts as the first. The server's clock runs on with the real one, so
+/// a run where a second ticked between moving the clock and the request is
+/// tried again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_forgets_its_failures_after_a_quiet_hour_and_not_before() {
+    for (quiet, locks) in [(3600, true), (3601, false), (2 * 3600, false)] {
+        let mut tries = 0;
+        loop {
+            let (seen, locked) = address_after_quiet(quiet).await;
+            if seen == quiet {
+                assert_eq!(locked, locks, "after {quiet} s quiet");
+                break;
+            }
+            tries += 1;
+            assert!(tries < 5, "the clock ticked in every try ({seen} s seen)");
+        }
+    }
+}
+
+/// A person's password count does not forget: four wrong passwords, two
+/// quiet hours, and the fifth still locks.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_count_does_not_forget_after_a_quiet_hour() {
+    let s = Server::start().await;
+    s.user("mem@example.com");
+    let wrong = json!({"email": "mem@example.com", "password": "guess-guess"});
+    for _ in 0..4 {
+        s.post("/v1/sign-in", None, wrong.clone())
+            .await
+            .err(401, "invalid_credentials");
+    }
+    s.advance(2 * 3600).await;
+    s.post("/v1/sign-in", None, wrong.clone())
+        .await
+        .err(401, "invalid_credentials");
+    s.sign_in("mem@example.com").await.err(429, "rate_limited");
+}
+
+/// The counters of the three scopes are kept apart. An email is whatever
+/// the client types, so wrong passwords "for" the email `7` must not count
+/// against user 7's second factor (which 100 failures lock for good).
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_for_a_user_id_typed_as_email_leave_that_users_codes_alone() {
+    let s = Server::start().await;
+    let victim = s.user("vera@example.com");
+    let token = s.session("vera@example.com").await;
+    let (secret, _) = s.enroll_authenticator(&token).await;
+    let as_email = json!({"email": victim.to_string(), "password": "guess-guess"});
+    for _ in 0..5 {
+        s.post("/v1/sign-in", None, as_email.clone())
+            .await
+            .err(401, "invalid_credentials");
+    }
+    // That "email" is locked now...
+    s.post("/v1/sign-in", None, as_email)
+        .await
+        .err(429, "rate_limited");
+    // ...and the person with that id signs in with their code as ever.
+    let session = s.sign_in_totp("vera@example.com", &secret).await;
+    s.get("/v1/two-factor", Some(&session)).await.ok();
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod audit_trail;
 mod authenticator;
 mod cli;
 mod enforcement;
@@ -13,6 +14,7 @@ mod openapi;
 mod proxy;
 mod recovery;
 mod robustness;
+mod setup_only;
 mod sign_in;
 mod sms;
 mod sms_caps;

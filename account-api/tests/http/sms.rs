@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::common::{Server, PASSWORD};
+use crate::common::{certainly_wrong_code, Server, PASSWORD};
 
 const PHONE: &str = "+14155550123";
 
@@ -58,11 +58,8 @@ async fn setup_code_has_cooldown_and_attempt_limit() {
     r.err(429, "resend_cooldown");
     assert!(r.retry_after.is_some());
     // Three wrong tries kill the code; then even the right one fails.
-    let wrong = if first == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = certainly_wrong_code(&[&first]);
+    let wrong = wrong.as_str();
     let r = s
         .post(
             "/v1/two-factor/sms/confirm",
@@ -183,7 +180,8 @@ async fn sign_in_code_allows_three_tries() {
     let r = s.sign_in("max@example.com").await;
     let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
     let code = s.last_sms_code(PHONE);
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = certainly_wrong_code(&[&code]);
+    let wrong = wrong.as_str();
     let answer = |c: &str| json!({"challenge_token": challenge, "code": c});
     s.post("/v1/sign-in/challenge", None, answer(wrong))
         .await

@@ -164,7 +164,6 @@ async fn disable_needs_confirmation_and_password_and_clears_everything() {
         s.count("SELECT COUNT(*) FROM users WHERE totp_secret IS NOT NULL OR phone IS NOT NULL OR tfa_method IS NOT NULL"),
         0
     );
-    let _ = (codes, device);
     let r = s
         .post(
             "/v1/two-factor/disable",
@@ -183,4 +182,31 @@ async fn disable_needs_confirmation_and_password_and_clears_everything() {
         ),
         1
     );
+    // Turned on again, the old recovery codes and the old remembered
+    // device are dead: the device is asked for a code, and no old code
+    // answers it.
+    let (_, new_codes) = s.enroll_authenticator(&session).await;
+    assert!(codes.iter().all(|c| !new_codes.contains(c)));
+    let r = s.sign_in_with_device("rae@example.com", &device).await;
+    assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
+    let challenge = r.body["challenge_token"].as_str().unwrap().to_string();
+    for old in &codes[..3] {
+        let r = s
+            .post(
+                "/v1/sign-in/challenge",
+                None,
+                json!({"challenge_token": challenge, "recovery_code": old}),
+            )
+            .await;
+        r.err(401, "invalid_code");
+    }
+    // The challenge itself is good: a new code answers it.
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "recovery_code": new_codes[0]}),
+        )
+        .await;
+    assert!(r.ok()["session_token"].as_str().is_some());
 }

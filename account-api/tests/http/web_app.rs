@@ -6,7 +6,7 @@ use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::common::{oathtool, Options, Server, PASSWORD};
+use crate::common::{certainly_wrong_code, oathtool, totp_window, Options, Server, PASSWORD};
 
 struct Web<'a> {
     s: &'a Server,
@@ -178,7 +178,9 @@ async fn state_changes_need_the_pages_own_origin() {
     assert_eq!(missing.status, 403);
     assert!(web.cookie("d2fa_session").is_none());
     // Signed in, a cross-origin sign-out is refused and the session lives.
-    web.post("/web/sign-in", body).await;
+    let r = web.post("/web/sign-in", body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "authenticated");
     let r = web
         .send(Some(json!({})), "/web/sign-out", Some("http://127.0.0.2:9"))
         .await;
@@ -203,8 +205,19 @@ async fn challenge_in_cookies_then_remembered_device_skips_the_code() {
     assert!(web.cookie("d2fa_session").is_none());
     assert_eq!(web.get("/web/session").await.status, 401);
 
-    let wrong = web.post("/web/challenge", json!({"code": "000000"})).await;
+    let right = totp_window(&secret, s.now().await);
+    let wrong = web
+        .post(
+            "/web/challenge",
+            json!({"code": certainly_wrong_code(&right)}),
+        )
+        .await;
     assert_eq!(wrong.status, 401);
+    assert_eq!(
+        wrong.body["error"]["code"], "invalid_code",
+        "{}",
+        wrong.body
+    );
     let code = oathtool(&secret, s.now().await);
     let ok = web
         .post(
@@ -242,11 +255,13 @@ async fn handoff_codes_work_once_in_both_directions() {
     let s = Server::start().await;
     s.user("hal@example.com");
     let mut web = Web::new(&s);
-    web.post(
-        "/web/sign-in",
-        json!({"email": "hal@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let r = web
+        .post(
+            "/web/sign-in",
+            json!({"email": "hal@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "authenticated", "{}", r.body);
 
     // Web app -> another client (the extension's host uses the v1 route).
     let minted = web.post("/web/handoff", json!({})).await;
@@ -301,11 +316,14 @@ async fn sign_out_everywhere_ends_every_session() {
     s.user("eve@example.com");
     let other = s.session("eve@example.com").await;
     let mut web = Web::new(&s);
-    web.post(
-        "/web/sign-in",
-        json!({"email": "eve@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let r = web
+        .post(
+            "/web/sign-in",
+            json!({"email": "eve@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "authenticated", "{}", r.body);
+    assert_eq!(web.get("/web/session").await.status, 200);
     assert_eq!(
         web.post("/web/sign-out-everywhere", json!({})).await.status,
         204
@@ -360,7 +378,8 @@ async fn handoff_carries_the_computers_trust_without_extending_it() {
     );
 
     // Signed out and in again with the password: no code, same end date.
-    web.post("/web/sign-out", json!({})).await;
+    assert_eq!(web.post("/web/sign-out", json!({})).await.status, 204);
+    assert_eq!(web.get("/web/session").await.status, 401);
     let creds = json!({"email": "kim@example.com", "password": PASSWORD});
     let again = web.post("/web/sign-in", creds.clone()).await;
     assert_eq!(again.body["status"], "authenticated", "{}", again.body);
@@ -375,8 +394,9 @@ async fn handoff_carries_the_computers_trust_without_extending_it() {
     );
 
     // When the computer's 60 days end, the web app is asked too.
+    // (The session itself ended with its two weeks long before.)
     s.advance(51 * 86_400).await;
-    web.post("/web/sign-out", json!({})).await;
+    assert_eq!(web.get("/web/session").await.status, 401);
     let late = web.post("/web/sign-in", creds).await;
     assert_eq!(late.body["status"], "two_factor_required", "{}", late.body);
 }
