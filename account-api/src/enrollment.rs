@@ -90,6 +90,12 @@ pub async fn read_state(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
 ) -> ApiResult<Json<TwoFactorState>> {
+    state_of(state, caller).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn state_of(state: AppState, caller: Caller) -> ApiResult<Json<TwoFactorState>> {
     let now = state.clock.now();
     let result = state
         .db
@@ -145,6 +151,16 @@ pub async fn authenticator_setup(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
     ApiJson(body): ApiJson<PasswordConfirmation>,
+) -> ApiResult<Json<AuthenticatorSetup>> {
+    setup_authenticator(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn setup_authenticator(
+    state: AppState,
+    caller: Caller,
+    body: PasswordConfirmation,
 ) -> ApiResult<Json<AuthenticatorSetup>> {
     let change = auth::authorize_method_change(&state, &caller, body.password, false).await?;
     let material = start_authenticator(&state, &caller).await?;
@@ -227,6 +243,16 @@ pub async fn authenticator_confirm(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
     ApiJson(body): ApiJson<CodeRequest>,
+) -> ApiResult<Json<EnrollmentComplete>> {
+    confirm_authenticator(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn confirm_authenticator(
+    state: AppState,
+    caller: Caller,
+    body: CodeRequest,
 ) -> ApiResult<Json<EnrollmentComplete>> {
     let now = state.clock.now();
     let st = state.clone();
@@ -349,6 +375,16 @@ pub async fn sms_setup(
     AnySession(caller): AnySession,
     ApiJson(body): ApiJson<SmsSetupRequest>,
 ) -> ApiResult<Json<SmsCodeSent>> {
+    setup_sms(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn setup_sms(
+    state: AppState,
+    caller: Caller,
+    body: SmsSetupRequest,
+) -> ApiResult<Json<SmsCodeSent>> {
     // Without a number this may be a resend of a setup this session began
     // with the password (a switch back to the kept number).
     let resend_allowed = body.phone.is_none();
@@ -368,6 +404,16 @@ pub async fn sms_confirm(
     State(state): State<AppState>,
     AnySession(caller): AnySession,
     ApiJson(body): ApiJson<CodeRequest>,
+) -> ApiResult<Json<EnrollmentComplete>> {
+    confirm_sms(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn confirm_sms(
+    state: AppState,
+    caller: Caller,
+    body: CodeRequest,
 ) -> ApiResult<Json<EnrollmentComplete>> {
     let now = state.clock.now();
     let st = state.clone();
@@ -420,6 +466,16 @@ pub async fn switch_method(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<SwitchRequest>,
+) -> ApiResult<Json<SwitchStarted>> {
+    switch(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn switch(
+    state: AppState,
+    caller: Caller,
+    body: SwitchRequest,
 ) -> ApiResult<Json<SwitchStarted>> {
     let user_id = caller.user_id;
     let current = state
@@ -474,6 +530,16 @@ pub async fn disable(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<DisableRequest>,
+) -> ApiResult<StatusCode> {
+    turn_off(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn turn_off(
+    state: AppState,
+    caller: Caller,
+    body: DisableRequest,
 ) -> ApiResult<StatusCode> {
     if !body.confirm {
         return Err(ApiError::ConfirmationRequired(
@@ -534,6 +600,16 @@ pub async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<PasswordRequest>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    new_recovery_codes(state, caller, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn new_recovery_codes(
+    state: AppState,
+    caller: Caller,
+    body: PasswordRequest,
 ) -> ApiResult<Json<RecoveryCodes>> {
     let user_id = caller.user_id;
     let method = state

@@ -28,6 +28,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod trusted_device;
 pub mod web_app;
+pub mod web_two_factor;
 
 pub use app::{build_router, serve, AppState};
 pub use config::ServerConfig;

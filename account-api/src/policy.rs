@@ -13,7 +13,7 @@ use shared::api::{
 
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::{self, ApiJson, ApiPath, SignedIn};
+use crate::auth::{self, ApiJson, ApiPath, Caller, SignedIn};
 use crate::error::{ApiError, ApiResult};
 
 /// What `required_by` says for the server-wide setting.
@@ -74,6 +74,12 @@ pub async fn list_accounts(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
 ) -> ApiResult<Json<AccountList>> {
+    accounts_of(state, caller).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn accounts_of(state: AppState, caller: Caller) -> ApiResult<Json<AccountList>> {
     let accounts = state
         .db
         .call(move |conn| {
@@ -156,6 +162,16 @@ pub async fn get_enforcement(
     SignedIn(caller): SignedIn,
     ApiPath(account_id): ApiPath<i64>,
 ) -> ApiResult<Json<Enforcement>> {
+    enforcement_of(state, caller, account_id).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn enforcement_of(
+    state: AppState,
+    caller: Caller,
+    account_id: i64,
+) -> ApiResult<Json<Enforcement>> {
     let view = state
         .db
         .call(move |conn| {
@@ -185,6 +201,17 @@ pub async fn set_enforcement(
     SignedIn(caller): SignedIn,
     ApiPath(account_id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetEnforcement>,
+) -> ApiResult<Json<Enforcement>> {
+    change_enforcement(state, caller, account_id, body).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn change_enforcement(
+    state: AppState,
+    caller: Caller,
+    account_id: i64,
+    body: SetEnforcement,
 ) -> ApiResult<Json<Enforcement>> {
     let owner = caller.user_id;
     state

@@ -12,7 +12,7 @@ use shared::api::{ApiError as WireError, TrustedDevice, TrustedDeviceList};
 
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::{ApiPath, SignedIn};
+use crate::auth::{ApiPath, Caller, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::tokens::{hash_token, new_token, TokenKind};
 
@@ -111,6 +111,15 @@ pub async fn list(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
 ) -> ApiResult<Json<TrustedDeviceList>> {
+    list_for(state, caller).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn list_for(
+    state: AppState,
+    caller: Caller,
+) -> ApiResult<Json<TrustedDeviceList>> {
     let now = state.clock.now();
     let devices = state
         .db
@@ -146,6 +155,12 @@ pub async fn revoke(
     SignedIn(caller): SignedIn,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
+    revoke_for(state, caller, id).await
+}
+
+/// The rule itself, shared by the v1 route and the web app's `/web/` twin
+/// (the caller's session kind is checked by each route's extractor).
+pub(crate) async fn revoke_for(state: AppState, caller: Caller, id: i64) -> ApiResult<StatusCode> {
     let now = state.clock.now();
     state
         .db
