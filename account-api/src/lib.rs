@@ -27,6 +27,7 @@ pub mod state;
 pub mod store;
 pub mod tokens;
 pub mod web_app;
+pub mod web_two_factor;
 
 pub use app::{build_router, serve};
 pub use config::ServerConfig;

@@ -101,6 +101,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/web/sign-out", post(sign_out))
         .route("/web/sign-out-everywhere", post(sign_out_everywhere))
         .route("/web/handoff", post(create_handoff))
+        .merge(crate::web_two_factor::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             cookie_to_bearer,

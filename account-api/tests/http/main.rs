@@ -22,6 +22,7 @@ mod sms_sign_in;
 mod trusted_device;
 mod twilio;
 mod web_app;
+mod web_two_factor;
 
 // Two server processes on one database; what the database holds at rest.
 mod at_rest;
