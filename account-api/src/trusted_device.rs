@@ -16,7 +16,7 @@ use crate::auth::{ApiPath, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::tokens::{hash_token, new_token, TokenKind};
 
-pub const TRUST_SECONDS: i64 = 60 * 86_400;
+pub const TRUST_SECONDS: i64 = shared::rules::TRUSTED_DEVICE_SECS;
 const MAX_LABEL_CHARS: usize = 100;
 
 /// Remembers a device; returns (token, id, expires_at).
