@@ -132,7 +132,7 @@ impl Page for Popup {
                     };
                     ui.code_field(&f, "code", &label)?;
                 }
-                ui.checkbox(&f, "remember", "Remember this computer for 60 days", false)?;
+                ui.checkbox(&f, "remember", &text::remember_computer_label(), false)?;
                 ui.submit(&f, "verify", "Verify", !self.busy)?;
                 if c.method == TwoFactorMethod::Sms && !c.recovery {
                     wizard_view::resend_button(ui, &f, c.resend_in, !self.busy, || Msg::Resend)?;

@@ -155,7 +155,10 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 &section,
                 "p",
                 "muted",
-                "None. Tick \"Remember this computer\" when you sign in to skip codes for 60 days.",
+                &format!(
+                    "None. Tick \"Remember this computer\" when you sign in to skip codes for {} days.",
+                    shared::rules::TRUSTED_DEVICE_DAYS
+                ),
             )?;
         }
         let list = ui.el(&section, "ul", "")?;

@@ -5,15 +5,24 @@
 use shared::api::TwoFactorMethod;
 use shared::{ErrorBody, ErrorCode};
 
-/// How long an SMS code lives on the API (`account-api` sms.rs `CODE_TTL`).
-/// `SmsCodeSent` gives expiry and resend times on the server's clock, which
-/// tests move by weeks; their difference from the code's lifetime gives the
-/// cooldown independently of this computer's clock.
-pub const SMS_CODE_LIFETIME: i64 = 10 * 60;
+/// How long an SMS code lives on the API. `SmsCodeSent` gives expiry and
+/// resend times on the server's clock, which tests move by weeks; their
+/// difference from the code's lifetime gives the cooldown independently of
+/// this computer's clock.
+pub const SMS_CODE_LIFETIME: i64 = shared::rules::SMS_CODE_LIFETIME_SECS;
 
 /// The cooldown assumed when a sign-in challenge sends an SMS: the challenge
-/// says when it expires, not when a resend is allowed (the API uses 30 s).
-pub const DEFAULT_RESEND_COOLDOWN: u32 = 30;
+/// says when it expires, not when a resend is allowed, so the API's own
+/// cooldown is used.
+pub const DEFAULT_RESEND_COOLDOWN: u32 = shared::rules::SMS_RESEND_COOLDOWN_SECS as u32;
+
+/// "Remember this computer for 60 days", with the API's number of days.
+pub fn remember_computer_label() -> String {
+    format!(
+        "Remember this computer for {} days",
+        shared::rules::TRUSTED_DEVICE_DAYS
+    )
+}
 
 /// At or below this many unused recovery codes the badge and the popup warn.
 pub const LOW_RECOVERY_CODES: u32 = 3;

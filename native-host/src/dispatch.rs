@@ -1,67 +1,39 @@
-//! What the host does for each request, once it is known to be well formed
-//! and the port has said `hello`.
+//! The one place that decides what each request does, once it is known to
+//! be well formed and the port has said `hello`: a single `match` over
+//! every request type, each arm calling its action in [`crate::actions`]
+//! with the one [`Services`] value.
 //!
-//! State that outlives one request lives here: the config, the API client,
-//! the cached status and the lazily opened keyring and vault. The keyring
-//! and the vault are opened on first use, not at start, so that `hello` and
-//! `status` work (and say so) on a machine whose keyring is locked.
+//! Each arm answers the reply type `shared` names for its request
+//! ([`Request::reply_type`]); the reply is checked against it before it is
+//! encoded, so the wire cannot drift from the document.
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, Instant};
-
-use shared::native::{
-    Event, HelloResult, HostMessage, Request, StatusResult, VaultDeleteResult, VaultListResult,
-    VaultRevealResult, VaultSaveResult, PROTOCOL_VERSION,
-};
+use shared::native::{HostMessage, Request};
+use shared::replies::ReplyBody;
+use shared::two_factor::AccountRequest;
 use shared::{ErrorBody, ErrorCode};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::mpsc;
 
-use crate::api_client::ApiClient;
+use crate::actions::handoff::WebWaiting;
+use crate::actions::sign_in::Challenge;
+use crate::actions::status::Health;
+use crate::actions::{
+    accounts, handoff, hello, session, sign_in, trusted_devices, two_factor, vault,
+};
+use crate::api_client::ApiClientError;
 use crate::config::HostConfig;
-use crate::secrets::{Secrets, SecretsError};
-use crate::vault::{Vault, VaultError, VAULT_FILE};
+use crate::services::Services;
 
-/// The host's version, reported by `hello` and `status`.
-pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// How long a health check answers `status` before the API is asked again:
-/// the popup asks on every open, and several popups may ask at once.
-pub const STATUS_TTL: Duration = Duration::from_secs(5);
-
-/// How long opening the vault may wait on the keyring. A locked keyring on
-/// a desktop shows an unlock prompt, which a person needs time to answer;
-/// one left unanswered must still end in an error the extension can show.
-pub const KEYRING_WAIT: Duration = Duration::from_secs(30);
-
-/// A request's outcome: a JSON result or a typed error for the extension.
+/// A request's outcome on the wire: a JSON result or a typed error for the
+/// extension.
 pub type Outcome = Result<serde_json::Value, ErrorBody>;
 
-/// How long an "unreachable" answer is reused: short, so an API that comes
-/// back is seen at the next popup, yet a burst of requests asks only once.
-pub const UNREACHABLE_TTL: Duration = Duration::from_secs(1);
-
-struct CachedStatus {
-    at: Instant,
-    status: StatusResult,
-    /// When the API last answered, and with which version, so that an
-    /// outage can say since when.
-    last_ok: Option<(Instant, String)>,
-}
-
-/// Everything one host process serves its port with.
+/// Everything one host process serves its port with: the services, and
+/// what waits in memory between two requests of this port.
 pub struct Dispatcher {
-    api: ApiClient,
-    /// Sign-in and the person's 2FA, proxied to the API with the tokens
-    /// from the keyring.
-    account: crate::account::Account,
-    data_dir: PathBuf,
-    status: Mutex<Option<CachedStatus>>,
-    secrets: Arc<StdMutex<Option<Arc<Secrets>>>>,
-    vault: Mutex<Option<Arc<StdMutex<Vault>>>>,
-    /// Weak so that the port's writer ends when the port's own senders are
-    /// gone, whatever still holds the dispatcher.
-    events: mpsc::WeakSender<HostMessage>,
+    services: Services,
+    health: Health,
+    challenge: Challenge,
+    web: WebWaiting,
 }
 
 impl Dispatcher {
@@ -69,226 +41,147 @@ impl Dispatcher {
     /// port's writer.
     pub fn new(
         config: &HostConfig,
-        data_dir: PathBuf,
+        data_dir: std::path::PathBuf,
         events: &mpsc::Sender<HostMessage>,
-    ) -> Result<Dispatcher, crate::api_client::ApiClientError> {
+    ) -> Result<Dispatcher, ApiClientError> {
         Ok(Dispatcher {
-            api: ApiClient::new(&config.api_url)?,
-            account: crate::account::Account::new(&config.api_url, data_dir.clone())?,
-            data_dir,
-            status: Mutex::new(None),
-            secrets: Arc::new(StdMutex::new(None)),
-            vault: Mutex::new(None),
-            events: events.downgrade(),
+            services: Services::new(config, data_dir)?,
+            health: Health::new(events),
+            challenge: Challenge::default(),
+            web: WebWaiting::default(),
         })
     }
 
-    /// Answers `hello`: the versions, or an error when the extension speaks
-    /// another protocol (the popup then tells the user to update).
+    /// Answers `hello`.
     pub fn hello(&self, protocol: u32) -> Outcome {
-        if protocol != PROTOCOL_VERSION {
-            return Err(ErrorBody::new(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "the extension speaks protocol {} but this host (version {}) speaks {}; \
-                     update the one that is older",
-                    protocol, HOST_VERSION, PROTOCOL_VERSION
-                ),
-            ));
-        }
-        to_value(&HelloResult {
-            protocol: PROTOCOL_VERSION,
-            host_version: HOST_VERSION.to_string(),
-        })
+        encode(hello::hello(protocol).map(ReplyBody::Hello))
     }
 
     /// Handles any request after `hello`.
     pub async fn handle(&self, request: Request) -> Outcome {
-        match request {
-            Request::Hello { protocol } => self.hello(protocol),
-            Request::Status => to_value(&self.status().await),
+        let kind = request.kind();
+        let expected = request.reply_type();
+        let answer = self.answer(request).await;
+        if let Err(e) = &answer {
+            tracing::info!(request = kind, code = ?e.code, "request failed");
+        }
+        if let Ok(body) = &answer {
+            if body.reply_type() != expected {
+                tracing::error!(request = kind, "the reply is not the request's reply type");
+                return Err(ErrorBody::new(
+                    ErrorCode::Internal,
+                    format!("the host answered {} with the wrong type", kind),
+                ));
+            }
+        }
+        encode(answer)
+    }
+
+    /// The API's health (for `status`).
+    pub async fn status(&self) -> shared::native::StatusResult {
+        self.health.status(&self.services).await
+    }
+
+    async fn answer(&self, request: Request) -> Result<ReplyBody, ErrorBody> {
+        use AccountRequest as A;
+        use ReplyBody as R;
+        let s = &self.services;
+        let account = match request {
+            Request::Hello { protocol } => return hello::hello(protocol).map(R::Hello),
+            Request::Status => return Ok(R::Status(self.status().await)),
             Request::VaultSave { account, codes } => {
-                let saved = self
-                    .with_vault(move |v| v.save(&account, &codes).map(|n| (account, n)))
-                    .await?;
-                to_value(&VaultSaveResult {
-                    account: saved.0,
-                    saved: saved.1,
-                })
+                return vault::save(s, account, codes).await.map(R::VaultSave)
             }
             Request::VaultList { account } => {
-                let entries = self.with_vault(move |v| v.list(account.as_deref())).await?;
-                to_value(&VaultListResult { entries })
+                return vault::list(s, account).await.map(R::VaultList)
             }
             Request::VaultReveal { code_id } => {
-                let (account, code) = self.with_vault(move |v| v.reveal(code_id)).await?;
-                to_value(&VaultRevealResult {
-                    id: code_id,
-                    account,
-                    code,
-                })
+                return vault::reveal(s, code_id).await.map(R::VaultReveal)
             }
             Request::VaultDelete { account } => {
-                let deleted = self.with_vault(move |v| v.delete(&account)).await?;
-                to_value(&VaultDeleteResult { deleted })
+                return vault::delete(s, account).await.map(R::VaultDelete)
             }
-            Request::Account(request) => self.account.handle(request).await,
-        }
-    }
-
-    /// The API's health, from the cache while it is fresh. The lock makes
-    /// concurrent requests share one health check. A change of reachability
-    /// is also announced as a `status_changed` event.
-    pub async fn status(&self) -> StatusResult {
-        let mut cached = self.status.lock().await;
-        if let Some(c) = cached.as_ref() {
-            let ttl = if c.status.api.reachable {
-                STATUS_TTL
-            } else {
-                UNREACHABLE_TTL
-            };
-            if c.at.elapsed() < ttl {
-                return c.status.clone();
-            }
-        }
-        let mut api = self.api.health().await;
-        let previous_ok = cached.as_ref().and_then(|c| c.last_ok.clone());
-        let last_ok = match (&api.version, previous_ok) {
-            (Some(version), _) if api.reachable => Some((Instant::now(), version.clone())),
-            (_, previous) => previous,
+            Request::Account(account) => account,
         };
-        if let (false, Some((at, version)), Some(problem)) =
-            (api.reachable, last_ok.as_ref(), api.problem.as_mut())
-        {
-            problem.push_str(&format!(
-                " It last answered {} s ago (version {}).",
-                at.elapsed().as_secs(),
-                version
-            ));
-        }
-        let status = StatusResult {
-            host_version: HOST_VERSION.to_string(),
-            api,
-        };
-        let changed = cached
-            .as_ref()
-            .map(|c| c.status.api.reachable != status.api.reachable)
-            .unwrap_or(false);
-        *cached = Some(CachedStatus {
-            at: Instant::now(),
-            status: status.clone(),
-            last_ok,
-        });
-        drop(cached);
-        if changed {
-            let event = HostMessage::Event(Event::StatusChanged {
-                status: status.clone(),
-            });
-            // The port may be closing; an undelivered event is harmless.
-            if let Some(events) = self.events.upgrade() {
-                let _ = events.try_send(event);
+        let (challenge, web) = (&self.challenge, &self.web);
+        match account {
+            A::SignIn { email, password } => sign_in::sign_in(s, challenge, email, password)
+                .await
+                .map(R::SignInOutcome),
+            A::AnswerChallenge {
+                code,
+                recovery_code,
+                remember_device,
+            } => sign_in::answer_challenge(s, challenge, code, recovery_code, remember_device)
+                .await
+                .map(R::SignInOutcome),
+            A::ResendSms => sign_in::resend_sms(s, challenge).await.map(R::SmsCodeSent),
+            A::SignOut => session::sign_out(s, challenge).await.map(R::SessionView),
+            A::SignOutEverywhere => session::sign_out_everywhere(s).await.map(R::SessionView),
+            A::Session => session::session(s).await.map(R::SessionView),
+            A::Disable { password, confirm } => session::disable(s, password, confirm)
+                .await
+                .map(R::SessionView),
+            A::AuthenticatorSetup { password } => two_factor::authenticator_setup(password)?
+                .send(s)
+                .await
+                .map(R::AuthenticatorSetup),
+            A::AuthenticatorConfirm { code } => two_factor::authenticator_confirm(code)?
+                .send(s)
+                .await
+                .map(R::EnrollmentComplete),
+            A::SmsSetup { phone, password } => two_factor::sms_setup(phone, password)?
+                .send(s)
+                .await
+                .map(R::SmsCodeSent),
+            A::SmsConfirm { code } => two_factor::sms_confirm(code)?
+                .send(s)
+                .await
+                .map(R::EnrollmentComplete),
+            A::SwitchMethod { method, password } => two_factor::switch_method(method, password)?
+                .send(s)
+                .await
+                .map(R::SwitchStarted),
+            A::RegenerateRecoveryCodes { password } => {
+                two_factor::regenerate_recovery_codes(password)?
+                    .send(s)
+                    .await
+                    .map(R::RecoveryCodes)
+            }
+            A::ListTrustedDevices => trusted_devices::list()
+                .send(s)
+                .await
+                .map(R::TrustedDeviceList),
+            A::RevokeTrustedDevice { id } => trusted_devices::revoke(id).send(s).await.map(R::Done),
+            A::ListAccounts => accounts::list().send(s).await.map(R::AccountList),
+            A::SetEnforcement {
+                account_id,
+                enforce_2fa,
+                password,
+            } => accounts::set_enforcement(account_id, enforce_2fa, password)?
+                .send(s)
+                .await
+                .map(R::Enforcement),
+            A::CreateHandoff { origin } => handoff::create_handoff(s, web, origin)
+                .await
+                .map(R::HandoffCode),
+            A::RedeemHandoff { code, origin } => handoff::redeem_handoff(s, web, code, origin)
+                .await
+                .map(R::SessionView),
+            A::WebAppPrompt => Ok(R::PendingPrompt(handoff::prompt(web).await)),
+            A::AnswerWebAppPrompt { allow } => {
+                handoff::answer(s, web, allow).await.map(R::SessionView)
             }
         }
-        status
-    }
-
-    /// Runs `op` on the vault on a blocking thread, opening it first if
-    /// needed (which may create the vault key in the keyring).
-    async fn with_vault<T, F>(&self, op: F) -> Result<T, ErrorBody>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Vault) -> Result<T, VaultError> + Send + 'static,
-    {
-        let vault = {
-            let mut vault_slot = self.vault.lock().await;
-            match vault_slot.as_ref() {
-                Some(vault) => vault.clone(),
-                None => {
-                    let slot = self.secrets.clone();
-                    let path = self.data_dir.join(VAULT_FILE);
-                    let opening = blocking(move || {
-                        let secrets = connect_secrets(&slot).map_err(VaultError::Keyring)?;
-                        Vault::open(&path, secrets.as_ref())
-                    });
-                    let vault = tokio::time::timeout(KEYRING_WAIT, opening)
-                        .await
-                        .map_err(|_| {
-                            ErrorBody::new(
-                                ErrorCode::KeyringUnavailable,
-                                format!(
-                                    "the OS keyring did not answer within {} s; it may be \
-                                     locked and waiting for its password",
-                                    KEYRING_WAIT.as_secs()
-                                ),
-                            )
-                        })??
-                        .map_err(vault_error)?;
-                    let vault = Arc::new(StdMutex::new(vault));
-                    *vault_slot = Some(vault.clone());
-                    vault
-                }
-            }
-        };
-        blocking(move || {
-            let mut guard = vault
-                .lock()
-                .map_err(|_| VaultError::Invalid("an earlier vault call crashed".into()))?;
-            op(&mut guard)
-        })
-        .await?
-        .map_err(vault_error)
     }
 }
 
-/// The keyring, connected on first use and kept; a failure is not kept, so
-/// unlocking the keyring fixes the next request. Blocking.
-fn connect_secrets(slot: &StdMutex<Option<Arc<Secrets>>>) -> Result<Arc<Secrets>, SecretsError> {
-    let mut guard = slot
-        .lock()
-        .map_err(|_| SecretsError::Failed("an earlier keyring call crashed".into()))?;
-    if let Some(secrets) = guard.as_ref() {
-        return Ok(secrets.clone());
-    }
-    let secrets = Arc::new(Secrets::connect()?);
-    *guard = Some(secrets.clone());
-    Ok(secrets)
-}
-
-/// Runs blocking work (keyring D-Bus calls, SQLite) off the async threads.
-async fn blocking<T, F>(f: F) -> Result<T, ErrorBody>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ErrorBody::new(ErrorCode::Internal, "the host's worker thread crashed"))
-}
-
-fn to_value<T: serde::Serialize>(value: &T) -> Outcome {
-    serde_json::to_value(value).map_err(|e| {
+/// The one place a reply becomes JSON.
+fn encode(answer: Result<ReplyBody, ErrorBody>) -> Outcome {
+    serde_json::to_value(answer?).map_err(|e| {
         ErrorBody::new(
             ErrorCode::Internal,
             format!("could not encode the reply: {}", e),
         )
     })
-}
-
-/// Vault and keyring failures as the extension sees them.
-fn vault_error(e: VaultError) -> ErrorBody {
-    let code = match &e {
-        VaultError::Keyring(_) | VaultError::KeyMismatch | VaultError::KeyLost(_) => {
-            ErrorCode::KeyringUnavailable
-        }
-        VaultError::Invalid(_) => ErrorCode::BadRequest,
-        VaultError::NotFound(_) => ErrorCode::NotFound,
-        VaultError::Database(_)
-        | VaultError::Folder { .. }
-        | VaultError::Corrupt
-        | VaultError::TooNew(_) => ErrorCode::Internal,
-    };
-    if code == ErrorCode::Internal || code == ErrorCode::KeyringUnavailable {
-        tracing::warn!(error = %e, "vault request failed");
-    }
-    ErrorBody::new(code, e.to_string())
 }

@@ -9,6 +9,8 @@ pub mod api;
 pub mod error;
 pub mod native;
 pub mod product;
+pub mod replies;
+pub mod rules;
 pub mod two_factor;
 pub mod web_sync;
 

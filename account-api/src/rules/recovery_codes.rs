@@ -6,14 +6,14 @@
 
 use rand::Rng;
 use rusqlite::{params, Connection};
+use shared::rules::{
+    normalize_recovery_code as normalize, RECOVERY_CODE_ALPHABET as ALPHABET,
+    RECOVERY_CODE_GROUPS as GROUPS, RECOVERY_CODE_GROUP_LEN as GROUP_LEN,
+};
 
 use crate::secret_box::SecretBox;
 
-pub const COUNT: usize = 10;
-/// Crockford's base32 alphabet: no I, L, O, U, so codes read aloud well.
-const ALPHABET: &[u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
-const GROUPS: usize = 4;
-const GROUP_LEN: usize = 4;
+pub const COUNT: usize = shared::rules::RECOVERY_CODE_COUNT;
 
 /// A new code such as `7kq2-m9xd-4hrt-0vbn` (16 symbols, 80 bits).
 pub fn new_code() -> String {
@@ -28,20 +28,6 @@ pub fn new_code() -> String {
         }
     }
     out
-}
-
-/// Case, dashes and spaces do not matter; the letters people confuse with
-/// digits are read as those digits.
-pub fn normalize(typed: &str) -> String {
-    typed
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
-        .map(|c| match c.to_ascii_lowercase() {
-            'i' | 'l' => '1',
-            'o' => '0',
-            other => other,
-        })
-        .collect()
 }
 
 fn mac(secrets: &SecretBox, user_id: i64, code: &str) -> Vec<u8> {

@@ -19,8 +19,8 @@ use crate::phone;
 use crate::secret_box::SecretBox;
 use crate::store::db::Db;
 
-pub const CODE_TTL: i64 = 10 * 60;
-pub const RESEND_COOLDOWN: i64 = 30;
+pub const CODE_TTL: i64 = shared::rules::SMS_CODE_LIFETIME_SECS;
+pub const RESEND_COOLDOWN: i64 = shared::rules::SMS_RESEND_COOLDOWN_SECS;
 pub const MAX_ATTEMPTS: i64 = 3;
 /// The window of the caps.
 pub const CAP_WINDOW: i64 = 3600;

@@ -13,7 +13,7 @@ use crate::rules::session::Caller;
 use crate::state::AppState;
 use crate::tokens::{hash_token, new_token, TokenKind};
 
-pub const TRUST_SECONDS: i64 = 60 * 86_400;
+pub const TRUST_SECONDS: i64 = shared::rules::TRUSTED_DEVICE_SECS;
 const MAX_LABEL_CHARS: usize = 100;
 
 /// Remembers a device; returns (token, id, expires_at).
