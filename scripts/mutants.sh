@@ -20,13 +20,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$ROOT"
 
 MUTANTS_VERSION=27.1.0
-# File names (matched anywhere in the tree) of the modules that enforce the
-# rules: recovery codes, authenticator, SMS, challenge, enrollment, policy,
-# trusted devices, handoff, throttle, auth and the second-factor checks in the
-# API; framing and protocol in the host; the web app's origin in shared.
-DEFAULT_FILES="recovery_codes.rs authenticator.rs sms.rs challenge.rs enrollment.rs
-policy.rs trusted_device.rs handoff.rs throttle.rs auth.rs second_factor.rs
-framing.rs protocol.rs web_sync.rs"
+# The modules that enforce the rules (globs from the repository root; a bare
+# file name matches that name in any folder): the API's rules (recovery codes,
+# authenticator, SMS, challenge, enrollment, policy and the owners' switch,
+# trusted devices, handoff, throttle, sessions, the shared second-factor
+# checks), its extractors and the web app's Origin check; the host's framing
+# and protocol; the web app origin and the rules' constants in shared.
+DEFAULT_FILES="account-api/src/rules/recovery_codes.rs account-api/src/rules/authenticator.rs
+account-api/src/rules/sms.rs account-api/src/rules/challenge.rs account-api/src/rules/enrollment.rs
+account-api/src/rules/policy.rs account-api/src/rules/accounts.rs account-api/src/rules/trusted_device.rs
+account-api/src/rules/handoff.rs account-api/src/rules/throttle.rs account-api/src/rules/session.rs
+account-api/src/rules/second_factor.rs account-api/src/extract.rs account-api/src/web_app.rs
+native-host/src/framing.rs native-host/src/protocol.rs shared/src/web_sync.rs shared/src/rules.rs"
 FILES=${FILES:-$DEFAULT_FILES}
 
 # --- the tool, pinned, installed once into the project's cache --------------
