@@ -109,11 +109,19 @@ async fn hopping_through_handoff_never_outlives_the_first_sign_in() {
     assert_eq!(hops, 6, "hops on days 2 to 12");
 
     // The exact edge: a hop one minute before the end still works, and the
-    // session it gives ends with the family, not two weeks later.
+    // session it gives ends with the family, not two weeks later. The
+    // server's clock runs on with the real one, so the family's end is only
+    // known to lie between the clock read before and after the sign-in; each
+    // step aims a few seconds inside that bracket, so a slow machine cannot
+    // carry it over the edge.
     let s = Server::start().await;
     s.user("edge@example.com");
+    let before = s.now().await;
     let first = s.session("edge@example.com").await;
-    s.advance(14 * DAY - 60).await;
+    let after = s.now().await;
+    let (earliest_end, latest_end) = (before + 14 * DAY, after + 14 * DAY);
+    let now = s.now().await;
+    s.advance(earliest_end - 60 - now).await;
     let r = s.post("/v1/handoff", Some(&first), json!({})).await;
     let code = r.ok()["code"].as_str().unwrap().to_string();
     let r = s
@@ -121,9 +129,11 @@ async fn hopping_through_handoff_never_outlives_the_first_sign_in() {
         .await;
     let late = r.ok()["session_token"].as_str().unwrap().to_string();
     s.get("/v1/two-factor", Some(&late)).await.ok();
-    s.advance(59).await;
+    let now = s.now().await;
+    s.advance(earliest_end - 5 - now).await;
     s.get("/v1/two-factor", Some(&late)).await.ok();
-    s.advance(1).await;
+    let now = s.now().await;
+    s.advance(latest_end + 1 - now).await;
     s.get("/v1/two-factor", Some(&late))
         .await
         .err(401, "unauthorized");
