@@ -192,7 +192,10 @@ pub async fn answer(
                     Event::TrustedDeviceAdded,
                     &format!("device {id}"),
                     Some(&addr),
-                    "A device was remembered for 60 days and will not be asked for a code until then.",
+                    &format!(
+                        "A device was remembered for {} days and will not be asked for a code until then.",
+                        shared::rules::TRUSTED_DEVICE_DAYS
+                    ),
                 )?;
                 device = Some((token, id, expires_at));
             }
