@@ -75,6 +75,12 @@ async fn wrong_codes_lock_the_second_factor() {
         )
         .await;
     r.err(429, "rate_limited");
+    // The lock of the person's second factor (not of the address, which has
+    // a larger allowance) is in the audit log.
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'locked_out'"),
+        1
+    );
     // Every failure was notified to the user.
     assert_eq!(
         s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'notification' AND body LIKE '%wrong second-factor code%'"),

@@ -143,6 +143,8 @@ async fn sign_in_code_expires_after_ten_minutes_and_resend_works() {
     r.err(429, "resend_cooldown");
     // 10 minutes and a second later the code is dead; the challenge is not.
     s.advance(601).await;
+    let failed = "SELECT COUNT(*) FROM audit_log WHERE event = 'second_factor_failed'";
+    let failures_before = s.count(failed);
     let r = s
         .post(
             "/v1/sign-in/challenge",
@@ -151,6 +153,8 @@ async fn sign_in_code_expires_after_ten_minutes_and_resend_works() {
         )
         .await;
     r.err(401, "code_expired");
+    // An expired code is not a wrong guess: it counts toward no lock.
+    assert_eq!(s.count(failed), failures_before);
     let r = s
         .post(
             "/v1/sign-in/challenge/resend",
