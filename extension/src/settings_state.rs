@@ -600,6 +600,8 @@ mod tests {
                         role: AccountRole::Owner,
                         enforce_2fa: Some(false),
                         members_without_two_factor: Some(without),
+                        member_count: Some(without + 1),
+                        members_with_two_factor: Some(1),
                     },
                     AccountMembership {
                         id: 2,
@@ -607,6 +609,8 @@ mod tests {
                         role: AccountRole::Member,
                         enforce_2fa: None,
                         members_without_two_factor: None,
+                        member_count: None,
+                        members_with_two_factor: None,
                     },
                 ],
             }),

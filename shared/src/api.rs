@@ -316,6 +316,14 @@ pub struct AccountMembership {
     /// enforcement would stop before it is turned on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members_without_two_factor: Option<u32>,
+    /// Only shown to owners: how many people the account has (owners
+    /// included), so the owner's tab can say "N of M people have set up
+    /// 2FA" and see the rollout move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u32>,
+    /// Only shown to owners: how many of those people have set up 2FA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_with_two_factor: Option<u32>,
 }
 
 /// `GET /v1/accounts`.

@@ -61,8 +61,10 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                 let role =
                     role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?;
                 let owner = role == AccountRole::Owner;
-                let without = if owner {
-                    Some(members_without_two_factor(conn, id)?)
+                // Members see their role only: how many people an account
+                // has, and who lacks 2FA, is the owners' to know.
+                let counts = if owner {
+                    Some(member_counts(conn, id)?)
                 } else {
                     None
                 };
@@ -71,13 +73,38 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                     name,
                     role,
                     enforce_2fa: owner.then_some(enforce),
-                    members_without_two_factor: without,
+                    members_without_two_factor: counts
+                        .map(|c| c.members.saturating_sub(c.with_two_factor)),
+                    member_count: counts.map(|c| c.members),
+                    members_with_two_factor: counts.map(|c| c.with_two_factor),
                 });
             }
             Ok(out)
         })
         .await?;
     Ok(AccountList { accounts })
+}
+
+/// How many people an account has (owners included) and how many of them
+/// have set up 2FA, read in one statement so the two agree.
+#[derive(Clone, Copy)]
+struct MemberCounts {
+    members: u32,
+    with_two_factor: u32,
+}
+
+fn member_counts(conn: &Connection, account_id: i64) -> rusqlite::Result<MemberCounts> {
+    conn.query_row(
+        "SELECT COUNT(*), COUNT(u.tfa_method) FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.account_id = ?1",
+        params![account_id],
+        |r| {
+            Ok(MemberCounts {
+                members: r.get(0)?,
+                with_two_factor: r.get(1)?,
+            })
+        },
+    )
 }
 
 /// How many people in an account (owners included) have no 2FA.

@@ -558,6 +558,87 @@ async fn an_owner_enforces_with_the_password_and_a_member_is_refused_the_owners_
     assert_eq!(owner.get(&path).await.ok()["enforce_2fa"], true);
 }
 
+/// The owner's tab says "N of M people have set up 2FA": `/web/accounts`
+/// gives owners both counts, and they follow the members' setups.
+fn counts(accounts: &Value, name: &str) -> (Value, Value, Value) {
+    let a = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no account {name} in {accounts}"));
+    (
+        a["members_with_two_factor"].clone(),
+        a["member_count"].clone(),
+        a["members_without_two_factor"].clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owners_counts_follow_each_setup_and_members_get_no_counts() {
+    let s = Server::start().await;
+    for email in ["own@example.com", "ann@example.com", "bob@example.com"] {
+        s.user(email);
+    }
+    s.user("outsider@example.com");
+    let account = s.account("Acme Dialing");
+    s.member("Acme Dialing", "own@example.com", AccountRole::Owner);
+    s.member("Acme Dialing", "ann@example.com", AccountRole::Member);
+    s.member("Acme Dialing", "bob@example.com", AccountRole::Member);
+    let mut owner = Web::new(&s);
+    owner.sign_in("own@example.com").await;
+    let listed = owner.get("/web/accounts").await;
+    assert_eq!(
+        counts(listed.ok(), "Acme Dialing"),
+        (json!(0), json!(3), json!(3))
+    );
+    owner.enroll_authenticator().await;
+    let listed = owner.get("/web/accounts").await;
+    assert_eq!(
+        counts(listed.ok(), "Acme Dialing"),
+        (json!(1), json!(3), json!(2))
+    );
+
+    // A member sets up 2FA: the owner's next look counts them.
+    let mut ann = Web::new(&s);
+    ann.sign_in("ann@example.com").await;
+    ann.enroll_authenticator().await;
+    let listed = owner.get("/web/accounts").await;
+    assert_eq!(
+        counts(listed.ok(), "Acme Dialing"),
+        (json!(2), json!(3), json!(1))
+    );
+    // Someone outside the account changes nothing.
+    let mut outsider = Web::new(&s);
+    outsider.sign_in("outsider@example.com").await;
+    outsider.enroll_authenticator().await;
+    let listed = owner.get("/web/accounts").await;
+    assert_eq!(
+        counts(listed.ok(), "Acme Dialing"),
+        (json!(2), json!(3), json!(1))
+    );
+
+    // A member, with or without 2FA, gets their role and no count at all,
+    // and the owners' enforcement view is refused.
+    let mut bob = Web::new(&s);
+    bob.sign_in("bob@example.com").await;
+    for member in [&mut ann, &mut bob] {
+        let listed = member.get("/web/accounts").await;
+        let only = &listed.ok()["accounts"][0];
+        assert_eq!(only["role"], "member");
+        let keys: Vec<&String> = only.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 3, "only id, name and role: {only}");
+        assert_eq!(
+            counts(&listed.body, "Acme Dialing"),
+            (Value::Null, Value::Null, Value::Null)
+        );
+        member
+            .get(&format!("/web/accounts/{account}/enforcement"))
+            .await
+            .err(403, "forbidden");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_setup_only_session_may_set_up_2fa_and_nothing_else() {
     let s = Server::start().await;
