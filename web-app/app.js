@@ -2,7 +2,10 @@
 // token: those are HttpOnly cookies. The only secret-ish value it touches is
 // a handoff code (one use, about a minute), which it passes between the
 // server and the dialer-2fa extension so one verification signs in both.
-'use strict';
+//
+// A module: what the 2FA pages decide is in logic.mjs, which node's unit
+// tests import too (tests/web-logic/).
+import * as logic from './logic.mjs';
 
 const EXTENSION_ID = document.querySelector('meta[name="dialer-2fa-extension"]').content;
 const $ = (id) => document.getElementById(id);
@@ -80,7 +83,7 @@ async function showSignedIn(syncNote) {
   $('verified-until').textContent = formatDate(tf.verified_until);
   $('codes-left').textContent = String(tf.recovery_codes_remaining);
   if (syncNote !== undefined) $('sync-status').textContent = syncNote;
-  if (tf.setup_only) return startWizard('setup', { forced: true });
+  if (tf.setup_only) return startWizard(logic.setupWizard(session.email, { forced: true }));
   await route();
 }
 
@@ -243,75 +246,24 @@ $('sign-out').addEventListener('click', () => signOut('/web/sign-out'));
 $('sign-out-everywhere').addEventListener('click', () => signOut('/web/sign-out-everywhere'));
 
 // ---- Two-factor authentication: My Account → Two-Factor Authentication,
-// the setup wizard and the owner's Account Settings tab. The words and the
-// steps are the extension's (extension/src/text.rs, wizard.rs,
-// settings_state.rs); every rule is the API's, through the /web/ routes.
+// the setup wizard and the owner's Account Settings tab. What they decide
+// is in logic.mjs (the extension's wizard.rs and settings_state.rs, as
+// DOM-free state machines with their unit tests); this file draws their
+// state and carries out the effects they ask for. Every rule is the
+// API's, through the /web/ routes.
 
 let me = null; // the last GET /web/session: { email, two_factor }
-let wiz = null; // the wizard, while it runs
-let page = null; // My Account or the owner's tab: { kind, error, notice, pending, busy, ... }
+let wiz = null; // the wizard (logic.setupWizard and friends), while it runs
+let page = null; // My Account or the owner's tab (logic.settingsPage)
 
-const MY_2FA = '#/my-account/two-factor';
-const OWNER_2FA = '#/account-settings/two-factor';
-// How long an SMS code lives on the API: with the expiry and the resend
-// time (both on the server's clock) it gives the cooldown without
-// trusting this computer's clock (text.rs `resend_cooldown`).
-const SMS_CODE_LIFETIME = 10 * 60;
+const { MY_2FA, OWNER_2FA } = logic;
 
-function methodName(method) {
-  return method === 'sms' ? 'Text message (SMS)' : 'Authenticator app';
-}
-
-function sentence(message) {
-  const m = String(message ?? '').trim();
-  if (!m) return '';
-  const out = m[0].toUpperCase() + m.slice(1);
-  return /[.!?]$/.test(out) ? out : `${out}.`;
-}
-
-// An API error as the page shows it (text.rs `error_text`).
-function errorText(e) {
-  if (e.code === 'sms_delivery_failed') return 'We could not send the text message. Try again in a minute.';
-  return sentence(e.message);
-}
-
-function cleanCode(typed) {
-  const code = typed.replace(/[\s-]/g, '');
-  if (!code) throw new Error('Enter the 6-digit code.');
-  if (!/^\d{6}$/.test(code)) throw new Error('The code is 6 digits, like 123 456.');
-  return code;
-}
-
-function cleanPhone(typed) {
-  const phone = typed.replace(/[ \-.()]/g, '');
-  if (!phone) throw new Error('Enter your mobile number with its country code.');
-  if (!/^\+\d{8,15}$/.test(phone)) throw new Error('Enter the number with + and the country code, like +1 415 555 0123.');
-  return phone;
-}
-
-function resendCooldown(sent) {
-  const sentAt = sent.expires_at - SMS_CODE_LIFETIME;
-  return Math.min(600, Math.max(0, sent.resend_available_at - sentAt));
-}
-
-function dateText(unixSeconds) {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const d = new Date(unixSeconds * 1000);
-  return `${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
-}
-
-function requiredText(requiredBy) {
-  if (!requiredBy.length) return 'Two-factor authentication is required for your sign-in. Set it up to continue.';
-  return `${requiredBy.join(', ')} requires two-factor authentication. Set it up to continue.`;
-}
-
-function codesFile(email, codes) {
-  return `dialer-2fa recovery codes for ${email}\nEach code works once. Keep this file somewhere safe.\n\n${codes.map((c) => `${c}\n`).join('')}`;
-}
-
-// The key in groups of four, as people type it into an app.
-function groupedKey(key) {
-  return key.replace(/(.{4})/g, '$1 ').trim();
+// A promise's outcome in the shape the logic reads: { ok } or { error }.
+function answerOf(promise) {
+  return promise.then(
+    (ok) => ({ ok: ok ?? null }),
+    (e) => ({ error: { code: e.code, message: e.message, status: e.status } }),
+  );
 }
 
 // ---- A little DOM kit: the view is drawn again after every change.
@@ -377,69 +329,55 @@ function download(fileName, text) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-// ---- The wizard (wizard.rs): Setup turns 2FA on and ends at the recovery
-// codes; Switch enters at the QR or the SMS code and ends without codes;
-// Regenerate is only the codes.
 
-function startWizard(kind, { forced = false, entry } = {}) {
+// ---- The wizard: logic.wizardUpdate decides, this draws and carries out.
+
+function startWizard(w, effects = []) {
   page = null;
-  wiz = { kind, forced, step: 'choose', setup: null, phone: null, phoneHint: null, resendIn: 0, codes: null, copied: false, busy: false, error: null, notice: null, needsPassword: false, timer: null };
-  if (entry) Object.assign(wiz, entry);
+  wiz = w;
+  wizardEffects(w, effects);
   drawWizard();
 }
 
-function setCodeSent(sent) {
-  wiz.step = 'sms-code';
-  wiz.phoneHint = sent.phone_hint;
-  wiz.notice = `We sent a code to ${sent.phone_hint}.`;
-  wiz.resendIn = resendCooldown(sent);
-  tick();
+function wizardDo(msg) {
+  const w = wiz;
+  if (!w) return;
+  const { effects, finished } = logic.wizardUpdate(w, msg);
+  if (finished) return finishWizard(logic.finishedNotice(w));
+  wizardEffects(w, effects);
+  // A countdown second changes only the Resend button: drawing the whole
+  // step again would wipe a code being typed.
+  if (msg.type === 'answered' && msg.key === 'tick') return drawResend(w);
+  drawWizard();
 }
 
-function tick() {
-  if (!wiz || wiz.timer || wiz.resendIn <= 0) return;
-  const w = wiz;
-  w.timer = setTimeout(function step() {
-    w.resendIn = Math.max(0, w.resendIn - 1);
-    if (wiz !== w) return;
-    const b = $('resend');
-    if (b) {
-      b.textContent = w.resendIn > 0 ? `Resend code (${w.resendIn} s)` : 'Resend code';
-      b.dataset.cooldown = String(w.resendIn);
-      b.disabled = w.resendIn > 0 || w.busy;
+function wizardEffects(w, effects) {
+  for (const fx of effects) {
+    const back = (answer) => {
+      if (wiz === w) wizardDo({ type: 'answered', key: fx.key, answer });
+    };
+    if (fx.send) {
+      answerOf(call(fx.send.path, fx.send.body)).then((answer) => {
+        if (wiz !== w) return;
+        if (answer.error?.status === 401 && answer.error.code === 'unauthorized') return signOut('/web/sign-out');
+        back(answer);
+      });
+    } else if (fx.copy !== undefined) {
+      answerOf(copyText(fx.copy)).then(back);
+    } else if (fx.after) {
+      setTimeout(() => back({ ok: null }), fx.after);
+    } else if (fx.download) {
+      download(fx.download.fileName, fx.download.text);
     }
-    w.timer = w.resendIn > 0 ? setTimeout(step, 1000) : null;
-  }, 1000);
-}
-
-// Sends one wizard request; the answer moves the wizard on or says why not.
-async function wizardCall(path, body, onAnswer) {
-  const w = wiz;
-  w.busy = true;
-  w.error = null;
-  drawWizard();
-  try {
-    const answer = await call(path, body);
-    if (wiz !== w) return;
-    w.busy = false;
-    w.needsPassword = false;
-    await onAnswer(answer);
-  } catch (e) {
-    if (wiz !== w) return;
-    w.busy = false;
-    if (e.code === 'password_required') w.needsPassword = true;
-    if (e.status === 401 && e.code === 'unauthorized') return signOut('/web/sign-out');
-    w.error = errorText(e);
   }
-  if (wiz === w) drawWizard();
 }
 
-function confirmed(done) {
-  if (done.recovery_codes.length === 0) return finishWizard('Saved.');
-  wiz.notice = null;
-  wiz.step = 'codes';
-  wiz.codes = done.recovery_codes;
-  wiz.copied = false;
+function drawResend(w) {
+  const b = $('resend');
+  if (!b) return;
+  b.textContent = logic.resendLabel(w.resendIn);
+  b.dataset.cooldown = String(w.resendIn);
+  b.disabled = w.resendIn > 0 || w.busy;
 }
 
 async function finishWizard(notice) {
@@ -455,12 +393,11 @@ async function finishWizard(notice) {
 
 function drawWizard() {
   const w = wiz;
-  const title = w.step === 'codes' ? 'Your recovery codes' : w.kind === 'switch' ? 'Switch your second step' : 'Set up two-factor authentication';
-  view(`setup-${w.step}`, (app) => {
-    el(app, 'h1', title);
-    if (w.forced && w.step !== 'codes') el(app, 'p', requiredText(me.two_factor.required_by), { id: 'required' });
+  view(logic.wizardScreen(w), (app) => {
+    el(app, 'h1', logic.wizardTitle(w));
+    if (w.forced && w.step !== 'codes') el(app, 'p', logic.requiredText(me.two_factor.required_by), { id: 'required' });
     const back = (parent) => {
-      if (w.kind === 'setup') button(parent, 'back', 'Back', () => { w.step = 'choose'; w.error = null; w.notice = null; drawWizard(); });
+      if (logic.canGoBack(w)) button(parent, 'back', 'Back', () => wizardDo({ type: 'back' }));
     };
     const password = (parent) => {
       if (w.needsPassword) field(parent, 'setup-password', 'Your password', 'password', { autocomplete: 'current-password' });
@@ -469,19 +406,12 @@ function drawWizard() {
     switch (w.step) {
       case 'choose':
         el(app, 'p', 'Choose how you want to confirm it is you when you sign in.');
-        button(app, 'choose-app', 'Authenticator app', () => { w.step = 'app-start'; w.needsPassword = false; w.error = null; drawWizard(); }).dataset.focus = '';
-        button(app, 'choose-sms', 'Text message (SMS)', () => { w.step = 'sms-phone'; w.needsPassword = false; w.error = null; drawWizard(); });
+        button(app, 'choose-app', 'Authenticator app', () => wizardDo({ type: 'choose', method: 'authenticator' })).dataset.focus = '';
+        button(app, 'choose-sms', 'Text message (SMS)', () => wizardDo({ type: 'choose', method: 'sms' }));
         break;
       case 'app-start': {
         el(app, 'p', 'Use an app such as Google Authenticator or Authy. You will scan a QR code with it.');
-        const f = form(app, 'app-start-form', () => {
-          const pw = typedPassword();
-          if (w.needsPassword && !pw) { w.error = 'Enter your password to continue.'; return drawWizard(); }
-          wizardCall('/web/two-factor/authenticator/setup', pw ? { password: pw } : {}, (setup) => {
-            w.setup = setup;
-            w.step = 'app-scan';
-          });
-        });
+        const f = form(app, 'app-start-form', () => wizardDo({ type: 'start-app', password: typedPassword() }));
         password(f);
         el(f, 'button', 'Start setup', { id: 'start-setup', type: 'submit', disabled: w.busy, 'data-focus': true });
         back(f);
@@ -490,58 +420,24 @@ function drawWizard() {
       case 'app-scan':
         el(app, 'p', 'Scan this QR code with your authenticator app, or type the key into it.');
         el(app, 'img', '', { id: 'qr', alt: 'QR code for your authenticator app', width: '180', height: '180', src: `data:image/png;base64,${w.setup.qr_png_base64}` });
-        el(app, 'p', groupedKey(w.setup.secret_base32), { id: 'secret-key', class: 'code secret' });
-        button(app, 'copy-key', 'Copy key', async () => {
-          try {
-            await copyText(w.setup.secret_base32);
-            w.notice = 'Key copied.';
-          } catch (e) {
-            w.error = `Could not copy to the clipboard (${e.message}). Select the text and copy it by hand.`;
-          }
-          drawWizard();
-        });
-        button(app, 'continue', 'Continue', () => { w.step = 'app-code'; w.notice = null; w.error = null; drawWizard(); }, { cls: 'primary' }).dataset.focus = '';
+        el(app, 'p', logic.groupedKey(w.setup.secret_base32), { id: 'secret-key', class: 'code secret' });
+        button(app, 'copy-key', 'Copy key', () => wizardDo({ type: 'copy-key' }));
+        button(app, 'continue', 'Continue', () => wizardDo({ type: 'continue' }), { cls: 'primary' }).dataset.focus = '';
         break;
       case 'app-code':
       case 'sms-code': {
         const sms = w.step === 'sms-code';
-        const f = form(app, sms ? 'sms-code-form' : 'app-code-form', () => {
-          let code;
-          try {
-            code = cleanCode($('setup-code').value);
-          } catch (e) {
-            w.error = e.message;
-            return drawWizard();
-          }
-          const path = sms ? '/web/two-factor/sms/confirm' : '/web/two-factor/authenticator/confirm';
-          wizardCall(path, { code }, confirmed);
-        });
+        const f = form(app, sms ? 'sms-code-form' : 'app-code-form', () => wizardDo({ type: 'verify', code: $('setup-code').value }));
         codeField(f, sms ? 'The 6-digit code we sent' : 'The 6-digit code your app shows').dataset.focus = '';
         el(f, 'button', 'Verify', { id: 'verify', type: 'submit', disabled: w.busy });
         if (sms) {
-          const label = w.resendIn > 0 ? `Resend code (${w.resendIn} s)` : 'Resend code';
-          const b = button(f, 'resend', label, () => {
-            if (w.resendIn > 0 || w.busy) return;
-            wizardCall('/web/two-factor/sms/setup', w.phone ? { phone: w.phone } : {}, setCodeSent);
-          }, { enabled: w.resendIn === 0 && !w.busy });
+          const b = button(f, 'resend', logic.resendLabel(w.resendIn), () => wizardDo({ type: 'resend' }), { enabled: w.resendIn === 0 && !w.busy });
           b.dataset.cooldown = String(w.resendIn);
         }
         break;
       }
       case 'sms-phone': {
-        const f = form(app, 'sms-phone-form', () => {
-          let phone;
-          try {
-            phone = cleanPhone($('phone').value);
-          } catch (e) {
-            w.error = e.message;
-            return drawWizard();
-          }
-          const pw = typedPassword();
-          if (w.needsPassword && !pw) { w.error = 'Enter your password to continue.'; return drawWizard(); }
-          w.phone = phone;
-          wizardCall('/web/two-factor/sms/setup', pw ? { phone, password: pw } : { phone }, setCodeSent);
-        });
+        const f = form(app, 'sms-phone-form', () => wizardDo({ type: 'submit-phone', phone: $('phone').value, password: typedPassword() }));
         field(f, 'phone', 'Your mobile number, with country code', 'tel', { autocomplete: 'tel', placeholder: '+1 415 555 0123', value: w.phone ?? undefined, 'data-focus': true });
         password(f);
         el(f, 'button', 'Continue', { id: 'continue', type: 'submit', disabled: w.busy });
@@ -552,23 +448,10 @@ function drawWizard() {
         el(app, 'p', 'Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.');
         const list = el(app, 'ol', '', { id: 'recovery-codes', class: 'codes' });
         for (const code of w.codes) el(list, 'li', code);
-        button(app, 'copy-codes', 'Copy', async () => {
-          try {
-            await copyText(w.codes.join('\n'));
-            w.copied = true;
-            w.error = null;
-            w.notice = 'Codes copied. Paste them somewhere safe.';
-          } catch (e) {
-            w.error = `Could not copy to the clipboard (${e.message}). Select the text and copy it by hand.`;
-          }
-          drawWizard();
-        }).dataset.focus = '';
-        button(app, 'download-codes', 'Download .txt', () => download('dialer-2fa-recovery-codes.txt', codesFile(me.email, w.codes)));
+        button(app, 'copy-codes', 'Copy', () => wizardDo({ type: 'copy-codes' })).dataset.focus = '';
+        button(app, 'download-codes', 'Download .txt', () => wizardDo({ type: 'download-codes' }));
         // R4: Complete only once the codes were copied.
-        button(app, 'complete', 'Complete', () => {
-          if (!w.copied) { w.error = 'Copy the codes first, then press Complete.'; return drawWizard(); }
-          finishWizard(w.kind === 'regenerate' ? 'New recovery codes are ready; the old ones no longer work.' : 'Two-factor authentication is on.');
-        }, { enabled: w.copied, cls: 'primary' });
+        button(app, 'complete', 'Complete', () => wizardDo({ type: 'complete' }), { enabled: logic.canComplete(w), cls: 'primary' });
         if (!w.copied) el(app, 'p', 'Complete unlocks once you press Copy.', { class: 'muted' });
         break;
       }
@@ -579,40 +462,66 @@ function drawWizard() {
     // Setup that is required offers nothing else but signing out; the
     // codes are shown once, behind the Copy gate.
     if (w.forced) button(app, 'setup-sign-out', 'Sign out', () => signOut('/web/sign-out'), { cls: 'link' });
-    else if (w.step !== 'codes') button(app, 'cancel', 'Cancel', () => { wiz = null; route(); }, { cls: 'link' });
+    else if (logic.canLeaveWizard(w)) button(app, 'cancel', 'Cancel', () => { wiz = null; route(); }, { cls: 'link' });
   });
 }
 
-// ---- My Account → Two-Factor Authentication (settings_state.rs).
+// ---- My Account → Two-Factor Authentication and the owner's tab:
+// logic.pageUpdate decides, this draws and carries out.
+
+function pageDo(msg) {
+  const here = page;
+  if (!here) return;
+  const { effects, next } = logic.pageUpdate(here, { ...msg, email: me?.email }, me?.two_factor);
+  for (const fx of effects) {
+    answerOf(call(fx.send.path, fx.send.body, fx.send.method)).then((answer) => {
+      if (page === here) pageDo({ type: 'answered', key: fx.key, id: fx.id, answer });
+    });
+  }
+  if (next) return pageGo(here, next);
+  redraw();
+}
+
+async function pageGo(here, next) {
+  if (next.signedOut) return signOut('/web/sign-out');
+  if (next.wizard) return startWizard(next.wizard, next.effects);
+  if (next.reload) {
+    try {
+      await showSignedIn();
+    } catch (e) {
+      here.error = logic.errorText(e);
+      return redraw();
+    }
+    if (page?.kind === here.kind) {
+      page.notice = next.notice;
+      redraw();
+    }
+  }
+}
+
+function redraw() {
+  if (page?.kind === 'owner') drawOwnerTab();
+  else if (page) drawMy2fa();
+}
 
 async function openMy2fa() {
   wiz = null;
-  page = { kind: 'my', error: null, notice: null, pending: null, busy: false, devices: null };
+  page = logic.settingsPage('my');
   try {
     page.devices = (await call('/web/trusted-devices')).devices;
   } catch (e) {
-    page.error = errorText(e);
+    page.error = logic.errorText(e);
   }
   drawMy2fa();
 }
 
-function disableBlocked() {
-  const tf = me.two_factor;
-  if (!tf.required) return null;
-  const by = tf.required_by.length ? tf.required_by.join(', ') : 'your organisation';
-  return `2FA cannot be turned off: it is required by ${by}.`;
-}
-
-const QUESTIONS = {
-  'switch-sms': 'Switch to text messages? Codes go to the number you used before.',
-  'switch-authenticator': 'Switch to an authenticator app? You will scan a new QR code.',
-  regenerate: 'Make 10 new recovery codes? The old ones stop working.',
-  disable: 'Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.',
-};
-
 // The panel of a change that needs the password again.
 function confirmPanel(parent, question, { disable = false } = {}) {
-  const f = form(parent, 'confirm-form', () => confirmPending($('confirm-password').value, disable ? $('confirm-disable').checked : true));
+  const f = form(parent, 'confirm-form', () => pageDo({
+    type: 'confirm',
+    password: $('confirm-password').value,
+    confirmed: disable ? $('confirm-disable').checked : true,
+  }));
   f.className = 'confirm';
   el(f, 'p', question, { id: 'confirm-question' });
   if (disable) {
@@ -622,58 +531,7 @@ function confirmPanel(parent, question, { disable = false } = {}) {
   }
   field(f, 'confirm-password', 'Your password', 'password', { autocomplete: 'current-password', 'data-focus': true });
   el(f, 'button', 'Confirm', { id: 'confirm', type: 'submit', disabled: page.busy });
-  button(f, 'cancel', 'Cancel', () => { page.pending = null; page.error = null; redraw(); });
-}
-
-function redraw() {
-  if (page?.kind === 'owner') drawOwnerTab();
-  else if (page) drawMy2fa();
-}
-
-async function confirmPending(password, confirmedBox) {
-  const p = page.pending;
-  if (!password) { page.error = 'Enter your password to confirm.'; return redraw(); }
-  if (p.what === 'disable' && !confirmedBox) { page.error = 'Tick the box to confirm you want 2FA off.'; return redraw(); }
-  page.busy = true;
-  page.error = null;
-  redraw();
-  const here = page;
-  try {
-    if (p.what === 'switch') {
-      const started = await call('/web/two-factor/switch', { method: p.method, password });
-      if (started.authenticator) return startWizard('switch', { entry: { step: 'app-scan', setup: started.authenticator } });
-      startWizard('switch');
-      setCodeSent(started.sms);
-      return drawWizard();
-    }
-    if (p.what === 'regenerate') {
-      const fresh = await call('/web/two-factor/recovery-codes', { password });
-      return startWizard('regenerate', { entry: { step: 'codes', codes: fresh.codes } });
-    }
-    if (p.what === 'disable') {
-      await call('/web/two-factor/disable', { password, confirm: true });
-      await showSignedIn();
-      page.notice = 'Two-factor authentication is off.';
-      return redraw();
-    }
-    if (p.what === 'enforce') {
-      await call(`/web/accounts/${p.accountId}/enforcement`, { enforce_2fa: p.on, password }, 'PUT');
-      // Enforcement applies to the owner too: without 2FA they are now
-      // held to setup, which showSignedIn shows.
-      await showSignedIn();
-      if (page?.kind === 'owner') {
-        page.notice = p.on ? '2FA is now required for everyone in this account.' : '2FA is now optional in this account.';
-        redraw();
-      }
-      return;
-    }
-  } catch (e) {
-    if (page !== here) return;
-    page.busy = false;
-    page.error = errorText(e);
-    // A refused or cancelled change leaves the box showing the setting.
-    return redraw();
-  }
+  button(f, 'cancel', 'Cancel', () => pageDo({ type: 'cancel' }));
 }
 
 function drawMy2fa() {
@@ -685,20 +543,21 @@ function drawMy2fa() {
     messages(app, page.error, page.notice);
     const section = el(app, 'section', '', { class: 'card', id: 'method-section' });
     if (tf.enabled && tf.method) {
-      const line = tf.method === 'sms' && tf.phone_hint ? `Text message (SMS) to ${tf.phone_hint}` : methodName(tf.method);
+      const line = tf.method === 'sms' && tf.phone_hint ? `Text message (SMS) to ${tf.phone_hint}` : logic.methodName(tf.method);
       el(section, 'p', `Current method: ${line}`, { id: 'current-method', 'data-method': tf.method });
       const other = tf.method === 'sms' ? 'authenticator' : 'sms';
-      button(section, 'switch', other === 'sms' ? 'Switch to text message' : 'Switch to authenticator app', () => ask({ what: 'switch', method: other }), { enabled: !page.busy });
+      const ask = (pending) => () => pageDo({ type: 'ask', pending });
+      button(section, 'switch', other === 'sms' ? 'Switch to text message' : 'Switch to authenticator app', ask({ what: 'switch', method: other }), { enabled: !page.busy });
       el(section, 'p', `${tf.recovery_codes_remaining} recovery codes left.`, { id: 'codes-left-2fa' });
-      button(section, 'regenerate', 'New recovery codes', () => ask({ what: 'regenerate' }), { enabled: !page.busy });
-      const blocked = disableBlocked();
-      button(section, 'disable', 'Turn off 2FA', () => ask({ what: 'disable' }), { enabled: !blocked && !page.busy });
+      button(section, 'regenerate', 'New recovery codes', ask({ what: 'regenerate' }), { enabled: !page.busy });
+      const blocked = logic.disableBlocked(tf);
+      button(section, 'disable', 'Turn off 2FA', ask({ what: 'disable' }), { enabled: !blocked && !page.busy });
       if (blocked) el(section, 'p', blocked, { id: 'disable-reason', class: 'muted' });
       const p = page.pending;
-      if (p) confirmPanel(section, QUESTIONS[p.what === 'switch' ? `switch-${p.method}` : p.what], { disable: p.what === 'disable' });
+      if (p) confirmPanel(section, logic.question(page, p, tf), { disable: p.what === 'disable' });
     } else {
       el(section, 'p', 'Two-factor authentication is off.', { id: 'current-method' });
-      button(section, 'set-up', 'Set up 2FA', () => startWizard('setup'), { cls: 'primary' });
+      button(section, 'set-up', 'Set up 2FA', () => startWizard(logic.setupWizard(me.email)), { cls: 'primary' });
     }
     if (page.devices) {
       const devices = el(app, 'section', '', { class: 'card' });
@@ -707,8 +566,8 @@ function drawMy2fa() {
       const list = el(devices, 'ul', '', { id: 'devices' });
       for (const d of page.devices) {
         const li = el(list, 'li', '', { 'data-device': String(d.id) });
-        el(li, 'span', `${d.label ?? 'A computer'}${d.current ? ' (this computer)' : ''}: remembered until ${dateText(d.expires_at)}`);
-        button(li, `revoke-${d.id}`, 'Revoke', () => revoke(d.id), { enabled: !page.busy });
+        el(li, 'span', `${d.label ?? 'A computer'}${d.current ? ' (this computer)' : ''}: remembered until ${logic.dateText(d.expires_at)}`);
+        button(li, `revoke-${d.id}`, 'Revoke', () => pageDo({ type: 'revoke', id: d.id }), { enabled: !page.busy });
       }
     }
     const everywhere = el(app, 'section', '', { class: 'card' });
@@ -719,41 +578,20 @@ function drawMy2fa() {
   });
 }
 
-function ask(pending) {
-  page.pending = pending;
-  page.error = null;
-  page.notice = null;
-  redraw();
-}
-
-async function revoke(id) {
-  page.busy = true;
-  page.error = null;
-  drawMy2fa();
-  try {
-    await call(`/web/trusted-devices/${id}`, undefined, 'DELETE');
-    page.devices = (await call('/web/trusted-devices')).devices;
-    page.notice = 'Device removed. It will ask for a code at the next sign-in.';
-  } catch (e) {
-    page.error = errorText(e);
-  }
-  page.busy = false;
-  drawMy2fa();
-}
-
 // ---- Account Settings → Two-Factor Authentication: owners only. The page
-// hides it from members; the API refuses them whatever the page does.
+// hides it from members; the API refuses them whatever the page does (and
+// gives them no counts).
 
 async function openOwnerTab() {
   wiz = null;
-  page = { kind: 'owner', error: null, notice: null, pending: null, busy: false, accounts: [] };
+  page = logic.settingsPage('owner');
   let accounts = [];
   try {
     accounts = (await call('/web/accounts')).accounts;
   } catch (e) {
-    page.error = errorText(e);
+    page.error = logic.errorText(e);
   }
-  page.accounts = accounts.filter((a) => a.role === 'owner');
+  page.accounts = logic.owned(accounts);
   if (!page.accounts.length) {
     return view('owner-2fa-refused', (app) => {
       el(app, 'h1', 'Two-Factor Authentication');
@@ -762,19 +600,6 @@ async function openOwnerTab() {
     });
   }
   drawOwnerTab();
-}
-
-function enforceQuestion(account, on) {
-  if (!on) return `Stop requiring 2FA in ${account.name}? People there can then turn it off.`;
-  const n = account.members_without_two_factor;
-  const waiting = n === 0 ? 'Everyone in it has set up 2FA already.'
-    : n === 1 ? '1 person in it has not set up 2FA yet and will be able to do nothing but set it up.'
-      : n === undefined || n === null ? 'People without 2FA will be able to do nothing but set it up.'
-        : `${n} people in it have not set up 2FA yet and will be able to do nothing but set it up.`;
-  const yourself = me.two_factor.enabled
-    ? 'As an owner you must have 2FA too; you have it.'
-    : 'As an owner you must have 2FA too: you have not set it up, so you will be asked to right away.';
-  return `Require 2FA for everyone in ${account.name}? ${waiting} ${yourself}`;
 }
 
 function drawOwnerTab() {
@@ -791,10 +616,10 @@ function drawOwnerTab() {
       const box = el(l, 'input', '', { id, type: 'checkbox', 'data-account': a.name, disabled: page.busy });
       box.checked = asked ?? a.enforce_2fa ?? false;
       l.append(` Enforce 2FA for everyone in ${a.name} (you own it)`);
-      box.addEventListener('change', () => ask({ what: 'enforce', accountId: a.id, on: box.checked }));
-      const n = a.members_without_two_factor ?? 0;
-      el(li, 'p', n === 0 ? 'Everyone in it has set up 2FA.' : n === 1 ? '1 person has not set up 2FA yet.' : `${n} people have not set up 2FA yet.`, { class: 'muted', id: `without-${a.id}` });
-      if (asked !== null) confirmPanel(li, enforceQuestion(a, asked));
+      box.addEventListener('change', () => pageDo({ type: 'enforce', accountId: a.id, on: box.checked }));
+      el(li, 'p', logic.setUpCountText(a), { id: `set-up-${a.id}`, class: 'count' });
+      el(li, 'p', logic.withoutText(a), { class: 'muted', id: `without-${a.id}` });
+      if (asked !== null) confirmPanel(li, logic.question(page, page.pending, me.two_factor));
     }
     el(app, 'a', 'Back', { id: 'home', href: '#/' });
   });
@@ -804,7 +629,7 @@ function drawOwnerTab() {
 
 async function route() {
   if (!me) return;
-  if (me.two_factor.setup_only) return startWizard('setup', { forced: true });
+  if (me.two_factor.setup_only) return startWizard(logic.setupWizard(me.email, { forced: true }));
   page = null;
   if (location.hash === MY_2FA) return openMy2fa();
   if (location.hash === OWNER_2FA) return openOwnerTab();

@@ -44,6 +44,9 @@ const DEVICE_COOKIE: &str = "d2fa_device";
 
 const INDEX_HTML: &str = include_str!("../../web-app/index.html");
 const APP_JS: &str = include_str!("../../web-app/app.js");
+/// The 2FA pages' logic, imported by `app.js` (a module script) and by the
+/// node unit tests in `tests/web-logic/`.
+const LOGIC_JS: &str = include_str!("../../web-app/logic.mjs");
 const APP_CSS: &str = include_str!("../../web-app/app.css");
 
 /// `POST /web/sign-in`: the password step. The trusted-device token, when
@@ -109,6 +112,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/app.js", get(app_js))
+        .route("/logic.mjs", get(logic_js))
         .route("/app.css", get(app_css))
         .route("/web/sign-in", post(web_sign_in))
         .route("/web/challenge", post(answer_challenge))
@@ -139,6 +143,15 @@ async fn app_js() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         APP_JS,
+    )
+        .into_response()
+}
+
+async fn logic_js() -> Response {
+    // A module script is run only with a JavaScript content type.
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        LOGIC_JS,
     )
         .into_response()
 }

@@ -223,6 +223,7 @@ test('an owner enforces 2FA from the web app; a member without the extension is 
     await page.locator('#nav-owner-2fa').click();
     await expectScreen(page, 'owner-2fa', 'web2fa-owner-tab');
     assert.match(await page.locator('#accounts li[data-account="Acme"]').innerText(), /2 people have not set up 2FA yet/);
+    assert.equal(await page.locator('#accounts li[data-account="Acme"] .count').innerText(), '0 of 2 people have set up 2FA.');
     const toggle = page.locator('#accounts input[data-account="Acme"]');
     assert.equal(await toggle.isChecked(), false);
     await toggle.click();
@@ -247,6 +248,7 @@ test('an owner enforces 2FA from the web app; a member without the extension is 
     await expectScreen(page, 'owner-2fa', 'web2fa-owner-tab-on');
     assert.equal(await page.locator('#accounts input[data-account="Acme"]').isChecked(), true);
     assert.match(await page.locator('#accounts li[data-account="Acme"]').innerText(), /1 person has not set up 2FA yet/);
+    assert.equal(await page.locator('#accounts li[data-account="Acme"] .count').innerText(), '1 of 2 people have set up 2FA.');
 
     // The member signs in: nothing but the setup, whatever the address.
     page = member.page;
@@ -280,6 +282,12 @@ test('an owner enforces 2FA from the web app; a member without the extension is 
     });
     assert.equal(answer.status, 403);
     assert.equal(answer.body.error.code, 'forbidden');
+    // The owner's tab counts the member who just set up 2FA.
+    page = owner.page;
+    await page.reload();
+    await expectScreen(page, 'owner-2fa', 'web2fa-owner-tab-everyone');
+    assert.equal(await page.locator('#accounts li[data-account="Acme"] .count').innerText(), '2 of 2 people have set up 2FA.');
+    assert.match(await page.locator('#accounts li[data-account="Acme"]').innerText(), /Everyone in it has set up 2FA/);
   } finally {
     await owner.context.close();
     await member.context.close();

@@ -118,16 +118,28 @@ async fn page_is_served_with_the_pinned_extension_id_and_a_csp() {
     let html = res.text().await.unwrap();
     assert!(html.contains(shared::product::EXTENSION_ID));
     assert!(!html.contains("@EXTENSION_ID@"));
-    let js = s
-        .client
-        .get(format!("{}/app.js", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        js.headers()["content-type"],
-        "text/javascript; charset=utf-8"
-    );
+    // The page's script is a module importing the 2FA logic: both are
+    // served as JavaScript from this origin (a module with another type
+    // is not run).
+    assert!(html.contains(r#"<script type="module" src="/app.js">"#));
+    for (path, needle) in [
+        ("/app.js", "from './logic.mjs'"),
+        ("/logic.mjs", "export function wizardUpdate"),
+    ] {
+        let js = s
+            .client
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(js.status(), 200, "{path}");
+        assert_eq!(
+            js.headers()["content-type"],
+            "text/javascript; charset=utf-8",
+            "{path}"
+        );
+        assert!(js.text().await.unwrap().contains(needle), "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
