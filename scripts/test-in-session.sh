@@ -12,6 +12,9 @@ trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 echo -n "dialer-2fa-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 cd "$ROOT"
 
+echo "== JavaScript: the web app's 2FA logic (node unit tests, a second)"
+node --test tests/web-logic/
+
 echo "== Rust: workspace (shared, native host, account API)"
 cargo test --workspace --locked
 

@@ -83,7 +83,6 @@ async function showSignedIn(syncNote) {
   $('verified-until').textContent = formatDate(tf.verified_until);
   $('codes-left').textContent = String(tf.recovery_codes_remaining);
   if (syncNote !== undefined) $('sync-status').textContent = syncNote;
-  if (tf.setup_only) return startWizard(logic.setupWizard(session.email, { forced: true }));
   await route();
 }
 
@@ -256,7 +255,7 @@ let me = null; // the last GET /web/session: { email, two_factor }
 let wiz = null; // the wizard (logic.setupWizard and friends), while it runs
 let page = null; // My Account or the owner's tab (logic.settingsPage)
 
-const { MY_2FA, OWNER_2FA } = logic;
+const { MY_2FA } = logic;
 
 // A promise's outcome in the shape the logic reads: { ok } or { error }.
 function answerOf(promise) {
@@ -629,10 +628,11 @@ function drawOwnerTab() {
 
 async function route() {
   if (!me) return;
-  if (me.two_factor.setup_only) return startWizard(logic.setupWizard(me.email, { forced: true }));
+  const to = logic.landing(me, location.hash);
+  if (to.wizard) return startWizard(to.wizard);
   page = null;
-  if (location.hash === MY_2FA) return openMy2fa();
-  if (location.hash === OWNER_2FA) return openOwnerTab();
+  if (to.page === 'my') return openMy2fa();
+  if (to.page === 'owner') return openOwnerTab();
   wiz = null;
   show('signed-in');
   let owner = false;

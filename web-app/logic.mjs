@@ -17,6 +17,18 @@ export const SMS_CODE_LIFETIME = 10 * 60;
 export const MY_2FA = '#/my-account/two-factor';
 export const OWNER_2FA = '#/account-settings/two-factor';
 
+/**
+ * Where a signed-in person lands: the forced setup wizard when 2FA is
+ * required and not set up, whatever the address (R9: nothing else is
+ * allowed); else the page the address names, or home.
+ */
+export function landing(session, hash) {
+  if (session.two_factor?.setup_only) return { wizard: setupWizard(session.email, { forced: true }) };
+  if (hash === MY_2FA) return { page: 'my' };
+  if (hash === OWNER_2FA) return { page: 'owner' };
+  return { page: 'home' };
+}
+
 // ---- Words and input clean-up (text.rs).
 
 export function methodName(method) {
