@@ -190,6 +190,59 @@ async fn sessions_and_challenges_expire() {
         .err(401, "unauthorized");
 }
 
+/// The challenge's announced end is the one the server keeps: its
+/// `expires_at` is 15 minutes after it was made, it still works 5 s before,
+/// and it is dead at that second (not one second later).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenge_ends_when_it_says() {
+    let s = Server::start().await;
+    s.user("ends@example.com");
+    let token = s.session("ends@example.com").await;
+    let (secret, _) = s.enroll_authenticator(&token).await;
+    // Past the setup code's step, so the answers below are fresh codes.
+    s.advance(30).await;
+    let open = || async {
+        let before = s.now().await;
+        let r = s.sign_in("ends@example.com").await;
+        let body = r.ok();
+        let after = s.now().await;
+        let expires_at = body["expires_at"].as_i64().unwrap();
+        assert!(
+            (before + 15 * 60..=after + 15 * 60).contains(&expires_at),
+            "expires_at {expires_at}, made in [{before}, {after}]"
+        );
+        (body["challenge_token"].as_str().unwrap().to_string(), expires_at)
+    };
+    let answer = |challenge: String, now: i64| {
+        let code = crate::common::oathtool(&secret, now);
+        let s = &s;
+        async move {
+            s.post(
+                "/v1/sign-in/challenge",
+                None,
+                json!({"challenge_token": challenge, "code": code}),
+            )
+            .await
+        }
+    };
+
+    let (challenge, expires_at) = open().await;
+    let now = s.now().await;
+    let now = s.advance(expires_at - 5 - now).await;
+    let r = answer(challenge, now).await;
+    assert!(
+        r.ok()["session_token"].as_str().unwrap().starts_with("ses_"),
+        "{}",
+        r.body
+    );
+
+    s.advance(60).await;
+    let (challenge, expires_at) = open().await;
+    let now = s.now().await;
+    let now = s.advance(expires_at - now).await;
+    answer(challenge, now).await.err(401, "code_expired");
+}
+
 const SMS_PHONE: &str = "+14155550142";
 
 /// A user with SMS as their method and a signed-in session; returns it.
