@@ -211,7 +211,10 @@ async fn a_challenge_ends_when_it_says() {
             (before + 15 * 60..=after + 15 * 60).contains(&expires_at),
             "expires_at {expires_at}, made in [{before}, {after}]"
         );
-        (body["challenge_token"].as_str().unwrap().to_string(), expires_at)
+        (
+            body["challenge_token"].as_str().unwrap().to_string(),
+            expires_at,
+        )
     };
     let answer = |challenge: String, now: i64| {
         let code = crate::common::oathtool(&secret, now);
@@ -231,7 +234,10 @@ async fn a_challenge_ends_when_it_says() {
     let now = s.advance(expires_at - 5 - now).await;
     let r = answer(challenge, now).await;
     assert!(
-        r.ok()["session_token"].as_str().unwrap().starts_with("ses_"),
+        r.ok()["session_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("ses_"),
         "{}",
         r.body
     );
