@@ -94,16 +94,17 @@ pub fn compare(secret: &[u8], typed: &str, now: i64) -> ApiResult<Match> {
         let code = t.generate(step as u64 * STEP_SECONDS);
         bool::from(code.as_bytes().ct_eq(typed.as_bytes()))
     };
-    // Prefer the current step, then the neighbours.
-    for offset in [0i64, -1, 1] {
-        if offset.abs() <= DRIFT_STEPS && matches(offset) {
-            return Ok(Match::Step(current + offset));
-        }
-    }
-    for distance in (DRIFT_STEPS + 1)..=SKEW_HINT_STEPS {
+    // Nearest steps first, so the current step wins over its neighbours.
+    // Within the drift window a match is accepted; further out it only
+    // tells the person their phone's clock is off.
+    for distance in 0..=SKEW_HINT_STEPS {
         for offset in [-distance, distance] {
             if matches(offset) {
-                return Ok(Match::Skewed { offset });
+                return Ok(if distance <= DRIFT_STEPS {
+                    Match::Step(current + offset)
+                } else {
+                    Match::Skewed { offset }
+                });
             }
         }
     }
@@ -299,6 +300,24 @@ mod tests {
             .lines()
             .map(|l| l.trim().to_string())
             .collect()
+    }
+
+    /// Near the Unix epoch the window must stop at step 0: the code of
+    /// step 0 still matches there, and a wrong code is refused without
+    /// looking at steps before it (which do not exist).
+    #[test]
+    fn the_window_stops_at_step_zero() {
+        let first = code_at(RFC_SEED, 0).unwrap();
+        assert_eq!(compare(RFC_SEED, &first, 0).unwrap(), Match::Step(0));
+        assert_eq!(compare(RFC_SEED, &first, 29).unwrap(), Match::Step(0));
+        let window: Vec<String> = (0..=SKEW_HINT_STEPS)
+            .map(|step| code_at(RFC_SEED, step * STEP_SECONDS as i64).unwrap())
+            .collect();
+        let wrong = (0..1_000_000)
+            .map(|n| format!("{n:06}"))
+            .find(|c| !window.contains(c))
+            .unwrap();
+        assert_eq!(compare(RFC_SEED, &wrong, 0).unwrap(), Match::None);
     }
 
     #[test]
