@@ -992,6 +992,36 @@ mod tests {
     }
 
     #[test]
+    fn kept_codes_replaced_elsewhere_are_neither_revealed_nor_counted() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Challenge,
+            ok(SignInOutcome::SignedIn {
+                session: session(two_factor(true, false, 10)),
+            }),
+        ));
+        let entry = |id, replaced| VaultEntry {
+            id,
+            account: "a@example.com".into(),
+            position: id as u32,
+            used: false,
+            saved_at: 0,
+            replaced,
+        };
+        let fx = p.update(Msg::Answered(
+            Key::VaultList,
+            ok(VaultListResult {
+                entries: vec![entry(1, true), entry(2, true)],
+            }),
+        ));
+        assert_eq!(fx, vec![], "a dead code is not even decrypted");
+        match &p.screen {
+            Screen::SignedIn(s) => assert_eq!(unused(s.vault.as_ref().unwrap()), 0),
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
     fn signed_in_lists_and_reveals_kept_codes() {
         let mut p = signed_out_popup();
         let fx = p.update(Msg::Answered(

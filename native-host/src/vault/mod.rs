@@ -554,6 +554,35 @@ mod tests {
     }
 
     #[test]
+    fn a_vault_of_the_first_schema_is_upgraded_and_keeps_its_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(VAULT_FILE);
+        let keys = MemoryKeys::default();
+        let mut vault = Vault::open(&path, &keys).unwrap();
+        vault.save("a", &codes("V1")).unwrap();
+        vault
+            .conn
+            .execute_batch(
+                "ALTER TABLE recovery_codes DROP COLUMN batch;
+                 ALTER TABLE recovery_codes DROP COLUMN replaced;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        drop(vault);
+        let mut vault = Vault::open(&path, &keys).unwrap();
+        let entries = vault.list(Some("a")).unwrap();
+        assert_eq!(entries.len(), 10);
+        assert!(entries.iter().all(|e| !e.replaced));
+        let current = fingerprint(&codes("V1"));
+        let api = ApiCodes {
+            enabled: true,
+            batch: Some(&current),
+            used: &[7],
+        };
+        assert_eq!(vault.sync_with_api("a", api).unwrap().marked_used, 1);
+    }
+
+    #[test]
     fn plaintext_never_reaches_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(VAULT_FILE);
