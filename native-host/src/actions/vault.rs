@@ -112,7 +112,7 @@ pub async fn keep_current(
     let not_current = || {
         ErrorBody::new(
             ErrorCode::RecoveryCodesNotCurrent,
-            "These are not your current recovery codes, so the extension did not keep them.",
+            "These are not the current recovery codes of the person signed in to the dialer-2fa extension, so it did not keep them.",
         )
     };
     if codes.len() != RECOVERY_CODE_COUNT {
