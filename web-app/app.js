@@ -66,6 +66,27 @@ function askExtension(message) {
   });
 }
 
+// New recovery codes, with the extension present: the person may keep them
+// in it (issue 15), replacing the codes it keeps. The extension's host keeps
+// them only if they are this person's current batch at the API. Chrome
+// gives a page `chrome.runtime` only when an extension lets this origin
+// talk to it, so without one the button is not offered. The outcome lives
+// on the wizard (`w.inExtension`), which is drawn again after every change.
+function keepInExtensionButton(parent, w) {
+  if (!(window.chrome && chrome.runtime && chrome.runtime.sendMessage)) return;
+  const state = w.inExtension ?? {};
+  button(parent, 'keep-in-extension', 'Keep them in the dialer-2fa extension', async () => {
+    w.inExtension = { busy: true };
+    drawWizard();
+    const reply = await askExtension({ type: 'keep_recovery_codes', codes: w.codes });
+    w.inExtension = reply?.ok
+      ? { kept: true, text: 'Kept in the dialer-2fa extension on this computer, in place of the codes it kept before.' }
+      : { text: reply ? `The extension did not keep them: ${reply.error?.message ?? 'no reason given'}` : 'The dialer-2fa extension is not installed in this browser.' };
+    if (wiz === w) drawWizard();
+  }, { enabled: !state.busy && !state.kept });
+  if (state.text) el(parent, 'p', state.text, { id: 'keep-in-extension-status', class: state.kept ? 'notice' : 'problem', role: 'status' });
+}
+
 function formatDate(unixSeconds) {
   if (!unixSeconds) return 'not remembered (the code is asked at each sign-in)';
   return new Date(unixSeconds * 1000).toLocaleString();
@@ -449,6 +470,7 @@ function drawWizard() {
         for (const code of w.codes) el(list, 'li', code);
         button(app, 'copy-codes', 'Copy', () => wizardDo({ type: 'copy-codes' })).dataset.focus = '';
         button(app, 'download-codes', 'Download .txt', () => wizardDo({ type: 'download-codes' }));
+        keepInExtensionButton(app, w);
         // R4: Complete only once the codes were copied.
         button(app, 'complete', 'Complete', () => wizardDo({ type: 'complete' }), { enabled: logic.canComplete(w), cls: 'primary' });
         if (!w.copied) el(app, 'p', 'Complete unlocks once you press Copy.', { class: 'muted' });

@@ -217,11 +217,25 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         }
     }
     if let Some(kept) = &s.vault {
-        if !kept.is_empty() {
+        if kept.iter().any(|k| k.entry.replaced) {
+            // New codes made elsewhere (the web app) replaced these: never
+            // offer a dead code as good.
+            ui.class(
+                app,
+                "p",
+                "problem",
+                "The recovery codes kept on this computer were replaced by new ones made elsewhere, so they no longer work. Make new ones in Settings, or keep the new ones from the web app.",
+            )?
+            .set_id("vault-replaced");
+            ui.button(app, "get-new-codes", "Get new codes", true, || {
+                Msg::OpenSettings
+            })?;
+        }
+        if kept.iter().any(|k| !k.entry.replaced) {
             ui.el(app, "h2", "Recovery codes on this computer")?;
             let list = ui.class(app, "ul", "kept", "")?;
             list.set_id("vault");
-            for k in kept {
+            for k in kept.iter().filter(|k| !k.entry.replaced) {
                 let li = ui.el(&list, "li", "")?;
                 li.set_attribute("data-used", if k.entry.used { "true" } else { "false" })?;
                 let code = ui.el(

@@ -535,9 +535,12 @@ impl Popup {
         };
         match decode::<VaultListResult>(answer) {
             Ok(list) => {
+                // A replaced code no longer works: it is not revealed, only
+                // counted, so the popup can say so and offer new ones.
                 let fx = list
                     .entries
                     .iter()
+                    .filter(|e| !e.replaced)
                     .map(|e| {
                         Effect::Send(Request::VaultReveal { code_id: e.id }, Key::Reveal(e.id))
                     })
@@ -609,7 +612,9 @@ pub fn prompt_answered(prompt: &WebAppPrompt, allow: bool) -> String {
 
 /// Unused codes among those kept on this computer.
 pub fn unused(kept: &[KeptCode]) -> u32 {
-    kept.iter().filter(|k| !k.entry.used).count() as u32
+    kept.iter()
+        .filter(|k| !k.entry.used && !k.entry.replaced)
+        .count() as u32
 }
 
 /// Why setup is forced, in words: who requires it.
@@ -685,6 +690,7 @@ mod tests {
             phone_hint: None,
             recovery_codes_remaining: left,
             recovery_codes_used: vec![],
+            recovery_codes_batch: None,
             verified_until: None,
             required: setup_only,
             required_by: if setup_only {
@@ -986,6 +992,36 @@ mod tests {
     }
 
     #[test]
+    fn kept_codes_replaced_elsewhere_are_neither_revealed_nor_counted() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Challenge,
+            ok(SignInOutcome::SignedIn {
+                session: session(two_factor(true, false, 10)),
+            }),
+        ));
+        let entry = |id, replaced| VaultEntry {
+            id,
+            account: "a@example.com".into(),
+            position: id as u32,
+            used: false,
+            saved_at: 0,
+            replaced,
+        };
+        let fx = p.update(Msg::Answered(
+            Key::VaultList,
+            ok(VaultListResult {
+                entries: vec![entry(1, true), entry(2, true)],
+            }),
+        ));
+        assert_eq!(fx, vec![], "a dead code is not even decrypted");
+        match &p.screen {
+            Screen::SignedIn(s) => assert_eq!(unused(s.vault.as_ref().unwrap()), 0),
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
     fn signed_in_lists_and_reveals_kept_codes() {
         let mut p = signed_out_popup();
         let fx = p.update(Msg::Answered(
@@ -1013,6 +1049,7 @@ mod tests {
             position: id as u32,
             used,
             saved_at: 0,
+            replaced: false,
         };
         let fx = p.update(Msg::Answered(
             Key::VaultList,

@@ -115,6 +115,15 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 &format!("{} recovery codes left.", tf.recovery_codes_remaining),
             )?
             .set_id("codes-left");
+            if s.kept_replaced {
+                ui.class(
+                    &section,
+                    "p",
+                    "problem",
+                    "The recovery codes kept on this computer were replaced by new ones made elsewhere and no longer work. Make new ones here, or keep the new ones from the web app.",
+                )?
+                .set_id("vault-replaced");
+            }
             ui.button(
                 &section,
                 "regenerate",

@@ -12,7 +12,7 @@ use shared::api::{
     AccountList, AccountMembership, AccountRole, Enforcement, RecoveryCodes, SwitchStarted,
     TrustedDevice, TrustedDeviceList, TwoFactorMethod,
 };
-use shared::native::Request;
+use shared::native::{Request, VaultListResult};
 use shared::two_factor::{AccountRequest, SessionView};
 use shared::{ErrorBody, ErrorCode};
 
@@ -54,6 +54,10 @@ pub struct Settings {
     pub busy: bool,
     pub error: Option<String>,
     pub notice: Option<String>,
+    /// The codes kept on this computer were replaced by new ones made
+    /// elsewhere (the web app): they no longer work, so the page says so
+    /// and offers new ones.
+    pub kept_replaced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +85,8 @@ pub enum Key {
     Enforce(i64),
     /// The vault forgot codes that stopped working.
     VaultForgot,
+    /// What the vault keeps for the signed-in person.
+    Vault,
     Wizard(WizKey),
 }
 
@@ -113,6 +119,7 @@ impl Settings {
             busy: false,
             error: None,
             notice: None,
+            kept_replaced: false,
         };
         (s, load())
     }
@@ -356,8 +363,19 @@ impl Settings {
                     } else {
                         View::Main
                     };
+                    let mut fx = vec![Effect::Badge(badge)];
+                    if self.view == View::Main {
+                        // The host synced the vault with the API while
+                        // answering the session: ask what it keeps now.
+                        fx.push(Effect::Send(
+                            Request::VaultList {
+                                account: session.email.clone(),
+                            },
+                            Key::Vault,
+                        ));
+                    }
                     self.session = Some(session);
-                    vec![Effect::Badge(badge)]
+                    fx
                 }
                 Err(e) => {
                     self.view = View::Problem(text::error_text(&e));
@@ -386,6 +404,7 @@ impl Settings {
             Key::Regenerate => match decode::<RecoveryCodes>(answer) {
                 Ok(codes) => {
                     self.pending = None;
+                    self.kept_replaced = false;
                     let email = self.email();
                     self.view = View::Wizard(Wizard::codes(&email, codes));
                     // The old codes no longer work: the popup must not list
@@ -434,6 +453,14 @@ impl Settings {
                 }
                 Err(e) => self.failed(e),
             },
+            Key::Vault => {
+                // No vault (or a keyring problem) is not this page's
+                // business: the popup reports it.
+                self.kept_replaced = decode::<VaultListResult>(answer)
+                    .map(|l| l.entries.iter().any(|e| e.replaced))
+                    .unwrap_or(false);
+                vec![]
+            }
             Key::Wizard(_) | Key::VaultForgot => vec![],
         }
     }
@@ -466,6 +493,7 @@ mod tests {
                 phone_hint: Some("+1•••0123".into()),
                 recovery_codes_remaining: 10,
                 recovery_codes_used: vec![],
+                recovery_codes_batch: None,
                 verified_until: None,
                 required: !required_by.is_empty(),
                 required_by: required_by.iter().map(|s| s.to_string()).collect(),
@@ -480,6 +508,50 @@ mod tests {
         assert_eq!(fx.len(), 3);
         st.update(Msg::Answered(Key::Session, ok(s)));
         st
+    }
+
+    #[test]
+    fn kept_codes_replaced_elsewhere_are_reported_until_new_ones_are_made() {
+        let (mut st, _) = Settings::init();
+        let fx = st.update(Msg::Answered(
+            Key::Session,
+            ok(session(Some(TwoFactorMethod::Authenticator), &[])),
+        ));
+        assert!(fx.contains(&Effect::Send(
+            Request::VaultList {
+                account: Some("a@example.com".into())
+            },
+            Key::Vault
+        )));
+        let entry = |replaced| shared::native::VaultEntry {
+            id: 1,
+            account: "a@example.com".into(),
+            position: 1,
+            used: false,
+            saved_at: 0,
+            replaced,
+        };
+        st.update(Msg::Answered(
+            Key::Vault,
+            ok(VaultListResult {
+                entries: vec![entry(false)],
+            }),
+        ));
+        assert!(!st.kept_replaced);
+        st.update(Msg::Answered(
+            Key::Vault,
+            ok(VaultListResult {
+                entries: vec![entry(true)],
+            }),
+        ));
+        assert!(st.kept_replaced);
+        st.update(Msg::Answered(
+            Key::Regenerate,
+            ok(RecoveryCodes {
+                codes: vec!["c".into(); 10],
+            }),
+        ));
+        assert!(!st.kept_replaced);
     }
 
     #[test]

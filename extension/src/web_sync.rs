@@ -4,9 +4,12 @@
 //! A page may offer a handoff code (the web app verified: the extension
 //! redeems it through the host) or ask for one (the web app has no session:
 //! the host mints one if this computer is signed in, and the person allowed
-//! this web app in the popup once). Nothing else is answered, and only for
-//! the one configured web app origin; the codes are one-time and
-//! short-lived, and no token ever reaches a page.
+//! this web app in the popup once), or hand over new recovery codes the
+//! person chose to keep here (the host keeps them only if they are the
+//! API's current batch for the signed-in person; nothing is read back).
+//! Nothing else is answered, and only for the one configured web app
+//! origin; the codes are one-time and short-lived, and no token ever
+//! reaches a page.
 
 use std::cell::RefCell;
 
@@ -81,6 +84,11 @@ pub fn on_external_message(
             Request::Account(AccountRequest::CreateHandoff { origin }),
             true,
         ),
+        // Only ever the checked request: the host keeps them only if they
+        // are the signed-in person's current batch, under that person.
+        ExternalRequest::KeepRecoveryCodes { codes } => {
+            (Request::VaultKeepCurrent { codes }, false)
+        }
     };
     let callback = Closure::once_into_js(move |reply: JsValue| {
         let reply = match chrome::from_js::<Reply>(&reply) {

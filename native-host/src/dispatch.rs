@@ -101,6 +101,9 @@ impl Dispatcher {
             Request::VaultDelete { account } => {
                 return vault::delete(s, account).await.map(R::VaultDelete)
             }
+            Request::VaultKeepCurrent { codes } => {
+                return vault::keep_current(s, codes).await.map(R::VaultSave)
+            }
             Request::Account(account) => account,
         };
         let (challenge, web) = (&self.challenge, &self.web);

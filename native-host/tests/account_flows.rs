@@ -555,3 +555,81 @@ fn vault_learns_codes_used_on_another_client() {
     assert_eq!(s["two_factor"]["recovery_codes_used"], json!([4]), "{}", s);
     assert_eq!(used(&mut host), vec![4]);
 }
+
+/// Kept entries of one account as (position, used, replaced).
+fn kept(host: &mut account_support::Host, email: &str) -> Vec<(u64, bool, bool)> {
+    let vault = host.ok(json!({"type": "vault_list", "account": email}));
+    vault["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["position"].as_u64().unwrap(),
+                e["used"] == true,
+                e["replaced"] == true,
+            )
+        })
+        .collect()
+}
+
+/// New codes made on another client (the web app) kill the kept batch: at
+/// the next `session` the vault shows it replaced, and the new batch's used
+/// positions do not mark old codes used as if they were the same codes.
+#[test]
+fn a_batch_replaced_elsewhere_shows_replaced_and_its_positions_mean_nothing() {
+    let api = Api::start();
+    api.create_user("rae@example.com");
+    let here = Profile::new(&api.url);
+    let mut host = here.host();
+    host.ok(sign_in("rae@example.com"));
+    let setup = host.ok(json!({"type": "authenticator_setup"}));
+    let key = setup["secret_base32"].as_str().unwrap().to_string();
+    let now = api.advance_clock(0);
+    let done = host.ok(json!({"type": "authenticator_confirm", "code": totp_at(&key, now)}));
+    let old: Vec<String> = serde_json::from_value(done["recovery_codes"].clone()).unwrap();
+    host.ok(json!({"type": "vault_save", "account": "rae@example.com", "codes": old}));
+
+    // Another client makes new codes and spends the second of them.
+    let elsewhere = Profile::new(&api.url);
+    let mut other = elsewhere.host();
+    let r = other.ok(sign_in("rae@example.com"));
+    assert_eq!(r["status"], "two_factor_required", "{}", r);
+    other.ok(json!({"type": "answer_challenge", "recovery_code": old[0]}));
+    let fresh = other.ok(json!({"type": "regenerate_recovery_codes", "password": PASSWORD}));
+    let fresh: Vec<String> = serde_json::from_value(fresh["codes"].clone()).unwrap();
+    other.ok(json!({"type": "sign_out"}));
+    let r = other.ok(sign_in("rae@example.com"));
+    assert_eq!(r["status"], "two_factor_required", "{}", r);
+    other.ok(json!({"type": "answer_challenge", "recovery_code": fresh[1]}));
+
+    let s = host.ok(json!({"type": "session"}));
+    assert_eq!(s["two_factor"]["recovery_codes_used"], json!([2]), "{}", s);
+    let entries = kept(&mut host, "rae@example.com");
+    assert_eq!(entries.len(), 10);
+    assert!(
+        entries.iter().all(|(_, used, replaced)| !used && *replaced),
+        "every old code is replaced, none marked used by the new batch: {:?}",
+        entries
+    );
+
+    // The web app hands the new codes over: only the current batch, all of
+    // it, is kept, under the signed-in person.
+    let keep = |codes: &[String]| json!({"type": "vault_keep_current", "codes": codes});
+    let (code, _) = host.err(keep(&old));
+    assert_eq!(code, "recovery_codes_not_current");
+    let mut forged = fresh.clone();
+    forged[9] = old[9].clone();
+    let (code, _) = host.err(keep(&forged));
+    assert_eq!(code, "recovery_codes_not_current");
+    let (code, _) = host.err(keep(&fresh[..9]));
+    assert_eq!(code, "recovery_codes_not_current");
+    assert!(kept(&mut host, "rae@example.com").iter().all(|e| e.2));
+    let saved = host.ok(keep(&fresh));
+    assert_eq!(saved, json!({"account": "rae@example.com", "saved": 10}));
+    host.ok(json!({"type": "session"}));
+    let entries = kept(&mut host, "rae@example.com");
+    let used: Vec<u64> = entries.iter().filter(|e| e.1).map(|e| e.0).collect();
+    assert_eq!(used, vec![2], "{:?}", entries);
+    assert!(entries.iter().all(|e| !e.2), "{:?}", entries);
+}

@@ -154,6 +154,13 @@ pub struct TwoFactorState {
     /// issued. The host marks the copies it keeps on the computer with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovery_codes_used: Vec<u32>,
+    /// The fingerprint of the current batch of recovery codes
+    /// (`rules::recovery_batch_preimage`, SHA-256, hex); it changes when
+    /// new codes replace them, so a client keeping copies can tell they
+    /// no longer work. Absent when there are no codes, or for a batch
+    /// issued before fingerprints were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_batch: Option<String>,
     /// When this client's trusted device expires, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_until: Option<i64>,

@@ -88,6 +88,9 @@ pub enum ErrorCode {
     /// extension's own popup (a first sign-in through the extension on this
     /// computer, or a switch to another person): a page cannot answer it.
     ConsentRequired,
+    /// The web app asked the extension to keep recovery codes that are not
+    /// the signed-in person's current batch at the API: nothing was kept.
+    RecoveryCodesNotCurrent,
 
     /// A code this build does not know yet: an older extension talking to a
     /// newer host or API keeps working and shows the message.
@@ -137,6 +140,10 @@ mod tests {
             (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::Timeout, "timeout"),
             (ErrorCode::ConsentRequired, "consent_required"),
+            (
+                ErrorCode::RecoveryCodesNotCurrent,
+                "recovery_codes_not_current",
+            ),
         ];
         for (code, text) in codes.iter() {
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(text));

@@ -61,6 +61,11 @@ pub enum Request {
     /// Forget an account's codes on this computer; answered with
     /// [`VaultDeleteResult`].
     VaultDelete { account: String },
+    /// The web app's "Keep them in the dialer-2fa extension": keep these
+    /// codes for the signed-in person, replacing the kept ones, but only if
+    /// they are that person's current batch at the API; answered with
+    /// [`VaultSaveResult`], or `recovery_codes_not_current`.
+    VaultKeepCurrent { codes: Vec<String> },
     /// Sign-in and the person's 2FA, proxied to the account API; the wire
     /// shape stays flat (`{"type": "sign_in", ...}`). Must stay the last
     /// variant: serde tries it when no `type` above matched.
@@ -84,6 +89,7 @@ impl Request {
             Request::VaultList { .. } => "vault_list",
             Request::VaultReveal { .. } => "vault_reveal",
             Request::VaultDelete { .. } => "vault_delete",
+            Request::VaultKeepCurrent { .. } => "vault_keep_current",
             Request::Account(request) => request.kind(),
         }
     }
@@ -137,6 +143,10 @@ pub struct VaultEntry {
     pub used: bool,
     /// When it was saved, in seconds since the Unix epoch.
     pub saved_at: u64,
+    /// New codes made elsewhere (the web app, another computer) replaced
+    /// this code's batch: it no longer works, used or not.
+    #[serde(default)]
+    pub replaced: bool,
 }
 
 /// `vault_list`'s answer, ordered by account, then position.

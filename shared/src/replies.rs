@@ -167,6 +167,7 @@ impl Request {
             Request::VaultList { .. } => ReplyType::VaultList,
             Request::VaultReveal { .. } => ReplyType::VaultReveal,
             Request::VaultDelete { .. } => ReplyType::VaultDelete,
+            Request::VaultKeepCurrent { .. } => ReplyType::VaultSave,
             Request::Account(request) => request.reply_type(),
         }
     }
@@ -243,6 +244,7 @@ pub fn one_of_each() -> Vec<Request> {
         Request::VaultList { account: None },
         Request::VaultReveal { code_id: 1 },
         Request::VaultDelete { account: s() },
+        Request::VaultKeepCurrent { codes: vec![] },
     ];
     let account = vec![
         A::SignIn {
@@ -299,7 +301,7 @@ pub fn one_of_each() -> Vec<Request> {
 /// against.
 pub fn covers(request: &Request) -> (usize, usize) {
     use AccountRequest as A;
-    const OWN: usize = 6;
+    const OWN: usize = 7;
     const ACCOUNT: usize = 21;
     let place = match request {
         Request::Hello { .. } => 0,
@@ -308,6 +310,7 @@ pub fn covers(request: &Request) -> (usize, usize) {
         Request::VaultList { .. } => 3,
         Request::VaultReveal { .. } => 4,
         Request::VaultDelete { .. } => 5,
+        Request::VaultKeepCurrent { .. } => 6,
         Request::Account(a) => {
             OWN + match a {
                 A::SignIn { .. } => 0,

@@ -50,6 +50,22 @@ pub fn normalize_recovery_code(typed: &str) -> String {
         .collect()
 }
 
+/// What a batch's fingerprint hashes (SHA-256, lower-case hex): a domain
+/// tag, then each code in its normal form, one a line, in the order issued.
+/// The API reports the fingerprint of the person's current batch; the host
+/// computes it of the codes it keeps and of codes a page asks it to keep,
+/// so it can tell a batch replaced elsewhere, and accept from the web app
+/// only the batch that is current. Ten codes of 80 bits each leave nothing
+/// to guess from the hash.
+pub fn recovery_batch_preimage(codes: &[String]) -> String {
+    let mut text = String::from("dialer-2fa/recovery-batch/v1");
+    for code in codes {
+        text.push('\n');
+        text.push_str(&normalize_recovery_code(code));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +90,21 @@ mod tests {
             let s = (*c as char).to_string();
             assert_eq!(normalize_recovery_code(&s), s, "{} changes when typed", s);
         }
+    }
+
+    #[test]
+    fn a_batch_preimage_reads_codes_in_their_normal_form_and_order() {
+        let a = vec!["AB12-cd34".to_string(), "ef56".to_string()];
+        let b = vec!["ab12cd34".to_string(), "EF56".to_string()];
+        assert_eq!(recovery_batch_preimage(&a), recovery_batch_preimage(&b));
+        let swapped = vec![b[1].clone(), b[0].clone()];
+        assert_ne!(
+            recovery_batch_preimage(&a),
+            recovery_batch_preimage(&swapped)
+        );
+        assert_eq!(
+            recovery_batch_preimage(&a),
+            "dialer-2fa/recovery-batch/v1\nab12cd34\nef56"
+        );
     }
 }

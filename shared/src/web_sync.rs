@@ -173,6 +173,12 @@ pub enum ExternalRequest {
     /// The web app has no session; if the extension is signed in, mint a
     /// handoff code the page redeems for its own session.
     HandoffRequest,
+    /// The person pressed "Keep them in the dialer-2fa extension" on the
+    /// web app's new recovery codes: keep them on this computer, replacing
+    /// the kept ones, if they are the signed-in person's current batch at
+    /// the API (the host checks). Answered with `ok` only; nothing is read
+    /// back.
+    KeepRecoveryCodes { codes: Vec<String> },
 }
 
 /// The extension's answer to a page.
@@ -297,6 +303,14 @@ mod tests {
         let r: ExternalRequest =
             serde_json::from_str(r#"{"type":"handoff_offer","code":"c"}"#).unwrap();
         assert_eq!(r, ExternalRequest::HandoffOffer { code: "c".into() });
+        let r: ExternalRequest =
+            serde_json::from_str(r#"{"type":"keep_recovery_codes","codes":["a","b"]}"#).unwrap();
+        assert_eq!(
+            r,
+            ExternalRequest::KeepRecoveryCodes {
+                codes: vec!["a".into(), "b".into()]
+            }
+        );
     }
 
     #[test]

@@ -86,6 +86,10 @@ test("pages on another port or host name get nothing, even past Chrome's filter"
       const code = await foreignCode(api, 'mal@example.com');
       const offered = await askFromPage(page, browser.extensionId, { type: 'handoff_offer', code });
       assert.deepEqual(offered, { channel: true, reply: null, error: null }, `${name}: ${JSON.stringify(offered)}`);
+      // Nor may it write the vault (issue 15): the worker asks the host nothing.
+      const codes = Array.from({ length: 10 }, (_, i) => `aaaa-bbbb-cccc-000${i}`);
+      const kept = await askFromPage(page, browser.extensionId, { type: 'keep_recovery_codes', codes });
+      assert.deepEqual(kept, { channel: true, reply: null, error: null }, `${name}: ${JSON.stringify(kept)}`);
       await shot(page, `origin-refused-${name}`);
     }
     // The web app's own page under localhost signed nothing in either.

@@ -75,6 +75,7 @@ pub async fn read_state(state: &AppState, caller: Caller) -> ApiResult<TwoFactor
                 phone_hint: user.phone.as_deref().map(phone::mask),
                 recovery_codes_remaining: recovery_codes::remaining(conn, caller.user_id)?,
                 recovery_codes_used: recovery_codes::used_positions(conn, caller.user_id)?,
+                recovery_codes_batch: recovery_codes::batch(conn, caller.user_id)?,
                 verified_until: trusted_device::verified_until(
                     conn,
                     now,
@@ -438,7 +439,8 @@ pub async fn disable(state: &AppState, caller: Caller, body: DisableRequest) -> 
             let tx = conn.transaction()?;
             tx.execute(
                 "UPDATE users SET tfa_method = NULL, tfa_enabled_at = NULL, totp_secret = NULL,
-                 totp_last_step = NULL, phone = NULL, pending_totp_secret = NULL, pending_phone = NULL
+                 totp_last_step = NULL, phone = NULL, pending_totp_secret = NULL, pending_phone = NULL,
+                 recovery_batch = NULL
                  WHERE id = ?1",
                 params![user_id],
             )?;

@@ -5,10 +5,12 @@
 //! server connection, so two requests with the same code cannot both win.
 
 use rand::Rng;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
 use shared::rules::{
-    normalize_recovery_code as normalize, RECOVERY_CODE_ALPHABET as ALPHABET,
-    RECOVERY_CODE_GROUPS as GROUPS, RECOVERY_CODE_GROUP_LEN as GROUP_LEN,
+    normalize_recovery_code as normalize, recovery_batch_preimage,
+    RECOVERY_CODE_ALPHABET as ALPHABET, RECOVERY_CODE_GROUPS as GROUPS,
+    RECOVERY_CODE_GROUP_LEN as GROUP_LEN,
 };
 
 use crate::secret_box::SecretBox;
@@ -54,7 +56,32 @@ pub fn replace_all(
         )?;
         codes.push(code);
     }
+    conn.execute(
+        "UPDATE users SET recovery_batch = ?1 WHERE id = ?2",
+        params![fingerprint(&codes), user_id],
+    )?;
     Ok(codes)
+}
+
+/// The fingerprint of a batch (`shared::rules::recovery_batch_preimage`):
+/// clients that keep copies compare theirs with it.
+pub fn fingerprint(codes: &[String]) -> String {
+    Sha256::digest(recovery_batch_preimage(codes).as_bytes())
+        .iter()
+        .map(|b| format!("{:02x}", b))
+        .collect()
+}
+
+/// The fingerprint of the user's current batch, when it has one.
+pub fn batch(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT recovery_batch FROM users WHERE id = ?1",
+            params![user_id],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
 }
 
 /// Uses a code up. True only for the one request that used it.

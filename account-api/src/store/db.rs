@@ -210,6 +210,14 @@ UPDATE sessions SET family_expires_at = expires_at;
 ALTER TABLE users ADD COLUMN pending_authorized_session_id INTEGER;
 "#,
     ),
+    // Web app and extension sync (issue 15): the fingerprint of the user's
+    // current recovery-code batch, so a client keeping copies learns they
+    // were replaced. Batches issued before stay without one (NULL).
+    M::up(
+        r#"
+ALTER TABLE users ADD COLUMN recovery_batch TEXT;
+"#,
+    ),
 ];
 
 /// Opens (creating if needed) and migrates the database file.

@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::{Server, PASSWORD};
 
@@ -178,4 +178,63 @@ async fn regenerating_needs_the_password_and_replaces_all_ten() {
         s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'recovery_codes_regenerated'"),
         1
     );
+}
+
+fn fingerprint_of(codes: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(shared::rules::recovery_batch_preimage(codes).as_bytes())
+        .iter()
+        .map(|b| format!("{:02x}", b))
+        .collect()
+}
+
+/// Issue 15: the 2FA state names the current batch by its fingerprint, so
+/// a client keeping copies (the extension's vault) learns that new codes
+/// made elsewhere replaced them; it does not move when a code is used, and
+/// disable clears it.
+#[tokio::test]
+async fn the_state_names_the_current_batch_and_a_regenerate_changes_it() {
+    let s = Server::start().await;
+    s.user("bo@example.com");
+    let token = s.session("bo@example.com").await;
+    let (secret, first) = s.enroll_authenticator(&token).await;
+    let token = s.sign_in_totp("bo@example.com", &secret).await;
+    let batch = |r: &Value| r["recovery_codes_batch"].as_str().map(str::to_string);
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(batch(state.ok()), Some(fingerprint_of(&first)));
+
+    let r = s
+        .post(
+            "/v1/two-factor/recovery-codes",
+            Some(&token),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    let new: Vec<String> = serde_json::from_value(r.ok()["codes"].clone()).unwrap();
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(batch(state.ok()), Some(fingerprint_of(&new)));
+    assert_ne!(fingerprint_of(&new), fingerprint_of(&first));
+
+    // Using a code leaves the batch as it was.
+    let c = challenge(&s, "bo@example.com").await;
+    s.post(
+        "/v1/sign-in/challenge",
+        None,
+        json!({"challenge_token": c, "recovery_code": new[2]}),
+    )
+    .await
+    .ok();
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(batch(state.ok()), Some(fingerprint_of(&new)));
+    assert_eq!(state.ok()["recovery_codes_used"], json!([3]));
+
+    s.post(
+        "/v1/two-factor/disable",
+        Some(&token),
+        json!({"password": PASSWORD, "confirm": true}),
+    )
+    .await
+    .ok();
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(batch(state.ok()), None, "{}", state.ok());
 }

@@ -36,8 +36,7 @@ pub async fn session(s: &Services) -> Result<SessionView, ErrorBody> {
         Ok(two_factor) => {
             let email = s.status_cache().set_two_factor(two_factor.clone()).await;
             if let Some(email) = email.as_deref() {
-                let used = two_factor.recovery_codes_used.clone();
-                super::vault::sync_used_positions(s, email, used).await;
+                super::vault::sync_with_api(s, email, &two_factor).await;
             }
             Ok(SessionView {
                 signed_in: true,

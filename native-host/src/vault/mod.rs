@@ -26,6 +26,8 @@ use crate::secrets::SecretsError;
 mod key;
 mod sync;
 
+pub use sync::{fingerprint, ApiCodes, Synced};
+
 pub use key::KeyStore;
 #[cfg(test)]
 use key::KEY_LEN;
@@ -38,7 +40,7 @@ pub const VAULT_FILE: &str = "vault.sqlite3";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE meta (
@@ -55,6 +57,16 @@ CREATE TABLE recovery_codes (
     saved_at   INTEGER NOT NULL,
     UNIQUE (account, position)
 );
+";
+
+/// Issue 15: each kept code knows its batch (the fingerprint the API
+/// reports, `shared::rules::recovery_batch_preimage`), and whether new
+/// codes made elsewhere replaced that batch, so the popup never offers a
+/// dead code as good. Rows kept before have no batch until the next sync
+/// computes it from the codes themselves.
+const SCHEMA_V2: &str = "
+ALTER TABLE recovery_codes ADD COLUMN batch TEXT;
+ALTER TABLE recovery_codes ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
 ";
 
 /// Bounds on what `vault_save` accepts: the API issues 10 codes of a dozen
@@ -152,6 +164,8 @@ impl Vault {
             )));
         }
         let now = unix_now();
+        let owned: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        let batch = sync::fingerprint(&owned);
         let mut sealed = Vec::with_capacity(codes.len());
         for (i, code) in codes.iter().enumerate() {
             let position = i as u32 + 1;
@@ -166,11 +180,12 @@ impl Vault {
         )?;
         {
             let mut insert = tx.prepare(
-                "INSERT INTO recovery_codes (account, position, nonce, ciphertext, used, saved_at)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+                "INSERT INTO recovery_codes
+                 (account, position, nonce, ciphertext, used, saved_at, batch, replaced)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, 0)",
             )?;
             for (position, (nonce, ciphertext)) in &sealed {
-                insert.execute(params![account, position, nonce, ciphertext, now])?;
+                insert.execute(params![account, position, nonce, ciphertext, now, batch])?;
             }
         }
         tx.commit()?;
@@ -180,7 +195,7 @@ impl Vault {
     /// What is kept, without the codes; one account or all.
     pub fn list(&self, account: Option<&str>) -> Result<Vec<VaultEntry>, VaultError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, account, position, used, saved_at FROM recovery_codes
+            "SELECT id, account, position, used, saved_at, replaced FROM recovery_codes
              WHERE ?1 IS NULL OR account = ?1 ORDER BY account, position",
         )?;
         let rows = stmt.query_map(params![account], |r| {
@@ -190,6 +205,7 @@ impl Vault {
                 position: r.get(2)?,
                 used: r.get::<_, i64>(3)? != 0,
                 saved_at: r.get::<_, i64>(4)?.max(0) as u64,
+                replaced: r.get::<_, i64>(5)? != 0,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -335,6 +351,9 @@ fn migrate(conn: &mut Connection) -> Result<(), VaultError> {
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
     }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -429,6 +448,138 @@ mod tests {
         let entries = vault.list(None).unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(vault.reveal(entries[0].id).unwrap().1, "NEW-0000-ZQXJ");
+    }
+
+    #[test]
+    fn a_batch_replaced_elsewhere_is_marked_replaced_and_new_positions_leave_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vault = Vault::open(&dir.path().join(VAULT_FILE), &MemoryKeys::default()).unwrap();
+        let old = codes("OLD");
+        vault.save("A@example.com ", &old).unwrap();
+        vault.save("b@example.com", &codes("BBB")).unwrap();
+        let kept = fingerprint(&old);
+        // The current batch: its used places are marked.
+        let api = ApiCodes {
+            enabled: true,
+            batch: Some(&kept),
+            used: &[2],
+        };
+        let synced = vault.sync_with_api("a@example.com", api).unwrap();
+        assert_eq!(
+            synced,
+            Synced {
+                marked_used: 1,
+                marked_replaced: 0
+            }
+        );
+        // Another batch: nothing more marked used, everything replaced.
+        let new = fingerprint(&codes("NEW"));
+        let api = ApiCodes {
+            enabled: true,
+            batch: Some(&new),
+            used: &[3, 4],
+        };
+        let synced = vault.sync_with_api("a@example.com", api).unwrap();
+        assert_eq!(
+            synced,
+            Synced {
+                marked_used: 0,
+                marked_replaced: 10
+            }
+        );
+        let entries = vault.list(Some("A@example.com ")).unwrap();
+        assert!(entries.iter().all(|e| e.replaced));
+        let used: Vec<u32> = entries
+            .iter()
+            .filter(|e| e.used)
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(used, vec![2]);
+        // A replaced code typed at sign-in is not "found" either.
+        assert_eq!(
+            vault
+                .mark_code_used("a@example.com", "OLD-0005-ZQXJ")
+                .unwrap(),
+            0
+        );
+        // Other people's codes are untouched; saving again starts afresh.
+        assert!(vault
+            .list(Some("b@example.com"))
+            .unwrap()
+            .iter()
+            .all(|e| !e.replaced));
+        vault.save("a@example.com", &codes("NEW")).unwrap();
+        assert!(vault
+            .list(Some("a@example.com"))
+            .unwrap()
+            .iter()
+            .all(|e| !e.replaced && !e.used));
+    }
+
+    #[test]
+    fn without_2fa_kept_codes_are_replaced_and_a_batch_without_fingerprint_syncs_by_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vault = Vault::open(&dir.path().join(VAULT_FILE), &MemoryKeys::default()).unwrap();
+        vault.save("a", &codes("A")).unwrap();
+        // A row kept before fingerprints: computed from the codes.
+        vault
+            .conn
+            .execute("UPDATE recovery_codes SET batch = NULL", [])
+            .unwrap();
+        let legacy = ApiCodes {
+            enabled: true,
+            batch: None,
+            used: &[1],
+        };
+        assert_eq!(vault.sync_with_api("a", legacy).unwrap().marked_used, 1);
+        let same = fingerprint(&codes("A"));
+        let api = ApiCodes {
+            enabled: true,
+            batch: Some(&same),
+            used: &[1, 5],
+        };
+        assert_eq!(
+            vault.sync_with_api("a", api).unwrap(),
+            Synced {
+                marked_used: 1,
+                marked_replaced: 0
+            }
+        );
+        let off = ApiCodes {
+            enabled: false,
+            batch: None,
+            used: &[],
+        };
+        assert_eq!(vault.sync_with_api("a", off).unwrap().marked_replaced, 10);
+    }
+
+    #[test]
+    fn a_vault_of_the_first_schema_is_upgraded_and_keeps_its_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(VAULT_FILE);
+        let keys = MemoryKeys::default();
+        let mut vault = Vault::open(&path, &keys).unwrap();
+        vault.save("a", &codes("V1")).unwrap();
+        vault
+            .conn
+            .execute_batch(
+                "ALTER TABLE recovery_codes DROP COLUMN batch;
+                 ALTER TABLE recovery_codes DROP COLUMN replaced;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        drop(vault);
+        let mut vault = Vault::open(&path, &keys).unwrap();
+        let entries = vault.list(Some("a")).unwrap();
+        assert_eq!(entries.len(), 10);
+        assert!(entries.iter().all(|e| !e.replaced));
+        let current = fingerprint(&codes("V1"));
+        let api = ApiCodes {
+            enabled: true,
+            batch: Some(&current),
+            used: &[7],
+        };
+        assert_eq!(vault.sync_with_api("a", api).unwrap().marked_used, 1);
     }
 
     #[test]
