@@ -24,9 +24,9 @@ pub const RESEND_COOLDOWN: i64 = shared::rules::SMS_RESEND_COOLDOWN_SECS;
 pub const MAX_ATTEMPTS: i64 = 3;
 /// The window of the caps.
 pub const CAP_WINDOW: i64 = 3600;
-/// Send records older than this are no longer counted by anything and are
-/// pruned, so the table does not keep everyone's numbers for ever.
-const SEND_RECORD_KEPT: i64 = 24 * 3600;
+// A code outlives its resend cooldown, so a code inside the cooldown has
+// never expired (`issue` relies on it when it reuses one).
+const _: () = assert!(CODE_TTL > RESEND_COOLDOWN);
 
 /// Why a code was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,10 +91,9 @@ pub fn issue(
     if let Some((created_at, expires_at, attempts, consumed_at, last_phone)) = last {
         let cooldown_end = created_at + RESEND_COOLDOWN;
         if now < cooldown_end {
-            let still_usable = consumed_at.is_none()
-                && attempts < MAX_ATTEMPTS
-                && expires_at > now
-                && last_phone == phone;
+            // Not expired: a code outlives its cooldown.
+            let still_usable =
+                consumed_at.is_none() && attempts < MAX_ATTEMPTS && last_phone == phone;
             match reuse {
                 Reuse::SignIn if still_usable => {
                     return Ok(IssuedCode {
@@ -118,9 +117,11 @@ pub fn issue(
     }
     let country = phone::country_code(phone);
     check_caps(conn, caps, now, user_id, phone, country)?;
+    // Send records no cap counts any more are pruned, so the table keeps
+    // nobody's number longer than the caps need it.
     conn.execute(
-        "DELETE FROM sms_sends WHERE created_at < ?1",
-        params![now - SEND_RECORD_KEPT],
+        "DELETE FROM sms_sends WHERE created_at <= ?1",
+        params![now - CAP_WINDOW],
     )?;
     conn.execute(
         "INSERT INTO sms_sends (user_id, phone, country_code, purpose, created_at)

@@ -213,6 +213,82 @@ async fn sign_in_code_allows_three_tries() {
         .ok();
 }
 
+/// A code killed by wrong tries is not handed to the next sign-in as if it
+/// still worked: even inside the resend cooldown, a new sign-in sends a
+/// new code, and that one signs in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_used_up_by_wrong_tries_is_not_reused_by_the_next_sign_in() {
+    let s = Server::start().await;
+    s.user("used@example.com");
+    let token = s.session("used@example.com").await;
+    s.enroll_sms(&token, PHONE).await;
+    s.advance(31).await;
+    let r = s.sign_in("used@example.com").await;
+    let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    let code = s.last_sms_code(PHONE);
+    let wrong = certainly_wrong_code(&[&code]);
+    for expected in [
+        (401, "invalid_code"),
+        (401, "invalid_code"),
+        (429, "too_many_attempts"),
+    ] {
+        s.post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "code": wrong}),
+        )
+        .await
+        .err(expected.0, expected.1);
+    }
+    let sent = s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'");
+    // Still inside the 30 s cooldown of the dead code.
+    let r = s.sign_in("used@example.com").await;
+    let challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"),
+        sent + 1,
+        "the new sign-in must send a new code"
+    );
+    let fresh = s.last_sms_code(PHONE);
+    let r = s
+        .post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": challenge, "code": fresh}),
+        )
+        .await;
+    assert!(r.ok()["session_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("ses_"));
+}
+
+/// The resend cooldown ends at the second the reply announced, not later.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resend_works_from_the_second_the_reply_announced() {
+    let s = Server::start().await;
+    s.user("sec@example.com");
+    let token = s.session("sec@example.com").await;
+    let setup = || {
+        s.post(
+            "/v1/two-factor/sms/setup",
+            Some(&token),
+            json!({"phone": PHONE}),
+        )
+    };
+    let r = setup().await;
+    let available_at = r.ok()["resend_available_at"].as_i64().unwrap();
+    let now = s.now().await;
+    assert!(
+        (now + 1..=now + 30).contains(&available_at),
+        "{available_at} vs now {now}"
+    );
+    setup().await.err(429, "resend_cooldown");
+    s.advance(available_at - now).await;
+    setup().await.ok();
+    assert_eq!(s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"), 2);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn switching_keeps_the_phone_and_changing_it_needs_disable() {
     let s = Server::start().await;

@@ -85,6 +85,8 @@ async fn setup_then_disable_loop_hits_the_per_user_cap_with_the_defaults() {
     assert_eq!(s.count("SELECT COUNT(*) FROM sms_sends"), 10);
     s.advance(3600).await;
     setup(&s, &token, "+14155550150").await.ok();
+    // Records no cap counts any more are gone: only the new send is kept.
+    assert_eq!(s.count("SELECT COUNT(*) FROM sms_sends"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
