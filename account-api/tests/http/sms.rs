@@ -263,7 +263,9 @@ async fn a_code_used_up_by_wrong_tries_is_not_reused_by_the_next_sign_in() {
         .starts_with("ses_"));
 }
 
-/// The resend cooldown ends at the second the reply announced, not later.
+/// The reply announces when the code ends and when a resend works, the
+/// refusal in between says how long to wait, and the resend works from
+/// that second, not later.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_resend_works_from_the_second_the_reply_announced() {
     let s = Server::start().await;
@@ -276,14 +278,28 @@ async fn a_resend_works_from_the_second_the_reply_announced() {
             json!({"phone": PHONE}),
         )
     };
+    let before = s.now().await;
     let r = setup().await;
     let available_at = r.ok()["resend_available_at"].as_i64().unwrap();
+    let expires_at = r.body["expires_at"].as_i64().unwrap();
     let now = s.now().await;
     assert!(
-        (now + 1..=now + 30).contains(&available_at),
-        "{available_at} vs now {now}"
+        (before + 30..=now + 30).contains(&available_at),
+        "resend_available_at {available_at}, sent in [{before}, {now}]"
     );
-    setup().await.err(429, "resend_cooldown");
+    assert!(
+        (before + 600..=now + 600).contains(&expires_at),
+        "expires_at {expires_at}, sent in [{before}, {now}]"
+    );
+    let r = setup().await;
+    r.err(429, "resend_cooldown");
+    let retry: i64 = r.retry_after.as_deref().unwrap().parse().unwrap();
+    let after = s.now().await;
+    assert!(
+        (available_at - after..=available_at - now).contains(&retry),
+        "Retry-After {retry}, asked in [{now}, {after}], available at {available_at}"
+    );
+    let now = s.now().await;
     s.advance(available_at - now).await;
     setup().await.ok();
     assert_eq!(s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"), 2);
