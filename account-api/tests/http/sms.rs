@@ -305,6 +305,45 @@ async fn a_resend_works_from_the_second_the_reply_announced() {
     assert_eq!(s.count("SELECT COUNT(*) FROM outbox WHERE kind = 'sms'"), 2);
 }
 
+/// A stored code's MAC is bound to its person: one person's code, with its
+/// MAC copied onto another person's pending code (someone who can write the
+/// database but has not the server key), does not sign the other one in.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sms_code_mac_moved_to_another_person_does_not_verify() {
+    let s = Server::start().await;
+    let other_phone = "+14155550177";
+    let mut ids = Vec::new();
+    for (email, phone) in [("ann@example.com", PHONE), ("bob@example.com", other_phone)] {
+        ids.push(s.user(email));
+        let token = s.session(email).await;
+        s.enroll_sms(&token, phone).await;
+    }
+    let (ann, bob) = (ids[0], ids[1]);
+    s.advance(31).await;
+    let r = s.sign_in("ann@example.com").await;
+    r.ok();
+    let anns_code = s.last_sms_code(PHONE);
+    let r = s.sign_in("bob@example.com").await;
+    let bobs_challenge = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    let moved = s
+        .conn()
+        .execute(
+            "UPDATE sms_codes SET code_mac = (SELECT code_mac FROM sms_codes WHERE user_id = ?1
+                 AND purpose = 'sign_in' AND consumed_at IS NULL)
+             WHERE user_id = ?2 AND purpose = 'sign_in' AND consumed_at IS NULL",
+            rusqlite::params![ann, bob],
+        )
+        .unwrap();
+    assert_eq!(moved, 1);
+    s.post(
+        "/v1/sign-in/challenge",
+        None,
+        json!({"challenge_token": bobs_challenge, "code": anns_code}),
+    )
+    .await
+    .err(401, "invalid_code");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn switching_keeps_the_phone_and_changing_it_needs_disable() {
     let s = Server::start().await;

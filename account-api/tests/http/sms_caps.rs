@@ -98,7 +98,9 @@ async fn per_user_cap_also_bounds_sign_in_and_leaves_no_challenge() {
     .await;
     s.user("quin@example.com");
     let token = s.session("quin@example.com").await;
+    let first_from = s.now().await;
     setup(&s, &token, "+14155550123").await.ok();
+    let first_by = s.now().await;
     let code = s.last_sms_code("+14155550123");
     s.post(
         "/v1/two-factor/sms/confirm",
@@ -121,8 +123,16 @@ async fn per_user_cap_also_bounds_sign_in_and_leaves_no_challenge() {
     .ok();
     s.advance(31).await;
     let challenges = s.count("SELECT COUNT(*) FROM challenges");
+    let asked_from = s.now().await;
     let r = s.sign_in("quin@example.com").await;
+    let asked_by = s.now().await;
     assert_capped(&r, "you asked for too many");
+    // The wait ends when the first of the two sends leaves the hour.
+    let retry: i64 = r.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(
+        (first_from + 3600 - asked_by..=first_by + 3600 - asked_from).contains(&retry),
+        "Retry-After {retry}: first send in [{first_from}, {first_by}], asked in [{asked_from}, {asked_by}]"
+    );
     assert_eq!(s.count("SELECT COUNT(*) FROM challenges"), challenges);
     assert_eq!(sms_sent(&s), 2);
 }
