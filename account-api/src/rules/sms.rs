@@ -278,8 +278,9 @@ pub fn verify(
             ));
         }
         let left = MAX_ATTEMPTS - attempts;
+        let tries = if left == 1 { "try" } else { "tries" };
         return Err(ApiError::InvalidCode(format!(
-            "the code is wrong; {left} tries left for this code"
+            "the code is wrong; {left} {tries} left for this code"
         )));
     }
     let used = conn.execute(

@@ -187,12 +187,12 @@ async fn sign_in_code_allows_three_tries() {
     let wrong = certainly_wrong_code(&[&code]);
     let wrong = wrong.as_str();
     let answer = |c: &str| json!({"challenge_token": challenge, "code": c});
-    s.post("/v1/sign-in/challenge", None, answer(wrong))
-        .await
-        .err(401, "invalid_code");
-    s.post("/v1/sign-in/challenge", None, answer(wrong))
-        .await
-        .err(401, "invalid_code");
+    // Each wrong try says how many are left.
+    for left in ["2 tries left", "1 try left"] {
+        let r = s.post("/v1/sign-in/challenge", None, answer(wrong)).await;
+        r.err(401, "invalid_code");
+        assert!(r.message().contains(left), "{}", r.message());
+    }
     s.post("/v1/sign-in/challenge", None, answer(wrong))
         .await
         .err(429, "too_many_attempts");
