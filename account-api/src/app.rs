@@ -66,6 +66,7 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::health))
+        .routes(routes!(meta::ready))
         .routes(routes!(meta::openapi_json))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(challenge::answer))

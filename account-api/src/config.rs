@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use shared::web_sync::WebAppOrigin;
 
 use crate::password::PasswordCost;
+use crate::secret_box::ServerKey;
 
 /// Where text messages go.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ impl std::fmt::Debug for TwilioConfig {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub db_path: PathBuf,
+    /// Where the key that seals TOTP secrets comes from.
+    pub server_key: ServerKey,
     /// R10: 2FA is required for every user.
     pub mandatory_2fa: bool,
     /// Mounts `POST /v1/test/clock`. Never on in production.
@@ -61,6 +64,7 @@ impl ServerConfig {
     pub fn new(db_path: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             db_path: db_path.into(),
+            server_key: ServerKey::BesideDatabase,
             mandatory_2fa: false,
             allow_clock_control: false,
             sms: SmsConfig::Outbox,

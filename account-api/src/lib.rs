@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod password;
 pub mod phone;
+pub mod readiness;
 pub mod routes;
 pub mod rules;
 pub mod secret_box;

@@ -9,6 +9,7 @@ use account_api::admin::{self, Seeded};
 use account_api::config::{ServerConfig, SmsCaps, SmsConfig, TwilioConfig};
 use account_api::password::PasswordCost;
 use account_api::rules::{audit, sms};
+use account_api::secret_box::{ServerKey, KEY_ENV};
 use account_api::AppState;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::api::AccountRole;
@@ -59,11 +60,33 @@ enum Command {
     },
 }
 
+/// The store: the database and the server key that seals its secrets.
 #[derive(Args)]
 struct DbArg {
     /// The SQLite database file.
     #[arg(long, env = "DIALER_2FA_DB")]
     db: PathBuf,
+    /// The server key: a file of 32 raw bytes (like the default `<db>.key`),
+    /// which must exist. Or set DIALER_2FA_SERVER_KEY to the key in base64
+    /// (not both). Without either, `<db>.key` is used, created on first start.
+    #[arg(long, env = "DIALER_2FA_SERVER_KEY_FILE", value_name = "PATH")]
+    server_key_file: Option<PathBuf>,
+}
+
+impl DbArg {
+    /// Where the server key comes from. The key itself is read from the
+    /// environment by hand rather than through a flag: a flag's value shows
+    /// in every process list.
+    fn server_key(&self) -> Result<ServerKey, String> {
+        let env = match std::env::var(KEY_ENV) {
+            Ok(text) => Some(text),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!("{KEY_ENV} is not base64"))
+            }
+        };
+        ServerKey::from_options(self.server_key_file.clone(), env).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -247,7 +270,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens the store for an admin command. A server key the operator named
+/// is loaded too, so a wrong one fails here as it would at `serve`; the
+/// default `<db>.key` is left for `serve` to create.
 fn open(db: &DbArg) -> Result<rusqlite::Connection, String> {
+    let key = db.server_key()?;
+    if !matches!(key, ServerKey::BesideDatabase) {
+        key.load(&db.db).map_err(|e| e.to_string())?;
+    }
     admin::open(&db.db).map_err(|e| format!("{}: {e}", db.db.display()))
 }
 
@@ -367,6 +397,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let mut config = ServerConfig {
         db_path: args.db.db.clone(),
+        server_key: args.db.server_key()?,
         mandatory_2fa: args.mandatory_2fa,
         allow_clock_control: args.allow_clock_control,
         sms,

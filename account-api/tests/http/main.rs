@@ -12,6 +12,7 @@ mod lockout;
 mod method_change;
 mod openapi;
 mod proxy;
+mod ready;
 mod recovery;
 mod robustness;
 mod setup_only;
