@@ -108,7 +108,10 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             crate::client_addr::resolve,
         ))
         .with_state(state);
-    (with_server_limits(router, REQUEST_TIMEOUT), doc)
+    (
+        crate::access_log::layer(with_server_limits(router, REQUEST_TIMEOUT)),
+        doc,
+    )
 }
 
 /// The largest request body, in bytes: the biggest real one (a sign-in or

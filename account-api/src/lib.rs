@@ -11,6 +11,7 @@
 //! No module imports one that imports it back: `tests/import_cycles.rs`
 //! fails naming the circle.
 
+pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod client_addr;

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access_log;
 mod audit_trail;
 mod authenticator;
 mod cli;
