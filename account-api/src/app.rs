@@ -109,7 +109,10 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .with_state(state);
     (
-        crate::access_log::layer(with_server_limits(router, REQUEST_TIMEOUT)),
+        crate::access_log::layer(with_server_limits(
+            router.layer(middleware::from_fn(crate::telemetry::record_latency)),
+            REQUEST_TIMEOUT,
+        )),
         doc,
     )
 }

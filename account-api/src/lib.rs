@@ -27,6 +27,7 @@ pub mod rules;
 pub mod secret_box;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod tokens;
 pub mod web_app;
 pub mod web_two_factor;

@@ -181,6 +181,18 @@ struct ServeArgs {
     trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     sms_caps: SmsCapArgs,
+    /// Keep Prometheus metrics and serve them at /metrics on
+    /// --metrics-listen (never on the public --listen address).
+    #[arg(long, env = "DIALER_2FA_METRICS")]
+    metrics: bool,
+    /// Where /metrics is served with --metrics: an internal address only
+    /// the monitoring system reaches; port 0 picks a free one.
+    #[arg(
+        long,
+        env = "DIALER_2FA_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    metrics_listen: SocketAddr,
 }
 
 /// Hourly SMS caps (SMS pumping); see `SmsCaps`.
@@ -477,6 +489,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             None => derived_public_origin(addr)?,
         };
         let state = AppState::open(config).map_err(|e| e.to_string())?;
+        if args.metrics {
+            serve_metrics(args.metrics_listen).await?;
+        }
         let mut out = std::io::stdout();
         writeln!(out, "listening on http://{addr}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
@@ -484,6 +499,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// Installs the Prometheus recorder and serves `/metrics` on its own
+/// listener; prints `metrics on http://ADDR/metrics`.
+async fn serve_metrics(listen: SocketAddr) -> Result<(), String> {
+    let handle = account_api::telemetry::install().map_err(|e| format!("metrics: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} for metrics: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout();
+    writeln!(out, "metrics on http://{addr}/metrics").map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
+    let router = account_api::telemetry::router(handle);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// `http://<listen address>` when the server listens on one specific IP (the

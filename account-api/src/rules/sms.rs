@@ -219,6 +219,7 @@ fn check_caps(
             .unwrap_or(CAP_WINDOW)
             .max(1);
         tracing::warn!(user_id, country, cap, reason, "sms cap reached");
+        crate::telemetry::sms_refused("cap");
         return Err(ApiError::SmsCapReached {
             message: format!("{reason}; try again in {} minutes", (retry_after + 59) / 60),
             retry_after,
@@ -334,6 +335,10 @@ impl SmsSender {
         let result = self
             .send(db, now, user_id, &issued.phone, message_text(code))
             .await;
+        match &result {
+            Ok(()) => crate::telemetry::sms_sent(),
+            Err(_) => crate::telemetry::sms_refused("provider"),
+        }
         if let (Err(_), Some((code_id, send_id))) = (&result, issued.rows) {
             db.call(move |conn| {
                 conn.execute("DELETE FROM sms_codes WHERE id = ?1", params![code_id])?;

@@ -158,6 +158,9 @@ pub fn failure(conn: &Connection, scope: Scope, key: &str, now: i64) -> rusqlite
          ON CONFLICT (scope, key) DO UPDATE SET failures = ?3, locked_until = ?4, last_failure_at = ?5",
         params![scope.as_str(), key, failures, locked_until, now],
     )?;
+    if locked_until != 0 {
+        crate::telemetry::lockout(scope.as_str());
+    }
     Ok(locked_until != 0)
 }
 

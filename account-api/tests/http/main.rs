@@ -11,6 +11,7 @@ mod enforcement;
 mod handoff;
 mod lockout;
 mod method_change;
+mod metrics;
 mod openapi;
 mod proxy;
 mod ready;
