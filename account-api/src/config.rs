@@ -57,6 +57,8 @@ pub struct ServerConfig {
     /// only `Origin` the `/web/` routes accept, and https here makes their
     /// cookies `__Host-` and `Secure`.
     pub public_origin: WebAppOrigin,
+    /// How often `serve` runs a janitor pass.
+    pub janitor_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -72,6 +74,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             sms_caps: SmsCaps::default(),
             public_origin: WebAppOrigin::default(),
+            janitor_interval: crate::janitor::DEFAULT_INTERVAL,
         }
     }
 }

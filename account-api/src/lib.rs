@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod janitor;
 pub mod password;
 pub mod phone;
 pub mod readiness;

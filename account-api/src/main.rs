@@ -46,7 +46,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (creates and migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -193,6 +193,15 @@ struct ServeArgs {
         default_value = "127.0.0.1:9464"
     )]
     metrics_listen: SocketAddr,
+    /// Seconds between janitor passes, which delete expired sessions,
+    /// challenges and codes and throttle rows that no longer count.
+    #[arg(
+        long,
+        env = "DIALER_2FA_JANITOR_INTERVAL_SECONDS",
+        default_value_t = account_api::janitor::DEFAULT_INTERVAL.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    janitor_interval_seconds: u64,
 }
 
 /// Hourly SMS caps (SMS pumping); see `SmsCaps`.
@@ -318,7 +327,7 @@ fn open(db: &DbArg) -> Result<rusqlite::Connection, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::User(UserCommand::Create {
             db,
             email,
@@ -448,6 +457,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             global: args.sms_caps.sms_global_hour,
         },
         public_origin: WebAppOrigin::default(),
+        janitor_interval: std::time::Duration::from_secs(args.janitor_interval_seconds),
     };
     if args.seed_demo {
         let conn = open(&args.db)?;

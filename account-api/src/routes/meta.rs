@@ -60,6 +60,22 @@ pub async fn advance_clock(
     }))
 }
 
+/// Runs one janitor pass now (only with `--allow-clock-control`), so a
+/// test can move the clock and see what a pass removes and keeps.
+#[utoipa::path(post, path = "/v1/test/janitor", tag = "test",
+    responses((status = 200, body = JanitorPass)))]
+pub async fn run_janitor(State(state): State<AppState>) -> ApiResult<Json<JanitorPass>> {
+    Ok(Json(JanitorPass {
+        removed: crate::janitor::run_once(&state).await?,
+    }))
+}
+
+/// What `POST /v1/test/janitor` answers: the rows removed, per table.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct JanitorPass {
+    pub removed: crate::janitor::Swept,
+}
+
 /// Fails on purpose (only with `--allow-clock-control`): a panic inside a
 /// database closure with a transaction open, or in the handler. The test
 /// suite uses it to show that the next request is served normally.

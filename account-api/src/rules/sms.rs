@@ -118,10 +118,7 @@ pub fn issue(
     }
     let country = phone::country_code(phone);
     check_caps(conn, caps, now, user_id, phone, country)?;
-    conn.execute(
-        "DELETE FROM sms_sends WHERE created_at < ?1",
-        params![now - SEND_RECORD_KEPT],
-    )?;
+    prune_send_records(conn, now)?;
     conn.execute(
         "INSERT INTO sms_sends (user_id, phone, country_code, purpose, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -230,6 +227,14 @@ fn check_caps(
 
 fn mac_context(user_id: i64, purpose: Purpose) -> String {
     format!("sms:{user_id}:{}", purpose.as_str())
+}
+
+/// Deletes send records older than any cap's window looks back.
+pub fn prune_send_records(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sms_sends WHERE created_at < ?1",
+        params![now - SEND_RECORD_KEPT],
+    )
 }
 
 /// Checks a typed code against the newest pending one and uses it up.

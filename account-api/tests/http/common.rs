@@ -120,6 +120,7 @@ impl Server {
             trusted_proxies: options.trusted_proxies,
             sms_caps: options.sms_caps,
             public_origin: WebAppOrigin::parse(&public_origin).unwrap(),
+            janitor_interval: account_api::janitor::DEFAULT_INTERVAL,
         };
         let state = AppState::open(config).unwrap();
         let (router, _) = account_api::build_router(state);

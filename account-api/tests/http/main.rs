@@ -9,6 +9,7 @@ mod authenticator;
 mod cli;
 mod enforcement;
 mod handoff;
+mod janitor;
 mod lockout;
 mod method_change;
 mod metrics;

@@ -210,3 +210,20 @@ async fn health_stays_cheap_and_ready_is_documented() {
     let doc = s.get("/v1/openapi.json", None).await;
     assert!(doc.ok()["paths"]["/v1/ready"]["get"]["responses"]["503"].is_object());
 }
+
+#[test]
+fn a_janitor_interval_of_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("api.sqlite3");
+    let e = fails(
+        &[
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--janitor-interval-seconds",
+            "0",
+        ],
+        &[],
+    );
+    assert!(e.contains("--janitor-interval-seconds"), "{e}");
+}
