@@ -37,7 +37,7 @@ use crate::state::AppState;
 /// reads "expired" rather than "unknown".
 pub const GRACE: i64 = 3600;
 /// The pass interval when `--janitor-interval-seconds` is not given.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+pub use crate::config::DEFAULT_JANITOR_INTERVAL as DEFAULT_INTERVAL;
 /// The key a PostgreSQL store takes with `pg_try_advisory_xact_lock` so
 /// one node sweeps at a time ("dialjani").
 pub const ADVISORY_LOCK_KEY: i64 = 0x6469_616c_6a61_6e69;
