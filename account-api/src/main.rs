@@ -190,7 +190,8 @@ struct ServeArgs {
     #[arg(
         long,
         env = "DIALER_2FA_METRICS_LISTEN",
-        default_value = "127.0.0.1:9464"
+        default_value = "127.0.0.1:9464",
+        requires = "metrics"
     )]
     metrics_listen: SocketAddr,
     /// Seconds between janitor passes, which delete expired sessions,

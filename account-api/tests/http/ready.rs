@@ -212,6 +212,25 @@ async fn health_stays_cheap_and_ready_is_documented() {
 }
 
 #[test]
+fn metrics_listen_without_metrics_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("api.sqlite3");
+    let e = fails(
+        &[
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    assert!(e.contains("--metrics"), "{e}");
+}
+
+#[test]
 fn a_janitor_interval_of_zero_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("api.sqlite3");
