@@ -66,6 +66,7 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::health))
+        .routes(routes!(meta::ready))
         .routes(routes!(meta::openapi_json))
         .routes(routes!(sign_in::sign_in))
         .routes(routes!(challenge::answer))
@@ -93,6 +94,7 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     if state.config.allow_clock_control {
         api = api.routes(routes!(meta::advance_clock));
         api = api.routes(routes!(meta::test_fault));
+        api = api.routes(routes!(meta::run_janitor));
     }
     let (router, mut doc) = api.split_for_parts();
     document_common_errors(&mut doc);
@@ -107,7 +109,13 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             crate::client_addr::resolve,
         ))
         .with_state(state);
-    (with_server_limits(router, REQUEST_TIMEOUT), doc)
+    (
+        crate::access_log::layer(with_server_limits(
+            router.layer(middleware::from_fn(crate::telemetry::record_latency)),
+            REQUEST_TIMEOUT,
+        )),
+        doc,
+    )
 }
 
 /// The largest request body, in bytes: the biggest real one (a sign-in or
@@ -271,14 +279,21 @@ fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
 /// Serves until the future is dropped or the process ends. Prints the one
 /// `listening on http://IP:PORT` line other processes wait for.
 pub async fn serve(state: AppState, listener: TcpListener) -> Result<(), StartError> {
+    let janitor = tokio::spawn(crate::janitor::run(
+        state.clone(),
+        state.config.janitor_interval,
+    ));
     let (router, _) = build_router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .map_err(StartError::Listen)
+    .map_err(StartError::Listen);
+    // A pass in progress finishes its transaction or rolls it back.
+    janitor.abort();
+    served
 }
 
 /// Ctrl-C (`make run`) or SIGTERM (service managers, test harnesses) end

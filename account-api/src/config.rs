@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use shared::web_sync::WebAppOrigin;
 
 use crate::password::PasswordCost;
+use crate::secret_box::ServerKey;
 
 /// Where text messages go.
 #[derive(Debug, Clone)]
@@ -37,9 +38,15 @@ impl std::fmt::Debug for TwilioConfig {
     }
 }
 
+/// How often `serve` runs a janitor pass unless told otherwise: often
+/// enough that expired rows never pile up, rarely enough to cost nothing.
+pub const DEFAULT_JANITOR_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub db_path: PathBuf,
+    /// Where the key that seals TOTP secrets comes from.
+    pub server_key: ServerKey,
     /// R10: 2FA is required for every user.
     pub mandatory_2fa: bool,
     /// Mounts `POST /v1/test/clock`. Never on in production.
@@ -54,6 +61,8 @@ pub struct ServerConfig {
     /// only `Origin` the `/web/` routes accept, and https here makes their
     /// cookies `__Host-` and `Secure`.
     pub public_origin: WebAppOrigin,
+    /// How often `serve` runs a janitor pass.
+    pub janitor_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -61,6 +70,7 @@ impl ServerConfig {
     pub fn new(db_path: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             db_path: db_path.into(),
+            server_key: ServerKey::BesideDatabase,
             mandatory_2fa: false,
             allow_clock_control: false,
             sms: SmsConfig::Outbox,
@@ -68,6 +78,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             sms_caps: SmsCaps::default(),
             public_origin: WebAppOrigin::default(),
+            janitor_interval: DEFAULT_JANITOR_INTERVAL,
         }
     }
 }

@@ -71,6 +71,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the server did not finish this request within {seconds} seconds; try again")]
     Timeout { seconds: u64 },
+    /// `/v1/ready` failed a check; the message names which one.
+    #[error("not ready: {0}")]
+    NotReady(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -104,6 +107,7 @@ impl ApiError {
             ApiError::Busy { .. } => ErrorCode::RateLimited,
             ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             ApiError::Timeout { .. } => ErrorCode::Timeout,
+            ApiError::NotReady(_) => ErrorCode::NotReady,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -134,7 +138,7 @@ impl ApiError {
             | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout { .. } | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -11,6 +11,7 @@
 //! No module imports one that imports it back: `tests/import_cycles.rs`
 //! fails naming the circle.
 
+pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod client_addr;
@@ -18,13 +19,16 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod janitor;
 pub mod password;
 pub mod phone;
+pub mod readiness;
 pub mod routes;
 pub mod rules;
 pub mod secret_box;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod tokens;
 pub mod web_app;
 pub mod web_two_factor;

@@ -9,6 +9,7 @@ use account_api::admin::{self, Seeded};
 use account_api::config::{ServerConfig, SmsCaps, SmsConfig, TwilioConfig};
 use account_api::password::PasswordCost;
 use account_api::rules::{audit, sms};
+use account_api::secret_box::{ServerKey, KEY_ENV};
 use account_api::AppState;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::api::AccountRole;
@@ -22,14 +23,30 @@ use shared::web_sync::WebAppOrigin;
     after_help = "Admin subcommands work on the database file directly; no server is needed."
 )]
 struct Cli {
+    /// How log lines on stderr are written: `text` for people, `json` (one
+    /// object per line) for a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "DIALER_2FA_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (creates and migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -59,11 +76,33 @@ enum Command {
     },
 }
 
+/// The store: the database and the server key that seals its secrets.
 #[derive(Args)]
 struct DbArg {
     /// The SQLite database file.
     #[arg(long, env = "DIALER_2FA_DB")]
     db: PathBuf,
+    /// The server key: a file of 32 raw bytes (like the default `<db>.key`),
+    /// which must exist. Or set DIALER_2FA_SERVER_KEY to the key in base64
+    /// (not both). Without either, `<db>.key` is used, created on first start.
+    #[arg(long, env = "DIALER_2FA_SERVER_KEY_FILE", value_name = "PATH")]
+    server_key_file: Option<PathBuf>,
+}
+
+impl DbArg {
+    /// Where the server key comes from. The key itself is read from the
+    /// environment by hand rather than through a flag: a flag's value shows
+    /// in every process list.
+    fn server_key(&self) -> Result<ServerKey, String> {
+        let env = match std::env::var(KEY_ENV) {
+            Ok(text) => Some(text),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!("{KEY_ENV} is not base64"))
+            }
+        };
+        ServerKey::from_options(self.server_key_file.clone(), env).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -142,6 +181,28 @@ struct ServeArgs {
     trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     sms_caps: SmsCapArgs,
+    /// Keep Prometheus metrics and serve them at /metrics on
+    /// --metrics-listen (never on the public --listen address).
+    #[arg(long, env = "DIALER_2FA_METRICS")]
+    metrics: bool,
+    /// Where /metrics is served with --metrics: an internal address only
+    /// the monitoring system reaches; port 0 picks a free one.
+    #[arg(
+        long,
+        env = "DIALER_2FA_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464",
+        requires = "metrics"
+    )]
+    metrics_listen: SocketAddr,
+    /// Seconds between janitor passes, which delete expired sessions,
+    /// challenges and codes and throttle rows that no longer count.
+    #[arg(
+        long,
+        env = "DIALER_2FA_JANITOR_INTERVAL_SECONDS",
+        default_value_t = account_api::janitor::DEFAULT_INTERVAL.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    janitor_interval_seconds: u64,
 }
 
 /// Hourly SMS caps (SMS pumping); see `SmsCaps`.
@@ -230,14 +291,21 @@ enum PlatformLineCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let cli = Cli::parse();
+        );
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -247,13 +315,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens the store for an admin command. A server key the operator named
+/// is loaded too, so a wrong one fails here as it would at `serve`; the
+/// default `<db>.key` is left for `serve` to create.
 fn open(db: &DbArg) -> Result<rusqlite::Connection, String> {
+    let key = db.server_key()?;
+    if !matches!(key, ServerKey::BesideDatabase) {
+        key.load(&db.db).map_err(|e| e.to_string())?;
+    }
     admin::open(&db.db).map_err(|e| format!("{}: {e}", db.db.display()))
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::User(UserCommand::Create {
             db,
             email,
@@ -367,6 +442,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let mut config = ServerConfig {
         db_path: args.db.db.clone(),
+        server_key: args.db.server_key()?,
         mandatory_2fa: args.mandatory_2fa,
         allow_clock_control: args.allow_clock_control,
         sms,
@@ -382,6 +458,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             global: args.sms_caps.sms_global_hour,
         },
         public_origin: WebAppOrigin::default(),
+        janitor_interval: std::time::Duration::from_secs(args.janitor_interval_seconds),
     };
     if args.seed_demo {
         let conn = open(&args.db)?;
@@ -423,6 +500,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             None => derived_public_origin(addr)?,
         };
         let state = AppState::open(config).map_err(|e| e.to_string())?;
+        if args.metrics {
+            serve_metrics(args.metrics_listen).await?;
+        }
         let mut out = std::io::stdout();
         writeln!(out, "listening on http://{addr}").map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
@@ -430,6 +510,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// Installs the Prometheus recorder and serves `/metrics` on its own
+/// listener; prints `metrics on http://ADDR/metrics`.
+async fn serve_metrics(listen: SocketAddr) -> Result<(), String> {
+    let handle = account_api::telemetry::install().map_err(|e| format!("metrics: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} for metrics: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout();
+    writeln!(out, "metrics on http://{addr}/metrics").map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
+    let router = account_api::telemetry::router(handle);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// `http://<listen address>` when the server listens on one specific IP (the

@@ -1,9 +1,13 @@
 //! Encryption at rest for TOTP secrets, and keyed MACs for short codes.
 //!
-//! The server key is 32 random bytes in a file beside the database
-//! (`<db>.key`, mode 0600), created on first start. A copy of the database
-//! alone does not reveal any TOTP secret, and a 6-digit SMS code's stored MAC
-//! cannot be brute-forced offline without the key.
+//! The server key is 32 random bytes. By default it is a file beside the
+//! database (`<db>.key`, mode 0600), created on first start. An operator
+//! running several nodes gives every node the same key instead
+//! ([`ServerKey`]: `--server-key-file` or `DIALER_2FA_SERVER_KEY`), which is
+//! never created for them: a node that made up its own key would seal
+//! secrets no other node can open. A copy of the database alone does not
+//! reveal any TOTP secret, and a 6-digit SMS code's stored MAC cannot be
+//! brute-forced offline without the key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,12 +22,73 @@ use zeroize::Zeroizing;
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 
+/// The environment variable that may hold the server key, base64.
+pub const KEY_ENV: &str = "DIALER_2FA_SERVER_KEY";
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read or create the server key {0}: {1}")]
     Io(PathBuf, std::io::Error),
     #[error("the server key {0} is not {KEY_LEN} bytes; restore it from backup")]
     BadLength(PathBuf),
+    // The text itself is never part of the message: it may be most of a key.
+    #[error("{KEY_ENV} is not base64 (standard alphabet, with padding)")]
+    EnvNotBase64,
+    #[error("{KEY_ENV} decodes to {0} bytes; the server key is {KEY_LEN} bytes")]
+    EnvBadLength(usize),
+    #[error("both --server-key-file and {KEY_ENV} are set; give the server key one way only")]
+    Both,
+}
+
+/// Where the server key comes from.
+#[derive(Clone, Default)]
+pub enum ServerKey {
+    /// `<db>.key`, created on first start: one node, nothing to configure.
+    #[default]
+    BesideDatabase,
+    /// `--server-key-file`: the same 32 raw bytes as a `<db>.key` (so a
+    /// single node's key file can be handed to the next node as it is);
+    /// it must exist.
+    File(PathBuf),
+    /// `DIALER_2FA_SERVER_KEY`: base64 of the 32 bytes.
+    Base64(Zeroizing<String>),
+}
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerKey::BesideDatabase => f.write_str("BesideDatabase"),
+            ServerKey::File(path) => f.debug_tuple("File").field(path).finish(),
+            ServerKey::Base64(_) => f.write_str("Base64(..)"),
+        }
+    }
+}
+
+impl ServerKey {
+    /// The source an operator gave: the file flag, the environment
+    /// variable, or neither. Both is refused rather than ranked, since
+    /// either silently winning would leave a node on a key its operator
+    /// did not mean.
+    pub fn from_options(
+        file: Option<PathBuf>,
+        env: Option<String>,
+    ) -> Result<ServerKey, KeyFileError> {
+        match (file, env) {
+            (Some(_), Some(_)) => Err(KeyFileError::Both),
+            (Some(path), None) => Ok(ServerKey::File(path)),
+            (None, Some(text)) => Ok(ServerKey::Base64(Zeroizing::new(text))),
+            (None, None) => Ok(ServerKey::BesideDatabase),
+        }
+    }
+
+    /// The key itself; `db` places the default file.
+    pub fn load(&self, db: &Path) -> Result<SecretBox, KeyFileError> {
+        match self {
+            ServerKey::BesideDatabase => SecretBox::load_or_create(&key_path_for(db)),
+            ServerKey::File(path) => SecretBox::load(path),
+            ServerKey::Base64(text) => SecretBox::from_base64(text),
+        }
+    }
 }
 
 /// The server key and the ciphers made from it.
@@ -46,18 +111,47 @@ pub fn key_path_for(db: &Path) -> PathBuf {
 }
 
 impl SecretBox {
+    /// Loads a key file that must exist.
+    pub fn load(path: &Path) -> Result<SecretBox, KeyFileError> {
+        let bytes = Zeroizing::new(
+            std::fs::read(path).map_err(|e| KeyFileError::Io(path.to_path_buf(), e))?,
+        );
+        SecretBox::from_bytes(&bytes).ok_or_else(|| KeyFileError::BadLength(path.to_path_buf()))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<SecretBox> {
+        let key: [u8; KEY_LEN] = bytes.try_into().ok()?;
+        Some(SecretBox {
+            key: Zeroizing::new(key),
+        })
+    }
+
+    /// The key from base64 text (surrounding white space ignored).
+    pub fn from_base64(text: &str) -> Result<SecretBox, KeyFileError> {
+        let bytes = Zeroizing::new(
+            data_encoding::BASE64
+                .decode(text.trim().as_bytes())
+                .map_err(|_| KeyFileError::EnvNotBase64)?,
+        );
+        SecretBox::from_bytes(&bytes).ok_or(KeyFileError::EnvBadLength(bytes.len()))
+    }
+
+    /// Seals and opens a throw-away value: `/v1/ready`'s check that the
+    /// key is loaded and the cipher works, when no stored secret exists to
+    /// try it on.
+    pub fn probe(&self) -> Result<(), SealError> {
+        let sealed = self.seal(b"ready", "probe")?;
+        match self.open(&sealed, "probe")?.as_slice() {
+            b"ready" => Ok(()),
+            _ => Err(SealError),
+        }
+    }
+
     /// Loads the key file, or creates it (0600) when it does not exist yet.
     pub fn load_or_create(path: &Path) -> Result<SecretBox, KeyFileError> {
         match std::fs::read(path) {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                if bytes.len() != KEY_LEN {
-                    return Err(KeyFileError::BadLength(path.to_path_buf()));
-                }
-                let mut key = Zeroizing::new([0u8; KEY_LEN]);
-                key.copy_from_slice(&bytes);
-                Ok(SecretBox { key })
-            }
+            Ok(bytes) => SecretBox::from_bytes(&Zeroizing::new(bytes))
+                .ok_or_else(|| KeyFileError::BadLength(path.to_path_buf())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = Zeroizing::new([0u8; KEY_LEN]);
                 rand::rngs::OsRng.fill_bytes(&mut key[..]);
@@ -161,6 +255,34 @@ mod tests {
         assert_eq!(&b.open(&sealed, "totp:1").unwrap()[..], b"secret");
         assert!(b.open(&sealed, "totp:2").is_err());
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn base64_key_must_decode_to_32_bytes_and_errors_never_show_it() {
+        let key = data_encoding::BASE64.encode(&[7u8; 32]);
+        let a = SecretBox::from_base64(&format!(" {key}\n")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        std::fs::write(&path, [7u8; 32]).unwrap();
+        assert_eq!(
+            a.mac("x", "1"),
+            SecretBox::load(&path).unwrap().mac("x", "1")
+        );
+        let short = data_encoding::BASE64.encode(&[7u8; 31]);
+        let e = SecretBox::from_base64(&short).unwrap_err();
+        assert!(matches!(e, KeyFileError::EnvBadLength(31)));
+        assert!(!e.to_string().contains(&short));
+        let e = SecretBox::from_base64("not base64!").unwrap_err();
+        assert!(matches!(e, KeyFileError::EnvNotBase64));
+        assert!(!e.to_string().contains("not base64!"));
+        assert!(matches!(
+            ServerKey::from_options(Some(path), Some(key)),
+            Err(KeyFileError::Both)
+        ));
+        assert_eq!(
+            format!("{:?}", ServerKey::Base64(Zeroizing::new("s3cr3t".into()))),
+            "Base64(..)"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::rules::sms::SmsSender;
-use crate::secret_box::{key_path_for, SecretBox};
+use crate::secret_box::SecretBox;
 use crate::store::db::{self, Db};
 
 /// Everything a handler may need; cheap to clone.
@@ -39,7 +39,7 @@ impl AppState {
     pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         let conn = db::open(&config.db_path)
             .map_err(|e| StartError::Db(config.db_path.display().to_string(), e))?;
-        let secrets = SecretBox::load_or_create(&key_path_for(&config.db_path))?;
+        let secrets = config.server_key.load(&config.db_path)?;
         let sms =
             SmsSender::from_config(&config.sms).map_err(|e| StartError::Sms(e.to_string()))?;
         Ok(AppState {

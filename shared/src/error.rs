@@ -83,6 +83,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The API gave up on the request after its time limit; try again.
     Timeout,
+    /// `/v1/ready`: this node cannot serve (its database or server key
+    /// failed the check); a load balancer sends traffic elsewhere.
+    NotReady,
     // The extension and the web app (R7).
     /// The web app asked for something only the person may allow, in the
     /// extension's own popup (a first sign-in through the extension on this
@@ -139,6 +142,7 @@ mod tests {
             (ErrorCode::SmsDeliveryFailed, "sms_delivery_failed"),
             (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::Timeout, "timeout"),
+            (ErrorCode::NotReady, "not_ready"),
             (ErrorCode::ConsentRequired, "consent_required"),
             (
                 ErrorCode::RecoveryCodesNotCurrent,

@@ -1,4 +1,4 @@
-//! `/v1/health`, `/v1/openapi.json`, and the test-only routes that move
+//! `/v1/health`, `/v1/ready`, `/v1/openapi.json`, and the test-only routes that move
 //! the clock and fail on purpose (served only with `--allow-clock-control`).
 
 use axum::extract::State;
@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::api::{ApiError as WireError, ClockAdvance, ClockNow, FaultKind, Health, TestFault};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
@@ -18,6 +18,22 @@ pub async fn health() -> Json<Health> {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
     })
+}
+
+/// Whether this node can serve: its database takes a write lock and its
+/// server key opens what is sealed with it. 503 names the failed check.
+#[utoipa::path(get, path = "/v1/ready", tag = "meta", responses(
+    (status = 200, body = Health, description = "status \"ready\""),
+    (status = 503, body = WireError, description = "not_ready; the message names the database or the server key")))]
+pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    crate::readiness::check(&state).await.map_err(|e| {
+        tracing::warn!(error = %e, "not ready");
+        ApiError::NotReady(e.to_string())
+    })?;
+    Ok(Json(Health {
+        status: "ready".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
 }
 
 /// This document.
@@ -42,6 +58,22 @@ pub async fn advance_clock(
     Ok(Json(ClockNow {
         now: state.clock.advance(body.advance_seconds),
     }))
+}
+
+/// Runs one janitor pass now (only with `--allow-clock-control`), so a
+/// test can move the clock and see what a pass removes and keeps.
+#[utoipa::path(post, path = "/v1/test/janitor", tag = "test",
+    responses((status = 200, body = JanitorPass)))]
+pub async fn run_janitor(State(state): State<AppState>) -> ApiResult<Json<JanitorPass>> {
+    Ok(Json(JanitorPass {
+        removed: crate::janitor::run_once(&state).await?,
+    }))
+}
+
+/// What `POST /v1/test/janitor` answers: the rows removed, per table.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct JanitorPass {
+    pub removed: crate::janitor::Swept,
 }
 
 /// Fails on purpose (only with `--allow-clock-control`): a panic inside a

@@ -111,6 +111,24 @@ fn check_answer(
     }
 }
 
+/// The metrics label of what an answer tried.
+fn checked_method(method: TwoFactorMethod, answer: &ChallengeAnswer) -> &'static str {
+    if answer.recovery_code.is_some() {
+        "recovery_code"
+    } else {
+        method_to_db(method)
+    }
+}
+
+/// The metrics label of a counted failure.
+fn failure_outcome(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::ReusedCode => "reused",
+        ApiError::TooManyAttempts(_) => "too_many_attempts",
+        _ => "wrong",
+    }
+}
+
 /// Answer the challenge; optionally remember this device for 60 days.
 pub async fn answer(
     state: &AppState,
@@ -151,6 +169,10 @@ pub async fn answer(
                         )?;
                         let what = if answer.recovery_code.is_some() { "recovery code" } else { "sign-in code" };
                         record_failure(conn, now, user_id, &addr, what, &e)?;
+                        crate::telemetry::second_factor_check(
+                            checked_method(method, &answer),
+                            failure_outcome(&e),
+                        );
                     }
                     return Err(e);
                 }
@@ -207,6 +229,7 @@ pub async fn answer(
                 device.as_ref().map(|d| d.1),
             )?;
             tx.commit()?;
+            crate::telemetry::second_factor_check(checked_method(method, &answer), "success");
             Ok(ChallengeResult {
                 session_token,
                 trusted_until: device.as_ref().map(|d| d.2),

@@ -42,6 +42,7 @@ pub async fn create(state: &AppState, caller: Caller) -> ApiResult<HandoffCode> 
             Ok(())
         })
         .await?;
+    crate::telemetry::handoff("created");
     Ok(HandoffCode {
         code,
         expires_at: now + HANDOFF_TTL,
@@ -75,6 +76,7 @@ pub async fn redeem(
             let Some((id, user_id, device_id, family_expires_at)) = found else {
                 drop(tx);
                 throttle::failure(conn, Scope::Address, &addr, now)?;
+                crate::telemetry::handoff("refused");
                 return Err(ApiError::InvalidCode(
                     "the handoff code is wrong, expired or already used".into(),
                 ));
@@ -126,5 +128,6 @@ pub async fn redeem(
             })
         })
         .await?;
+    crate::telemetry::handoff("redeemed");
     Ok(grant)
 }

@@ -117,12 +117,7 @@ pub fn issue(
     }
     let country = phone::country_code(phone);
     check_caps(conn, caps, now, user_id, phone, country)?;
-    // Send records no cap counts any more are pruned, so the table keeps
-    // nobody's number longer than the caps need it.
-    conn.execute(
-        "DELETE FROM sms_sends WHERE created_at <= ?1",
-        params![now - CAP_WINDOW],
-    )?;
+    prune_send_records(conn, now)?;
     conn.execute(
         "INSERT INTO sms_sends (user_id, phone, country_code, purpose, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -220,6 +215,7 @@ fn check_caps(
             .unwrap_or(CAP_WINDOW)
             .max(1);
         tracing::warn!(user_id, country, cap, reason, "sms cap reached");
+        crate::telemetry::sms_refused("cap");
         return Err(ApiError::SmsCapReached {
             message: format!("{reason}; try again in {} minutes", (retry_after + 59) / 60),
             retry_after,
@@ -230,6 +226,15 @@ fn check_caps(
 
 fn mac_context(user_id: i64, purpose: Purpose) -> String {
     format!("sms:{user_id}:{}", purpose.as_str())
+}
+
+/// Deletes the send records no cap counts any more (the caps look back one
+/// window), so the table keeps nobody's number longer than the caps need it.
+pub fn prune_send_records(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sms_sends WHERE created_at <= ?1",
+        params![now - CAP_WINDOW],
+    )
 }
 
 /// Checks a typed code against the newest pending one and uses it up.
@@ -336,6 +341,10 @@ impl SmsSender {
         let result = self
             .send(db, now, user_id, &issued.phone, message_text(code))
             .await;
+        match &result {
+            Ok(()) => crate::telemetry::sms_sent(),
+            Err(_) => crate::telemetry::sms_refused("provider"),
+        }
         if let (Err(_), Some((code_id, send_id))) = (&result, issued.rows) {
             db.call(move |conn| {
                 conn.execute("DELETE FROM sms_codes WHERE id = ?1", params![code_id])?;

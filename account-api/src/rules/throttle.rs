@@ -158,6 +158,9 @@ pub fn failure(conn: &Connection, scope: Scope, key: &str, now: i64) -> rusqlite
          ON CONFLICT (scope, key) DO UPDATE SET failures = ?3, locked_until = ?4, last_failure_at = ?5",
         params![scope.as_str(), key, failures, locked_until, now],
     )?;
+    if locked_until != 0 {
+        crate::telemetry::lockout(scope.as_str());
+    }
     Ok(locked_until != 0)
 }
 
@@ -311,6 +314,29 @@ pub fn record_password_failure(
         audit::record(conn, now, user_id, Event::LockedOut, "password", Some(addr))?;
     }
     Ok(())
+}
+
+/// Deletes the rows that no longer change any decision, for the janitor:
+/// an unlocked row with no failures, and an unlocked address row past its
+/// quiet hour (which [`current_failures`] already reads as zero). A
+/// person's failures keep counting until a success, so their rows stay,
+/// as does every lock still in force and every hard lock.
+pub fn prune_stale(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM throttles
+          WHERE locked_until <> ?1 AND locked_until <= ?2
+            AND (failures = 0
+                 OR (scope = ?3 AND last_failure_at IS NOT NULL AND ?2 - last_failure_at > ?4))",
+        params![FOREVER, now, Scope::Address.as_str(), ADDRESS_FORGET_AFTER],
+    )
+}
+
+/// Deletes reservations past their end (the server died mid-check).
+pub fn prune_reservations(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM throttle_reservations WHERE expires_at <= ?1",
+        params![now],
+    )
 }
 
 /// Admin unlock: clears the user's password and second-factor counters.

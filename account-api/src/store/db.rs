@@ -220,6 +220,9 @@ ALTER TABLE users ADD COLUMN recovery_batch TEXT;
     ),
 ];
 
+/// How long a statement waits for another process's write lock.
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens (creating if needed) and migrates the database file.
 pub fn open(path: &Path) -> Result<Connection, DbOpenError> {
     if let Some(dir) = path.parent() {
@@ -230,7 +233,7 @@ pub fn open(path: &Path) -> Result<Connection, DbOpenError> {
     }
     let mut conn = Connection::open(path)?;
     restrict_to_owner(path);
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_WAIT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

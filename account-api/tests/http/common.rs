@@ -112,6 +112,7 @@ impl Server {
         };
         let config = ServerConfig {
             db_path: db_path.clone(),
+            server_key: Default::default(),
             mandatory_2fa: options.mandatory_2fa,
             allow_clock_control: options.allow_clock_control,
             sms: options.sms,
@@ -119,6 +120,7 @@ impl Server {
             trusted_proxies: options.trusted_proxies,
             sms_caps: options.sms_caps,
             public_origin: WebAppOrigin::parse(&public_origin).unwrap(),
+            janitor_interval: account_api::janitor::DEFAULT_INTERVAL,
         };
         let state = AppState::open(config).unwrap();
         let (router, _) = account_api::build_router(state);
@@ -390,10 +392,13 @@ pub fn wrong_code_for(secret_b32: &str, unix_time: i64) -> String {
 /// in-process router), on a database file that may already be in use by
 /// another server: what two servers on one SQLite file need. Derefs to a
 /// [`Server`] whose requests go to this process; the process is killed on
-/// drop.
+/// drop. Its stdout lines and stderr are kept for tests that read them.
 pub struct ServeProcess {
     server: Server,
     child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::ops::Deref for ServeProcess {
@@ -410,12 +415,39 @@ impl Drop for ServeProcess {
     }
 }
 
+impl ServeProcess {
+    /// The stdout lines so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Ends the process and returns everything it wrote to stderr.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        let text = self.stderr.lock().unwrap().clone();
+        text
+    }
+}
+
 impl Server {
     /// Starts `dialer-2fa-api serve` on `db_path` (created and migrated if
     /// new, shared if another server already uses it), with clock control
     /// and the cheap test Argon2, and waits for its `listening on` line.
     pub async fn serve_process(db_path: &std::path::Path) -> ServeProcess {
-        use std::io::BufRead;
+        Server::serve_process_with(db_path, &[], &[]).await
+    }
+
+    /// [`Server::serve_process`] with more flags and environment variables.
+    pub async fn serve_process_with(
+        db_path: &std::path::Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> ServeProcess {
+        use std::io::{BufRead, Read};
         let mut child = Command::new(env!("CARGO_BIN_EXE_dialer-2fa-api"))
             .arg("serve")
             .arg("--db")
@@ -424,30 +456,61 @@ impl Server {
             .args(["--sms-sender", "outbox"])
             .args(["--argon2-memory-kib", &TEST_COST.memory_kib.to_string()])
             .args(["--argon2-iterations", &TEST_COST.iterations.to_string()])
+            .args(args)
             .env_remove("DIALER_2FA_MANDATORY_2FA")
             .env_remove("DIALER_2FA_SEED_DEMO")
+            .env_remove("DIALER_2FA_SERVER_KEY")
+            .env_remove("DIALER_2FA_SERVER_KEY_FILE")
+            .env_remove("RUST_LOG")
+            .envs(envs.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start dialer-2fa-api serve");
         let stdout = child.stdout.take().unwrap();
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        // Reads stderr to the end, so the server never blocks on a full pipe.
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = lines.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         // Reads stdout to the end, so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                kept.lock().unwrap().push(line.clone());
                 if let Some(url) = line.strip_prefix("listening on ") {
                     let _ = tx.send(url.trim().to_string());
                 }
             }
         });
-        let base = tokio::task::spawn_blocking(move || {
+        let waited = tokio::task::spawn_blocking(move || {
             rx.recv_timeout(std::time::Duration::from_secs(60))
         })
         .await
-        .unwrap()
-        .expect("dialer-2fa-api serve printed `listening on http://IP:PORT`");
+        .unwrap();
+        let Ok(base) = waited else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = stderr_reader.join();
+            panic!(
+                "dialer-2fa-api serve printed no `listening on http://IP:PORT`; stderr: {}",
+                stderr.lock().unwrap()
+            );
+        };
         ServeProcess {
             server: Server {
                 base,
@@ -458,6 +521,9 @@ impl Server {
                 task: tokio::spawn(async {}),
             },
             child,
+            stdout: lines,
+            stderr,
+            stderr_reader: Some(stderr_reader),
         }
     }
 }

@@ -3,15 +3,19 @@
 
 mod common;
 
+mod access_log;
 mod audit_trail;
 mod authenticator;
 mod cli;
 mod enforcement;
 mod handoff;
+mod janitor;
 mod lockout;
 mod method_change;
+mod metrics;
 mod openapi;
 mod proxy;
+mod ready;
 mod recovery;
 mod robustness;
 mod setup_only;

@@ -28,6 +28,7 @@ const SETUP_ROUTES: &[(&str, &str)] = &[
 /// Routes that take no session at all.
 const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/health"),
+    ("GET", "/v1/ready"),
     ("GET", "/v1/openapi.json"),
     ("POST", "/v1/sign-in"),
     ("POST", "/v1/sign-in/challenge"),
@@ -35,6 +36,7 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/handoff/redeem"),
     ("POST", "/v1/test/clock"),
     ("POST", "/v1/test/fault"),
+    ("POST", "/v1/test/janitor"),
 ];
 
 fn listed(list: &[(&str, &str)], method: &str, path: &str) -> bool {
