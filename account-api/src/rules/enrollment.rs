@@ -384,7 +384,9 @@ pub async fn switch_method(
                 method_name(m)
             )))
         }
-        (_, false) if body.method == TwoFactorMethod::Sms => {
+        // Only a person on the authenticator app can lack a kept number, so
+        // this is a switch to SMS.
+        (_, false) => {
             return Err(ApiError::InvalidPhone(
                 "no number is kept for you; set one up with POST /v1/two-factor/sms/setup".into(),
             ))

@@ -192,3 +192,108 @@ async fn a_switch_back_to_sms_resends_and_confirms_only_for_the_session_that_swi
         .await;
     assert_eq!(r.ok()["method"], "sms");
 }
+
+/// What a switch is refused for, each with its own answer: no 2FA to switch
+/// from, the method already in use, and SMS with no number kept (said
+/// before the password is even looked at).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_switch_is_refused_without_2fa_to_the_same_method_and_to_sms_without_a_kept_number() {
+    let s = Server::start().await;
+    let switch = |token: String, method: &'static str, password: &'static str| {
+        let s = &s;
+        async move {
+            s.post(
+                "/v1/two-factor/switch",
+                Some(&token),
+                json!({"method": method, "password": password}),
+            )
+            .await
+        }
+    };
+    s.user("none@example.com");
+    let none = s.session("none@example.com").await;
+    for method in ["sms", "authenticator"] {
+        switch(none.clone(), method, PASSWORD)
+            .await
+            .err(409, "two_factor_not_enabled");
+    }
+
+    s.user("app@example.com");
+    let app = s.session("app@example.com").await;
+    s.enroll_authenticator(&app).await;
+    let r = switch(app.clone(), "authenticator", PASSWORD).await;
+    r.err(409, "conflict");
+    assert!(r.message().contains("already use"), "{}", r.message());
+    let r = switch(app.clone(), "sms", "not the password").await;
+    r.err(400, "invalid_phone");
+    assert!(r.message().contains("no number is kept"), "{}", r.message());
+
+    s.user("text@example.com");
+    let text = s.session("text@example.com").await;
+    s.enroll_sms(&text, PHONE).await;
+    let r = switch(text.clone(), "sms", PASSWORD).await;
+    r.err(409, "conflict");
+    assert!(r.message().contains("already use"), "{}", r.message());
+}
+
+/// Only a different number while SMS is on needs 2FA off first: the same
+/// number may be set up again, and a person on the authenticator app may
+/// set up SMS on a new number (with the password and a code to it).
+#[tokio::test(flavor = "multi_thread")]
+async fn sms_setup_refuses_only_a_new_number_while_sms_is_on() {
+    let s = Server::start().await;
+    s.user("same@example.com");
+    let token = s.session("same@example.com").await;
+    s.enroll_sms(&token, PHONE).await;
+    s.advance(31).await;
+    let setup = |phone: &'static str| {
+        let s = &s;
+        let token = token.clone();
+        async move {
+            s.post(
+                "/v1/two-factor/sms/setup",
+                Some(&token),
+                json!({"phone": phone, "password": PASSWORD}),
+            )
+            .await
+        }
+    };
+    setup("+14155550188").await.err(409, "conflict");
+    assert_eq!(setup(PHONE).await.ok()["phone_hint"], "+1••••••0166");
+
+    // To the authenticator app (the number stays kept), then SMS on a new one.
+    let r = s
+        .post(
+            "/v1/two-factor/switch",
+            Some(&token),
+            json!({"method": "authenticator", "password": PASSWORD}),
+        )
+        .await;
+    let secret = r.ok()["authenticator"]["secret_base32"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = s.now().await;
+    s.post(
+        "/v1/two-factor/authenticator/confirm",
+        Some(&token),
+        json!({"code": oathtool(&secret, now)}),
+    )
+    .await
+    .ok();
+    s.advance(31).await;
+    assert_eq!(
+        setup("+14155550188").await.ok()["phone_hint"],
+        "+1••••••0188"
+    );
+    let r = s
+        .post(
+            "/v1/two-factor/sms/confirm",
+            Some(&token),
+            json!({"code": s.last_sms_code("+14155550188")}),
+        )
+        .await;
+    assert_eq!(r.ok()["method"], "sms");
+    let state = s.get("/v1/two-factor", Some(&token)).await;
+    assert_eq!(state.ok()["phone_hint"], "+1••••••0188");
+}
