@@ -126,7 +126,9 @@ pub fn create_in_family(
     family_expires_at: i64,
 ) -> rusqlite::Result<String> {
     let token = new_token(TokenKind::Session);
-    let expires_at = family_expires_at.min(now + SESSION_TTL);
+    // A family ends 14 days after the sign-in that began it, which is
+    // never later than 14 days from now, so the family's end is the end.
+    let expires_at = family_expires_at;
     conn.execute(
         "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, password_at, trusted_device_id, family_expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -207,17 +209,6 @@ pub async fn confirm_password(
             Ok(())
         })
         .await
-}
-
-/// Counts and audits a wrong password.
-pub fn record_password_failure(
-    conn: &Connection,
-    now: i64,
-    user_id: Option<i64>,
-    email_key: &str,
-    addr: &str,
-) -> rusqlite::Result<()> {
-    throttle::record_password_failure(conn, now, user_id, email_key, addr)
 }
 
 /// Requires the password unless this session proved it moments ago.

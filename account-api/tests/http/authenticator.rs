@@ -211,6 +211,24 @@ async fn oathtool_codes_sign_in_once_and_old_codes_are_refused() {
     assert!(s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'second_factor_failed'") >= 3);
 }
 
+/// The other side of the window: nine minutes after the password, setup
+/// starts without asking for it again.
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_within_ten_minutes_of_the_password_needs_it_not_again() {
+    let s = Server::start().await;
+    s.user("gus@example.com");
+    let token = s.session("gus@example.com").await;
+    s.advance(9 * 60).await;
+    let r = s
+        .post(
+            "/v1/two-factor/authenticator/setup",
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert!(r.ok()["secret_base32"].is_string(), "{}", r.body);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn setup_needs_a_recent_password() {
     let s = Server::start().await;
