@@ -214,6 +214,20 @@ async fn challenge_in_cookies_then_remembered_device_skips_the_code() {
     assert_eq!(r.body["method"], "authenticator");
     assert_no_token_in(&r.body);
     assert!(web.cookie("d2fa_challenge").is_some());
+    // The challenge cookie lives as long as the challenge: until the
+    // expires_at the page was told (15 minutes), not longer or shorter.
+    let lifetime = r.body["expires_at"].as_i64().unwrap() - s.now().await;
+    let cookie = set_cookie(&r, "d2fa_challenge");
+    let max_age: i64 = cookie
+        .split("; ")
+        .find_map(|a| a.strip_prefix("Max-Age="))
+        .unwrap_or_else(|| panic!("no Max-Age in {cookie}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (lifetime..=lifetime + 2).contains(&max_age) && (898..=900).contains(&max_age),
+        "Max-Age {max_age}, the challenge ends in {lifetime} s"
+    );
     assert!(web.cookie("d2fa_session").is_none());
     assert_eq!(web.get("/web/session").await.status, 401);
 
@@ -525,4 +539,23 @@ async fn over_http_only_the_exact_origin_may_post_not_another_port_or_host_name(
     assert_eq!(r.status, 200, "{}", r.body);
     let session = set_cookie(&r, "d2fa_session");
     assert!(!session.contains("Secure"), "{session}");
+}
+
+/// The page's stylesheet is served, as CSS, with its rules.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stylesheet_is_served_as_css() {
+    let s = Server::start().await;
+    let res = s
+        .client
+        .get(format!("{}/app.css", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    let css = res.text().await.unwrap();
+    assert!(css.contains('{') && css.contains("color"), "{css}");
 }
