@@ -89,7 +89,7 @@ function keepInExtensionButton(parent, w) {
 
 function formatDate(unixSeconds) {
   if (!unixSeconds) return 'not remembered (the code is asked at each sign-in)';
-  return new Date(unixSeconds * 1000).toLocaleString();
+  return logic.dateText(unixSeconds);
 }
 
 // Fetches who is signed in and shows where they are: the forced setup
@@ -100,7 +100,7 @@ async function showSignedIn(syncNote) {
   me = session;
   const tf = session.two_factor;
   $('who').textContent = session.email;
-  $('method').textContent = !tf.enabled ? 'off' : tf.method === 'sms' ? `text message to ${tf.phone_hint ?? 'your phone'}` : 'authenticator app';
+  $('method').textContent = !tf.enabled ? 'off' : tf.method === 'sms' ? `text message to ${tf.phone_hint ?? 'your phone'}` : logic.methodName('authenticator');
   $('verified-until').textContent = formatDate(tf.verified_until);
   $('codes-left').textContent = String(tf.recovery_codes_remaining);
   if (syncNote !== undefined) $('sync-status').textContent = syncNote;

@@ -70,10 +70,13 @@ export function resendCooldown(expiresAt, resendAvailableAt) {
   return Math.min(600, Math.max(0, resendAvailableAt - sentAt));
 }
 
-export function dateText(unixSeconds) {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const d = new Date(unixSeconds * 1000);
-  return `${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+/**
+ * A date in the person's locale through Intl, `dateStyle: 'medium'`: the
+ * extension formats its dates the same way (extension/src/dom.rs), so both
+ * read alike. `locale` is for tests; the page passes none.
+ */
+export function dateText(unixSeconds, locale = undefined) {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(new Date(unixSeconds * 1000));
 }
 
 export function requiredText(requiredBy) {

@@ -33,6 +33,7 @@ impl Page for Settings {
     }
 
     fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
+        ui.brand(app)?;
         match &self.view {
             View::Loading => {
                 ui.el(app, "h1", "dialer-2fa settings")?;
@@ -149,8 +150,17 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             }
         }
         _ => {
-            ui.el(&section, "p", "Two-factor authentication is off.")?
-                .set_id("current-method");
+            match s.own_requirement() {
+                Some(why) => {
+                    let p = ui.class(&section, "p", "required", &why)?;
+                    p.set_id("current-method");
+                    p.set_attribute("data-required", "true")?;
+                }
+                None => {
+                    ui.el(&section, "p", "Two-factor authentication is off.")?
+                        .set_id("current-method");
+                }
+            }
             ui.button(&section, "set-up", "Set up 2FA", true, || Msg::SetUp)?
                 .set_class_name("primary");
         }
@@ -183,7 +193,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     "{}{}: remembered until {}",
                     name,
                     here,
-                    text::date(d.expires_at)
+                    dom::date(d.expires_at)
                 ),
             )?;
             let id = d.id;

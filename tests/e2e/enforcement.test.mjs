@@ -60,6 +60,12 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     await settings.locator('#confirm').click();
     await settings.locator('#notice', { hasText: 'now required' }).waitFor();
     assert.equal(await settings.locator('#accounts input[data-account="Acme"]').isChecked(), true);
+    // Issue 13: the owner, without 2FA, reads that they must set it up now
+    // too, never "2FA is off" beside "now required".
+    assert.match(await settings.locator('#notice').innerText(), /you too: set it up now/);
+    const own = await settings.locator('#current-method').innerText();
+    assert.match(own, /Acme requires two-factor authentication, you too: set it up now/);
+    assert.doesNotMatch(own, /is off/);
     await shot(settings, 'enforce-owner-on');
     // The owner belongs to Acme too: from now on they must set up 2FA as
     // well, and the pages show nothing but the setup (with a way out).
@@ -123,7 +129,7 @@ test('disable asks for confirmation and the password, then 2FA is off', async ()
     await setUpSms(settings, api, phone, 'disable-setup');
     await expectScreen(settings, 'setup-codes', 'disable-setup-codes-shown');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: 'kept on this computer' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: 'kept on this computer' }).waitFor();
     await copyCodesAndComplete(settings, 'disable-setup-codes');
     await expectScreen(settings, 'settings', 'disable-settings-on');
 

@@ -359,7 +359,7 @@ export async function signIn(page, email, password = PASSWORD) {
 /** Copies the recovery codes (the gate), then completes; returns the codes. */
 export async function copyCodesAndComplete(page, shotName) {
   await expectScreen(page, 'setup-codes', shotName);
-  const codes = await page.locator('#recovery-codes li').allInnerTexts();
+  const codes = await page.locator('#recovery-codes .recovery-code').allInnerTexts();
   if ((await page.locator('#complete').isDisabled()) !== true) throw new Error('Complete was enabled before Copy');
   await page.locator('#copy-codes').click();
   await page.locator('#complete:enabled').waitFor({ timeout: 10_000 });
@@ -377,7 +377,7 @@ export async function setUpAuthenticator(page, api, shotPrefix) {
   await expectScreen(page, 'setup-app-start', `${shotPrefix}-app-start`);
   await page.locator('#start-setup').click();
   await expectScreen(page, 'setup-app-scan', `${shotPrefix}-app-scan`);
-  const key = (await page.locator('#secret-key').innerText()).trim();
+  const key = (await page.locator('#secret-key').innerText()).replace(/\s+/g, '');
   await page.locator('#continue').click();
   await expectScreen(page, 'setup-app-code', `${shotPrefix}-app-code`);
   await page.locator('#code').fill(totp(api, key));

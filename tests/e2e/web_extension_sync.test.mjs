@@ -47,7 +47,7 @@ test('web app changes reach the popup, settings and vault (new codes kept only b
     await setUpSms(settings, api, PHONE, 'wxs-settings');
     await expectScreen(settings, 'setup-codes', 'wxs-settings-codes');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: '10 codes kept' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: '10 codes kept' }).waitFor();
     const first = await copyCodesAndComplete(settings, 'wxs-settings-codes-kept');
     let vault = await popupVault(popup);
     assert.deepEqual(vault.codes, first);
@@ -136,7 +136,7 @@ test('web app changes reach the popup, settings and vault (new codes kept only b
     await confirmWithPassword(settings);
     await expectScreen(settings, 'setup-codes', 'wxs-settings-new-codes');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: '10 codes kept' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: '10 codes kept' }).waitFor();
     const third = await copyCodesAndComplete(settings, 'wxs-settings-new-codes-kept');
     vault = await popupVault(popup);
     assert.deepEqual(vault.codes, third);
