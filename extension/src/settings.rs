@@ -76,8 +76,14 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
     )?
     .set_id("who");
-    // The messages sit at the top, next to what they are about.
-    ui.messages(app, &s.error, &s.notice)?;
+    // The messages sit at the top, next to what they are about; while a
+    // confirmation panel is open its error sits under its password field.
+    let error = if s.pending.is_some() {
+        None
+    } else {
+        s.error.clone()
+    };
+    ui.messages(app, &error, &s.notice)?;
     let tf = match &session.two_factor {
         Some(tf) => tf,
         None => return Ok(()),
@@ -271,13 +277,14 @@ fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(
     if p == Pending::Disable {
         ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;
     }
-    ui.field(
+    let input = ui.field(
         &f,
         "confirm-password",
         "Your password",
         "password",
         &[("autocomplete", "current-password"), ("data-focus", "")],
     )?;
+    ui.field_error(&f, &input, &s.error)?;
     ui.submit(&f, "confirm", "Confirm", !s.busy)?;
     ui.button(&f, "cancel", "Cancel", true, || Msg::Cancel)?;
     Ok(())

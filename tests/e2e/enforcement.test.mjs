@@ -52,6 +52,11 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     await settings.locator('#confirm-password').fill(`${PASSWORD}x`);
     await settings.locator('#confirm').click();
     await settings.locator('#error').waitFor();
+    // Issue 13: the refusal sits in the panel, right under the password
+    // field it is about, and is announced.
+    assert.equal(await settings.locator('#confirm-form #confirm-password + #error').count(), 1, 'under the password field');
+    assert.equal(await settings.locator('#confirm-password').getAttribute('aria-describedby'), 'error');
+    assert.equal(await settings.locator('#error').getAttribute('aria-live'), 'assertive');
     await settings.locator('#cancel').click();
     await settings.locator('#confirm-password').waitFor({ state: 'detached' });
     assert.equal(await toggle.isChecked(), false);
