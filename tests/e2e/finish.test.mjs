@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startApi, launchBrowser, expectScreen, createUser, createAccount, addMember, admin,
-  signIn, totp, nextTotp, certainlyWrongCode, totpWindow, shot,
+  signIn, totp, nextTotp, certainlyWrongCode, totpWindow, shot, codeLayout, assertCodesLaidOut,
 } from './harness.mjs';
 
 const EMAIL = 'newcomer@example.com';
@@ -23,30 +23,6 @@ async function spyOnClipboard(page) {
 }
 
 const lastCopied = (page) => page.evaluate(() => window.__copied[window.__copied.length - 1]);
-
-/**
- * The recovery-code list as laid out now: per code, the boxes of its text
- * (one per line it takes) and of its row's other parts (number, Copy).
- */
-function codeLayout(page) {
-  return page.evaluate(() => [...document.querySelectorAll('#recovery-codes li')].map((li) => {
-    const code = li.querySelector('.recovery-code') ?? li;
-    const range = document.createRange();
-    range.selectNodeContents(code);
-    const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
-    const box = (r) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
-    const others = [...li.children].filter((c) => c !== code).map((c) => box(c.getBoundingClientRect()));
-    return {
-      text: code.textContent.trim(),
-      lines: lines.size,
-      box: box(range.getBoundingClientRect()),
-      others,
-      copy: li.querySelector('button') ? li.querySelector('button').innerText : null,
-    };
-  }));
-}
-
-const overlap = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
 
 test('popup recovery codes at 340 and 420 px: one column, no overlap, no wrap, Copy by each code; key grouped; kept notice stays', async () => {
   const api = await startApi();
@@ -84,20 +60,7 @@ test('popup recovery codes at 340 and 420 px: one column, no overlap, no wrap, C
     for (const width of [340, 420]) {
       await popup.setViewportSize({ width, height: 900 });
       await shot(popup, `finish-codes-${width}`);
-      const rows = await codeLayout(popup);
-      assert.equal(rows.length, 10, `${width} px: 10 codes`);
-      for (const [i, r] of rows.entries()) {
-        assert.equal(r.lines, 1, `${width} px: code ${i + 1} (${r.text}) is on one line`);
-        assert.equal(r.copy, 'Copy', `${width} px: code ${i + 1} has its own Copy`);
-        for (const [j, s] of rows.entries()) {
-          if (j <= i) continue;
-          assert.ok(!overlap(r.box, s.box), `${width} px: codes ${i + 1} and ${j + 1} overlap`);
-          for (const o of s.others) assert.ok(!overlap(r.box, o), `${width} px: code ${i + 1} runs into row ${j + 1}`);
-          for (const o of r.others) assert.ok(!overlap(s.box, o), `${width} px: code ${j + 1} runs into row ${i + 1}`);
-        }
-      }
-      const lefts = new Set(rows.map((r) => Math.round(r.box.left)));
-      assert.equal(lefts.size, 1, `${width} px: one column`);
+      await assertCodesLaidOut(popup, width);
     }
 
     // One code's Copy copies that code alone and does not unlock Complete:

@@ -73,7 +73,7 @@ test('web app changes reach the popup, settings and vault (new codes kept only b
     await web.locator('#regenerate').click();
     await confirmWithPassword(web);
     await expectScreen(web, 'setup-codes', 'wxs-web-new-codes');
-    const fresh = await web.locator('#recovery-codes li').allInnerTexts();
+    const fresh = await web.locator('#recovery-codes .recovery-code').allInnerTexts();
     assert.equal(fresh.length, 10);
     vault = await popupVault(popup);
     assert.equal(vault.replaced, true, 'the popup says the kept codes were replaced');
