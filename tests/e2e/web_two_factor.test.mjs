@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
   startApi, expectScreen, createUser, createAccount, addMember, lastSmsCode, smsCount, totp,
-  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut,
+  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow,
 } from './harness.mjs';
 
 const PHONE = '+14155550123';
@@ -343,6 +343,19 @@ test('trusted computers are listed and revoked; sign out everywhere ends every s
     page = second.page;
     await webSignIn(page, 'cy@example.com', 'web2fa-devices-second');
     await expectScreen(page, 'challenge', 'web2fa-devices-challenge');
+    // Issue 13: a wrong code is refused right under the code field (above
+    // "Remember" and the links), announced.
+    assert.equal(await page.locator('#recovery-code').isVisible(), false, 'the recovery field stays hidden until asked for');
+    await page.locator('#code').fill(certainlyWrongCode(totpWindow(api, key)));
+    await page.locator('#verify-button').click();
+    const error = page.locator('#challenge-error');
+    await error.waitFor();
+    await shot(page, 'web2fa-devices-wrong-code');
+    const [code, err, remember] = [await page.locator('#code').boundingBox(), await error.boundingBox(), await page.locator('#remember').boundingBox()];
+    assert.ok(err.y >= code.y + code.height && err.y - (code.y + code.height) < 40, 'right under the code field');
+    assert.ok(err.y + err.height <= remember.y, 'above "Remember this computer"');
+    assert.equal(await error.getAttribute('aria-live'), 'assertive');
+    assert.equal(await page.locator('#code').getAttribute('aria-describedby'), 'challenge-error');
     await page.locator('#code').fill(await nextTotp(api, key));
     await page.locator('#remember').check();
     await page.locator('#verify-button').click();
