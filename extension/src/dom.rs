@@ -257,6 +257,18 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
         }
     }
     let focused = doc.active_element().map(|e| e.id()).unwrap_or_default();
+    // Disclosures the person opened ("Details"): a redraw (a countdown
+    // tick, an error) must not fold them shut again.
+    let mut open: Vec<String> = Vec::new();
+    let disclosures = app.query_selector_all("details[open]")?;
+    for i in 0..disclosures.length() {
+        if let Some(d) = disclosures
+            .get(i)
+            .and_then(|n| n.dyn_into::<Element>().ok())
+        {
+            open.push(d.id());
+        }
+    }
 
     HANDLERS.with(|h| {
         let mut h = h.borrow_mut();
@@ -270,6 +282,11 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
         send: sender(rt),
     };
     rt.page.borrow().render(&ui, &app)?;
+    for id in open.iter().filter(|id| !id.is_empty()) {
+        if let Some(d) = doc.get_element_by_id(id) {
+            d.set_attribute("open", "")?;
+        }
+    }
 
     if same_screen {
         for (id, (value, is_checked)) in typed {

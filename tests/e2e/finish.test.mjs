@@ -114,6 +114,12 @@ test('popup: the product name heads it, the footer speaks plainly with the detai
     await popup.locator('#details summary').click();
     await popup.locator('#api-status').waitFor({ state: 'visible' });
     assert.ok((await popup.locator('#api-status').innerText()).includes(`reachable at ${api.url}`));
+    // A redraw of the same screen (here an error) leaves it open.
+    await popup.locator('#sign-in').click();
+    await popup.locator('#error').waitFor();
+    assert.equal(await popup.locator('#api-status').isVisible(), true, 'Details stays open across a redraw');
+    await popup.reload();
+    await expectScreen(popup, 'sign-in', 'finish-sign-in-again');
 
     // One blue: the popup's primary button and the web app's are the same colour.
     const popupBlue = await popup.evaluate(() => getComputedStyle(document.querySelector('#sign-in')).backgroundColor);
