@@ -129,6 +129,21 @@ test('popup: the product name heads it, the footer speaks plainly with the detai
     assert.equal(popupBlue, webBlue, 'the same primary colour');
     const token = (p) => p.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--color-primary').trim());
     assert.equal(await token(popup), await token(web));
+    // Dark mode follows the system on both, to the same dark surface and text.
+    const look = (p, sel) => p.evaluate((s) => {
+      const c = getComputedStyle(document.querySelector(s));
+      return [c.backgroundColor, c.color];
+    }, sel);
+    const lightLook = await look(popup, 'body');
+    assert.deepEqual(lightLook, await look(web, 'main'));
+    await popup.emulateMedia({ colorScheme: 'dark' });
+    await web.emulateMedia({ colorScheme: 'dark' });
+    const darkLook = await look(popup, 'body');
+    assert.deepEqual(darkLook, await look(web, 'main'), 'the same dark colours');
+    assert.notDeepEqual(darkLook, lightLook, 'dark mode changes the page');
+    await shot(popup, 'finish-sign-in-dark');
+    await shot(web, 'finish-web-sign-in-dark');
+    await popup.emulateMedia({ colorScheme: 'light' });
     await web.close();
 
     // Set up 2FA so the next sign-in asks for a code.
