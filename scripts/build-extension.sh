@@ -33,6 +33,8 @@ for page in popup options sw; do
 done
 
 cp static/* "$out/"
+# The design tokens are the web app's file: one source for both.
+cp "$ROOT/web-app/tokens.css" "$out/tokens.css"
 cp "$ROOT/manifest/manifest.json" "$out/manifest.json"
 # The one web app origin that may talk to the extension (exact scheme, host
 # and port): written into the manifest and web_app.json by one script.

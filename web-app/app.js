@@ -89,7 +89,7 @@ function keepInExtensionButton(parent, w) {
 
 function formatDate(unixSeconds) {
   if (!unixSeconds) return 'not remembered (the code is asked at each sign-in)';
-  return new Date(unixSeconds * 1000).toLocaleString();
+  return logic.dateText(unixSeconds);
 }
 
 // Fetches who is signed in and shows where they are: the forced setup
@@ -100,7 +100,7 @@ async function showSignedIn(syncNote) {
   me = session;
   const tf = session.two_factor;
   $('who').textContent = session.email;
-  $('method').textContent = !tf.enabled ? 'off' : tf.method === 'sms' ? `text message to ${tf.phone_hint ?? 'your phone'}` : 'authenticator app';
+  $('method').textContent = !tf.enabled ? 'off' : tf.method === 'sms' ? `text message to ${tf.phone_hint ?? 'your phone'}` : logic.methodName('authenticator');
   $('verified-until').textContent = formatDate(tf.verified_until);
   $('codes-left').textContent = String(tf.recovery_codes_remaining);
   if (syncNote !== undefined) $('sync-status').textContent = syncNote;
@@ -324,8 +324,8 @@ function codeField(parent, label) {
 }
 
 function messages(parent, error, notice) {
-  if (error) el(parent, 'p', error, { id: 'error', class: 'problem', role: 'alert' });
-  if (notice) el(parent, 'p', notice, { id: 'notice', class: 'notice', role: 'status' });
+  if (error) el(parent, 'p', error, { id: 'error', class: 'problem', role: 'alert', 'aria-live': 'assertive' });
+  if (notice) el(parent, 'p', notice, { id: 'notice', class: 'notice', role: 'status', 'aria-live': 'polite' });
 }
 
 function view(name, draw) {
@@ -466,14 +466,22 @@ function drawWizard() {
       }
       case 'codes': {
         el(app, 'p', 'Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.');
+        // One code a row: its number, the code (never wrapped) and its own
+        // Copy, as in the extension.
         const list = el(app, 'ol', '', { id: 'recovery-codes', class: 'codes' });
-        for (const code of w.codes) el(list, 'li', code);
-        button(app, 'copy-codes', 'Copy', () => wizardDo({ type: 'copy-codes' })).dataset.focus = '';
+        w.codes.forEach((code, i) => {
+          const li = el(list, 'li', '');
+          el(li, 'span', `${i + 1}.`, { class: 'n' });
+          el(li, 'code', code, { class: 'recovery-code' });
+          button(li, `copy-code-${i + 1}`, 'Copy', () => wizardDo({ type: 'copy-code', index: i }))
+            .setAttribute('aria-label', `Copy code ${i + 1}`);
+        });
+        button(app, 'copy-codes', 'Copy all codes', () => wizardDo({ type: 'copy-codes' })).dataset.focus = '';
         button(app, 'download-codes', 'Download .txt', () => wizardDo({ type: 'download-codes' }));
         keepInExtensionButton(app, w);
         // R4: Complete only once the codes were copied.
         button(app, 'complete', 'Complete', () => wizardDo({ type: 'complete' }), { enabled: logic.canComplete(w), cls: 'primary' });
-        if (!w.copied) el(app, 'p', 'Complete unlocks once you press Copy.', { class: 'muted' });
+        if (!w.copied) el(app, 'p', 'Complete unlocks once you press Copy all codes.', { class: 'muted' });
         break;
       }
       default:

@@ -70,10 +70,13 @@ export function resendCooldown(expiresAt, resendAvailableAt) {
   return Math.min(600, Math.max(0, resendAvailableAt - sentAt));
 }
 
-export function dateText(unixSeconds) {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const d = new Date(unixSeconds * 1000);
-  return `${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+/**
+ * A date in the person's locale through Intl, `dateStyle: 'medium'`: the
+ * extension formats its dates the same way (extension/src/dom.rs), so both
+ * read alike. `locale` is for tests; the page passes none.
+ */
+export function dateText(unixSeconds, locale = undefined) {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(new Date(unixSeconds * 1000));
 }
 
 export function requiredText(requiredBy) {
@@ -251,6 +254,11 @@ export function wizardUpdate(w, msg) {
       return running([send('/web/two-factor/sms/setup', w.phone ? { phone: w.phone } : {}, 'sms-setup')]);
     case 'copy-codes':
       return running(w.step === 'codes' ? [{ copy: w.codes.join('\n'), key: 'copy-codes' }] : []);
+    case 'copy-code': {
+      // One code alone; only the whole list's Copy unlocks Complete (R4).
+      const code = w.step === 'codes' ? w.codes[msg.index] : undefined;
+      return running(code === undefined ? [] : [{ copy: code, key: `copy-code:${msg.index}` }]);
+    }
     case 'download-codes':
       return running(w.step === 'codes'
         ? [{ download: { fileName: 'dialer-2fa-recovery-codes.txt', text: codesFile(w.email, w.codes) } }]
@@ -265,6 +273,11 @@ export function wizardUpdate(w, msg) {
 }
 
 function answered(w, key, answer) {
+  if (key.startsWith('copy-code:')) {
+    if (answer.error) w.error = copyFailed(answer.error);
+    else w.notice = `Code ${Number(key.slice('copy-code:'.length)) + 1} copied.`;
+    return running();
+  }
   switch (key) {
     case 'tick':
       w.resendIn = Math.max(0, w.resendIn - 1);

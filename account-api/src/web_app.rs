@@ -48,6 +48,8 @@ const APP_JS: &str = include_str!("../../web-app/app.js");
 /// node unit tests in `tests/web-logic/`.
 const LOGIC_JS: &str = include_str!("../../web-app/logic.mjs");
 const APP_CSS: &str = include_str!("../../web-app/app.css");
+/// The design tokens the extension's pages use too (one blue everywhere).
+const TOKENS_CSS: &str = include_str!("../../web-app/tokens.css");
 
 /// `POST /web/sign-in`: the password step. The trusted-device token, when
 /// this browser has one, comes from its cookie.
@@ -114,6 +116,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/app.js", get(app_js))
         .route("/logic.mjs", get(logic_js))
         .route("/app.css", get(app_css))
+        .route("/tokens.css", get(tokens_css))
         .route("/web/sign-in", post(web_sign_in))
         .route("/web/challenge", post(answer_challenge))
         .route("/web/challenge/resend", post(resend))
@@ -158,6 +161,14 @@ async fn logic_js() -> Response {
 
 async fn app_css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS).into_response()
+}
+
+async fn tokens_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        TOKENS_CSS,
+    )
+        .into_response()
 }
 
 /// Refuses state-changing requests whose `Origin` is not the configured

@@ -202,6 +202,24 @@ pub fn document() -> Result<Document, JsValue> {
         .ok_or_else(|| JsValue::from_str("no document"))
 }
 
+/// A date on the server's clock in the person's own locale (`Intl`, the
+/// same `dateStyle: "medium"` the web app uses), so both read alike.
+pub fn date(unix_seconds: i64) -> String {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &options,
+        &JsValue::from_str("dateStyle"),
+        &JsValue::from_str("medium"),
+    );
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options).format();
+    let when = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
+    format
+        .call1(&JsValue::NULL, &when)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| crate::text::date(unix_seconds))
+}
+
 /// The value of the input with this id, or "" when there is none.
 pub fn value(id: &str) -> String {
     input(id).map(|i| i.value()).unwrap_or_default()
@@ -239,6 +257,18 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
         }
     }
     let focused = doc.active_element().map(|e| e.id()).unwrap_or_default();
+    // Disclosures the person opened ("Details"): a redraw (a countdown
+    // tick, an error) must not fold them shut again.
+    let mut open: Vec<String> = Vec::new();
+    let disclosures = app.query_selector_all("details[open]")?;
+    for i in 0..disclosures.length() {
+        if let Some(d) = disclosures
+            .get(i)
+            .and_then(|n| n.dyn_into::<Element>().ok())
+        {
+            open.push(d.id());
+        }
+    }
 
     HANDLERS.with(|h| {
         let mut h = h.borrow_mut();
@@ -252,6 +282,11 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
         send: sender(rt),
     };
     rt.page.borrow().render(&ui, &app)?;
+    for id in open.iter().filter(|id| !id.is_empty()) {
+        if let Some(d) = doc.get_element_by_id(id) {
+            d.set_attribute("open", "")?;
+        }
+    }
 
     if same_screen {
         for (id, (value, is_checked)) in typed {
@@ -294,6 +329,14 @@ impl<M: 'static> Ui<M> {
         }
         parent.append_child(&e)?;
         Ok(e)
+    }
+
+    /// The product name at the head of every page.
+    pub fn brand(&self, parent: &Element) -> Result<Element, JsValue> {
+        let h = self.class(parent, "header", "brand", "")?;
+        self.el(&h, "span", shared::product::PRODUCT)?
+            .set_id("product");
+        Ok(h)
     }
 
     /// Appends an element with a class.
@@ -448,15 +491,43 @@ impl<M: 'static> Ui<M> {
         notice: &Option<String>,
     ) -> Result<(), JsValue> {
         if let Some(e) = error {
-            let p = self.class(parent, "p", "error", e)?;
-            p.set_id("error");
-            p.set_attribute("role", "alert")?;
+            self.error(parent, e)?;
         }
         if let Some(n) = notice {
             let p = self.class(parent, "p", "notice", n)?;
             p.set_id("notice");
             p.set_attribute("role", "status")?;
+            p.set_attribute("aria-live", "polite")?;
         }
         Ok(())
+    }
+
+    fn error(&self, parent: &Element, text: &str) -> Result<Element, JsValue> {
+        let p = self.class(parent, "p", "error", text)?;
+        p.set_id("error");
+        p.set_attribute("role", "alert")?;
+        p.set_attribute("aria-live", "assertive")?;
+        Ok(p)
+    }
+
+    /// The page's error right under the field it is about, tied to it
+    /// (`aria-describedby`, `aria-invalid`) so a screen reader reads it with
+    /// the field. Returns whether there was one, so the caller does not
+    /// draw it a second time with the page's other messages.
+    pub fn field_error(
+        &self,
+        parent: &Element,
+        input: &Element,
+        error: &Option<String>,
+    ) -> Result<bool, JsValue> {
+        match error {
+            Some(e) => {
+                self.error(parent, e)?;
+                input.set_attribute("aria-describedby", "error")?;
+                input.set_attribute("aria-invalid", "true")?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }

@@ -36,6 +36,7 @@ impl Page for Popup {
     }
 
     fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
+        ui.brand(app)?;
         // The web app waits on the person: asked here, in the extension,
         // where no page script can click for them.
         if let Some(prompt) = &self.prompt {
@@ -51,9 +52,11 @@ impl Page for Popup {
             ui.messages(app, &self.error, &self.notice)?;
             return footer(ui, app, self);
         }
+        // Set when a screen drew the error under its own field.
+        let mut error_shown = false;
         match &self.screen {
             Screen::Loading => {
-                ui.el(app, "h1", "dialer-2fa")?;
+                ui.el(app, "h1", "Starting")?;
                 ui.class(app, "p", "muted", "Checking the dialer-2fa helper…")?;
             }
             Screen::HostMissing { command, detail } => {
@@ -79,7 +82,7 @@ impl Page for Popup {
                 ui.button(app, "retry", "Check again", true, || Msg::Retry)?;
             }
             Screen::SignIn => {
-                ui.el(app, "h1", "Sign in to the dialer")?;
+                ui.el(app, "h1", "Sign in")?;
                 let f = ui.form(app, "sign-in-form", || Msg::SignIn {
                     email: value("email"),
                     password: value("password"),
@@ -106,7 +109,7 @@ impl Page for Popup {
                     code: value("code"),
                     remember: checked("remember"),
                 })?;
-                if c.recovery {
+                let input = if c.recovery {
                     ui.field(
                         &f,
                         "code",
@@ -117,7 +120,7 @@ impl Page for Popup {
                             ("spellcheck", "false"),
                             ("data-focus", ""),
                         ],
-                    )?;
+                    )?
                 } else {
                     let label = match (c.method, &c.phone_hint) {
                         (TwoFactorMethod::Sms, Some(hint)) => {
@@ -130,8 +133,10 @@ impl Page for Popup {
                             "The 6-digit code from your authenticator app".to_string()
                         }
                     };
-                    ui.code_field(&f, "code", &label)?;
-                }
+                    ui.code_field(&f, "code", &label)?
+                };
+                // The wrong-code error under the code, above the links.
+                error_shown = ui.field_error(&f, &input, &self.error)?;
                 ui.checkbox(&f, "remember", &text::remember_computer_label(), false)?;
                 ui.submit(&f, "verify", "Verify", !self.busy)?;
                 if c.method == TwoFactorMethod::Sms && !c.recovery {
@@ -157,7 +162,12 @@ impl Page for Popup {
                 return footer(ui, app, self);
             }
         }
-        ui.messages(app, &self.error, &self.notice)?;
+        let error = if error_shown {
+            None
+        } else {
+            self.error.clone()
+        };
+        ui.messages(app, &error, &self.notice)?;
         footer(ui, app, self)
     }
 }
@@ -200,7 +210,7 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         };
         ui.el(app, "p", &method)?.set_id("method");
         let verified = match tf.verified_until {
-            Some(t) => format!("This computer is verified until {}.", text::date(t)),
+            Some(t) => format!("This computer is verified until {}.", dom::date(t)),
             None => "This computer asks for a code at each sign-in.".to_string(),
         };
         ui.el(app, "p", &verified)?.set_id("verified-until");
@@ -284,15 +294,38 @@ fn footer(ui: &Ui<Msg>, app: &Element, p: &Popup) -> Result<(), JsValue> {
         return Ok(());
     }
     let f = ui.class(app, "footer", "status", "")?;
+    // Plain words for everyone; versions, address and timing for support
+    // behind "Details".
+    let (class, words) = if status.api.reachable {
+        ("ok", "Connected to your account server.")
+    } else {
+        (
+            "problem",
+            "Cannot reach your account server. Check your connection, then press Check again.",
+        )
+    };
+    let plain = ui.class(&f, "span", class, words)?;
+    plain.set_id("connection");
+    plain.set_attribute(
+        "data-reachable",
+        if status.api.reachable {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    let details = ui.el(&f, "details", "")?;
+    details.set_id("details");
+    ui.el(&details, "summary", "Details")?;
     ui.class(
-        &f,
+        &details,
         "span",
         "ok",
         &format!("Helper {} connected", status.host_version),
     )?
     .set_id("host-status");
     let api = ui.class(
-        &f,
+        &details,
         "span",
         if status.api.reachable {
             "ok"

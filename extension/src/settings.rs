@@ -33,6 +33,7 @@ impl Page for Settings {
     }
 
     fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
+        ui.brand(app)?;
         match &self.view {
             View::Loading => {
                 ui.el(app, "h1", "dialer-2fa settings")?;
@@ -75,8 +76,14 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
     )?
     .set_id("who");
-    // The messages sit at the top, next to what they are about.
-    ui.messages(app, &s.error, &s.notice)?;
+    // The messages sit at the top, next to what they are about; while a
+    // confirmation panel is open its error sits under its password field.
+    let error = if s.pending.is_some() {
+        None
+    } else {
+        s.error.clone()
+    };
+    ui.messages(app, &error, &s.notice)?;
     let tf = match &session.two_factor {
         Some(tf) => tf,
         None => return Ok(()),
@@ -149,8 +156,17 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             }
         }
         _ => {
-            ui.el(&section, "p", "Two-factor authentication is off.")?
-                .set_id("current-method");
+            match s.own_requirement() {
+                Some(why) => {
+                    let p = ui.class(&section, "p", "required", &why)?;
+                    p.set_id("current-method");
+                    p.set_attribute("data-required", "true")?;
+                }
+                None => {
+                    ui.el(&section, "p", "Two-factor authentication is off.")?
+                        .set_id("current-method");
+                }
+            }
             ui.button(&section, "set-up", "Set up 2FA", true, || Msg::SetUp)?
                 .set_class_name("primary");
         }
@@ -183,7 +199,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     "{}{}: remembered until {}",
                     name,
                     here,
-                    text::date(d.expires_at)
+                    dom::date(d.expires_at)
                 ),
             )?;
             let id = d.id;
@@ -261,13 +277,14 @@ fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(
     if p == Pending::Disable {
         ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;
     }
-    ui.field(
+    let input = ui.field(
         &f,
         "confirm-password",
         "Your password",
         "password",
         &[("autocomplete", "current-password"), ("data-focus", "")],
     )?;
+    ui.field_error(&f, &input, &s.error)?;
     ui.submit(&f, "confirm", "Confirm", !s.busy)?;
     ui.button(&f, "cancel", "Cancel", true, || Msg::Cancel)?;
     Ok(())

@@ -226,6 +226,29 @@ impl Settings {
         )
     }
 
+    /// Why this person must set up 2FA now although their session does not
+    /// say so yet: an account they belong to enforces it (the owner who
+    /// just turned it on among them). `None` once they have 2FA.
+    pub fn own_requirement(&self) -> Option<String> {
+        let tf = self.session.as_ref()?.two_factor.as_ref()?;
+        if tf.enabled {
+            return None;
+        }
+        let mut by: Vec<String> = tf.required_by.clone();
+        for a in self.accounts.iter().flatten() {
+            if a.enforce_2fa == Some(true) && !by.contains(&a.name) {
+                by.push(a.name.clone());
+            }
+        }
+        if by.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "{} requires two-factor authentication, you too: set it up now.",
+            by.join(", ")
+        ))
+    }
+
     /// The accounts this person owns, where "Enforce 2FA" is theirs to set.
     pub fn owned(&self) -> Vec<&AccountMembership> {
         self.accounts
@@ -444,7 +467,10 @@ impl Settings {
                             a.members_without_two_factor = Some(set.members_without_two_factor);
                         }
                     }
-                    self.notice = Some(if set.enforce_2fa {
+                    self.notice = Some(if set.enforce_2fa && !set.caller_two_factor_enabled {
+                        "2FA is now required for everyone in this account, you too: set it up now."
+                            .into()
+                    } else if set.enforce_2fa {
                         "2FA is now required for everyone in this account.".into()
                     } else {
                         "2FA is now optional in this account.".into()
@@ -733,10 +759,44 @@ mod tests {
         ));
         assert_eq!(s.owned()[0].enforce_2fa, Some(true));
         assert_eq!(s.pending, None);
+        // The owner has no 2FA: the page says they must set it up too,
+        // never "2FA is off" beside "now required".
+        assert_eq!(
+            s.notice.as_deref(),
+            Some("2FA is now required for everyone in this account, you too: set it up now.")
+        );
+        assert_eq!(
+            s.own_requirement().as_deref(),
+            Some("Acme requires two-factor authentication, you too: set it up now.")
+        );
+    }
+
+    #[test]
+    fn an_owner_with_2fa_is_not_told_to_set_it_up() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Authenticator), &[]));
+        with_accounts(&mut s, 0);
+        s.update(Msg::Enforce {
+            account_id: 1,
+            on: true,
+        });
+        s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
+        });
+        s.update(Msg::Answered(
+            Key::Enforce(1),
+            ok(Enforcement {
+                account_id: 1,
+                enforce_2fa: true,
+                members_without_two_factor: 0,
+                caller_two_factor_enabled: true,
+            }),
+        ));
         assert_eq!(
             s.notice.as_deref(),
             Some("2FA is now required for everyone in this account.")
         );
+        assert_eq!(s.own_requirement(), None);
     }
 
     #[test]

@@ -34,6 +34,17 @@ pub fn method_name(method: TwoFactorMethod) -> &'static str {
     }
 }
 
+/// The authenticator key as people type it from the screen: groups of four
+/// (`ABCD EFGH ...`). Only for showing; copying gives the key itself.
+pub fn group_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().filter(|c| !c.is_whitespace()).collect();
+    chars
+        .chunks(4)
+        .map(|g| g.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A typed or pasted 6-digit code: spaces and dashes people paste along with
 /// it are dropped, and anything else is refused before it costs an attempt.
 pub fn clean_code(typed: &str) -> Result<String, String> {
@@ -170,6 +181,13 @@ mod tests {
         assert!(clean_code("12345").is_err());
         assert!(clean_code("12a456").is_err());
         assert_eq!(clean_code("").unwrap_err(), "Enter the 6-digit code.");
+    }
+
+    #[test]
+    fn key_is_grouped_in_fours() {
+        assert_eq!(group_key("JBSWY3DPEHPK3PXP"), "JBSW Y3DP EHPK 3PXP");
+        assert_eq!(group_key("ABCDEF"), "ABCD EF");
+        assert_eq!(group_key(""), "");
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct Wizard {
     pub notice: Option<String>,
     /// The API wants the password again before this change.
     pub needs_password: bool,
+    /// "10 codes kept on this computer.": stays on the codes step after
+    /// later notices ("Codes copied"), so keeping them never shows only as
+    /// a greyed button.
+    pub kept_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +93,9 @@ pub enum WizMsg {
     },
     Resend,
     CopyCodes,
+    /// Copies one code (its place in the list); never unlocks Complete,
+    /// which waits for the whole list to be copied (R4).
+    CopyCode(usize),
     KeepCodes,
     DownloadCodes,
     Complete,
@@ -103,6 +110,7 @@ pub enum WizKey {
     SmsConfirm,
     CopyKey,
     CopyCodes,
+    CopyCode(usize),
     Keep,
     Tick,
 }
@@ -133,6 +141,7 @@ impl Wizard {
             error: None,
             notice: None,
             needs_password: false,
+            kept_note: None,
         }
     }
 
@@ -317,6 +326,13 @@ impl Wizard {
                 }
                 _ => run(vec![]),
             },
+            WizMsg::CopyCode(i) => match &self.step {
+                Step::Codes { codes, .. } => match codes.get(i) {
+                    Some(code) => run(vec![Effect::Copy(code.clone(), WizKey::CopyCode(i))]),
+                    None => run(vec![]),
+                },
+                _ => run(vec![]),
+            },
             WizMsg::KeepCodes => match &self.step {
                 Step::Codes { codes, .. } => {
                     self.busy = true;
@@ -378,6 +394,13 @@ impl Wizard {
                 }
                 return run(vec![]);
             }
+            WizKey::CopyCode(i) => {
+                match answer {
+                    Ok(_) => self.notice = Some(format!("Code {} copied.", i + 1)),
+                    Err(e) => self.error = Some(copy_failed(&e)),
+                }
+                return run(vec![]);
+            }
             _ => {}
         }
         self.busy = false;
@@ -419,12 +442,13 @@ impl Wizard {
                     if let Step::Codes { kept, .. } = &mut self.step {
                         *kept = true;
                     }
-                    self.notice = Some(format!("{} codes kept on this computer.", saved.saved));
+                    self.notice = None;
+                    self.kept_note = Some(format!("{} codes kept on this computer.", saved.saved));
                     run(vec![])
                 }
                 Err(e) => self.failed(e),
             },
-            WizKey::Tick | WizKey::CopyKey | WizKey::CopyCodes => run(vec![]),
+            WizKey::Tick | WizKey::CopyKey | WizKey::CopyCodes | WizKey::CopyCode(_) => run(vec![]),
         }
     }
 
@@ -580,7 +604,36 @@ mod tests {
             }),
         ));
         assert!(matches!(w.step, Step::Codes { kept: true, .. }));
-        assert_eq!(w.notice.as_deref(), Some("10 codes kept on this computer."));
+        assert_eq!(
+            w.kept_note.as_deref(),
+            Some("10 codes kept on this computer.")
+        );
+        // Copying afterwards adds its own notice; the kept note stays.
+        w.update(WizMsg::Answered(WizKey::CopyCodes, ok(())));
+        assert_eq!(
+            w.kept_note.as_deref(),
+            Some("10 codes kept on this computer.")
+        );
+        assert!(w
+            .notice
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Codes copied"));
+    }
+
+    #[test]
+    fn one_code_copies_alone_and_does_not_unlock_complete() {
+        let mut w = Wizard::codes("a@example.com", RecoveryCodes { codes: ten_codes() });
+        let (fx, _) = w.update(WizMsg::CopyCode(2));
+        assert_eq!(
+            fx,
+            vec![Effect::Copy(ten_codes()[2].clone(), WizKey::CopyCode(2))]
+        );
+        w.update(WizMsg::Answered(WizKey::CopyCode(2), ok(())));
+        assert_eq!(w.notice.as_deref(), Some("Code 3 copied."));
+        assert!(!w.can_complete(), "R4: only the whole list's Copy unlocks");
+        let (fx, _) = w.update(WizMsg::CopyCode(99));
+        assert!(fx.is_empty());
     }
 
     #[test]

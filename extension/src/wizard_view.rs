@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
 use crate::dom::{value, Ui};
+use crate::text;
 use crate::wizard::{Kind, Step, WizMsg, Wizard};
 
 pub fn render<M: 'static>(
@@ -19,6 +20,8 @@ pub fn render<M: 'static>(
         _ => "Set up two-factor authentication",
     };
     ui.el(app, "h1", title)?;
+    // Set when a step drew the error under its own field.
+    let mut error_shown = false;
     match &w.step {
         Step::Choose => {
             ui.el(
@@ -46,13 +49,14 @@ pub fn render<M: 'static>(
                 })
             })?;
             if w.needs_password {
-                ui.field(
+                let i = ui.field(
                     &f,
                     "password",
                     "Your password",
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
+                error_shown = ui.field_error(&f, &i, &w.error)?;
             }
             let b = ui.submit(&f, "start-setup", "Start setup", !w.busy)?;
             b.set_attribute("data-focus", "")?;
@@ -73,8 +77,15 @@ pub fn render<M: 'static>(
                 "src",
                 &format!("data:image/png;base64,{}", setup.qr_png_base64),
             )?;
-            let key = ui.class(app, "code", "secret", &setup.secret_base32)?;
+            // Grouped in fours to read and type; "Copy key" copies it whole.
+            let key = ui.class(
+                app,
+                "code",
+                "secret",
+                &text::group_key(&setup.secret_base32),
+            )?;
             key.set_id("secret-key");
+            key.set_attribute("data-key", &setup.secret_base32)?;
             ui.button(app, "copy-key", "Copy key", true, move || {
                 wrap(WizMsg::CopyKey)
             })?;
@@ -90,7 +101,8 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            ui.code_field(&f, "code", "The 6-digit code your app shows")?;
+            let i = ui.code_field(&f, "code", "The 6-digit code your app shows")?;
+            error_shown = ui.field_error(&f, &i, &w.error)?;
             ui.submit(&f, "verify", "Verify", !w.busy)?;
         }
         Step::SmsPhone => {
@@ -108,6 +120,9 @@ pub fn render<M: 'static>(
                 &[("autocomplete", "tel"), ("placeholder", "+1 415 555 0123")],
             )?;
             phone.set_attribute("data-focus", "")?;
+            if !w.needs_password {
+                error_shown = ui.field_error(&f, &phone, &w.error)?;
+            }
             if w.needs_password {
                 ui.field(
                     &f,
@@ -126,7 +141,8 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            ui.code_field(&f, "code", "The 6-digit code we sent")?;
+            let i = ui.code_field(&f, "code", "The 6-digit code we sent")?;
+            error_shown = ui.field_error(&f, &i, &w.error)?;
             ui.submit(&f, "verify", "Verify", !w.busy)?;
             resend_button(ui, &f, w.resend_in, !w.busy, move || wrap(WizMsg::Resend))?;
         }
@@ -140,12 +156,24 @@ pub fn render<M: 'static>(
                 "p",
                 "Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.",
             )?;
+            // One code a row: its number, the code (never wrapped) and its
+            // own Copy, so a code is never read across into its neighbour.
             let list = ui.class(app, "ol", "codes", "")?;
             list.set_id("recovery-codes");
-            for code in codes {
-                ui.el(&list, "li", code)?;
+            for (i, code) in codes.iter().enumerate() {
+                let li = ui.el(&list, "li", "")?;
+                ui.class(&li, "span", "n", &format!("{}.", i + 1))?;
+                ui.class(&li, "code", "recovery-code", code)?;
+                let b = ui.button(
+                    &li,
+                    &format!("copy-code-{}", i + 1),
+                    "Copy",
+                    true,
+                    move || wrap(WizMsg::CopyCode(i)),
+                )?;
+                b.set_attribute("aria-label", &format!("Copy code {}", i + 1))?;
             }
-            ui.button(app, "copy-codes", "Copy", true, move || {
+            ui.button(app, "copy-codes", "Copy all codes", true, move || {
                 wrap(WizMsg::CopyCodes)
             })?
             .set_attribute("data-focus", "")?;
@@ -164,11 +192,22 @@ pub fn render<M: 'static>(
             })?;
             done.set_class_name("primary");
             if !copied {
-                ui.class(app, "p", "muted", "Complete unlocks once you press Copy.")?;
+                ui.class(
+                    app,
+                    "p",
+                    "muted",
+                    "Complete unlocks once you press Copy all codes.",
+                )?;
+            }
+            if let Some(note) = &w.kept_note {
+                let p = ui.class(app, "p", "notice", note)?;
+                p.set_id("kept-notice");
+                p.set_attribute("role", "status")?;
             }
         }
     }
-    ui.messages(app, &w.error, &w.notice)
+    let error = if error_shown { None } else { w.error.clone() };
+    ui.messages(app, &error, &w.notice)
 }
 
 fn back<M: 'static>(

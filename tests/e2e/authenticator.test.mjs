@@ -35,7 +35,7 @@ test('enable the authenticator app from settings: QR, key, code, Copy gate, vaul
     await expectScreen(settings, 'setup-app-scan', 'app-setup-scan');
 
     // The key as text, and a QR image that decodes to an otpauth URI with it.
-    const key = (await settings.locator('#secret-key').innerText()).trim();
+    const key = (await settings.locator('#secret-key').innerText()).replace(/\s+/g, '');
     assert.match(key, /^[A-Z2-7]{32,}$/, 'a base32 key of at least 160 bits');
     const src = await settings.locator('#qr').getAttribute('src');
     assert.ok(src.startsWith('data:image/png;base64,'));
@@ -65,14 +65,14 @@ test('enable the authenticator app from settings: QR, key, code, Copy gate, vaul
     await code.fill(`${right.slice(0, 3)} ${right.slice(3)}`);
     await code.press('Enter');
     await expectScreen(settings, 'setup-codes', 'app-setup-codes');
-    const codes = await settings.locator('#recovery-codes li').allInnerTexts();
+    const codes = await settings.locator('#recovery-codes .recovery-code').allInnerTexts();
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
 
     // The Copy gate: Complete stays disabled through Keep and Download.
     assert.equal(await settings.locator('#complete').isDisabled(), true);
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: '10 codes kept on this computer' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: '10 codes kept on this computer' }).waitFor();
     const download = settings.waitForEvent('download');
     await settings.locator('#download-codes').click();
     const file = await download;
@@ -127,13 +127,13 @@ test('sign in with the app code; a recovery code works once, then is refused', a
     await settings.locator('#choose-app').click();
     await settings.locator('#start-setup').click();
     await expectScreen(settings, 'setup-app-scan', 'app-signin-scan');
-    const key = (await settings.locator('#secret-key').innerText()).trim();
+    const key = (await settings.locator('#secret-key').innerText()).replace(/\s+/g, '');
     await settings.locator('#continue').click();
     await settings.locator('#code').fill(totp(api, key));
     await settings.locator('#verify').click();
     await expectScreen(settings, 'setup-codes', 'app-signin-codes');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: 'kept on this computer' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: 'kept on this computer' }).waitFor();
     const codes = await copyCodesAndComplete(settings, 'app-signin-codes-copied');
     await expectScreen(settings, 'settings', 'app-signin-settings');
 

@@ -52,6 +52,11 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     await settings.locator('#confirm-password').fill(`${PASSWORD}x`);
     await settings.locator('#confirm').click();
     await settings.locator('#error').waitFor();
+    // Issue 13: the refusal sits in the panel, right under the password
+    // field it is about, and is announced.
+    assert.equal(await settings.locator('#confirm-form #confirm-password + #error').count(), 1, 'under the password field');
+    assert.equal(await settings.locator('#confirm-password').getAttribute('aria-describedby'), 'error');
+    assert.equal(await settings.locator('#error').getAttribute('aria-live'), 'assertive');
     await settings.locator('#cancel').click();
     await settings.locator('#confirm-password').waitFor({ state: 'detached' });
     assert.equal(await toggle.isChecked(), false);
@@ -60,6 +65,12 @@ test('an owner enforces 2FA; a member is forced into setup and cannot turn it of
     await settings.locator('#confirm').click();
     await settings.locator('#notice', { hasText: 'now required' }).waitFor();
     assert.equal(await settings.locator('#accounts input[data-account="Acme"]').isChecked(), true);
+    // Issue 13: the owner, without 2FA, reads that they must set it up now
+    // too, never "2FA is off" beside "now required".
+    assert.match(await settings.locator('#notice').innerText(), /you too: set it up now/);
+    const own = await settings.locator('#current-method').innerText();
+    assert.match(own, /Acme requires two-factor authentication, you too: set it up now/);
+    assert.doesNotMatch(own, /is off/);
     await shot(settings, 'enforce-owner-on');
     // The owner belongs to Acme too: from now on they must set up 2FA as
     // well, and the pages show nothing but the setup (with a way out).
@@ -123,7 +134,7 @@ test('disable asks for confirmation and the password, then 2FA is off', async ()
     await setUpSms(settings, api, phone, 'disable-setup');
     await expectScreen(settings, 'setup-codes', 'disable-setup-codes-shown');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: 'kept on this computer' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: 'kept on this computer' }).waitFor();
     await copyCodesAndComplete(settings, 'disable-setup-codes');
     await expectScreen(settings, 'settings', 'disable-settings-on');
 

@@ -25,6 +25,9 @@ test('popup shows the API status as the real host saw it', async () => {
     const popup = await browser.openPopup();
     // The status sits in the footer of the first screen (sign in here).
     await expectScreen(popup, 'sign-in', 'foundation-ready');
+    // Issue 13: versions and the address are support detail, behind "Details".
+    assert.match(await popup.locator('#connection').innerText(), /^Connected/);
+    await popup.locator('#details summary').click();
     assert.match(await popup.locator('#host-status').innerText(), new RegExp(`Helper ${hostVersion} connected`));
     const apiLine = await popup.locator('#api-status').innerText();
     assert.ok(apiLine.includes(`reachable at ${api.url}`), apiLine);
@@ -38,8 +41,11 @@ test('popup shows the API status as the real host saw it', async () => {
     // is pressed until the host looks again (each press is a real request).
     await untilTrue(async () => {
       await popup.locator('#retry').click();
-      return popup.locator('#api-status[data-reachable="false"]').isVisible();
+      return popup.locator('#connection[data-reachable="false"]').isVisible();
     });
+    assert.match(await popup.locator('#connection').innerText(), /Cannot reach your account server/);
+    // "Details" stayed open through the redraws.
+    assert.equal(await popup.locator('#api-status').isVisible(), true);
     await popup.screenshot({ path: join(ROOT, 'target/e2e/foundation-api-down.png') });
     assert.match(await popup.locator('#api-status').innerText(), new RegExp(`not reachable at ${api.url.replace(/[.]/g, '[.]')}`));
   } finally {

@@ -356,10 +356,56 @@ export async function signIn(page, email, password = PASSWORD) {
   await page.locator('#password').press('Enter');
 }
 
+/**
+ * The recovery-code list as laid out now: per code, the boxes of its text
+ * (one per line it takes) and of its row's other parts (number, Copy).
+ */
+export function codeLayout(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#recovery-codes li')].map((li) => {
+    const code = li.querySelector('.recovery-code') ?? li;
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+    const box = (r) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
+    const others = [...li.children].filter((c) => c !== code).map((c) => box(c.getBoundingClientRect()));
+    return {
+      text: code.textContent.trim(),
+      lines: lines.size,
+      box: box(range.getBoundingClientRect()),
+      others,
+      copy: li.querySelector('button') ? li.querySelector('button').innerText : null,
+    };
+  }));
+}
+
+export const boxesOverlap = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+
+/**
+ * Issue 13: the codes as `codeLayout` finds them at this width: 10, each on
+ * one line with its own Copy, in one column, no code's box overlapping
+ * another code or another row's number or button.
+ */
+export async function assertCodesLaidOut(page, width) {
+  const rows = await codeLayout(page);
+  if (rows.length !== 10) throw new Error(`${width} px: ${rows.length} codes, not 10`);
+  for (const [i, r] of rows.entries()) {
+    if (r.lines !== 1) throw new Error(`${width} px: code ${i + 1} (${r.text}) takes ${r.lines} lines`);
+    if (r.copy !== 'Copy') throw new Error(`${width} px: code ${i + 1} has no Copy of its own`);
+    for (const [j, s] of rows.entries()) {
+      if (j <= i) continue;
+      if (boxesOverlap(r.box, s.box)) throw new Error(`${width} px: codes ${i + 1} and ${j + 1} overlap`);
+      for (const o of s.others) if (boxesOverlap(r.box, o)) throw new Error(`${width} px: code ${i + 1} runs into row ${j + 1}`);
+      for (const o of r.others) if (boxesOverlap(s.box, o)) throw new Error(`${width} px: code ${j + 1} runs into row ${i + 1}`);
+    }
+  }
+  const lefts = new Set(rows.map((r) => Math.round(r.box.left)));
+  if (lefts.size !== 1) throw new Error(`${width} px: ${lefts.size} columns, not one`);
+}
+
 /** Copies the recovery codes (the gate), then completes; returns the codes. */
 export async function copyCodesAndComplete(page, shotName) {
   await expectScreen(page, 'setup-codes', shotName);
-  const codes = await page.locator('#recovery-codes li').allInnerTexts();
+  const codes = await page.locator('#recovery-codes .recovery-code').allInnerTexts();
   if ((await page.locator('#complete').isDisabled()) !== true) throw new Error('Complete was enabled before Copy');
   await page.locator('#copy-codes').click();
   await page.locator('#complete:enabled').waitFor({ timeout: 10_000 });
@@ -377,7 +423,7 @@ export async function setUpAuthenticator(page, api, shotPrefix) {
   await expectScreen(page, 'setup-app-start', `${shotPrefix}-app-start`);
   await page.locator('#start-setup').click();
   await expectScreen(page, 'setup-app-scan', `${shotPrefix}-app-scan`);
-  const key = (await page.locator('#secret-key').innerText()).trim();
+  const key = (await page.locator('#secret-key').innerText()).replace(/\s+/g, '');
   await page.locator('#continue').click();
   await expectScreen(page, 'setup-app-code', `${shotPrefix}-app-code`);
   await page.locator('#code').fill(totp(api, key));

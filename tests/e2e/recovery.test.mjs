@@ -21,9 +21,9 @@ async function withAppAndKeptCodes(api, browser, prefix) {
   await settings.locator('#set-up').click();
   const key = await setUpAuthenticator(settings, api, `${prefix}-setup`);
   await expectScreen(settings, 'setup-codes', `${prefix}-codes`);
-  const codes = await settings.locator('#recovery-codes li').allInnerTexts();
+  const codes = await settings.locator('#recovery-codes .recovery-code').allInnerTexts();
   await settings.locator('#keep-codes').click();
-  await settings.locator('#notice', { hasText: 'kept on this computer' }).waitFor();
+  await settings.locator('#kept-notice', { hasText: 'kept on this computer' }).waitFor();
   await settings.locator('#copy-codes').click();
   await settings.locator('#complete:enabled').click();
   await expectScreen(settings, 'settings', `${prefix}-settings-on`);
@@ -50,7 +50,7 @@ test('new recovery codes: password, Copy gate, old codes refused, vault replaced
     await shot(settings, 'regen-confirm');
     await settings.locator('#confirm-password').press('Enter');
     await expectScreen(settings, 'setup-codes', 'regen-new-codes');
-    const fresh = await settings.locator('#recovery-codes li').allInnerTexts();
+    const fresh = await settings.locator('#recovery-codes .recovery-code').allInnerTexts();
     assert.equal(fresh.length, 10);
     assert.equal(fresh.filter((c) => old.includes(c)).length, 0, 'all 10 replaced');
     assert.equal(await settings.locator('#complete').isDisabled(), true, 'the Copy gate again');
@@ -63,7 +63,7 @@ test('new recovery codes: password, Copy gate, old codes refused, vault replaced
     assert.equal(await popup.locator('#vault').count(), 0);
 
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: '10 codes kept on this computer' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: '10 codes kept on this computer' }).waitFor();
     await settings.locator('#copy-codes').click();
     await settings.locator('#complete:enabled').click();
     await expectScreen(settings, 'settings', 'regen-done');

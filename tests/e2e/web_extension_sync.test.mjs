@@ -47,7 +47,7 @@ test('web app changes reach the popup, settings and vault (new codes kept only b
     await setUpSms(settings, api, PHONE, 'wxs-settings');
     await expectScreen(settings, 'setup-codes', 'wxs-settings-codes');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: '10 codes kept' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: '10 codes kept' }).waitFor();
     const first = await copyCodesAndComplete(settings, 'wxs-settings-codes-kept');
     let vault = await popupVault(popup);
     assert.deepEqual(vault.codes, first);
@@ -73,7 +73,7 @@ test('web app changes reach the popup, settings and vault (new codes kept only b
     await web.locator('#regenerate').click();
     await confirmWithPassword(web);
     await expectScreen(web, 'setup-codes', 'wxs-web-new-codes');
-    const fresh = await web.locator('#recovery-codes li').allInnerTexts();
+    const fresh = await web.locator('#recovery-codes .recovery-code').allInnerTexts();
     assert.equal(fresh.length, 10);
     vault = await popupVault(popup);
     assert.equal(vault.replaced, true, 'the popup says the kept codes were replaced');
@@ -136,7 +136,7 @@ test('web app changes reach the popup, settings and vault (new codes kept only b
     await confirmWithPassword(settings);
     await expectScreen(settings, 'setup-codes', 'wxs-settings-new-codes');
     await settings.locator('#keep-codes').click();
-    await settings.locator('#notice', { hasText: '10 codes kept' }).waitFor();
+    await settings.locator('#kept-notice', { hasText: '10 codes kept' }).waitFor();
     const third = await copyCodesAndComplete(settings, 'wxs-settings-new-codes-kept');
     vault = await popupVault(popup);
     assert.deepEqual(vault.codes, third);

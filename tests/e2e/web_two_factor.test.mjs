@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
   startApi, expectScreen, createUser, createAccount, addMember, lastSmsCode, smsCount, totp,
-  nextTotp, advanceClock, untilTrue, shot, PASSWORD,
+  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow,
 } from './harness.mjs';
 
 const PHONE = '+14155550123';
@@ -77,7 +77,7 @@ async function setUpAuthenticator(page, api, prefix) {
 /** The Copy gate: Complete stays off until Copy; returns the codes. */
 async function copyCodesAndComplete(page, prefix) {
   await expectScreen(page, 'setup-codes', `${prefix}-codes`);
-  const codes = await page.locator('#recovery-codes li').allInnerTexts();
+  const codes = await page.locator('#recovery-codes .recovery-code').allInnerTexts();
   assert.equal(codes.length, 10);
   assert.equal(await page.locator('#complete').isDisabled(), true, 'Complete before Copy');
   await page.locator('#copy-codes').click();
@@ -91,6 +91,35 @@ async function confirmWithPassword(page, password = PASSWORD) {
   await page.locator('#confirm-password').fill(password);
   await page.locator('#confirm').click();
 }
+
+// Issue 13: the list of codes at narrow widths, as in the extension's popup.
+test('web app recovery codes at 340 and 420 px: one column, no overlap, no wrap, Copy by each code', async () => {
+  const api = await startApi();
+  const { context, page } = await webApp(api);
+  try {
+    createUser(api, 'narrow@example.com');
+    await webSignIn(page, 'narrow@example.com', 'web2fa-narrow');
+    await expectScreen(page, 'signed-in', 'web2fa-narrow-home');
+    await openMy2fa(page, 'web2fa-narrow-off');
+    await page.locator('#set-up').click();
+    await setUpAuthenticator(page, api, 'web2fa-narrow');
+    await expectScreen(page, 'setup-codes', 'web2fa-narrow-codes');
+    for (const width of [340, 420]) {
+      await page.setViewportSize({ width, height: 900 });
+      await shot(page, `web2fa-narrow-codes-${width}`);
+      await assertCodesLaidOut(page, width);
+    }
+    // One code's Copy copies it alone and leaves the gate shut (R4).
+    const codes = await page.locator('#recovery-codes .recovery-code').allInnerTexts();
+    await page.locator('#copy-code-4').click();
+    await page.locator('#notice', { hasText: 'Code 4 copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), codes[3]);
+    assert.equal(await page.locator('#complete').isDisabled(), true);
+  } finally {
+    await context.close();
+    await api.stop();
+  }
+});
 
 test('authenticator setup from My Account with the Copy gate and the .txt, then new recovery codes', async () => {
   const api = await startApi({ args: ['--allow-clock-control'] });
@@ -314,6 +343,19 @@ test('trusted computers are listed and revoked; sign out everywhere ends every s
     page = second.page;
     await webSignIn(page, 'cy@example.com', 'web2fa-devices-second');
     await expectScreen(page, 'challenge', 'web2fa-devices-challenge');
+    // Issue 13: a wrong code is refused right under the code field (above
+    // "Remember" and the links), announced.
+    assert.equal(await page.locator('#recovery-code').isVisible(), false, 'the recovery field stays hidden until asked for');
+    await page.locator('#code').fill(certainlyWrongCode(totpWindow(api, key)));
+    await page.locator('#verify-button').click();
+    const error = page.locator('#challenge-error');
+    await error.waitFor();
+    await shot(page, 'web2fa-devices-wrong-code');
+    const [code, err, remember] = [await page.locator('#code').boundingBox(), await error.boundingBox(), await page.locator('#remember').boundingBox()];
+    assert.ok(err.y >= code.y + code.height && err.y - (code.y + code.height) < 40, 'right under the code field');
+    assert.ok(err.y + err.height <= remember.y, 'above "Remember this computer"');
+    assert.equal(await error.getAttribute('aria-live'), 'assertive');
+    assert.equal(await page.locator('#code').getAttribute('aria-describedby'), 'challenge-error');
     await page.locator('#code').fill(await nextTotp(api, key));
     await page.locator('#remember').check();
     await page.locator('#verify-button').click();

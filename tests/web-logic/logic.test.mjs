@@ -59,6 +59,18 @@ test('authenticator_path_ends_at_codes', () => {
   assert.equal(logic.finishedNotice(w), 'Two-factor authentication is on.');
 });
 
+// Mirrors wizard.rs `one_code_copies_alone_and_does_not_unlock_complete`.
+test('one_code_copies_alone_and_does_not_unlock_complete', () => {
+  const w = logic.codesWizard(EMAIL, tenCodes());
+  let out = logic.wizardUpdate(w, { type: 'copy-code', index: 2 });
+  assert.deepEqual(out.effects, [{ copy: 'code-2', key: 'copy-code:2' }]);
+  logic.wizardUpdate(w, { type: 'answered', key: 'copy-code:2', answer: ok(null) });
+  assert.equal(w.notice, 'Code 3 copied.');
+  assert.equal(logic.canComplete(w), false, 'R4: only the whole list\'s Copy unlocks');
+  out = logic.wizardUpdate(w, { type: 'copy-code', index: 99 });
+  assert.deepEqual(out.effects, []);
+});
+
 // Mirrors wizard.rs `complete_waits_for_a_successful_copy`.
 test('complete_waits_for_a_successful_copy', () => {
   const w = logic.codesWizard(EMAIL, tenCodes());
