@@ -59,16 +59,13 @@ impl FrameDecoder {
         let mut out = Vec::new();
         loop {
             // Discard the rest of an oversized frame without buffering it.
-            if self.skip > 0 {
-                let n = usize::try_from(self.skip)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len());
-                self.skip -= n as u64;
-                bytes = &bytes[n..];
-                if self.skip > 0 {
-                    return out;
-                }
-            }
+            // While some of it is still to come, this took the whole chunk
+            // (and the buffer is empty), so the checks below return.
+            let n = usize::try_from(self.skip)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            self.skip -= n as u64;
+            bytes = &bytes[n..];
             if let Some(decoded) = self.take_buffered() {
                 out.push(decoded);
                 continue;
