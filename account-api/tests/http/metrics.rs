@@ -152,6 +152,21 @@ async fn after_a_flow_the_counters_have_the_right_labels_and_counts_and_no_secre
     s.enroll_sms(&t, "+14155550123").await;
     let r = s.sign_in("sam@example.com").await;
     let c = r.ok()["challenge_token"].as_str().unwrap().to_string();
+    // Three wrong tries: two wrong, and the third uses the code up.
+    let wrong_sms = certainly_wrong_code(&[s.last_sms_code("+14155550123")]);
+    for expected in [
+        (401, "invalid_code"),
+        (401, "invalid_code"),
+        (429, "too_many_attempts"),
+    ] {
+        s.post(
+            "/v1/sign-in/challenge",
+            None,
+            json!({"challenge_token": c, "code": wrong_sms}),
+        )
+        .await
+        .err(expected.0, expected.1);
+    }
     s.advance(120).await;
     let r = s
         .post(
@@ -197,6 +212,8 @@ async fn after_a_flow_the_counters_have_the_right_labels_and_counts_and_no_secre
         ("authenticator", "reused", 1.0),
         ("authenticator", "wrong", 5.0),
         ("recovery_code", "success", 1.0),
+        ("sms", "wrong", 2.0),
+        ("sms", "too_many_attempts", 1.0),
     ] {
         assert_eq!(
             sample(&text, checks, &[("method", method), ("outcome", outcome)]),

@@ -541,21 +541,24 @@ async fn over_http_only_the_exact_origin_may_post_not_another_port_or_host_name(
     assert!(!session.contains("Secure"), "{session}");
 }
 
-/// The page's stylesheet is served, as CSS, with its rules.
+/// The page's stylesheets, its own and the design tokens it shares with
+/// the extension, are served as CSS with their rules.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_stylesheet_is_served_as_css() {
+async fn the_stylesheets_are_served_as_css() {
     let s = Server::start().await;
-    let res = s
-        .client
-        .get(format!("{}/app.css", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/css"));
-    let css = res.text().await.unwrap();
-    assert!(css.contains('{') && css.contains("color"), "{css}");
+    for (path, has) in [("/app.css", "var(--"), ("/tokens.css", "--color-primary")] {
+        let res = s
+            .client
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css"));
+        let css = res.text().await.unwrap();
+        assert!(css.contains(has), "{path}: {css}");
+    }
 }
