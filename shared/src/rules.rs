@@ -70,6 +70,17 @@ pub fn recovery_batch_preimage(codes: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// The numbers as DESIGN.md states them: an SMS code works ten minutes
+    /// and "remember this computer" lasts 60 days. (cargo-mutants tests
+    /// this crate alone, so the API's tests of the same rules do not see a
+    /// change here.)
+    #[test]
+    fn the_lifetimes_are_the_designs_in_seconds() {
+        assert_eq!(SMS_CODE_LIFETIME_SECS, 600, "ten minutes");
+        assert_eq!(TRUSTED_DEVICE_DAYS, 60);
+        assert_eq!(TRUSTED_DEVICE_SECS, 60 * 24 * 60 * 60, "60 days");
+    }
+
     #[test]
     fn recovery_codes_read_alike_whatever_the_case_dashes_and_look_alikes() {
         assert_eq!(

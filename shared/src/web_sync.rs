@@ -67,7 +67,9 @@ impl WebAppOrigin {
         if rest.contains(&['/', '?', '#', '@', '\\', ' '][..]) {
             return refuse("an origin has no path, query, user or trailing slash");
         }
-        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        // Only the port is needed after this: the host is checked, then
+        // the origin is kept exactly as written.
+        let port = if let Some(v6) = rest.strip_prefix('[') {
             let end = match v6.find(']') {
                 Some(end) => end,
                 None => return refuse("an IPv6 address needs its closing ]"),
@@ -87,7 +89,7 @@ impl WebAppOrigin {
                     None => return refuse("only a :port may follow the host"),
                 },
             };
-            (&rest[..end + 2], port)
+            port
         } else {
             let (host, port) = match rest.split_once(':') {
                 Some((host, port)) => (host, Some(port)),
@@ -103,14 +105,13 @@ impl WebAppOrigin {
             if !host_ok {
                 return refuse("the host must be a lower-case name or IP address");
             }
-            (host, port)
+            port
         };
         if let Some(port) = port {
-            let number = if port.is_empty()
-                || port.len() > 5
-                || port.starts_with('0')
-                || !port.bytes().all(|b| b.is_ascii_digit())
-            {
+            // Digits only and no leading zero, as browsers write it (Rust's
+            // parse would take "+80" and "08787"); empty or too long fails
+            // the parse or the range.
+            let number = if port.starts_with('0') || !port.bytes().all(|b| b.is_ascii_digit()) {
                 None
             } else {
                 port.parse::<u32>().ok().filter(|p| (1..=65535).contains(p))
@@ -123,7 +124,6 @@ impl WebAppOrigin {
                 return refuse("leave out the scheme's default port: browsers do");
             }
         }
-        let _ = host;
         Ok(WebAppOrigin {
             origin: text.to_string(),
             https,
@@ -274,6 +274,12 @@ mod tests {
             "http://user@127.0.0.1:8787",
             "http://[::1",
             "http://[::1]x",
+            "http://[]:8787",
+            "http://[::g]:8787",
+            "http://[::1]:",
+            "http://127.0.0.1:123456",
+            "http://127.0.0.1:+8787",
+            "http://127.0.0.1:0",
             "http://.example.com",
             "chrome-extension://abc",
             "",
