@@ -96,6 +96,27 @@ async fn a_janitor_pass_removes_rows_past_their_end_and_keeps_what_rules_still_n
     let again = janitor(&s).await;
     assert_eq!(again["sessions"], 0, "{again}");
     assert_eq!(again["challenges"], 0, "{again}");
+
+    // A password check's reservation left by a server that died mid-check
+    // goes once it has ended; one still running stays.
+    let now = s.now().await;
+    let conn = s.conn();
+    for (key, ends) in [
+        ("crashed@example.com", now - 1),
+        ("running@example.com", now + 60),
+    ] {
+        conn.execute(
+            "INSERT INTO throttle_reservations (scope, key, expires_at) VALUES ('password', ?1, ?2)",
+            rusqlite::params![key, ends],
+        )
+        .unwrap();
+    }
+    let removed = janitor(&s).await;
+    assert_eq!(removed["throttle_reservations"], 1, "{removed}");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM throttle_reservations WHERE key = 'running@example.com'"),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
