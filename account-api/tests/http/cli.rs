@@ -200,3 +200,31 @@ fn serve_refuses_to_start_without_a_usable_public_origin() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// `outbox` (which the browser suite reads codes from) lists what was sent,
+/// as lines and as JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn outbox_lists_the_messages_sent() {
+    let s = crate::common::Server::start().await;
+    s.user("out@example.com");
+    let token = s.session("out@example.com").await;
+    s.enroll_sms(&token, "+14155550123").await;
+    let code = s.last_sms_code("+14155550123");
+    let db = s.db_path.to_str().unwrap();
+    let lines = run(&["outbox", "--db", db]);
+    assert!(
+        lines
+            .lines()
+            .any(|l| l.contains("+14155550123") && l.contains(&code)),
+        "{lines}"
+    );
+    let json = run(&["outbox", "--db", db, "--json"]);
+    let sms: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|m: &serde_json::Value| m["kind"] == "sms")
+        .collect();
+    assert_eq!(sms.len(), 1, "{json}");
+    assert_eq!(sms[0]["recipient"], "+14155550123");
+    assert!(sms[0]["body"].as_str().unwrap().contains(&code));
+}
