@@ -26,6 +26,7 @@ mod sms_sign_in;
 mod trusted_device;
 mod twilio;
 mod web_app;
+mod web_client;
 mod web_two_factor;
 
 // Two server processes on one database; what the database holds at rest.

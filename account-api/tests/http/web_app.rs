@@ -2,108 +2,12 @@
 //! cookies, an Origin check on every state change, the same 2FA rules as the
 //! v1 API, and handoff codes both ways.
 
-use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
-use reqwest::StatusCode;
-use serde_json::{json, Value};
+use reqwest::header::ORIGIN;
+use reqwest::Method;
+use serde_json::json;
 
 use crate::common::{certainly_wrong_code, oathtool, totp_window, Options, Server, PASSWORD};
-
-struct Web<'a> {
-    s: &'a Server,
-    cookies: Vec<(String, String)>,
-    /// The Origin its POSTs carry: the page's own.
-    origin: String,
-}
-
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    set_cookies: Vec<String>,
-}
-
-impl<'a> Web<'a> {
-    fn new(s: &'a Server) -> Self {
-        Web {
-            s,
-            cookies: Vec::new(),
-            origin: s.base.clone(),
-        }
-    }
-
-    /// A page served from `origin` (the configured public origin, when the
-    /// server runs behind a TLS proxy).
-    fn at(s: &'a Server, origin: &str) -> Self {
-        Web {
-            origin: origin.to_string(),
-            ..Web::new(s)
-        }
-    }
-
-    fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    async fn send(&mut self, post: Option<Value>, path: &str, origin: Option<&str>) -> Answer {
-        let url = format!("{}{}", self.s.base, path);
-        let mut req = match &post {
-            Some(body) => self.s.client.post(&url).json(body),
-            None => self.s.client.get(&url),
-        };
-        if let Some(o) = origin {
-            req = req.header(ORIGIN, o);
-        }
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header(COOKIE, jar.join("; "));
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let set_cookies: Vec<String> = res
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookies {
-            let pair = c.split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.is_empty() {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            body,
-            set_cookies,
-        }
-    }
-
-    async fn post(&mut self, path: &str, body: Value) -> Answer {
-        let origin = self.origin.clone();
-        self.send(Some(body), path, Some(&origin)).await
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        self.send(None, path, None).await
-    }
-}
-
-fn assert_no_token_in(body: &Value) {
-    let text = body.to_string();
-    for prefix in ["ses_", "chl_", "dev_", "token"] {
-        assert!(!text.contains(prefix), "a token reached the page: {text}");
-    }
-}
+use crate::web_client::{assert_no_token_in, Answer, Web};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn page_is_served_with_the_pinned_extension_id_and_a_csp() {
@@ -179,14 +83,17 @@ async fn state_changes_need_the_pages_own_origin() {
     let body = json!({"email": "oz@example.com", "password": PASSWORD});
     let foreign = web
         .send(
-            Some(body.clone()),
+            Method::POST,
             "/web/sign-in",
+            Some(body.clone()),
             Some("http://localhost:1"),
         )
         .await;
     assert_eq!(foreign.status, 403);
     assert_eq!(foreign.body["error"]["code"], "forbidden");
-    let missing = web.send(Some(body.clone()), "/web/sign-in", None).await;
+    let missing = web
+        .send(Method::POST, "/web/sign-in", Some(body.clone()), None)
+        .await;
     assert_eq!(missing.status, 403);
     assert!(web.cookie("d2fa_session").is_none());
     // Signed in, a cross-origin sign-out is refused and the session lives.
@@ -194,7 +101,12 @@ async fn state_changes_need_the_pages_own_origin() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "authenticated");
     let r = web
-        .send(Some(json!({})), "/web/sign-out", Some("http://127.0.0.2:9"))
+        .send(
+            Method::POST,
+            "/web/sign-out",
+            Some(json!({})),
+            Some("http://127.0.0.2:9"),
+        )
         .await;
     assert_eq!(r.status, 403);
     assert_eq!(web.get("/web/session").await.status, 200);

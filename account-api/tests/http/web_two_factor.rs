@@ -4,112 +4,17 @@
 //! each, the abuse: another origin, no cookie, a setup-only session, a
 //! member on the owner's routes, a replayed code.
 
-use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 use shared::api::AccountRole;
 
 use crate::common::{oathtool, Server, PASSWORD};
+use crate::web_client::Web;
 
 const PHONE: &str = "+14155550171";
 
-/// A browser tab on the web app: its cookie jar and its pages' Origin.
-struct Web<'a> {
-    s: &'a Server,
-    cookies: Vec<(String, String)>,
-    origin: String,
-}
-
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Answer {
-    fn ok(&self) -> &Value {
-        assert!(self.status.is_success(), "{} {}", self.status, self.body);
-        assert_no_token_in(&self.body);
-        &self.body
-    }
-
-    fn err(&self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        assert_eq!(self.body["error"]["code"], code, "{}", self.body);
-    }
-}
-
-impl<'a> Web<'a> {
-    fn new(s: &'a Server) -> Self {
-        Web {
-            s,
-            cookies: Vec::new(),
-            origin: s.base.clone(),
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        origin: Option<&str>,
-    ) -> Answer {
-        let mut req = self
-            .s
-            .client
-            .request(method, format!("{}{}", self.s.base, path));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        if let Some(o) = origin {
-            req = req.header(ORIGIN, o);
-        }
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header(COOKIE, jar.join("; "));
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        for c in res.headers().get_all(SET_COOKIE) {
-            let pair = c.to_str().unwrap().split(';').next().unwrap().to_string();
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.is_empty() {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        let text = res.text().await.unwrap();
-        Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
-    }
-
-    async fn post(&mut self, path: &str, body: Value) -> Answer {
-        let origin = self.origin.clone();
-        self.send(Method::POST, path, Some(body), Some(&origin))
-            .await
-    }
-
-    async fn put(&mut self, path: &str, body: Value) -> Answer {
-        let origin = self.origin.clone();
-        self.send(Method::PUT, path, Some(body), Some(&origin))
-            .await
-    }
-
-    async fn delete(&mut self, path: &str) -> Answer {
-        let origin = self.origin.clone();
-        self.send(Method::DELETE, path, None, Some(&origin)).await
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        self.send(Method::GET, path, None, None).await
-    }
-
+/// The flows these tests run from a tab, on top of the shared client.
+impl Web<'_> {
     /// Signs in with the password only (no 2FA yet, or 2FA required and
     /// not set up): returns the outcome's status.
     async fn sign_in(&mut self, email: &str) -> String {
@@ -155,13 +60,6 @@ fn strings(v: &Value) -> Vec<String> {
         .iter()
         .map(|c| c.as_str().unwrap().to_string())
         .collect()
-}
-
-fn assert_no_token_in(body: &Value) {
-    let text = body.to_string();
-    for prefix in ["ses_", "chl_", "dev_", "token"] {
-        assert!(!text.contains(prefix), "a token reached the page: {text}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
