@@ -13,7 +13,8 @@
 //! that proved the password), so hopping through handoff never extends a
 //! session's life.
 
-use rusqlite::{params, OptionalExtension};
+use crate::params;
+use crate::store::OptionalExtension;
 use shared::api::{HandoffCode, HandoffRedeem, SessionGrant};
 
 use crate::error::{ApiError, ApiResult};

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
+use account_api::store::Engine;
+
 use crate::common::{Server, PASSWORD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dialer-2fa-api");
@@ -24,12 +26,19 @@ async fn ready_answers_200_when_the_database_and_the_key_work() {
 
 /// Another process holding the write lock (a stuck admin command, a
 /// crashed writer on a network disk) is what makes a SQLite node unable
-/// to sign anyone in; root ignores file modes, a lock it cannot.
+/// to sign anyone in; root ignores file modes, a lock it cannot. On
+/// PostgreSQL the same stands for a migration or a stuck session holding
+/// the users table.
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_answers_503_naming_the_database_while_another_process_holds_its_write_lock() {
     let s = Server::start().await;
     let blocker = s.conn();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    blocker
+        .execute_batch(match blocker.engine() {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE",
+        })
+        .unwrap();
     let r = s.get("/v1/ready", None).await;
     r.err(503, "not_ready");
     assert!(r.message().contains("database"), "{}", r.body);
