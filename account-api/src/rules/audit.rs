@@ -119,7 +119,7 @@ pub struct AuditRow {
 pub fn list(conn: &Conn, user_id: Option<i64>) -> StoreResult<Vec<AuditRow>> {
     conn.query_map(
         "SELECT id, at, user_id, event, detail, client_addr FROM audit_log
-         WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id",
+         WHERE CAST(?1 AS BIGINT) IS NULL OR user_id = ?1 ORDER BY id",
         params![user_id],
         |r| {
             Ok(AuditRow {

@@ -170,10 +170,8 @@ pub async fn answer(
                         )?;
                         let what = if answer.recovery_code.is_some() { "recovery code" } else { "sign-in code" };
                         record_failure(conn, now, user_id, &addr, what, &e)?;
-                        crate::telemetry::second_factor_check(
-                            checked_method(method, &answer),
-                            failure_outcome(&e),
-                        );
+                        let (checked, outcome) = (checked_method(method, &answer), failure_outcome(&e));
+                        conn.after_commit(move || crate::telemetry::second_factor_check(checked, outcome));
                     }
                     return Err(e);
                 }
@@ -230,7 +228,8 @@ pub async fn answer(
                 device.as_ref().map(|d| d.1),
             )?;
             tx.commit()?;
-            crate::telemetry::second_factor_check(checked_method(method, &answer), "success");
+            let checked = checked_method(method, &answer);
+            conn.after_commit(move || crate::telemetry::second_factor_check(checked, "success"));
             Ok(ChallengeResult {
                 session_token,
                 trusted_until: device.as_ref().map(|d| d.2),

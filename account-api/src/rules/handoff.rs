@@ -77,7 +77,7 @@ pub async fn redeem(
             let Some((id, user_id, device_id, family_expires_at)) = found else {
                 drop(tx);
                 throttle::failure(conn, Scope::Address, &addr, now)?;
-                crate::telemetry::handoff("refused");
+                conn.after_commit(|| crate::telemetry::handoff("refused"));
                 return Err(ApiError::InvalidCode(
                     "the handoff code is wrong, expired or already used".into(),
                 ));

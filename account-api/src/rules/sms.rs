@@ -216,7 +216,7 @@ fn check_caps(
             .unwrap_or(CAP_WINDOW)
             .max(1);
         tracing::warn!(user_id, country, cap, reason, "sms cap reached");
-        crate::telemetry::sms_refused("cap");
+        conn.after_commit(|| crate::telemetry::sms_refused("cap"));
         return Err(ApiError::SmsCapReached {
             message: format!("{reason}; try again in {} minutes", (retry_after + 59) / 60),
             retry_after,

@@ -156,7 +156,8 @@ pub fn failure(conn: &Conn, scope: Scope, key: &str, now: i64) -> StoreResult<bo
         params![scope.as_str(), key, failures, locked_until, now],
     )?;
     if locked_until != 0 {
-        crate::telemetry::lockout(scope.as_str());
+        let scope = scope.as_str();
+        conn.after_commit(move || crate::telemetry::lockout(scope));
     }
     Ok(locked_until != 0)
 }

@@ -47,7 +47,7 @@ pub enum StoreError {
     Constraint(String),
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", describe_pg(.0))]
     Postgres(postgres::Error),
     #[error("no database connection within the pool's wait: {0}")]
     Pool(String),
@@ -56,6 +56,15 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// `postgres::Error` shows only "db error" for a server's refusal; the
+/// server's message and SQLSTATE are what an operator needs.
+pub(crate) fn describe_pg(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -357,7 +366,12 @@ pub struct Conn {
     /// transaction won (serialization failure or deadlock): the whole
     /// request's transaction is then retried (`store::db`).
     lost_race: Cell<bool>,
+    /// What to do once the request's writes are final (metrics), each
+    /// with the transaction depth it was registered at.
+    after_commit: RefCell<Vec<(u32, AfterCommit)>>,
 }
+
+type AfterCommit = Box<dyn FnOnce() + Send>;
 
 enum BackendCell {
     Sqlite(rusqlite::Connection),
@@ -373,7 +387,31 @@ impl Conn {
             },
             depth: Cell::new(0),
             lost_race: Cell::new(false),
+            after_commit: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Runs `f` once the request's writes are final: after the closure on
+    /// SQLite, after COMMIT on PostgreSQL, never for an attempt that was
+    /// rolled back and re-run, nor for a `Tx` that rolled back. Counters
+    /// use it, so a retried request counts once.
+    pub fn after_commit(&self, f: impl FnOnce() + Send + 'static) {
+        self.after_commit
+            .borrow_mut()
+            .push((self.depth.get(), Box::new(f)));
+    }
+
+    /// Runs (and forgets) what `after_commit` collected.
+    pub(crate) fn run_after_commit(&self) {
+        let hooks = std::mem::take(&mut *self.after_commit.borrow_mut());
+        for (_, f) in hooks {
+            f();
+        }
+    }
+
+    /// Forgets what `after_commit` collected, without running it.
+    pub(crate) fn forget_after_commit(&self) {
+        self.after_commit.borrow_mut().clear();
     }
 
     pub fn sqlite(conn: rusqlite::Connection) -> Conn {
@@ -603,6 +641,12 @@ impl Tx<'_> {
         };
         let r = self.conn.execute_batch(&sql);
         self.conn.depth.set(self.level);
+        // What was registered inside now belongs to the enclosing level,
+        // so an outer rollback still forgets it.
+        let level = self.level;
+        for (depth, _) in self.conn.after_commit.borrow_mut().iter_mut() {
+            *depth = (*depth).min(level);
+        }
         r
     }
 
@@ -626,6 +670,11 @@ impl Tx<'_> {
             tracing::warn!(error = %e, "rolling back a transaction failed");
         }
         self.conn.depth.set(self.level);
+        let level = self.level;
+        self.conn
+            .after_commit
+            .borrow_mut()
+            .retain(|(depth, _)| *depth <= level);
     }
 }
 
@@ -809,6 +858,38 @@ mod tests {
             .unwrap();
         assert_eq!(xs, vec![1]);
         assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn after_commit_forgets_what_a_rolled_back_transaction_registered() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Arc;
+        let conn = Conn::sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        let ran = Arc::new(AtomicU32::new(0));
+        let count = |n: u32| {
+            let ran = ran.clone();
+            move || {
+                ran.fetch_add(n, Ordering::SeqCst);
+            }
+        };
+        conn.after_commit(count(1));
+        {
+            let tx = conn.transaction().unwrap();
+            tx.after_commit(count(10));
+            let inner = tx.transaction().unwrap();
+            inner.after_commit(count(100));
+            drop(inner); // rolled back: its 100 is forgotten
+            tx.commit().unwrap();
+        }
+        {
+            let tx = conn.transaction().unwrap();
+            tx.after_commit(count(1000));
+            // dropped: rolled back
+        }
+        conn.run_after_commit();
+        assert_eq!(ran.load(Ordering::SeqCst), 11);
+        conn.run_after_commit();
+        assert_eq!(ran.load(Ordering::SeqCst), 11, "each runs once");
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub enum DbOpenError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", super::conn::describe_pg(.0))]
     Postgres(#[from] postgres::Error),
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -170,6 +170,8 @@ const MIGRATION_LOCK: i64 = 0x6469_616c_3266_6101;
 /// then finds nothing left to do.
 fn migrate_postgres(conn: &Conn) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
+    // PostgreSQL's NOTICE that the table exists already is not news.
+    tx.execute_batch("SET LOCAL client_min_messages = warning")?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(?1)",
         crate::params![MIGRATION_LOCK],
@@ -225,7 +227,9 @@ impl Db {
         tokio::task::spawn_blocking(move || match db {
             Db::Sqlite(conn) => {
                 let mut guard = lock(&conn)?;
-                f(&mut guard)
+                let result = f(&mut guard);
+                guard.run_after_commit();
+                result
             }
             Db::Postgres(pool) => call_postgres(&pool, f),
         })
@@ -264,6 +268,7 @@ where
         conn.set_depth(0);
         if !conn.lost_race() {
             committed?;
+            conn.run_after_commit();
             return result;
         }
         tracing::debug!(
@@ -291,6 +296,7 @@ fn lock(conn: &Mutex<Conn>) -> ApiResult<MutexGuard<'_, Conn>> {
             poisoned.into_inner()
         }
     };
+    guard.forget_after_commit();
     if !guard.is_autocommit() {
         tracing::warn!("rolling back a transaction left open by an earlier request");
         guard.execute_batch("ROLLBACK")?;
