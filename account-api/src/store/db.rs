@@ -26,6 +26,10 @@ use rusqlite_migration::{Migrations, M};
 use super::conn::{Backend, Conn, PgClient, StoreError};
 use super::migrations::MIGRATIONS;
 use crate::error::{ApiError, ApiResult};
+/// Prepared statements one SQLite connection keeps: more than the rules
+/// have, so none is parsed twice.
+const STATEMENT_CACHE: usize = 256;
+
 /// How long a statement waits for another process's write lock.
 pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -43,6 +47,9 @@ pub fn open(path: &Path) -> Result<Conn, DbOpenError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Every rule statement goes through the cache (`Conn` prepares with
+    // `prepare_cached`); rusqlite's default of 16 would evict them in turn.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     sqlite_migrations().to_latest(&mut conn)?;
     Ok(Conn::sqlite(conn))
 }
