@@ -25,8 +25,10 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cd extension && cargo fmt -- --check && cargo clippy --locked -- -D warnings
 
+# DATABASE_URL=postgres://... benches that server instead of a throw-away
+# cluster; BENCH_STORES="sqlite" (or "postgres", "postgres-2") narrows it.
 bench-api: build
-	bash scripts/bench-api.sh
+	bash scripts/bench-api.sh $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
 
 bench-host: build
 	bash scripts/bench-host.sh

@@ -25,6 +25,9 @@ struct Args {
     database_url: String,
     /// A PEM certificate to trust (the test proxy's), for an https URL.
     ca: String,
+    /// The nodes whose clocks move (each node has its own; behind a proxy
+    /// every node must move alike). Default: `--url`.
+    clock_urls: Vec<String>,
     /// The name the table row carries (`sqlite`, `postgres, 1 node`, ...).
     label: String,
     users: usize,
@@ -38,6 +41,7 @@ fn parse_args() -> Args {
         db: String::new(),
         database_url: String::new(),
         ca: String::new(),
+        clock_urls: Vec::new(),
         label: String::new(),
         users: 200,
         rounds: 10,
@@ -53,6 +57,7 @@ fn parse_args() -> Args {
             "--database-url" => args.database_url = value,
             "--ca" => args.ca = value,
             "--label" => args.label = value,
+            "--clock-url" => args.clock_urls.push(value),
             "--users" => args.users = value.parse().expect("--users N"),
             "--rounds" => args.rounds = value.parse().expect("--rounds N"),
             "--concurrency" => args.concurrency = value.parse().expect("--concurrency N"),
@@ -226,7 +231,32 @@ async fn main() -> std::process::ExitCode {
         }
     }
     let mut secrets = Vec::new();
-    let now = server_now(&client, &base, 0).await;
+    let clock_urls: Vec<String> = if args.clock_urls.is_empty() {
+        vec![base.clone()]
+    } else {
+        args.clock_urls
+            .iter()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .collect()
+    };
+    // Every node moves by the same steps; the answers must agree.
+    let move_clocks = |advance: i64| {
+        let client = client.clone();
+        let urls = clock_urls.clone();
+        async move {
+            let mut nows = Vec::new();
+            for u in &urls {
+                nows.push(server_now(&client, u, advance).await);
+            }
+            let (lo, hi) = (nows.iter().min().copied(), nows.iter().max().copied());
+            assert!(
+                hi.zip(lo).is_some_and(|(h, l)| h - l <= 2),
+                "node clocks disagree: {nows:?}"
+            );
+            lo.unwrap_or_default()
+        }
+    };
+    let now = move_clocks(0).await;
     for e in &emails {
         let (_, r) = post(
             &client,
@@ -276,7 +306,7 @@ async fn main() -> std::process::ExitCode {
             println!("deadline reached; stopping early");
             break;
         }
-        let now = server_now(&client, &base, 30).await;
+        let now = move_clocks(30).await;
         // Open one challenge per user (not measured).
         let mut challenges = Vec::new();
         for e in &emails {
@@ -302,13 +332,16 @@ async fn main() -> std::process::ExitCode {
                 let url = format!("{base}/v1/sign-in/challenge");
                 let code = code_at(secret, now).unwrap();
                 move || async move {
-                    let (status, _) = post(
+                    let (status, body) = post(
                         &client,
                         &url,
                         None,
                         json!({"challenge_token": challenge, "code": code}),
                     )
                     .await;
+                    if status != 200 {
+                        eprintln!("verification refused: {status} {body}");
+                    }
                     status == 200
                 }
             })
@@ -347,7 +380,11 @@ async fn main() -> std::process::ExitCode {
     let (h, h50, h99) = health.figures();
     println!(
         "ROW|{}|{v:.0}|{v50:.2}|{v99:.2}|{h:.0}|{h50:.2}|{h99:.2}|{:.1}",
-        if args.label.is_empty() { "-" } else { &args.label },
+        if args.label.is_empty() {
+            "-"
+        } else {
+            &args.label
+        },
         100.0 * v / h
     );
     if verify.failures > 0 || health.failures > 0 {

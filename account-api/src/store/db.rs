@@ -265,18 +265,30 @@ where
         conn.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
         conn.set_depth(1);
         let result = f(&mut conn);
-        // Committed whether the closure answered Ok or Err, as SQLite's
-        // autocommit keeps each statement: a refusal often records
-        // something first (a wrong code's attempt, an audit row). A closure
-        // that must undo its writes on error opens a `Tx`, which rolls back
-        // to its savepoint when dropped. After a failed statement
-        // PostgreSQL turns this COMMIT into a rollback by itself.
-        let committed = conn.execute_batch("COMMIT");
-        conn.set_depth(0);
+        // A lost race anywhere in the attempt voids all of it, even when
+        // the statement that lost was inside a savepoint the closure then
+        // rolled back: committing the writes made before that savepoint
+        // and running the closure again would apply them twice (a TOTP
+        // step recorded by the first attempt refuses the second as reused).
         if !conn.lost_race() {
-            committed?;
-            conn.run_after_commit();
-            return result;
+            // Committed whether the closure answered Ok or Err, as SQLite's
+            // autocommit keeps each statement: a refusal often records
+            // something first (a wrong code's attempt, an audit row). A
+            // closure that must undo its writes on error opens a `Tx`,
+            // which rolls back to its savepoint when dropped. After a failed
+            // statement PostgreSQL turns this COMMIT into a rollback.
+            let committed = conn.execute_batch("COMMIT");
+            conn.set_depth(0);
+            if !conn.lost_race() {
+                committed?;
+                conn.run_after_commit();
+                return result;
+            }
+        } else {
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                tracing::warn!(error = %e, "rolling back a lost attempt failed");
+            }
+            conn.set_depth(0);
         }
         tracing::debug!(
             attempt,

@@ -23,6 +23,7 @@ mod sign_in;
 mod sms;
 mod sms_caps;
 mod sms_sign_in;
+mod store;
 mod trusted_device;
 mod twilio;
 mod web_app;
