@@ -128,7 +128,9 @@ stop() {
   local dir=${1:-}
   [ -n "$dir" ] || die "usage: $0 stop DIR"
   [ -d "$dir" ] || return 0
-  [ -e "$dir/$MARKER" ] || die "$dir was not made by $0 start; not removing it"
+  # Only a directory `start` made (or an empty one it failed to fill).
+  [ -e "$dir/$MARKER" ] || [ -z "$(ls -A "$dir")" ] ||
+    die "$dir was not made by $0 start; not removing it"
   if [ -f "$dir/data/postmaster.pid" ]; then
     as_owner "$dir" "$(pg_bin)/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null ||
       echo "pg-cluster: pg_ctl stop failed in $dir" >&2
