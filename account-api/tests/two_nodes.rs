@@ -113,7 +113,11 @@ impl Api {
     /// Moves this node's clock; returns its new time.
     async fn advance(&self, seconds: i64) -> i64 {
         let r = self
-            .post("/v1/test/clock", None, json!({ "advance_seconds": seconds }))
+            .post(
+                "/v1/test/clock",
+                None,
+                json!({ "advance_seconds": seconds }),
+            )
             .await;
         r.ok()["now"].as_i64().unwrap()
     }
@@ -254,7 +258,18 @@ impl Node {
 /// Runs `sql` on `url` through psql; returns its unaligned output.
 fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
-        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
         .output()
         .expect("psql is installed (Debian's postgresql-client, make setup)");
     assert!(
@@ -327,7 +342,10 @@ impl Drop for Deployment {
         // Best effort: the cluster is thrown away after the run anyway.
         let _ = Command::new("psql")
             .args(["-X", "-q", "-d", &self.cluster_url, "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name))
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.db_name
+            ))
             .output();
     }
 }
@@ -457,10 +475,9 @@ impl Deployment {
         let (tx, rx) = std::sync::mpsc::channel();
         drain(child.stdout.take().unwrap(), Arc::default(), Some(tx));
         drain(child.stderr.take().unwrap(), log.clone(), None);
-        let waited =
-            tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
-                .await
-                .unwrap();
+        let waited = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+            .await
+            .unwrap();
         let Ok(base) = waited else {
             let _ = child.kill();
             let _ = child.wait();
@@ -658,7 +675,7 @@ async fn lockout_counts_wrong_codes_from_both_nodes_together() {
     let bad = wrong_code(&secret, now);
     // Five wrong codes, three on A and two on B: neither node alone saw
     // the five that lock.
-    let on = |i: usize| if i % 2 == 0 { &d.a } else { &d.b };
+    let on = |i: usize| if i.is_multiple_of(2) { &d.a } else { &d.b };
     for i in 0..5 {
         let c = on(i).challenge("vic@example.com").await;
         on(i).answer(&c, &bad).await.err(401, "invalid_code");
@@ -724,9 +741,8 @@ async fn a_session_and_a_trusted_device_made_on_one_node_work_on_the_other() {
     let (secret, _) = d.enroll_authenticator(&d.a, &token).await;
     // Signed in with "remember this device" on A.
     let c = d.a.challenge("ola@example.com").await;
-    let r = d
-        .a
-        .post(
+    let r =
+        d.a.post(
             "/v1/sign-in/challenge",
             None,
             json!({"challenge_token": c, "code": oathtool(&secret, d.a.now().await),
@@ -734,10 +750,7 @@ async fn a_session_and_a_trusted_device_made_on_one_node_work_on_the_other() {
         )
         .await;
     let session = r.ok()["session_token"].as_str().unwrap().to_string();
-    let device = r.body["trusted_device_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let device = r.body["trusted_device_token"].as_str().unwrap().to_string();
     let until = r.body["trusted_until"].as_i64().unwrap();
     // The session works on B and through the proxy.
     for via in [&d.b.api, &d.proxy] {
@@ -760,9 +773,8 @@ async fn a_session_and_a_trusted_device_made_on_one_node_work_on_the_other() {
     let devices = list.ok()["devices"].as_array().unwrap().clone();
     assert_eq!(devices.len(), 1, "{}", list.body);
     let id = devices[0]["id"].as_i64().unwrap();
-    let r = d
-        .b
-        .try_send(
+    let r =
+        d.b.try_send(
             reqwest::Method::DELETE,
             &format!("/v1/trusted-devices/{id}"),
             Some(&session),
@@ -795,10 +807,9 @@ async fn a_handoff_code_minted_on_a_is_redeemed_on_b_once() {
     let web = d.a.session("tia@example.com").await;
     let r = d.a.post("/v1/handoff", Some(&web), json!({})).await;
     let code = r.ok()["code"].as_str().unwrap().to_string();
-    let r = d
-        .b
-        .post("/v1/handoff/redeem", None, json!({"code": code}))
-        .await;
+    let r =
+        d.b.post("/v1/handoff/redeem", None, json!({"code": code}))
+            .await;
     let ext = r.ok()["session_token"].as_str().unwrap().to_string();
     assert_ne!(ext, web);
     d.a.get("/v1/two-factor", Some(&ext)).await.ok();
@@ -815,7 +826,7 @@ async fn a_handoff_code_minted_on_a_is_redeemed_on_b_once() {
     let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let via = if i % 2 == 0 {
+        let via = if i.is_multiple_of(2) {
             d.a.api.clone()
         } else {
             d.b.api.clone()
@@ -922,9 +933,10 @@ async fn killing_one_node_mid_load_loses_nothing_and_the_other_keeps_serving() {
     let failed: Vec<&Attempt> = attempts.iter().filter(|a| a.outcome.is_err()).collect();
     assert!(
         failed.len() <= WORKERS,
-        "{} failures: {:?}",
+        "{} failures: {:?}; caddy: {}",
         failed.len(),
-        failed.iter().map(|a| &a.outcome).collect::<Vec<_>>()
+        failed.iter().map(|a| &a.outcome).collect::<Vec<_>>(),
+        d.proxy_log()
     );
     for a in &failed {
         assert!(
@@ -935,7 +947,11 @@ async fn killing_one_node_mid_load_loses_nothing_and_the_other_keeps_serving() {
         );
     }
     let after: Vec<&Attempt> = attempts.iter().filter(|a| a.after_kill).collect();
-    assert!(after.len() >= 200, "{} requests after the kill", after.len());
+    assert!(
+        after.len() >= 200,
+        "{} requests after the kill",
+        after.len()
+    );
 
     // Nothing acknowledged was lost: every code either node handed out,
     // A's before it died included, is in the database and redeems once
