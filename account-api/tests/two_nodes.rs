@@ -825,7 +825,7 @@ async fn a_handoff_code_minted_on_a_is_redeemed_on_b_once() {
     let code = r.ok()["code"].as_str().unwrap().to_string();
     let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
-    for i in 0..20 {
+    for i in 0..20usize {
         let via = if i.is_multiple_of(2) {
             d.a.api.clone()
         } else {
