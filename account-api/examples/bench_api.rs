@@ -22,6 +22,11 @@ const DEADLINE: Duration = Duration::from_secs(240);
 struct Args {
     url: String,
     db: String,
+    database_url: String,
+    /// A PEM certificate to trust (the test proxy's), for an https URL.
+    ca: String,
+    /// The name the table row carries (`sqlite`, `postgres, 1 node`, ...).
+    label: String,
     users: usize,
     rounds: usize,
     concurrency: usize,
@@ -31,6 +36,9 @@ fn parse_args() -> Args {
     let mut args = Args {
         url: String::new(),
         db: String::new(),
+        database_url: String::new(),
+        ca: String::new(),
+        label: String::new(),
         users: 200,
         rounds: 10,
         concurrency: 32,
@@ -42,17 +50,32 @@ fn parse_args() -> Args {
         match flag.as_str() {
             "--url" => args.url = value,
             "--db" => args.db = value,
+            "--database-url" => args.database_url = value,
+            "--ca" => args.ca = value,
+            "--label" => args.label = value,
             "--users" => args.users = value.parse().expect("--users N"),
             "--rounds" => args.rounds = value.parse().expect("--rounds N"),
             "--concurrency" => args.concurrency = value.parse().expect("--concurrency N"),
             other => panic!("unknown flag {other}"),
         }
     }
+    let host = args
+        .url
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
     assert!(
-        args.url.starts_with("http://127.") || args.url.starts_with("http://[::1]"),
-        "loopback only"
+        host.starts_with("127.") || host == "localhost" || host.ends_with(".test"),
+        "loopback or a .test name mapped to it only: {}",
+        args.url
     );
-    assert!(!args.db.is_empty(), "--db PATH of the server's database");
+    assert!(
+        args.db.is_empty() != args.database_url.is_empty(),
+        "--db PATH or --database-url URL of the server's store"
+    );
     args
 }
 
@@ -95,6 +118,24 @@ struct Stats {
 }
 
 impl Stats {
+    /// Requests/s, p50 and p99 in ms.
+    fn figures(&self) -> (f64, f64, f64) {
+        let mut l = self.latencies.clone();
+        l.sort();
+        let pct = |p: f64| -> f64 {
+            if l.is_empty() {
+                return 0.0;
+            }
+            let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+            l[i].as_secs_f64() * 1000.0
+        };
+        (
+            l.len() as f64 / self.wall.as_secs_f64(),
+            pct(0.50),
+            pct(0.99),
+        )
+    }
+
     fn print(&self) {
         let mut l = self.latencies.clone();
         l.sort();
@@ -156,10 +197,13 @@ where
 async fn main() -> std::process::ExitCode {
     let args = parse_args();
     let started = Instant::now();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .unwrap();
+    let mut client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency);
+    if !args.ca.is_empty() {
+        let pem = std::fs::read(&args.ca).expect("read --ca");
+        client = client
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("a PEM certificate"));
+    }
+    let client = client.build().unwrap();
     let base = args.url.trim_end_matches('/').to_string();
 
     // Users straight into the database (cheap Argon2: sign-in is not what
@@ -172,7 +216,11 @@ async fn main() -> std::process::ExitCode {
         .map(|i| format!("bench{i}@example.com"))
         .collect();
     {
-        let conn = account_api::admin::open(std::path::Path::new(&args.db)).expect("open db");
+        let conn = if args.database_url.is_empty() {
+            account_api::admin::open(std::path::Path::new(&args.db)).expect("open db")
+        } else {
+            account_api::store::db::connect_postgres(&args.database_url).expect("connect")
+        };
         for e in &emails {
             account_api::admin::create_user(&conn, cheap, e, PASSWORD).expect("create user");
         }
@@ -293,6 +341,14 @@ async fn main() -> std::process::ExitCode {
     println!(
         "code verification runs at {:.1}% of the health endpoint's rate",
         100.0 * rate(&verify) / rate(&health)
+    );
+    // One line for scripts/bench-api.sh's table of stores.
+    let (v, v50, v99) = verify.figures();
+    let (h, h50, h99) = health.figures();
+    println!(
+        "ROW|{}|{v:.0}|{v50:.2}|{v99:.2}|{h:.0}|{h50:.2}|{h99:.2}|{:.1}",
+        if args.label.is_empty() { "-" } else { &args.label },
+        100.0 * v / h
     );
     if verify.failures > 0 || health.failures > 0 {
         return std::process::ExitCode::FAILURE;

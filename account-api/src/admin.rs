@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreError};
 use rand::Rng;
-use rusqlite::{params, Connection, OptionalExtension};
 use shared::api::AccountRole;
 
 use crate::error::{ApiError, ApiResult};
@@ -12,7 +13,7 @@ use crate::password::{self, PasswordCost};
 use crate::phone;
 use crate::rules::throttle;
 
-pub fn open(path: &Path) -> Result<Connection, crate::store::db::DbOpenError> {
+pub fn open(path: &Path) -> Result<Conn, crate::store::db::DbOpenError> {
     crate::store::db::open(path)
 }
 
@@ -39,55 +40,44 @@ pub fn validate_email(email: &str) -> ApiResult<String> {
     }
 }
 
-pub fn create_user(
-    conn: &Connection,
-    cost: PasswordCost,
-    email: &str,
-    password: &str,
-) -> ApiResult<i64> {
+pub fn create_user(conn: &Conn, cost: PasswordCost, email: &str, password: &str) -> ApiResult<i64> {
     let email = validate_email(email)?;
     password::validate_new(password)?;
     let hash = password::hash_blocking(cost, password)?;
-    match conn.execute(
-        "INSERT INTO users (email, password_hash, created_at) VALUES (?1, ?2, ?3)",
+    match conn.query_row(
+        "INSERT INTO users (email, password_hash, created_at) VALUES (?1, ?2, ?3) RETURNING id",
         params![email, hash, now()],
+        |r| r.get(0),
     ) {
-        Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Err(ApiError::Conflict(format!(
-                "a user with the email {email} exists already"
-            )))
-        }
+        Ok(id) => Ok(id),
+        Err(StoreError::Constraint(_)) => Err(ApiError::Conflict(format!(
+            "a user with the email {email} exists already"
+        ))),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn create_account(conn: &Connection, name: &str) -> ApiResult<i64> {
+pub fn create_account(conn: &Conn, name: &str) -> ApiResult<i64> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::BadRequest(
             "an account name has 1 to 200 characters".into(),
         ));
     }
-    match conn.execute(
-        "INSERT INTO accounts (name, created_at) VALUES (?1, ?2)",
+    match conn.query_row(
+        "INSERT INTO accounts (name, created_at) VALUES (?1, ?2) RETURNING id",
         params![name, now()],
+        |r| r.get(0),
     ) {
-        Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Err(ApiError::Conflict(format!(
-                "an account named {name} exists already"
-            )))
-        }
+        Ok(id) => Ok(id),
+        Err(StoreError::Constraint(_)) => Err(ApiError::Conflict(format!(
+            "an account named {name} exists already"
+        ))),
         Err(e) => Err(e.into()),
     }
 }
 
-fn user_id(conn: &Connection, email: &str) -> ApiResult<i64> {
+fn user_id(conn: &Conn, email: &str) -> ApiResult<i64> {
     conn.query_row(
         "SELECT id FROM users WHERE email = ?1",
         params![email.trim()],
@@ -97,7 +87,7 @@ fn user_id(conn: &Connection, email: &str) -> ApiResult<i64> {
     .ok_or_else(|| ApiError::NotFound(format!("no user with the email {email}")))
 }
 
-fn account_id(conn: &Connection, name: &str) -> ApiResult<i64> {
+fn account_id(conn: &Conn, name: &str) -> ApiResult<i64> {
     conn.query_row(
         "SELECT id FROM accounts WHERE name = ?1",
         params![name.trim()],
@@ -108,12 +98,7 @@ fn account_id(conn: &Connection, name: &str) -> ApiResult<i64> {
 }
 
 /// Adds the user to the account, or changes their role if already in it.
-pub fn add_membership(
-    conn: &Connection,
-    account: &str,
-    email: &str,
-    role: AccountRole,
-) -> ApiResult<()> {
+pub fn add_membership(conn: &Conn, account: &str, email: &str, role: AccountRole) -> ApiResult<()> {
     let account_id = account_id(conn, account)?;
     let user_id = user_id(conn, email)?;
     let role = match role {
@@ -128,7 +113,7 @@ pub fn add_membership(
     Ok(())
 }
 
-pub fn set_enforcement(conn: &Connection, account: &str, on: bool) -> ApiResult<()> {
+pub fn set_enforcement(conn: &Conn, account: &str, on: bool) -> ApiResult<()> {
     let id = account_id(conn, account)?;
     conn.execute(
         "UPDATE accounts SET enforce_2fa = ?1 WHERE id = ?2",
@@ -139,7 +124,7 @@ pub fn set_enforcement(conn: &Connection, account: &str, on: bool) -> ApiResult<
 
 /// Registers one of the platform's own numbers, which users may not use
 /// for SMS codes.
-pub fn add_platform_line(conn: &Connection, phone_number: &str) -> ApiResult<String> {
+pub fn add_platform_line(conn: &Conn, phone_number: &str) -> ApiResult<String> {
     let phone = phone::normalize_e164(phone_number)?;
     conn.execute(
         "INSERT INTO platform_lines (phone, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -148,7 +133,7 @@ pub fn add_platform_line(conn: &Connection, phone_number: &str) -> ApiResult<Str
     Ok(phone)
 }
 
-pub fn unlock_user(conn: &Connection, email: &str) -> ApiResult<usize> {
+pub fn unlock_user(conn: &Conn, email: &str) -> ApiResult<usize> {
     let id = user_id(conn, email)?;
     Ok(throttle::unlock_user(conn, email, id)?)
 }
@@ -181,8 +166,8 @@ fn demo_password() -> String {
 
 /// Creates the demo owner, account and member when the database has no
 /// users. Passwords are random and only printed, never stored in clear.
-pub fn seed_demo(conn: &Connection, cost: PasswordCost) -> ApiResult<Seeded> {
-    let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+pub fn seed_demo(conn: &Conn, cost: PasswordCost) -> ApiResult<Seeded> {
+    let users: i64 = conn.query_row("SELECT COUNT(*) FROM users", params![], |r| r.get(0))?;
     if users > 0 {
         return Ok(Seeded::AlreadyThere);
     }

@@ -42,9 +42,50 @@ impl std::fmt::Debug for TwilioConfig {
 /// enough that expired rows never pile up, rarely enough to cost nothing.
 pub const DEFAULT_JANITOR_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Where the data lives: a SQLite file (the default, one node) or a
+/// PostgreSQL database that several nodes share.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(PathBuf),
+    Postgres { url: String, pool_size: u32 },
+}
+
+impl Store {
+    /// The SQLite file, which the default server key sits beside.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Store::Sqlite(path) => Some(path),
+            Store::Postgres { .. } => None,
+        }
+    }
+
+    /// For messages: the file, or the database URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Sqlite(path) => path.display().to_string(),
+            Store::Postgres { url, .. } => match url.parse::<postgres::Config>() {
+                Ok(c) => format!(
+                    "PostgreSQL database {} on {:?} as {}",
+                    c.get_dbname().unwrap_or("(default)"),
+                    c.get_hosts(),
+                    c.get_user().unwrap_or("(default user)")
+                ),
+                Err(_) => "PostgreSQL (unreadable URL)".to_string(),
+            },
+        }
+    }
+}
+
+/// The URL may carry a password: never print it.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    pub db_path: PathBuf,
+    pub store: Store,
     /// Where the key that seals TOTP secrets comes from.
     pub server_key: ServerKey,
     /// R10: 2FA is required for every user.
@@ -69,7 +110,7 @@ impl ServerConfig {
     /// Defaults for a database path: outbox SMS, nothing mandatory.
     pub fn new(db_path: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
-            db_path: db_path.into(),
+            store: Store::Sqlite(db_path.into()),
             server_key: ServerKey::BesideDatabase,
             mandatory_2fa: false,
             allow_clock_control: false,

@@ -154,6 +154,15 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Pool(_) => ApiError::Busy { retry_after: 1 },
+            e => ApiError::Internal(format!("database: {e}")),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -26,7 +26,8 @@
 
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use crate::params;
+use crate::store::{Conn, Engine, StoreResult};
 use serde::Serialize;
 
 use crate::error::ApiResult;
@@ -69,7 +70,7 @@ impl Swept {
 /// Deletes rows of `table` whose `expires_at` ended more than [`GRACE`]
 /// before `now`, except the newest row. `table` is one of the fixed names
 /// below, never input.
-fn delete_expired(conn: &Connection, table: &'static str, now: i64) -> rusqlite::Result<usize> {
+fn delete_expired(conn: &Conn, table: &'static str, now: i64) -> StoreResult<usize> {
     conn.execute(
         &format!(
             "DELETE FROM {table}
@@ -80,9 +81,22 @@ fn delete_expired(conn: &Connection, table: &'static str, now: i64) -> rusqlite:
     )
 }
 
-/// One pass, in one transaction.
-pub fn sweep(conn: &mut Connection, now: i64) -> rusqlite::Result<Swept> {
+/// One pass, in one transaction. On PostgreSQL the pass first tries a
+/// transaction-scoped advisory lock: when another node holds it, that node
+/// is sweeping right now and this pass does nothing (the lock ends with
+/// the transaction, so a node killed mid-pass does not keep it).
+pub fn sweep(conn: &mut Conn, now: i64) -> StoreResult<Swept> {
     let tx = conn.transaction()?;
+    if tx.engine() == Engine::Postgres {
+        let ours: bool = tx.query_row(
+            "SELECT pg_try_advisory_xact_lock(?1)",
+            params![ADVISORY_LOCK_KEY],
+            |r| r.get(0),
+        )?;
+        if !ours {
+            return Ok(Swept::default());
+        }
+    }
     // Handoff codes first: they cascade from their session anyway.
     let swept = Swept {
         handoff_codes: delete_expired(&tx, "handoff_codes", now)?,
@@ -123,8 +137,8 @@ mod tests {
     use super::*;
     use crate::store::db;
 
-    fn count(conn: &Connection, sql: &str) -> i64 {
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    fn count(conn: &Conn, sql: &str) -> i64 {
+        conn.query_row(sql, params![], |r| r.get(0)).unwrap()
     }
 
     #[test]

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use account_api::admin::{self, Seeded};
-use account_api::config::{ServerConfig, SmsCaps, SmsConfig, TwilioConfig};
+use account_api::config::{ServerConfig, SmsCaps, SmsConfig, Store, TwilioConfig};
 use account_api::password::PasswordCost;
 use account_api::rules::{audit, sms};
 use account_api::secret_box::{ServerKey, KEY_ENV};
+use account_api::store::db;
+use account_api::store::Conn;
 use account_api::AppState;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::api::AccountRole;
@@ -79,9 +81,20 @@ enum Command {
 /// The store: the database and the server key that seals its secrets.
 #[derive(Args)]
 struct DbArg {
-    /// The SQLite database file.
-    #[arg(long, env = "DIALER_2FA_DB")]
-    db: PathBuf,
+    /// The SQLite database file (one node).
+    #[arg(
+        long,
+        env = "DIALER_2FA_DB",
+        required_unless_present = "database_url",
+        conflicts_with = "database_url"
+    )]
+    db: Option<PathBuf>,
+    /// A PostgreSQL database that several nodes share, as
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (prefer the environment
+    /// variable when it carries a password: flags show in process lists).
+    /// Needs --server-key-file or DIALER_2FA_SERVER_KEY.
+    #[arg(long, env = "DIALER_2FA_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
     /// The server key: a file of 32 raw bytes (like the default `<db>.key`),
     /// which must exist. Or set DIALER_2FA_SERVER_KEY to the key in base64
     /// (not both). Without either, `<db>.key` is used, created on first start.
@@ -103,6 +116,18 @@ impl DbArg {
         };
         ServerKey::from_options(self.server_key_file.clone(), env).map_err(|e| e.to_string())
     }
+
+    fn store(&self, pool_size: u32) -> Store {
+        match (&self.db, &self.database_url) {
+            (_, Some(url)) => Store::Postgres {
+                url: url.clone(),
+                pool_size,
+            },
+            (Some(path), None) => Store::Sqlite(path.clone()),
+            // clap requires one of the two
+            (None, None) => Store::Sqlite(PathBuf::from("dialer-2fa.sqlite3")),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -121,6 +146,10 @@ enum Role {
 struct ServeArgs {
     #[command(flatten)]
     db: DbArg,
+    /// PostgreSQL connections this node keeps at most; requests beyond it
+    /// wait up to 5 s for one, then get 429 with Retry-After.
+    #[arg(long, env = "DIALER_2FA_DB_POOL_SIZE", default_value_t = db::DEFAULT_POOL_SIZE)]
+    db_pool_size: u32,
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "DIALER_2FA_LISTEN", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
@@ -318,12 +347,17 @@ fn main() -> ExitCode {
 /// Opens the store for an admin command. A server key the operator named
 /// is loaded too, so a wrong one fails here as it would at `serve`; the
 /// default `<db>.key` is left for `serve` to create.
-fn open(db: &DbArg) -> Result<rusqlite::Connection, String> {
+fn open(db: &DbArg) -> Result<Conn, String> {
     let key = db.server_key()?;
     if !matches!(key, ServerKey::BesideDatabase) {
-        key.load(&db.db).map_err(|e| e.to_string())?;
+        key.load(db.db.as_deref()).map_err(|e| e.to_string())?;
     }
-    admin::open(&db.db).map_err(|e| format!("{}: {e}", db.db.display()))
+    let store = db.store(1);
+    match &store {
+        Store::Sqlite(path) => admin::open(path),
+        Store::Postgres { url, .. } => db::connect_postgres(url),
+    }
+    .map_err(|e| format!("{}: {e}", store.describe()))
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -441,7 +475,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         None => None,
     };
     let mut config = ServerConfig {
-        db_path: args.db.db.clone(),
+        store: args.db.store(args.db_pool_size),
         server_key: args.db.server_key()?,
         mandatory_2fa: args.mandatory_2fa,
         allow_clock_control: args.allow_clock_control,

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::{Conn, OptionalExtension, StoreResult};
 
 use crate::secret_box::SecretBox;
 use crate::state::AppState;
@@ -44,7 +44,7 @@ pub async fn check(state: &AppState) -> Result<(), NotReady> {
     }
 }
 
-fn check_conn(conn: &mut Connection, secrets: &SecretBox) -> Result<(), NotReady> {
+fn check_conn(conn: &mut Conn, secrets: &SecretBox) -> Result<(), NotReady> {
     let sealed = database_answers(conn).map_err(|e| NotReady::Database(e.to_string()))?;
     match sealed {
         // A stored secret is the real test: it was sealed by the key this
@@ -66,20 +66,20 @@ fn check_conn(conn: &mut Connection, secrets: &SecretBox) -> Result<(), NotReady
 }
 
 /// Takes the write lock briefly and reads one sealed TOTP secret, if any.
-fn database_answers(conn: &mut Connection) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
-    conn.busy_timeout(DB_WAIT)?;
+fn database_answers(conn: &mut Conn) -> StoreResult<Option<(i64, Vec<u8>)>> {
+    conn.set_busy_timeout(DB_WAIT)?;
     let result = (|| {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_immediate()?;
         let row = tx
             .query_row(
                 "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL LIMIT 1",
-                [],
+                crate::params![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
         tx.rollback()?;
         Ok(row)
     })();
-    conn.busy_timeout(crate::store::db::BUSY_WAIT)?;
+    conn.set_busy_timeout(crate::store::db::BUSY_WAIT)?;
     result
 }

@@ -38,6 +38,11 @@ pub enum KeyFileError {
     EnvBadLength(usize),
     #[error("both --server-key-file and {KEY_ENV} are set; give the server key one way only")]
     Both,
+    #[error(
+        "a PostgreSQL node needs its server key from --server-key-file or {KEY_ENV}: \
+         every node must seal TOTP secrets with the same key, so none is made up here"
+    )]
+    SharedStoreNeedsKey,
 }
 
 /// Where the server key comes from.
@@ -82,9 +87,14 @@ impl ServerKey {
     }
 
     /// The key itself; `db` places the default file.
-    pub fn load(&self, db: &Path) -> Result<SecretBox, KeyFileError> {
+    /// `db` is the SQLite file the default key sits beside; `None` for a
+    /// store shared by several nodes, which must be given the key.
+    pub fn load(&self, db: Option<&Path>) -> Result<SecretBox, KeyFileError> {
         match self {
-            ServerKey::BesideDatabase => SecretBox::load_or_create(&key_path_for(db)),
+            ServerKey::BesideDatabase => match db {
+                Some(db) => SecretBox::load_or_create(&key_path_for(db)),
+                None => Err(KeyFileError::SharedStoreNeedsKey),
+            },
             ServerKey::File(path) => SecretBox::load(path),
             ServerKey::Base64(text) => SecretBox::from_base64(text),
         }

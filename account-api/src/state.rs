@@ -6,9 +6,9 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::clock::Clock;
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, Store};
 use crate::rules::sms::SmsSender;
-use crate::secret_box::SecretBox;
+use crate::secret_box::{KeyFileError, SecretBox, ServerKey};
 use crate::store::db::{self, Db};
 
 /// Everything a handler may need; cheap to clone.
@@ -37,13 +37,24 @@ pub enum StartError {
 impl AppState {
     /// Opens and migrates the database and loads (or creates) the server key.
     pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
-        let conn = db::open(&config.db_path)
-            .map_err(|e| StartError::Db(config.db_path.display().to_string(), e))?;
-        let secrets = config.server_key.load(&config.db_path)?;
+        let db = match &config.store {
+            Store::Sqlite(path) => db::open(path).map(Db::new),
+            Store::Postgres { url, pool_size } => {
+                // Refused before connecting: a node without the shared key
+                // must not even migrate the database others use.
+                if matches!(config.server_key, ServerKey::BesideDatabase) {
+                    return Err(KeyFileError::SharedStoreNeedsKey.into());
+                }
+                db::open_postgres(url, *pool_size)
+            }
+        }
+        .map_err(|e| StartError::Db(config.store.describe(), e))?;
+        // After the database, whose folder the default key file shares.
+        let secrets = config.server_key.load(config.store.sqlite_path())?;
         let sms =
             SmsSender::from_config(&config.sms).map_err(|e| StartError::Sms(e.to_string()))?;
         Ok(AppState {
-            db: Db::new(conn),
+            db,
             clock: Arc::new(Clock::new()),
             secrets,
             config: Arc::new(config),

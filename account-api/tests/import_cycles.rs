@@ -187,8 +187,35 @@ fn skip_alias(toks: &[String], at: usize) -> usize {
     }
 }
 
+/// `#[macro_export]` macros by name, with the module that defines them:
+/// the language puts them at the crate root (`crate::params!`), but using
+/// one depends on its module, not on `lib.rs`.
+fn exported_macros(sources: &Sources) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (module, text) in sources {
+        let toks = tokens(&code_of(text));
+        let mut exported = false;
+        for (i, t) in toks.iter().enumerate() {
+            if t == "macro_export" {
+                exported = true;
+            } else if exported && t == "macro_rules" {
+                if let Some(name) = toks.get(i + 2) {
+                    out.insert(name.clone(), module.clone());
+                }
+                exported = false;
+            }
+        }
+    }
+    out
+}
+
 /// The modules `module` names through `crate::` and `super::` paths.
-fn imports_of(module: &str, text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+fn imports_of(
+    module: &str,
+    text: &str,
+    modules: &BTreeSet<String>,
+    macros: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
     let toks = tokens(&code_of(text));
     let own: Vec<String> = if module.is_empty() {
         Vec::new()
@@ -235,6 +262,14 @@ fn imports_of(module: &str, text: &str, modules: &BTreeSet<String>) -> BTreeSet<
     }
     let mut found = BTreeSet::new();
     for path in paths {
+        if let [name] = path.as_slice() {
+            if let Some(home) = macros.get(name) {
+                if home != module {
+                    found.insert(home.clone());
+                }
+                continue;
+            }
+        }
         let target = (0..=path.len())
             .rev()
             .map(|n| path[..n].join("::"))
@@ -253,9 +288,10 @@ fn imports_of(module: &str, text: &str, modules: &BTreeSet<String>) -> BTreeSet<
 
 fn graph_of(sources: &Sources) -> Graph {
     let modules: BTreeSet<String> = sources.keys().cloned().collect();
+    let macros = exported_macros(sources);
     sources
         .iter()
-        .map(|(m, text)| (m.clone(), imports_of(m, text, &modules)))
+        .map(|(m, text)| (m.clone(), imports_of(m, text, &modules, &macros)))
         .collect()
 }
 
@@ -355,4 +391,14 @@ fn the_scan_finds_a_circle_and_only_a_circle() {
     );
     let found = cycles(&graph_of(&sources));
     assert_eq!(found, vec!["a -> rules::b -> rules::c -> a".to_string()]);
+
+    // An exported macro is reached through the crate root but counts as
+    // its own module: `crate::m!` in rules::c imports a, not lib.rs.
+    sources.insert(
+        "a".into(),
+        "#[macro_export]\nmacro_rules! m { () => {} }\n".into(),
+    );
+    sources.insert("rules::c".into(), "fn f() { crate::m!(); }\n".into());
+    let graph = graph_of(&sources);
+    assert_eq!(graph["rules::c"], BTreeSet::from(["a".to_string()]));
 }

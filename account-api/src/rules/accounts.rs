@@ -4,7 +4,8 @@
 //! reads: the switch needs the password check of `session`, and `session`
 //! needs `policy`.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreResult};
 use shared::api::{AccountList, AccountMembership, AccountRole, Enforcement, SetEnforcement};
 
 use crate::error::{ApiError, ApiResult};
@@ -22,7 +23,7 @@ pub fn role_from_str(s: &str) -> Option<AccountRole> {
 
 /// The caller's role in an account, or 403 for non-owners. Non-members get
 /// the same 403 so account ids cannot be probed.
-fn require_owner(conn: &Connection, account_id: i64, user_id: i64) -> ApiResult<()> {
+fn require_owner(conn: &Conn, account_id: i64, user_id: i64) -> ApiResult<()> {
     let role: Option<String> = conn
         .query_row(
             "SELECT role FROM memberships WHERE account_id = ?1 AND user_id = ?2",
@@ -43,21 +44,22 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
     let accounts = state
         .db
         .call(move |conn| {
-            let mut stmt = conn.prepare(
+            let rows = conn.query_map(
                 "SELECT a.id, a.name, m.role, a.enforce_2fa FROM accounts a
                  JOIN memberships m ON m.account_id = a.id WHERE m.user_id = ?1 ORDER BY a.name",
+                params![caller.user_id],
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<bool>(3)?,
+                    ))
+                },
             )?;
-            let rows = stmt.query_map(params![caller.user_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                ))
-            })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, name, role, enforce) = row?;
+                let (id, name, role, enforce) = row;
                 let role =
                     role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?;
                 let owner = role == AccountRole::Owner;
@@ -93,7 +95,7 @@ struct MemberCounts {
     with_two_factor: u32,
 }
 
-fn member_counts(conn: &Connection, account_id: i64) -> rusqlite::Result<MemberCounts> {
+fn member_counts(conn: &Conn, account_id: i64) -> StoreResult<MemberCounts> {
     conn.query_row(
         "SELECT COUNT(*), COUNT(u.tfa_method) FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.account_id = ?1",
@@ -108,7 +110,7 @@ fn member_counts(conn: &Connection, account_id: i64) -> rusqlite::Result<MemberC
 }
 
 /// How many people in an account (owners included) have no 2FA.
-fn members_without_two_factor(conn: &Connection, account_id: i64) -> rusqlite::Result<u32> {
+fn members_without_two_factor(conn: &Conn, account_id: i64) -> StoreResult<u32> {
     conn.query_row(
         "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.account_id = ?1 AND u.tfa_method IS NULL",
@@ -119,16 +121,16 @@ fn members_without_two_factor(conn: &Connection, account_id: i64) -> rusqlite::R
 
 /// The enforcement setting as an owner sees it, with what turning it on
 /// would mean for the people in the account.
-fn enforcement_view(conn: &Connection, account_id: i64, user_id: i64) -> ApiResult<Enforcement> {
+fn enforcement_view(conn: &Conn, account_id: i64, user_id: i64) -> ApiResult<Enforcement> {
     let enforce_2fa = conn.query_row(
         "SELECT enforce_2fa FROM accounts WHERE id = ?1",
         params![account_id],
-        |r| r.get::<_, bool>(0),
+        |r| r.get::<bool>(0),
     )?;
     let caller_two_factor_enabled = conn.query_row(
         "SELECT tfa_method IS NOT NULL FROM users WHERE id = ?1",
         params![user_id],
-        |r| r.get::<_, bool>(0),
+        |r| r.get::<bool>(0),
     )?;
     Ok(Enforcement {
         account_id,

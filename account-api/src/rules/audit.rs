@@ -4,7 +4,8 @@
 //! every change also leaves a notification for the user in the outbox, so a
 //! user learns when someone else changed their security.
 
-use rusqlite::{params, Connection};
+use crate::params;
+use crate::store::{Conn, StoreResult};
 
 /// Events the audit log knows. Strings, so the log stays readable with
 /// plain SQL.
@@ -54,13 +55,13 @@ impl Event {
 
 /// Writes one audit row. `detail` must never hold a secret or a code.
 pub fn record(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: Option<i64>,
     event: Event,
     detail: &str,
     client_addr: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO audit_log (at, user_id, event, detail, client_addr) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![now, user_id, event.as_str(), detail, client_addr],
@@ -69,7 +70,7 @@ pub fn record(
 }
 
 /// Queues a notification to the user (by email) in the outbox.
-pub fn notify(conn: &Connection, now: i64, user_id: i64, text: &str) -> rusqlite::Result<()> {
+pub fn notify(conn: &Conn, now: i64, user_id: i64, text: &str) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO outbox (created_at, kind, recipient, body, user_id)
          SELECT ?1, 'notification', email, ?2, id FROM users WHERE id = ?3",
@@ -80,12 +81,7 @@ pub fn notify(conn: &Connection, now: i64, user_id: i64, text: &str) -> rusqlite
 
 /// Queues the same notification to every owner of an account: a change
 /// to the account's security must reach the owners who did not make it.
-pub fn notify_owners(
-    conn: &Connection,
-    now: i64,
-    account_id: i64,
-    text: &str,
-) -> rusqlite::Result<usize> {
+pub fn notify_owners(conn: &Conn, now: i64, account_id: i64, text: &str) -> StoreResult<usize> {
     conn.execute(
         "INSERT INTO outbox (created_at, kind, recipient, body, user_id)
          SELECT ?1, 'notification', u.email, ?2, u.id FROM users u
@@ -97,14 +93,14 @@ pub fn notify_owners(
 
 /// A 2FA change: an audit row and a notification.
 pub fn change(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: i64,
     event: Event,
     detail: &str,
     client_addr: Option<&str>,
     notification: &str,
-) -> rusqlite::Result<()> {
+) -> StoreResult<()> {
     record(conn, now, Some(user_id), event, detail, client_addr)?;
     notify(conn, now, user_id, notification)
 }
@@ -120,20 +116,20 @@ pub struct AuditRow {
     pub client_addr: Option<String>,
 }
 
-pub fn list(conn: &Connection, user_id: Option<i64>) -> rusqlite::Result<Vec<AuditRow>> {
-    let mut stmt = conn.prepare(
+pub fn list(conn: &Conn, user_id: Option<i64>) -> StoreResult<Vec<AuditRow>> {
+    conn.query_map(
         "SELECT id, at, user_id, event, detail, client_addr FROM audit_log
-         WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map(params![user_id], |r| {
-        Ok(AuditRow {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            user_id: r.get(2)?,
-            event: r.get(3)?,
-            detail: r.get(4)?,
-            client_addr: r.get(5)?,
-        })
-    })?;
-    rows.collect()
+         WHERE CAST(?1 AS BIGINT) IS NULL OR user_id = ?1 ORDER BY id",
+        params![user_id],
+        |r| {
+            Ok(AuditRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                user_id: r.get(2)?,
+                event: r.get(3)?,
+                detail: r.get(4)?,
+                client_addr: r.get(5)?,
+            })
+        },
+    )
 }

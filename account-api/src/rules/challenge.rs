@@ -6,7 +6,8 @@
 //! wrong answer is counted on the challenge, the user and the client
 //! address, audited, and notified to the user.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreResult};
 use shared::api::{ChallengeAnswer, ChallengeResult, ResendRequest, SmsCodeSent, TwoFactorMethod};
 
 use crate::error::{ApiError, ApiResult};
@@ -31,7 +32,7 @@ pub const CHALLENGE_TTL: i64 = 15 * 60;
 pub const MAX_ATTEMPTS: i64 = 10;
 
 /// Opens a challenge after a correct password; returns (token, expires_at).
-pub fn create(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result<(String, i64)> {
+pub fn create(conn: &Conn, now: i64, user_id: i64) -> StoreResult<(String, i64)> {
     let token = new_token(TokenKind::Challenge);
     conn.execute(
         "INSERT INTO challenges (user_id, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -47,7 +48,7 @@ struct OpenChallenge {
     attempts: i64,
 }
 
-fn find(conn: &Connection, now: i64, token: &str) -> ApiResult<OpenChallenge> {
+fn find(conn: &Conn, now: i64, token: &str) -> ApiResult<OpenChallenge> {
     let row: Option<(i64, i64, i64, i64, i64, Option<i64>)> = conn
         .query_row(
             "SELECT id, user_id, created_at, expires_at, attempts, consumed_at FROM challenges WHERE token_hash = ?1",
@@ -78,7 +79,7 @@ enum Proof {
 
 /// Checks one answer; counts nothing (the caller does).
 fn check_answer(
-    conn: &Connection,
+    conn: &Conn,
     secrets: &SecretBox,
     now: i64,
     user_id: i64,
@@ -169,10 +170,8 @@ pub async fn answer(
                         )?;
                         let what = if answer.recovery_code.is_some() { "recovery code" } else { "sign-in code" };
                         record_failure(conn, now, user_id, &addr, what, &e)?;
-                        crate::telemetry::second_factor_check(
-                            checked_method(method, &answer),
-                            failure_outcome(&e),
-                        );
+                        let (checked, outcome) = (checked_method(method, &answer), failure_outcome(&e));
+                        conn.after_commit(move || crate::telemetry::second_factor_check(checked, outcome));
                     }
                     return Err(e);
                 }
@@ -229,7 +228,8 @@ pub async fn answer(
                 device.as_ref().map(|d| d.1),
             )?;
             tx.commit()?;
-            crate::telemetry::second_factor_check(checked_method(method, &answer), "success");
+            let checked = checked_method(method, &answer);
+            conn.after_commit(move || crate::telemetry::second_factor_check(checked, "success"));
             Ok(ChallengeResult {
                 session_token,
                 trusted_until: device.as_ref().map(|d| d.2),

@@ -10,7 +10,8 @@
 //! Setup stores the new secret or number as *pending*; only a correct code
 //! makes it active, so an abandoned setup changes nothing.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::params;
+use crate::store::{Conn, OptionalExtension};
 use shared::api::{
     AuthenticatorSetup, CodeRequest, DisableRequest, EnrollmentComplete, PasswordConfirmation,
     PasswordRequest, RecoveryCodes, SmsCodeSent, SmsSetupRequest, SwitchRequest, SwitchStarted,
@@ -43,7 +44,7 @@ struct UserTwoFactor {
     pending_phone: Option<String>,
 }
 
-fn load(conn: &Connection, user_id: i64) -> ApiResult<UserTwoFactor> {
+fn load(conn: &Conn, user_id: i64) -> ApiResult<UserTwoFactor> {
     let (method, phone, pending_secret, pending_phone): (
         Option<String>,
         Option<String>,
@@ -126,7 +127,7 @@ pub async fn authenticator_setup(
 /// Turns a confirmed method on. Returns new recovery codes when 2FA was
 /// off (first enable), none when switching (the old ones stay valid).
 fn activate(
-    conn: &mut Connection,
+    conn: &mut Conn,
     state: &AppState,
     now: i64,
     caller: &Caller,
@@ -174,13 +175,7 @@ fn activate(
 }
 
 /// Counts a failed confirmation like a failed sign-in code.
-fn guard_failure(
-    conn: &Connection,
-    now: i64,
-    caller: &Caller,
-    what: &str,
-    e: ApiError,
-) -> ApiError {
+fn guard_failure(conn: &Conn, now: i64, caller: &Caller, what: &str, e: ApiError) -> ApiError {
     if is_failed_guess(&e) {
         if let Err(db) = record_failure(conn, now, caller.user_id, &caller.addr, what, &e) {
             return db.into();
@@ -252,7 +247,7 @@ async fn start_sms(
         .db
         .call(move |conn| {
             let user = load(conn, user_id)?;
-            let phone = match (requested, user.phone) {
+            let phone = match (requested.clone(), user.phone) {
                 (Some(new), Some(kept)) if user.method == Some(TwoFactorMethod::Sms) && new != kept => {
                     return Err(ApiError::Conflict(
                         "to change the number, turn two-factor authentication off, then on again with the new number".into(),

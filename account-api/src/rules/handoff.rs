@@ -13,7 +13,8 @@
 //! that proved the password), so hopping through handoff never extends a
 //! session's life.
 
-use rusqlite::{params, OptionalExtension};
+use crate::params;
+use crate::store::OptionalExtension;
 use shared::api::{HandoffCode, HandoffRedeem, SessionGrant};
 
 use crate::error::{ApiError, ApiResult};
@@ -76,7 +77,7 @@ pub async fn redeem(
             let Some((id, user_id, device_id, family_expires_at)) = found else {
                 drop(tx);
                 throttle::failure(conn, Scope::Address, &addr, now)?;
-                crate::telemetry::handoff("refused");
+                conn.after_commit(|| crate::telemetry::handoff("refused"));
                 return Err(ApiError::InvalidCode(
                     "the handoff code is wrong, expired or already used".into(),
                 ));

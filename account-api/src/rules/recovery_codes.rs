@@ -4,8 +4,9 @@
 //! Using one is a single conditional UPDATE (`used_at IS NULL`) on the one
 //! server connection, so two requests with the same code cannot both win.
 
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreResult};
 use rand::Rng;
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use shared::rules::{
     normalize_recovery_code as normalize, recovery_batch_preimage,
@@ -38,11 +39,11 @@ fn mac(secrets: &SecretBox, user_id: i64, code: &str) -> Vec<u8> {
 
 /// Replaces the user's codes with a fresh set and returns it (shown once).
 pub fn replace_all(
-    conn: &Connection,
+    conn: &Conn,
     secrets: &SecretBox,
     now: i64,
     user_id: i64,
-) -> rusqlite::Result<Vec<String>> {
+) -> StoreResult<Vec<String>> {
     conn.execute(
         "DELETE FROM recovery_codes WHERE user_id = ?1",
         params![user_id],
@@ -73,12 +74,12 @@ pub fn fingerprint(codes: &[String]) -> String {
 }
 
 /// The fingerprint of the user's current batch, when it has one.
-pub fn batch(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<String>> {
+pub fn batch(conn: &Conn, user_id: i64) -> StoreResult<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT recovery_batch FROM users WHERE id = ?1",
             params![user_id],
-            |r| r.get::<_, Option<String>>(0),
+            |r| r.get::<Option<String>>(0),
         )
         .optional()?
         .flatten())
@@ -86,12 +87,12 @@ pub fn batch(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<String>
 
 /// Uses a code up. True only for the one request that used it.
 pub fn consume(
-    conn: &Connection,
+    conn: &Conn,
     secrets: &SecretBox,
     now: i64,
     user_id: i64,
     typed: &str,
-) -> rusqlite::Result<bool> {
+) -> StoreResult<bool> {
     let changed = conn.execute(
         "UPDATE recovery_codes SET used_at = ?1
          WHERE id = (SELECT id FROM recovery_codes
@@ -102,7 +103,7 @@ pub fn consume(
     Ok(changed == 1)
 }
 
-pub fn remaining(conn: &Connection, user_id: i64) -> rusqlite::Result<u32> {
+pub fn remaining(conn: &Conn, user_id: i64) -> StoreResult<u32> {
     conn.query_row(
         "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL",
         params![user_id],
@@ -111,12 +112,12 @@ pub fn remaining(conn: &Connection, user_id: i64) -> rusqlite::Result<u32> {
 }
 
 /// The places (1-based, in the order the set was issued) of the used codes.
-pub fn used_positions(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<u32>> {
-    let mut stmt = conn
-        .prepare("SELECT used_at IS NOT NULL FROM recovery_codes WHERE user_id = ?1 ORDER BY id")?;
-    let used = stmt
-        .query_map(params![user_id], |r| r.get::<_, bool>(0))?
-        .collect::<rusqlite::Result<Vec<bool>>>()?;
+pub fn used_positions(conn: &Conn, user_id: i64) -> StoreResult<Vec<u32>> {
+    let used = conn.query_map(
+        "SELECT used_at IS NOT NULL FROM recovery_codes WHERE user_id = ?1 ORDER BY id",
+        params![user_id],
+        |r| r.get::<bool>(0),
+    )?;
     Ok(used
         .iter()
         .enumerate()

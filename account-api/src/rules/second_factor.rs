@@ -3,7 +3,8 @@
 //! database. Sign-in (`challenge`) and setup (`enrollment`) both use them,
 //! so they live below both rather than in either.
 
-use rusqlite::{params, Connection};
+use crate::params;
+use crate::store::{Conn, StoreResult};
 use shared::api::TwoFactorMethod;
 
 use crate::error::{ApiError, ApiResult};
@@ -33,7 +34,7 @@ pub fn method_to_db(m: TwoFactorMethod) -> &'static str {
 /// Checks a TOTP code against the user's active secret and records its step
 /// so it cannot be used again.
 pub fn verify_totp(
-    conn: &Connection,
+    conn: &Conn,
     secrets: &SecretBox,
     now: i64,
     user_id: i64,
@@ -70,13 +71,13 @@ pub fn is_failed_guess(e: &ApiError) -> bool {
 
 /// Counts, audits and notifies one failed second factor.
 pub fn record_failure(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: i64,
     addr: &str,
     what: &str,
     error: &ApiError,
-) -> rusqlite::Result<()> {
+) -> StoreResult<()> {
     let locked = throttle::failure(conn, Scope::SecondFactor, &user_id.to_string(), now)?;
     let addr_locked = throttle::failure(conn, Scope::Address, addr, now)?;
     audit::change(

@@ -7,7 +7,8 @@
 //! enforcement on, the existing sessions of their members without 2FA are
 //! restricted on their very next request (R9).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreResult};
 
 use crate::error::{ApiError, ApiResult};
 use crate::rules::policy;
@@ -88,7 +89,7 @@ pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResu
                 password_at,
                 setup_only: method.is_none() && !required_by.is_empty(),
                 required_by,
-                addr,
+                addr: addr.clone(),
             })
         })
         .await
@@ -98,12 +99,12 @@ pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResu
 /// of a new family, which ends for good [`SESSION_TTL`] from now. Returns
 /// its token (shown once, stored as a hash).
 pub fn create_session(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: i64,
     password_at: Option<i64>,
     trusted_device_id: Option<i64>,
-) -> rusqlite::Result<String> {
+) -> StoreResult<String> {
     create_in_family(
         conn,
         now,
@@ -118,13 +119,13 @@ pub fn create_session(
 /// ends when the family ends, however often it is handed on, so a live
 /// session can never mint itself a longer life (issue 9, item 5).
 pub fn create_in_family(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: i64,
     password_at: Option<i64>,
     trusted_device_id: Option<i64>,
     family_expires_at: i64,
-) -> rusqlite::Result<String> {
+) -> StoreResult<String> {
     let token = new_token(TokenKind::Session);
     // A family ends 14 days after the sign-in that began it, which is
     // never later than 14 days from now, so the family's end is the end.
@@ -142,7 +143,7 @@ pub fn create_in_family(
 /// the password changes and on "sign out everywhere": a challenge proves
 /// the (old) password and a handoff code stands for a session, so neither
 /// may outlive the event that was meant to lock their holder out.
-pub fn void_open_proofs(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result<()> {
+pub fn void_open_proofs(conn: &Conn, now: i64, user_id: i64) -> StoreResult<()> {
     conn.execute(
         "UPDATE challenges SET consumed_at = ?1 WHERE user_id = ?2 AND consumed_at IS NULL",
         params![now, user_id],
@@ -183,7 +184,7 @@ pub async fn confirm_password(
                 |r| r.get(0),
             )?;
             let reservation = throttle::reserve(conn, &attempt.keys(), now)?;
-            Ok((reservation, attempt, hash))
+            Ok((reservation, attempt.clone(), hash))
         })
         .await?;
     let ok = throttle::check_password(
@@ -319,7 +320,7 @@ pub async fn bind_pending_setup(
 /// With 2FA on, a confirm completes a change of method, so the pending
 /// setup must have been started with the password by this very session.
 /// First-time setup (2FA off) confirms as before.
-pub fn require_authorized_pending(conn: &Connection, caller: &Caller) -> ApiResult<()> {
+pub fn require_authorized_pending(conn: &Conn, caller: &Caller) -> ApiResult<()> {
     let (method, bound): (Option<String>, Option<i64>) = conn.query_row(
         "SELECT tfa_method, pending_authorized_session_id FROM users WHERE id = ?1",
         params![caller.user_id],

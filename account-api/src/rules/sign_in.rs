@@ -1,6 +1,7 @@
 //! Sign-in with its three outcomes, sign-out, and password change.
 
-use rusqlite::{params, OptionalExtension};
+use crate::params;
+use crate::store::OptionalExtension;
 use shared::api::{PasswordChange, SignInRequest, SignInResponse, TwoFactorMethod};
 
 use crate::error::{ApiError, ApiResult};
@@ -50,8 +51,8 @@ pub async fn sign_in(
                 )
                 .optional()?;
             let attempt = throttle::PasswordAttempt {
-                email_key,
-                addr,
+                email_key: email_key.clone(),
+                addr: addr.clone(),
                 user_id: user.as_ref().map(|u| u.0),
                 now,
             };

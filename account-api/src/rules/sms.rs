@@ -7,9 +7,10 @@
 //! which no user action deletes. Delivery is separate from issuing so no
 //! network call happens while the database is locked.
 
+use crate::params;
+use crate::store::Value;
+use crate::store::{Conn, OptionalExtension, StoreResult, ToValue};
 use rand::Rng;
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -71,7 +72,7 @@ pub struct IssuedCode {
 /// Issues a new code, or keeps the live one, or refuses (cooldown, caps).
 #[allow(clippy::too_many_arguments)]
 pub fn issue(
-    conn: &Connection,
+    conn: &Conn,
     secrets: &SecretBox,
     caps: &SmsCaps,
     now: i64,
@@ -118,12 +119,12 @@ pub fn issue(
     let country = phone::country_code(phone);
     check_caps(conn, caps, now, user_id, phone, country)?;
     prune_send_records(conn, now)?;
-    conn.execute(
+    let send_id: i64 = conn.query_row(
         "INSERT INTO sms_sends (user_id, phone, country_code, purpose, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![user_id, phone, country, purpose.as_str(), now],
+        |r| r.get(0),
     )?;
-    let send_id = conn.last_insert_rowid();
     // Only the newest code counts: supersede the others.
     conn.execute(
         "UPDATE sms_codes SET consumed_at = ?1 WHERE user_id = ?2 AND purpose = ?3 AND consumed_at IS NULL",
@@ -134,12 +135,12 @@ pub fn issue(
         rand::rngs::OsRng.gen_range(0..1_000_000u32)
     ));
     let mac = secrets.mac(&mac_context(user_id, purpose), &code);
-    conn.execute(
+    let code_id: i64 = conn.query_row(
         "INSERT INTO sms_codes (user_id, purpose, phone, code_mac, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         params![user_id, purpose.as_str(), phone, mac, now, now + CODE_TTL],
+        |r| r.get(0),
     )?;
-    let code_id = conn.last_insert_rowid();
     Ok(IssuedCode {
         phone: phone.to_string(),
         code: Some(code),
@@ -152,7 +153,7 @@ pub fn issue(
 /// Refuses a send that would go over any hourly cap, saying when the
 /// oldest counted send leaves the window.
 fn check_caps(
-    conn: &Connection,
+    conn: &Conn,
     caps: &SmsCaps,
     now: i64,
     user_id: i64,
@@ -162,7 +163,7 @@ fn check_caps(
     let checks: [(&str, Option<Value>, i64, &str); 4] = [
         (
             "user_id = ?2",
-            Some(Value::Integer(user_id)),
+            Some(Value::Int(user_id)),
             caps.per_user,
             "you asked for too many text messages in the last hour",
         ),
@@ -174,7 +175,7 @@ fn check_caps(
         ),
         (
             "country_code = ?2",
-            Some(Value::Integer(i64::from(country))),
+            Some(Value::Int(i64::from(country))),
             caps.per_country,
             "too many text messages went to this country in the last hour",
         ),
@@ -187,18 +188,18 @@ fn check_caps(
     ];
     let since = now - CAP_WINDOW;
     for (filter, value, cap, reason) in checks {
-        let mut args = vec![Value::Integer(since)];
+        let mut args = vec![Value::Int(since)];
         args.extend(value);
         let count: i64 = conn.query_row(
             &format!("SELECT COUNT(*) FROM sms_sends WHERE created_at > ?1 AND {filter}"),
-            params_from_iter(args.iter()),
+            &args.iter().map(|a| a as &dyn ToValue).collect::<Vec<_>>(),
             |r| r.get(0),
         )?;
         if count < cap {
             continue;
         }
         // The send whose leaving the window brings the count under the cap.
-        args.push(Value::Integer(count - cap));
+        args.push(Value::Int(count - cap));
         let offset = args.len();
         let freed_by: Option<i64> = conn
             .query_row(
@@ -206,7 +207,7 @@ fn check_caps(
                     "SELECT created_at FROM sms_sends WHERE created_at > ?1 AND {filter}
                      ORDER BY created_at, id LIMIT 1 OFFSET ?{offset}"
                 ),
-                params_from_iter(args.iter()),
+                &args.iter().map(|a| a as &dyn ToValue).collect::<Vec<_>>(),
                 |r| r.get(0),
             )
             .optional()?;
@@ -215,7 +216,7 @@ fn check_caps(
             .unwrap_or(CAP_WINDOW)
             .max(1);
         tracing::warn!(user_id, country, cap, reason, "sms cap reached");
-        crate::telemetry::sms_refused("cap");
+        conn.after_commit(|| crate::telemetry::sms_refused("cap"));
         return Err(ApiError::SmsCapReached {
             message: format!("{reason}; try again in {} minutes", (retry_after + 59) / 60),
             retry_after,
@@ -230,7 +231,7 @@ fn mac_context(user_id: i64, purpose: Purpose) -> String {
 
 /// Deletes the send records no cap counts any more (the caps look back one
 /// window), so the table keeps nobody's number longer than the caps need it.
-pub fn prune_send_records(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+pub fn prune_send_records(conn: &Conn, now: i64) -> StoreResult<usize> {
     conn.execute(
         "DELETE FROM sms_sends WHERE created_at <= ?1",
         params![now - CAP_WINDOW],
@@ -241,7 +242,7 @@ pub fn prune_send_records(conn: &Connection, now: i64) -> rusqlite::Result<usize
 /// Wrong tries are counted on the code even though the caller returns an
 /// error (no transaction wraps this).
 pub fn verify(
-    conn: &Connection,
+    conn: &Conn,
     secrets: &SecretBox,
     now: i64,
     user_id: i64,
@@ -488,17 +489,18 @@ pub struct OutboxMessage {
 }
 
 /// The outbox, oldest first.
-pub fn outbox(conn: &Connection) -> rusqlite::Result<Vec<OutboxMessage>> {
-    let mut stmt =
-        conn.prepare("SELECT id, created_at, kind, recipient, body FROM outbox ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(OutboxMessage {
-            id: r.get(0)?,
-            created_at: r.get(1)?,
-            kind: r.get(2)?,
-            recipient: r.get(3)?,
-            body: r.get(4)?,
-        })
-    })?;
-    rows.collect()
+pub fn outbox(conn: &Conn) -> StoreResult<Vec<OutboxMessage>> {
+    conn.query_map(
+        "SELECT id, created_at, kind, recipient, body FROM outbox ORDER BY id",
+        params![],
+        |r| {
+            Ok(OutboxMessage {
+                id: r.get(0)?,
+                created_at: r.get(1)?,
+                kind: r.get(2)?,
+                recipient: r.get(3)?,
+                body: r.get(4)?,
+            })
+        },
+    )
 }

@@ -23,7 +23,8 @@
 //! failure is counted, a success clears the count. Reservations expire
 //! after [`RESERVATION_TTL`], so a crash between the two cannot block a key.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreResult};
 
 use crate::client_addr;
 use crate::error::{ApiError, ApiResult};
@@ -92,11 +93,7 @@ const IN_FLIGHT_RETRY_AFTER: i64 = 1;
 const FOREVER: i64 = i64::MAX;
 
 /// A key's row: consecutive failures, lock end, last failure.
-fn row(
-    conn: &Connection,
-    scope: Scope,
-    key: &str,
-) -> rusqlite::Result<Option<(i64, i64, Option<i64>)>> {
+fn row(conn: &Conn, scope: Scope, key: &str) -> StoreResult<Option<(i64, i64, Option<i64>)>> {
     conn.query_row(
         "SELECT failures, locked_until, last_failure_at FROM throttles WHERE scope = ?1 AND key = ?2",
         params![scope.as_str(), key],
@@ -127,7 +124,7 @@ fn current_failures(scope: Scope, failures: i64, last_failure_at: Option<i64>, n
 }
 
 /// Refuses the attempt when the key is locked.
-pub fn check(conn: &Connection, scope: Scope, key: &str, now: i64) -> ApiResult<()> {
+pub fn check(conn: &Conn, scope: Scope, key: &str, now: i64) -> ApiResult<()> {
     match row(conn, scope, &scope.key(key))? {
         Some((_, locked_until, _)) => refuse_if_locked(locked_until, now),
         None => Ok(()),
@@ -136,7 +133,7 @@ pub fn check(conn: &Connection, scope: Scope, key: &str, now: i64) -> ApiResult<
 
 /// Counts a failure and locks when over the threshold. Returns true when
 /// this failure started a lock.
-pub fn failure(conn: &Connection, scope: Scope, key: &str, now: i64) -> rusqlite::Result<bool> {
+pub fn failure(conn: &Conn, scope: Scope, key: &str, now: i64) -> StoreResult<bool> {
     let key = scope.key(key);
     let previous = row(conn, scope, &key)?;
     let failures = previous
@@ -159,13 +156,14 @@ pub fn failure(conn: &Connection, scope: Scope, key: &str, now: i64) -> rusqlite
         params![scope.as_str(), key, failures, locked_until, now],
     )?;
     if locked_until != 0 {
-        crate::telemetry::lockout(scope.as_str());
+        let scope = scope.as_str();
+        conn.after_commit(move || crate::telemetry::lockout(scope));
     }
     Ok(locked_until != 0)
 }
 
 /// A success ends the run of consecutive failures.
-pub fn success(conn: &Connection, scope: Scope, key: &str) -> rusqlite::Result<()> {
+pub fn success(conn: &Conn, scope: Scope, key: &str) -> StoreResult<()> {
     conn.execute(
         "DELETE FROM throttles WHERE scope = ?1 AND key = ?2",
         params![scope.as_str(), scope.key(key)],
@@ -185,8 +183,8 @@ pub struct Reservation {
 /// each, in one transaction. Refuses with the lock (`429` with the time
 /// left, or `403` for a hard lock) or, when the key's allowance is all in
 /// flight, with `429` and a short Retry-After.
-pub fn reserve(conn: &mut Connection, keys: &[(Scope, &str)], now: i64) -> ApiResult<Reservation> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<Reservation> {
+    let tx = conn.transaction_immediate()?;
     tx.execute(
         "DELETE FROM throttle_reservations WHERE expires_at <= ?1",
         params![now],
@@ -210,18 +208,19 @@ pub fn reserve(conn: &mut Connection, keys: &[(Scope, &str)], now: i64) -> ApiRe
     }
     let mut ids = Vec::with_capacity(keys.len());
     for (scope, key) in &keys {
-        tx.execute(
-            "INSERT INTO throttle_reservations (scope, key, expires_at) VALUES (?1, ?2, ?3)",
+        ids.push(tx.query_row(
+            "INSERT INTO throttle_reservations (scope, key, expires_at) VALUES (?1, ?2, ?3)
+             RETURNING id",
             params![scope.as_str(), key, now + RESERVATION_TTL],
-        )?;
-        ids.push(tx.last_insert_rowid());
+            |r| r.get(0),
+        )?);
     }
     tx.commit()?;
     Ok(Reservation { ids })
 }
 
 /// Gives the slots back (the verdict is counted separately).
-pub fn release(conn: &Connection, reservation: &Reservation) -> rusqlite::Result<()> {
+pub fn release(conn: &Conn, reservation: &Reservation) -> StoreResult<()> {
     for id in &reservation.ids {
         conn.execute(
             "DELETE FROM throttle_reservations WHERE id = ?1",
@@ -301,12 +300,12 @@ pub async fn check_password(
 /// Counts and audits a wrong password: one `password_failed` row per
 /// password actually checked.
 pub fn record_password_failure(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: Option<i64>,
     email_key: &str,
     addr: &str,
-) -> rusqlite::Result<()> {
+) -> StoreResult<()> {
     let locked = failure(conn, Scope::Password, email_key, now)?;
     let addr_locked = failure(conn, Scope::Address, addr, now)?;
     audit::record(conn, now, user_id, Event::PasswordFailed, "", Some(addr))?;
@@ -321,7 +320,7 @@ pub fn record_password_failure(
 /// quiet hour (which [`current_failures`] already reads as zero). A
 /// person's failures keep counting until a success, so their rows stay,
 /// as does every lock still in force and every hard lock.
-pub fn prune_stale(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+pub fn prune_stale(conn: &Conn, now: i64) -> StoreResult<usize> {
     conn.execute(
         "DELETE FROM throttles
           WHERE locked_until <> ?1 AND locked_until <= ?2
@@ -332,7 +331,7 @@ pub fn prune_stale(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
 }
 
 /// Deletes reservations past their end (the server died mid-check).
-pub fn prune_reservations(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+pub fn prune_reservations(conn: &Conn, now: i64) -> StoreResult<usize> {
     conn.execute(
         "DELETE FROM throttle_reservations WHERE expires_at <= ?1",
         params![now],
@@ -340,13 +339,13 @@ pub fn prune_reservations(conn: &Connection, now: i64) -> rusqlite::Result<usize
 }
 
 /// Admin unlock: clears the user's password and second-factor counters.
-pub fn unlock_user(conn: &Connection, email: &str, user_id: i64) -> rusqlite::Result<usize> {
+pub fn unlock_user(conn: &Conn, email: &str, user_id: i64) -> StoreResult<usize> {
     let a = success_count(conn, Scope::Password, &email.to_lowercase())?;
     let b = success_count(conn, Scope::SecondFactor, &user_id.to_string())?;
     Ok(a + b)
 }
 
-fn success_count(conn: &Connection, scope: Scope, key: &str) -> rusqlite::Result<usize> {
+fn success_count(conn: &Conn, scope: Scope, key: &str) -> StoreResult<usize> {
     conn.execute(
         "DELETE FROM throttles WHERE scope = ?1 AND key = ?2",
         params![scope.as_str(), key],
@@ -357,7 +356,7 @@ fn success_count(conn: &Connection, scope: Scope, key: &str) -> rusqlite::Result
 mod tests {
     use super::*;
 
-    fn conn() -> Connection {
+    fn conn() -> Conn {
         let dir = tempfile::tempdir().unwrap();
         let c = crate::store::db::open(&dir.path().join("t.sqlite3")).unwrap();
         std::mem::forget(dir);
@@ -439,9 +438,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let rows: i64 = c
-            .query_row("SELECT COUNT(*) FROM throttle_reservations", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT COUNT(*) FROM throttle_reservations",
+                params![],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(rows, 10);
         // Two settle as failures: still only three in flight, none free.

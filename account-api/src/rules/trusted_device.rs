@@ -4,7 +4,8 @@
 //! The token is not renewed by use: after 60 days the user proves the
 //! second factor again. Disable and password change revoke all of them.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::params;
+use crate::store::{Conn, OptionalExtension, StoreResult};
 use shared::api::{TrustedDevice, TrustedDeviceList};
 
 use crate::error::{ApiError, ApiResult};
@@ -18,11 +19,11 @@ const MAX_LABEL_CHARS: usize = 100;
 
 /// Remembers a device; returns (token, id, expires_at).
 pub fn issue(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: i64,
     label: Option<&str>,
-) -> rusqlite::Result<(String, i64, i64)> {
+) -> StoreResult<(String, i64, i64)> {
     let label: Option<String> = label
         .map(|l| {
             l.trim()
@@ -38,29 +39,25 @@ pub fn issue(
 /// Like [`issue`], but the trust ends at `expires_at`: a handoff passes a
 /// computer's trust to the other client on it without extending it.
 pub fn issue_until(
-    conn: &Connection,
+    conn: &Conn,
     now: i64,
     user_id: i64,
     label: Option<&str>,
     expires_at: i64,
-) -> rusqlite::Result<(String, i64, i64)> {
+) -> StoreResult<(String, i64, i64)> {
     let token = new_token(TokenKind::TrustedDevice);
-    conn.execute(
+    let id = conn.query_row(
         "INSERT INTO trusted_devices (user_id, token_hash, label, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         params![user_id, hash_token(&token), label, now, expires_at],
+        |r| r.get(0),
     )?;
-    Ok((token, conn.last_insert_rowid(), expires_at))
+    Ok((token, id, expires_at))
 }
 
 /// The device behind `token`, if it belongs to this user and is still
 /// trusted; marks it used.
-pub fn check(
-    conn: &Connection,
-    now: i64,
-    user_id: i64,
-    token: &str,
-) -> rusqlite::Result<Option<(i64, i64)>> {
+pub fn check(conn: &Conn, now: i64, user_id: i64, token: &str) -> StoreResult<Option<(i64, i64)>> {
     let found: Option<(i64, i64)> = conn
         .query_row(
             "SELECT id, expires_at FROM trusted_devices
@@ -79,11 +76,7 @@ pub fn check(
 }
 
 /// When the device of a session stops being trusted, if it still is.
-pub fn verified_until(
-    conn: &Connection,
-    now: i64,
-    device_id: Option<i64>,
-) -> rusqlite::Result<Option<i64>> {
+pub fn verified_until(conn: &Conn, now: i64, device_id: Option<i64>) -> StoreResult<Option<i64>> {
     let Some(id) = device_id else { return Ok(None) };
     conn.query_row(
         "SELECT expires_at FROM trusted_devices WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
@@ -93,7 +86,7 @@ pub fn verified_until(
     .optional()
 }
 
-pub fn revoke_all(conn: &Connection, now: i64, user_id: i64) -> rusqlite::Result<usize> {
+pub fn revoke_all(conn: &Conn, now: i64, user_id: i64) -> StoreResult<usize> {
     conn.execute(
         "UPDATE trusted_devices SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
         params![now, user_id],
@@ -106,22 +99,22 @@ pub async fn list(state: &AppState, caller: Caller) -> ApiResult<TrustedDeviceLi
     let devices = state
         .db
         .call(move |conn| {
-            let mut stmt = conn.prepare(
+            Ok(conn.query_map(
                 "SELECT id, label, created_at, expires_at, last_used_at FROM trusted_devices
                  WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY id",
-            )?;
-            let rows = stmt.query_map(params![caller.user_id, now], |r| {
-                let id: i64 = r.get(0)?;
-                Ok(TrustedDevice {
-                    id,
-                    label: r.get(1)?,
-                    created_at: r.get(2)?,
-                    expires_at: r.get(3)?,
-                    last_used_at: r.get(4)?,
-                    current: Some(id) == caller.trusted_device_id,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                params![caller.user_id, now],
+                |r| {
+                    let id: i64 = r.get(0)?;
+                    Ok(TrustedDevice {
+                        id,
+                        label: r.get(1)?,
+                        created_at: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        last_used_at: r.get(4)?,
+                        current: Some(id) == caller.trusted_device_id,
+                    })
+                },
+            )?)
         })
         .await?;
     Ok(TrustedDeviceList { devices })

@@ -1,230 +1,40 @@
-//! The SQLite store: opening, pragmas, migrations, and the one connection
-//! the server shares.
+//! Opening either store, migrating it, and running each request's
+//! database work as one atomic unit.
 //!
-//! One connection behind a mutex serialises every write, which is what makes
-//! the single-use rules (recovery codes, TOTP steps, SMS codes, challenges,
-//! handoff codes) atomic without relying on SQLite's busy handling. Reads
-//! from the admin CLI use their own connection; WAL lets them run while the
-//! server writes.
+//! SQLite: one connection behind a mutex serialises every write, which is
+//! what makes the single-use rules (recovery codes, TOTP steps, SMS codes,
+//! challenges, handoff codes) atomic without relying on SQLite's busy
+//! handling. Reads from the admin CLI use their own connection; WAL lets
+//! them run while the server writes.
+//!
+//! PostgreSQL: a pool of connections shared by nodes that do not know of
+//! each other, so the mutex is gone and every `Db::call` runs in one
+//! SERIALIZABLE transaction instead. PostgreSQL then guarantees the outcome
+//! of any set of concurrent calls equals some serial order, the property
+//! the mutex gave on SQLite, and aborts a call that lost a race; the call
+//! is re-run from the start, where it sees the winner's write. The
+//! conditional UPDATEs the rules already use (`... AND used_at IS NULL`)
+//! keep working as they do on SQLite.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
+use super::conn::{Backend, Conn, PgClient, StoreError};
+use super::migrations::MIGRATIONS;
 use crate::error::{ApiError, ApiResult};
-
-/// Schema versions, oldest first. Never edit a released entry: add one.
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(
-        r#"
-CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    password_hash TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    -- 'authenticator' | 'sms' | NULL when 2FA is off
-    tfa_method TEXT CHECK (tfa_method IN ('authenticator', 'sms')),
-    tfa_enabled_at INTEGER,
-    -- nonce || ciphertext, sealed with the server key
-    totp_secret BLOB,
-    -- highest TOTP step accepted, so a code works once (RFC 6238 5.2)
-    totp_last_step INTEGER,
-    -- verified E.164 number, kept across method switches (R5)
-    phone TEXT,
-    pending_totp_secret BLOB,
-    pending_phone TEXT
-);
-
-CREATE TABLE accounts (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    enforce_2fa INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
-);
-
-CREATE TABLE memberships (
-    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    role TEXT NOT NULL CHECK (role IN ('owner', 'member')),
-    PRIMARY KEY (account_id, user_id)
-);
-CREATE INDEX memberships_user ON memberships(user_id);
-
-CREATE TABLE platform_lines (
-    phone TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL
-);
-
-CREATE TABLE trusted_devices (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    token_hash BLOB NOT NULL UNIQUE,
-    label TEXT,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    last_used_at INTEGER,
-    revoked_at INTEGER
-);
-CREATE INDEX trusted_devices_user ON trusted_devices(user_id);
-
-CREATE TABLE sessions (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    token_hash BLOB NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    -- when this session last proved the password (re-auth window)
-    password_at INTEGER,
-    trusted_device_id INTEGER REFERENCES trusted_devices(id) ON DELETE SET NULL,
-    revoked_at INTEGER
-);
-CREATE INDEX sessions_user ON sessions(user_id);
-
-CREATE TABLE challenges (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    token_hash BLOB NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    consumed_at INTEGER
-);
-
-CREATE TABLE sms_codes (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    -- 'sign_in' (answers any open challenge of the user) or 'setup'
-    purpose TEXT NOT NULL CHECK (purpose IN ('sign_in', 'setup')),
-    phone TEXT NOT NULL,
-    code_mac BLOB NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    consumed_at INTEGER
-);
-CREATE INDEX sms_codes_user ON sms_codes(user_id, purpose);
-
-CREATE TABLE recovery_codes (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    code_hash BLOB NOT NULL,
-    created_at INTEGER NOT NULL,
-    used_at INTEGER
-);
-CREATE INDEX recovery_codes_user ON recovery_codes(user_id);
-
-CREATE TABLE handoff_codes (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    code_hash BLOB NOT NULL UNIQUE,
-    source_session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    used_at INTEGER
-);
-
--- consecutive failures per scope and key, for lockout with backoff
-CREATE TABLE throttles (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 0,
-    locked_until INTEGER NOT NULL DEFAULT 0,
-    last_failure_at INTEGER,
-    PRIMARY KEY (scope, key)
-);
-
-CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
-    user_id INTEGER,
-    event TEXT NOT NULL,
-    detail TEXT,
-    client_addr TEXT
-);
-
--- SMS (outbox sender) and change notifications, newest last
-CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('sms', 'notification')),
-    recipient TEXT NOT NULL,
-    body TEXT NOT NULL,
-    user_id INTEGER
-);
-"#,
-    ),
-    // Lockout races (issue 9, item 3): attempts reserved before a password
-    // is checked, and password failures never lock for good.
-    M::up(
-        r#"
-CREATE TABLE throttle_reservations (
-    id INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX throttle_reservations_key ON throttle_reservations(scope, key);
--- Lift permanent password locks made under the old rule; the count stays,
--- so the next failure locks for the capped backoff.
-UPDATE throttles SET locked_until = 0
- WHERE scope = 'password' AND locked_until = 9223372036854775807;
-"#,
-    ),
-    // SMS caps (issue 9, item 4): one row per text message the server tried
-    // to send, failed ones included. Disable and re-setup never delete these
-    // (unlike sms_codes), and a deleted user keeps counting (no cascade);
-    // rows older than a day are pruned when the next code is issued.
-    M::up(
-        r#"
-CREATE TABLE sms_sends (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL,
-    phone TEXT NOT NULL,
-    -- country calling code, the unit of the per-country cap
-    country_code INTEGER NOT NULL,
-    purpose TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    failed_at INTEGER
-);
-CREATE INDEX sms_sends_time ON sms_sends(created_at);
-CREATE INDEX sms_sends_user ON sms_sends(user_id, created_at);
-CREATE INDEX sms_sends_phone ON sms_sends(phone, created_at);
-CREATE INDEX sms_sends_country ON sms_sends(country_code, created_at);
-"#,
-    ),
-    // Sessions (issue 9, item 5): a session family's absolute end, fixed at
-    // the sign-in that proved the password; sessions handed off from it
-    // inherit it. Existing sessions become their own family.
-    M::up(
-        r#"
-ALTER TABLE sessions ADD COLUMN family_expires_at INTEGER;
-UPDATE sessions SET family_expires_at = expires_at;
-"#,
-    ),
-    // 2FA method changes (issue 9, item 6): the session whose request
-    // carried the password when the pending secret or number was made.
-    M::up(
-        r#"
-ALTER TABLE users ADD COLUMN pending_authorized_session_id INTEGER;
-"#,
-    ),
-    // Web app and extension sync (issue 15): the fingerprint of the user's
-    // current recovery-code batch, so a client keeping copies learns they
-    // were replaced. Batches issued before stay without one (NULL).
-    M::up(
-        r#"
-ALTER TABLE users ADD COLUMN recovery_batch TEXT;
-"#,
-    ),
-];
+/// Prepared statements one SQLite connection keeps: more than the rules
+/// have, so none is parsed twice.
+const STATEMENT_CACHE: usize = 256;
 
 /// How long a statement waits for another process's write lock.
 pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens (creating if needed) and migrates the database file.
-pub fn open(path: &Path) -> Result<Connection, DbOpenError> {
+pub fn open(path: &Path) -> Result<Conn, DbOpenError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
@@ -237,8 +47,15 @@ pub fn open(path: &Path) -> Result<Connection, DbOpenError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
-    Ok(conn)
+    // Every rule statement goes through the cache (`Conn` prepares with
+    // `prepare_cached`); rusqlite's default of 16 would evict them in turn.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    sqlite_migrations().to_latest(&mut conn)?;
+    Ok(Conn::sqlite(conn))
+}
+
+fn sqlite_migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATIONS.iter().map(|m| M::up(m.sqlite)).collect())
 }
 
 /// The file holds password hashes and sealed secrets: owner-only, like the
@@ -261,31 +78,167 @@ pub enum DbOpenError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    #[error("postgres: {}", super::conn::describe_pg(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
 }
 
-/// The server's shared connection. `call` runs a closure on a blocking
-/// thread with exclusive access, so one closure is one atomic unit.
+/// How long a request waits for a free PostgreSQL connection before it is
+/// answered 503, and how long a new connection may take.
+pub const POOL_WAIT: Duration = Duration::from_secs(5);
+
+/// Connections one node keeps to PostgreSQL unless told otherwise: enough
+/// for the blocking threads that run requests' SQL on a small machine,
+/// few enough that ten nodes stay under PostgreSQL's default of 100.
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+
+/// A serialization failure is re-run this many times before the request
+/// is answered 503 with Retry-After; each retry sees the winner's write,
+/// so more than a few means heavy contention on one row.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// Makes PostgreSQL connections for r2d2 (the pool crate Diesel uses).
+pub struct PgManager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = PgClient;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgClient, postgres::Error> {
+        Ok(PgClient::new(self.config.connect(postgres::NoTls)?))
+    }
+
+    fn is_valid(&self, conn: &mut PgClient) -> Result<(), postgres::Error> {
+        match conn.client() {
+            Ok(client) => client.simple_query("").map(|_| ()),
+            // Closed: r2d2 asks `has_broken` too, which says so.
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn has_broken(&self, conn: &mut PgClient) -> bool {
+        conn.is_closed()
+    }
+}
+
+/// Connects, migrates under an advisory lock, and returns the pool.
+pub fn open_postgres(url: &str, pool_size: u32) -> Result<Db, DbOpenError> {
+    let config: postgres::Config = url.parse()?;
+    let manager = PgManager { config };
+    let pool = r2d2::Pool::builder()
+        .max_size(pool_size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(POOL_WAIT)
+        .build(manager)?;
+    let client = super::conn::off_runtime(|| pool.get())?;
+    let conn = Conn::new(Backend::Postgres(Box::new(client)));
+    migrate_postgres(&conn)?;
+    Ok(Db::Postgres(Arc::new(pool)))
+}
+
+/// Opens one PostgreSQL connection outside any pool (admin commands, tests).
+pub fn connect_postgres(url: &str) -> Result<Conn, DbOpenError> {
+    let config: postgres::Config = url.parse()?;
+    let client = PgClient::new(super::conn::off_runtime(|| {
+        config.connect(postgres::NoTls)
+    })?);
+    let conn = Conn::new(Backend::Postgres(Box::new(Owned(client))));
+    migrate_postgres(&conn)?;
+    Ok(conn)
+}
+
+/// A client owned outright, shaped like a pooled one.
+struct Owned(PgClient);
+
+impl std::ops::Deref for Owned {
+    type Target = PgClient;
+    fn deref(&self) -> &PgClient {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Owned {
+    fn deref_mut(&mut self) -> &mut PgClient {
+        &mut self.0
+    }
+}
+
+/// Any number written here identifies this schema's lock among other
+/// applications' advisory locks on the same database.
+const MIGRATION_LOCK: i64 = 0x6469_616c_3266_6101;
+
+/// Applies the versions not yet recorded, in one transaction that first
+/// takes an advisory lock: a second node starting at the same moment waits,
+/// then finds nothing left to do.
+fn migrate_postgres(conn: &Conn) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    // PostgreSQL's NOTICE that the table exists already is not news.
+    tx.execute_batch("SET LOCAL client_min_messages = warning")?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(?1)",
+        crate::params![MIGRATION_LOCK],
+    )?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            applied_at BIGINT NOT NULL
+        )",
+    )?;
+    let done: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        crate::params![],
+        |r| r.get(0),
+    )?;
+    for (i, m) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= done {
+            continue;
+        }
+        tx.execute_batch(m.postgres)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at)
+             VALUES (?1, CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))",
+            crate::params![version],
+        )?;
+    }
+    tx.commit()
+}
+
+/// The server's store. `call` runs a closure on a blocking thread as one
+/// atomic unit: under the SQLite mutex, or in a SERIALIZABLE PostgreSQL
+/// transaction that is re-run when it loses a race. Closures must
+/// therefore only touch the database (and pure computation): a side effect
+/// outside it could happen once per attempt.
 #[derive(Clone)]
-pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+pub enum Db {
+    Sqlite(Arc<Mutex<Conn>>),
+    Postgres(Arc<r2d2::Pool<PgManager>>),
 }
 
 impl Db {
-    pub fn new(conn: Connection) -> Db {
-        Db {
-            conn: Arc::new(Mutex::new(conn)),
-        }
+    pub fn new(conn: Conn) -> Db {
+        Db::Sqlite(Arc::new(Mutex::new(conn)))
     }
 
     pub async fn call<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
+        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = lock(&conn)?;
-            f(&mut guard)
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || match db {
+            Db::Sqlite(conn) => {
+                let mut guard = lock(&conn)?;
+                let result = f(&mut guard);
+                guard.run_after_commit();
+                result
+            }
+            Db::Postgres(pool) => call_postgres(&pool, f),
         })
         .await
         .map_err(|e| {
@@ -298,12 +251,50 @@ impl Db {
     }
 }
 
+fn call_postgres<T, F>(pool: &r2d2::Pool<PgManager>, f: F) -> ApiResult<T>
+where
+    F: Fn(&mut Conn) -> ApiResult<T>,
+{
+    for attempt in 1..=MAX_ATTEMPTS {
+        let client = pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "no PostgreSQL connection free");
+            ApiError::Busy { retry_after: 1 }
+        })?;
+        let mut conn = Conn::new(Backend::Postgres(Box::new(client)));
+        conn.reset_for_attempt();
+        conn.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+        conn.set_depth(1);
+        let result = f(&mut conn);
+        // Committed whether the closure answered Ok or Err, as SQLite's
+        // autocommit keeps each statement: a refusal often records
+        // something first (a wrong code's attempt, an audit row). A closure
+        // that must undo its writes on error opens a `Tx`, which rolls back
+        // to its savepoint when dropped. After a failed statement
+        // PostgreSQL turns this COMMIT into a rollback by itself.
+        let committed = conn.execute_batch("COMMIT");
+        conn.set_depth(0);
+        if !conn.lost_race() {
+            committed?;
+            conn.run_after_commit();
+            return result;
+        }
+        tracing::debug!(
+            attempt,
+            "a concurrent transaction won; running the request again"
+        );
+        // Spread the losers out so they do not collide again in lockstep.
+        let jitter = rand::random::<u64>() % (2 * u64::from(attempt)) + 1;
+        std::thread::sleep(Duration::from_millis(jitter));
+    }
+    Err(ApiError::Busy { retry_after: 1 })
+}
+
 /// Takes the connection even when a closure panicked while holding it: a
 /// poisoned mutex would otherwise answer 500 to every later request until a
 /// restart. What a panic can leave behind is an open transaction (a
-/// `rusqlite::Transaction` rolls back as it unwinds, a bare `BEGIN` does
-/// not), so any transaction still open is rolled back before the next use.
-fn lock(conn: &Mutex<Connection>) -> ApiResult<MutexGuard<'_, Connection>> {
+/// `Tx` rolls back as it unwinds, a bare `BEGIN` does not), so any
+/// transaction still open is rolled back before the next use.
+fn lock(conn: &Mutex<Conn>) -> ApiResult<MutexGuard<'_, Conn>> {
     let guard = match conn.lock() {
         Ok(guard) => guard,
         Err(poisoned) => {
@@ -312,9 +303,11 @@ fn lock(conn: &Mutex<Connection>) -> ApiResult<MutexGuard<'_, Connection>> {
             poisoned.into_inner()
         }
     };
+    guard.forget_after_commit();
     if !guard.is_autocommit() {
         tracing::warn!("rolling back a transaction left open by an earlier request");
         guard.execute_batch("ROLLBACK")?;
+        guard.set_depth(0);
     }
     Ok(guard)
 }
@@ -336,19 +329,28 @@ mod tests {
             })
             .await;
         assert!(matches!(r, Err(ApiError::Internal(_))));
-        assert!(db.conn.is_poisoned());
+        let Db::Sqlite(mutex) = &db else {
+            unreachable!()
+        };
+        assert!(mutex.is_poisoned());
         // The next call works, and the half-done write was rolled back.
         let n: i64 = db
-            .call(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?))
+            .call(|conn| {
+                Ok(
+                    conn.query_row("SELECT COUNT(*) FROM accounts", crate::params![], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
             .await
             .unwrap();
         assert_eq!(n, 0);
-        assert!(!db.conn.is_poisoned());
+        assert!(!mutex.is_poisoned());
     }
 
     #[test]
     fn migrations_are_valid() {
-        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+        sqlite_migrations().validate().unwrap();
     }
 
     #[test]
@@ -358,7 +360,7 @@ mod tests {
         drop(open(&path).unwrap());
         let conn = open(&path).unwrap();
         let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .query_row("PRAGMA journal_mode", crate::params![], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
     }

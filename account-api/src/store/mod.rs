@@ -1,4 +1,12 @@
-//! The database: pragmas, migrations and the one connection every rule
-//! runs its SQL on.
+//! The database: either engine's connection behind one interface
+//! (`conn`), the schema for both (`migrations`), and opening, pooling and
+//! running each request atomically (`db`).
 
+pub mod conn;
 pub mod db;
+pub mod migrations;
+
+pub use conn::{Conn, Engine, OptionalExtension, Row, StoreError, ToValue, Tx, Value};
+
+/// What the rules' SQL helpers return.
+pub type StoreResult<T> = conn::Result<T>;

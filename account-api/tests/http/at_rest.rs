@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use account_api::config::{SmsConfig, TwilioConfig};
+use account_api::store::{Engine, Value as Stored};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD, HEXLOWER};
 use reqwest::StatusCode;
-use rusqlite::types::ValueRef;
 use serde_json::{json, Value};
 
 use crate::common::{certainly_wrong_code, oathtool, sms_code_in, Options, Server, PASSWORD};
@@ -315,19 +315,9 @@ async fn no_token_code_or_secret_is_stored_in_clear() {
     .await
     .ok();
 
-    // Every text and blob value of every table, read-only.
-    let conn = rusqlite::Connection::open_with_flags(
-        &s.db_path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let tables: Vec<String> = {
-        let mut stmt = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .unwrap();
-        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-        rows.map(Result::unwrap).collect()
-    };
+    // Every text and blob value of every table.
+    let conn = s.conn();
+    let tables = conn.table_names().unwrap();
     for expected in [
         "users",
         "sessions",
@@ -347,22 +337,26 @@ async fn no_token_code_or_secret_is_stored_in_clear() {
     let mut values = 0usize;
     let mut rows_per_table = HashMap::new();
     for table in &tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
+        let rows = conn
+            .query_map(
+                &format!("SELECT * FROM \"{table}\""),
+                account_api::params![],
+                |r| Ok(r.values().to_vec()),
+            )
+            .unwrap();
+        for row in rows {
             *rows_per_table.entry(table.clone()).or_insert(0) += 1;
-            for (i, column) in columns.iter().enumerate() {
-                let bytes: Vec<u8> = match row.get_ref(i).unwrap() {
-                    ValueRef::Text(t) => t.to_vec(),
-                    ValueRef::Blob(b) => b.to_vec(),
-                    ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => continue,
+            for (column, value) in row.iter().enumerate() {
+                let bytes: Vec<u8> = match value {
+                    Stored::Text(t) => t.as_bytes().to_vec(),
+                    Stored::Blob(b) => b.clone(),
+                    Stored::Null | Stored::Int(_) | Stored::Real(_) => continue,
                 };
                 values += 1;
                 for (what, needle) in &seen.long {
                     assert!(
                         !contains(&bytes, needle),
-                        "the {what} is stored in clear in {table}.{column}"
+                        "the {what} is stored in clear in {table} (column {column})"
                     );
                 }
                 let mut text = String::from_utf8_lossy(&bytes).into_owned();
@@ -372,7 +366,7 @@ async fn no_token_code_or_secret_is_stored_in_clear() {
                 for (what, code) in &seen.short {
                     assert!(
                         !text.contains(code.as_str()),
-                        "the {what} {code} is stored in clear in {table}.{column}: {text:?}"
+                        "the {what} {code} is stored in clear in {table} (column {column}): {text:?}"
                     );
                 }
             }
@@ -393,10 +387,15 @@ async fn no_token_code_or_secret_is_stored_in_clear() {
         );
     }
     assert!(values > 100, "only {values} text/blob values scanned");
+    let conn_engine = conn.engine();
     drop(conn);
 
     // The raw files too: a value deleted or overwritten may linger in a
-    // free page or the write-ahead log.
+    // free page or the write-ahead log. (A PostgreSQL cluster's files
+    // belong to its server; what it keeps is what the tables above hold.)
+    if conn_engine == Engine::Postgres {
+        return;
+    }
     let mut files = 0;
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut path = s.db_path.clone().into_os_string();

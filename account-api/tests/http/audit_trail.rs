@@ -33,15 +33,11 @@ impl Trail {
     fn expect(&mut self, s: &Server, change: &str, events: &[&str], notice: &str) {
         let conn = s.conn();
         let rows: Vec<(i64, String, Option<String>)> = conn
-            .prepare(
+            .query_map(
                 "SELECT id, event, client_addr FROM audit_log WHERE user_id = ?1 AND id > ?2 ORDER BY id",
+                account_api::params![self.user, self.audit_seen],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .unwrap()
-            .query_map([self.user, self.audit_seen], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
             .unwrap();
         let got: Vec<&str> = rows.iter().map(|(_, e, _)| e.as_str()).collect();
         assert_eq!(got, events, "{change}: audit rows");
@@ -49,17 +45,13 @@ impl Trail {
             assert_eq!(addr.as_deref(), Some("127.0.0.1"), "{change}: {event}");
         }
         let notes: Vec<(i64, String, String)> = conn
-            .prepare(
+            .query_map(
                 "SELECT o.id, o.body, o.recipient FROM outbox o JOIN users u ON u.id = o.user_id
                  WHERE o.kind = 'notification' AND o.user_id = ?1 AND o.id > ?2 AND o.recipient = u.email
                  ORDER BY o.id",
+                account_api::params![self.user, self.outbox_seen],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .unwrap()
-            .query_map([self.user, self.outbox_seen], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(notes.len(), 1, "{change}: notifications {notes:?}");
         assert!(notes[0].1.contains(notice), "{change}: {:?}", notes[0].1);

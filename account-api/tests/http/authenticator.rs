@@ -111,7 +111,7 @@ async fn setup_returns_key_uri_and_a_qr_code_that_decodes_to_the_uri() {
         .conn()
         .query_row(
             "SELECT totp_secret FROM users WHERE email = 'dee@example.com'",
-            [],
+            account_api::params![],
             |r| r.get(0),
         )
         .unwrap();

@@ -210,15 +210,16 @@ async fn outbox_lists_the_messages_sent() {
     let token = s.session("out@example.com").await;
     s.enroll_sms(&token, "+14155550123").await;
     let code = s.last_sms_code("+14155550123");
-    let db = s.db_path.to_str().unwrap();
-    let lines = run(&["outbox", "--db", db]);
+    let store = s.store_args();
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    let lines = run(&[&["outbox"], &store[..]].concat());
     assert!(
         lines
             .lines()
             .any(|l| l.contains("+14155550123") && l.contains(&code)),
         "{lines}"
     );
-    let json = run(&["outbox", "--db", db, "--json"]);
+    let json = run(&[&["outbox"], &store[..], &["--json"]].concat());
     let sms: Vec<serde_json::Value> = json
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -1,5 +1,11 @@
-//! A real server on a loopback port with a fresh SQLite file, and the
-//! helpers the HTTP tests share.
+//! A real server on a loopback port with a fresh store, and the helpers
+//! the HTTP tests share.
+//!
+//! The store is a SQLite file, or, when `DIALER_2FA_TEST_DATABASE_URL`
+//! names a PostgreSQL cluster (`make test` runs the suite both ways), a
+//! fresh PostgreSQL database per server: each test's SQLite path names its
+//! database, so two servers given one path share it as they would share
+//! the file.
 
 #![allow(dead_code)]
 
@@ -8,8 +14,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use account_api::admin;
-use account_api::config::{ServerConfig, SmsCaps, SmsConfig};
+use account_api::config::{ServerConfig, SmsCaps, SmsConfig, Store};
 use account_api::password::PasswordCost;
+use account_api::secret_box::ServerKey;
+use account_api::store::{db, Conn};
 use account_api::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -24,9 +32,86 @@ pub const TEST_COST: PasswordCost = PasswordCost {
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The key every PostgreSQL test server seals with (base64 of 32 bytes
+/// 0x5a): a shared store needs one given to it, and tests that want
+/// another pass their own.
+pub const TEST_KEY_B64: &str = "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=";
+
+/// The PostgreSQL cluster the suite runs on, when it runs on one.
+pub fn postgres_base() -> Option<String> {
+    std::env::var("DIALER_2FA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// The PostgreSQL database standing for `db_path`, created on first use.
+pub fn postgres_url_for(base: &str, db_path: &std::path::Path) -> String {
+    use std::hash::{Hash, Hasher};
+    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    db_path.hash(&mut h);
+    let name = format!("t_{:016x}", h.finish());
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
+    // A thread of its own: the postgres client blocks on a runtime of its
+    // own, which the test's async runtime does not allow on its threads.
+    let created = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut admin = postgres::Client::connect(base, postgres::NoTls).map_err(|e| {
+                    format!(
+                        "cannot reach the test PostgreSQL cluster (DIALER_2FA_TEST_DATABASE_URL): {e}"
+                    )
+                })?;
+                match admin.batch_execute(&format!("CREATE DATABASE {name}")) {
+                    Err(e) if e.code() != Some(&postgres::error::SqlState::DUPLICATE_DATABASE) => {
+                        Err(format!("CREATE DATABASE {name}: {e}"))
+                    }
+                    _ => Ok(()),
+                }
+            })
+            .join()
+            .unwrap()
+    });
+    if let Err(e) = created {
+        panic!("{e}");
+    }
+    let (before_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (base, String::new()),
+    };
+    let (server, _) = before_query
+        .rsplit_once('/')
+        .filter(|(s, _)| s.contains("://") && !s.ends_with('/'))
+        .unwrap_or((before_query, ""));
+    format!("{server}/{name}{query}")
+}
+
+/// The store a test server at `db_path` uses, and the key it needs.
+pub fn store_for(db_path: &std::path::Path) -> (Store, ServerKey) {
+    match postgres_base() {
+        Some(base) => (
+            Store::Postgres {
+                url: postgres_url_for(&base, db_path),
+                pool_size: 8,
+            },
+            ServerKey::from_options(None, Some(TEST_KEY_B64.to_string())).unwrap(),
+        ),
+        None => (Store::Sqlite(db_path.to_path_buf()), ServerKey::default()),
+    }
+}
+
+/// A second connection to a store, as the admin CLI opens one.
+pub fn connect(store: &Store) -> Conn {
+    match store {
+        Store::Sqlite(path) => admin::open(path).unwrap(),
+        Store::Postgres { url, .. } => db::connect_postgres(url).unwrap(),
+    }
+}
+
 pub struct Server {
     pub base: String,
     pub db_path: PathBuf,
+    pub store: Store,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
@@ -110,9 +195,10 @@ impl Server {
             Some(origin) => origin.to_string(),
             None => format!("http://{addr}"),
         };
+        let (store, server_key) = store_for(&db_path);
         let config = ServerConfig {
-            db_path: db_path.clone(),
-            server_key: Default::default(),
+            store: store.clone(),
+            server_key,
             mandatory_2fa: options.mandatory_2fa,
             allow_clock_control: options.allow_clock_control,
             sms: options.sms,
@@ -135,15 +221,24 @@ impl Server {
         Server {
             base: format!("http://{addr}"),
             db_path,
+            store,
             client: reqwest::Client::new(),
             _dir: dir,
             task,
         }
     }
 
+    /// The admin CLI's options for this server's store.
+    pub fn store_args(&self) -> Vec<String> {
+        match &self.store {
+            Store::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
+            Store::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
+        }
+    }
+
     /// A separate connection to the server's database, as the admin CLI has.
-    pub fn conn(&self) -> rusqlite::Connection {
-        admin::open(&self.db_path).unwrap()
+    pub fn conn(&self) -> Conn {
+        connect(&self.store)
     }
 
     pub fn user(&self, email: &str) -> i64 {
@@ -329,7 +424,7 @@ impl Server {
             .conn()
             .query_row(
                 "SELECT body FROM outbox WHERE kind = 'sms' AND recipient = ?1 ORDER BY id DESC LIMIT 1",
-                [phone],
+                account_api::params![phone],
                 |r| r.get(0),
             )
             .unwrap();
@@ -337,7 +432,9 @@ impl Server {
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+        self.conn()
+            .query_row(sql, account_api::params![], |r| r.get(0))
+            .unwrap()
     }
 }
 
@@ -448,10 +545,26 @@ impl Server {
         envs: &[(&str, &str)],
     ) -> ServeProcess {
         use std::io::{BufRead, Read};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dialer-2fa-api"))
-            .arg("serve")
-            .arg("--db")
-            .arg(db_path)
+        let (store, _) = store_for(db_path);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dialer-2fa-api"));
+        command.arg("serve");
+        match &store {
+            Store::Sqlite(path) => {
+                command.arg("--db").arg(path);
+                command.env_remove("DIALER_2FA_SERVER_KEY");
+            }
+            Store::Postgres { url, .. } => {
+                command.args(["--database-url", url]);
+                let keyed = args.contains(&"--server-key-file")
+                    || envs.iter().any(|(k, _)| *k == "DIALER_2FA_SERVER_KEY");
+                if keyed {
+                    command.env_remove("DIALER_2FA_SERVER_KEY");
+                } else {
+                    command.env("DIALER_2FA_SERVER_KEY", TEST_KEY_B64);
+                }
+            }
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--allow-clock-control"])
             .args(["--sms-sender", "outbox"])
             .args(["--argon2-memory-kib", &TEST_COST.memory_kib.to_string()])
@@ -459,8 +572,9 @@ impl Server {
             .args(args)
             .env_remove("DIALER_2FA_MANDATORY_2FA")
             .env_remove("DIALER_2FA_SEED_DEMO")
-            .env_remove("DIALER_2FA_SERVER_KEY")
             .env_remove("DIALER_2FA_SERVER_KEY_FILE")
+            .env_remove("DIALER_2FA_DB")
+            .env_remove("DIALER_2FA_DATABASE_URL")
             .env_remove("RUST_LOG")
             .envs(envs.iter().copied())
             .stdin(std::process::Stdio::null())
@@ -515,6 +629,7 @@ impl Server {
             server: Server {
                 base,
                 db_path: db_path.to_path_buf(),
+                store,
                 client: reqwest::Client::new(),
                 // The database belongs to the caller; this dir stays empty.
                 _dir: tempfile::tempdir().unwrap(),

@@ -129,7 +129,7 @@ fn notifications_to(s: &Server, email: &str) -> i64 {
         .query_row(
             "SELECT COUNT(*) FROM outbox WHERE kind = 'notification' AND recipient = ?1
              AND body LIKE '%Enforce 2FA%'",
-            [email],
+            account_api::params![email],
             |r| r.get(0),
         )
         .unwrap()
@@ -209,7 +209,7 @@ async fn enforcement_needs_the_password_and_notifies_every_owner() {
         .conn()
         .query_row(
             "SELECT user_id, detail FROM audit_log WHERE event = 'enforcement_changed'",
-            [],
+            account_api::params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -218,7 +218,7 @@ async fn enforcement_needs_the_password_and_notifies_every_owner() {
         .conn()
         .query_row(
             "SELECT id FROM users WHERE email = 'ann@example.com'",
-            [],
+            account_api::params![],
             |r| r.get(0),
         )
         .unwrap();

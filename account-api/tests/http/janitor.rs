@@ -107,7 +107,7 @@ async fn a_janitor_pass_removes_rows_past_their_end_and_keeps_what_rules_still_n
     ] {
         conn.execute(
             "INSERT INTO throttle_reservations (scope, key, expires_at) VALUES ('password', ?1, ?2)",
-            rusqlite::params![key, ends],
+            account_api::params![key, ends],
         )
         .unwrap();
     }

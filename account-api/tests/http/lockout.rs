@@ -361,7 +361,7 @@ fn last_failure(s: &Server, scope: &str, key: &str) -> i64 {
     s.conn()
         .query_row(
             "SELECT last_failure_at FROM throttles WHERE scope = ?1 AND key = ?2",
-            [scope, key],
+            account_api::params![scope, key],
             |r| r.get(0),
         )
         .unwrap()

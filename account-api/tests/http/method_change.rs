@@ -14,7 +14,7 @@ fn pending_secret(s: &Server, email: &str) -> Option<Vec<u8>> {
     s.conn()
         .query_row(
             "SELECT pending_totp_secret FROM users WHERE email = ?1",
-            [email],
+            account_api::params![email],
             |r| r.get(0),
         )
         .unwrap()

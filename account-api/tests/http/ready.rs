@@ -6,6 +6,9 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
+use account_api::config::Store;
+use account_api::store::Engine;
+
 use crate::common::{Server, PASSWORD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dialer-2fa-api");
@@ -24,12 +27,19 @@ async fn ready_answers_200_when_the_database_and_the_key_work() {
 
 /// Another process holding the write lock (a stuck admin command, a
 /// crashed writer on a network disk) is what makes a SQLite node unable
-/// to sign anyone in; root ignores file modes, a lock it cannot.
+/// to sign anyone in; root ignores file modes, a lock it cannot. On
+/// PostgreSQL the same stands for a migration or a stuck session holding
+/// the users table.
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_answers_503_naming_the_database_while_another_process_holds_its_write_lock() {
     let s = Server::start().await;
     let blocker = s.conn();
-    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    blocker
+        .execute_batch(match blocker.engine() {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE",
+        })
+        .unwrap();
     let r = s.get("/v1/ready", None).await;
     r.err(503, "not_ready");
     assert!(r.message().contains("database"), "{}", r.body);
@@ -245,4 +255,125 @@ fn a_janitor_interval_of_zero_is_refused() {
         &[],
     );
     assert!(e.contains("--janitor-interval-seconds"), "{e}");
+}
+
+/// Every admin command runs on the store the suite runs on: a SQLite file
+/// (`--db`) or, in the PostgreSQL run, a shared database
+/// (`--database-url`), which they migrate like `serve` does.
+#[test]
+fn every_admin_command_runs_on_the_suites_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = crate::common::store_for(&dir.path().join("admin.sqlite3"));
+    let store_args: Vec<String> = match &store {
+        Store::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
+        Store::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
+    };
+    let commands: [&[&str]; 8] = [
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password",
+            PASSWORD,
+        ],
+        &["user", "unlock", "--email", "a@example.com"],
+        &["account", "create", "--name", "Acme"],
+        &["account", "enforce", "--name", "Acme"],
+        &[
+            "membership",
+            "add",
+            "--account",
+            "Acme",
+            "--email",
+            "a@example.com",
+            "--role",
+            "owner",
+        ],
+        &["platform-line", "add", "--phone", "+14155550100"],
+        &["outbox"],
+        &["audit"],
+    ];
+    for command in commands {
+        let out = Command::new(BIN)
+            .args(command)
+            .args(&store_args)
+            .env("DIALER_2FA_ARGON2_MEMORY_KIB", "1024")
+            .env_remove("DIALER_2FA_SERVER_KEY")
+            .env_remove("DIALER_2FA_DB")
+            .env_remove("DIALER_2FA_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // What they wrote is in the store the server reads.
+    let conn = crate::common::connect(&store);
+    let owners: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE a.name = 'acme' AND a.enforce_2fa = 1 AND m.role = 'owner'",
+            account_api::params![],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        owners, 1,
+        "account names compare without case on both stores"
+    );
+    // The same email in other case is the same user, on both stores.
+    let out = Command::new(BIN)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "A@Example.com",
+            "--password",
+            PASSWORD,
+        ])
+        .args(&store_args)
+        .env("DIALER_2FA_ARGON2_MEMORY_KIB", "1024")
+        .env_remove("DIALER_2FA_SERVER_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exists already"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A node on a shared database that made up its own key would seal TOTP
+/// secrets no other node can open: without `--server-key-file` or
+/// DIALER_2FA_SERVER_KEY a PostgreSQL node refuses to start, before it
+/// connects (the address here has nothing listening).
+#[test]
+fn a_postgres_node_without_a_server_key_refuses_to_start() {
+    let e = fails(
+        &[
+            "serve",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    assert!(e.contains("needs its server key"), "{e}");
+    // --db and --database-url together are refused, not ranked.
+    let e = fails(
+        &[
+            "serve",
+            "--db",
+            "/tmp/x.sqlite3",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+        &[],
+    );
+    assert!(e.contains("cannot be used with"), "{e}");
 }

@@ -19,12 +19,13 @@ async fn each_recovery_code_works_once_and_the_others_stay_valid() {
     assert_eq!(unique.len(), 10);
     // Stored only as hashes.
     let stored: Vec<Vec<u8>> = {
-        let conn = s.conn();
-        let mut stmt = conn
-            .prepare("SELECT code_hash FROM recovery_codes")
-            .unwrap();
-        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-        rows.map(|r| r.unwrap()).collect()
+        s.conn()
+            .query_map(
+                "SELECT code_hash FROM recovery_codes",
+                account_api::params![],
+                |r| r.get(0),
+            )
+            .unwrap()
     };
     assert_eq!(stored.len(), 10);
     for code in &codes {
@@ -192,7 +193,7 @@ fn fingerprint_of(codes: &[String]) -> String {
 /// a client keeping copies (the extension's vault) learns that new codes
 /// made elsewhere replaced them; it does not move when a code is used, and
 /// disable clears it.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_state_names_the_current_batch_and_a_regenerate_changes_it() {
     let s = Server::start().await;
     s.user("bo@example.com");

@@ -75,30 +75,22 @@ fn readme_auth() -> BTreeMap<(String, String), String> {
 /// compared against.
 fn snapshot(s: &Server) -> BTreeMap<String, Vec<String>> {
     let conn = s.conn();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let tables = conn.table_names().unwrap();
     tables
         .into_iter()
         .map(|table| {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
-            let columns = stmt.column_count();
-            let mut rows: Vec<String> = stmt
-                .query_map([], |r| {
-                    (0..columns)
-                        .map(|i| {
-                            r.get::<_, rusqlite::types::Value>(i)
-                                .map(|v| format!("{v:?}"))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                        .map(|cells| cells.join(" | "))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
+            let mut rows: Vec<String> = conn
+                .query_map(
+                    &format!("SELECT * FROM \"{table}\""),
+                    account_api::params![],
+                    |r| {
+                        Ok(r.values()
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(" | "))
+                    },
+                )
                 .unwrap();
             rows.sort();
             (table, rows)
@@ -126,13 +118,17 @@ async fn a_setup_only_session_is_refused_on_every_route_but_setup_and_sign_out()
     s.conn()
         .execute(
             "INSERT INTO trusted_devices (user_id, token_hash, label, created_at, expires_at)
-             VALUES (?1, randomblob(32), 'planted', ?2, ?3)",
-            rusqlite::params![user, now, now + 86_400],
+             VALUES (?1, ?4, 'planted', ?2, ?3)",
+            account_api::params![user, now, now + 86_400, [0x77u8; 32]],
         )
         .unwrap();
     let device: i64 = s
         .conn()
-        .query_row("SELECT MAX(id) FROM trusted_devices", [], |r| r.get(0))
+        .query_row(
+            "SELECT MAX(id) FROM trusted_devices",
+            account_api::params![],
+            |r| r.get(0),
+        )
         .unwrap();
 
     // Each request as a full session would send it, so a refusal is the

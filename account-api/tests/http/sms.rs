@@ -331,7 +331,7 @@ async fn an_sms_code_mac_moved_to_another_person_does_not_verify() {
             "UPDATE sms_codes SET code_mac = (SELECT code_mac FROM sms_codes WHERE user_id = ?1
                  AND purpose = 'sign_in' AND consumed_at IS NULL)
              WHERE user_id = ?2 AND purpose = 'sign_in' AND consumed_at IS NULL",
-            rusqlite::params![ann, bob],
+            account_api::params![ann, bob],
         )
         .unwrap();
     assert_eq!(moved, 1);
