@@ -318,7 +318,7 @@ fn free_port() -> u16 {
 /// Two nodes on a database of their own, and Caddy in front of them.
 struct Deployment {
     /// Holds the certificate and Caddy's home until the end.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     cluster_url: String,
     db_name: String,
     db_url: String,
@@ -436,7 +436,7 @@ impl Deployment {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Deployment {
-            _dir: dir,
+            dir,
             cluster_url,
             db_name,
             db_url,
@@ -978,4 +978,103 @@ async fn killing_one_node_mid_load_loses_nothing_and_the_other_keeps_serving() {
     // through the proxy.
     d.b.get("/v1/two-factor", Some(&session)).await.ok();
     d.proxy.get("/v1/two-factor", Some(&session)).await.ok();
+}
+
+/// deploy/README.md's backup: `pg_dump --format=custom`, the server key
+/// kept beside it, `pg_restore --no-owner` into an empty database. With
+/// the key, a node on the restored database signs in with the same
+/// authenticator; with another key, it answers `/v1/ready` with 503, so a
+/// proxy sends it nobody.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pg_dump_restored_with_its_key_serves_and_with_another_key_is_not_ready() {
+    let d = Deployment::start().await;
+    d.user("rex@example.com");
+    let token = d.proxy.session("rex@example.com").await;
+    let (secret, _) = d.enroll_authenticator(&d.proxy, &token).await;
+
+    let dump = d.dir.path().join("backup.dump");
+    let out = Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&d.db_url)
+        .output()
+        .expect("pg_dump is installed (Debian's postgresql-client, make setup)");
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = Restored::new(&d.cluster_url);
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--exit-on-error", "--dbname", &restored.url])
+        .arg(&dump)
+        .output()
+        .expect("pg_restore is installed (make setup)");
+    assert!(
+        out.status.success(),
+        "pg_restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let with_key =
+        Deployment::node("restored, its key", &restored.url, &d.server_key, &d.origin).await;
+    assert_eq!(
+        with_key.get("/v1/ready", None).await.ok()["status"],
+        "ready"
+    );
+    // Past the step the enrollment used (the original nodes moved on too).
+    let now = with_key.advance(30).await;
+    let c = with_key.challenge("rex@example.com").await;
+    with_key.answer(&c, &oathtool(&secret, now)).await.ok();
+
+    let other_key = data_encoding::BASE64.encode(&rand::random::<[u8; 32]>());
+    let without = Deployment::node(
+        "restored, another key",
+        &restored.url,
+        &other_key,
+        &d.origin,
+    )
+    .await;
+    let r = without.get("/v1/ready", None).await;
+    r.err(503, "not_ready");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("server key"),
+        "{}",
+        r.body
+    );
+}
+
+/// A database of its own on the cluster, dropped at the end.
+struct Restored {
+    cluster_url: String,
+    name: String,
+    url: String,
+}
+
+impl Restored {
+    fn new(cluster_url: &str) -> Restored {
+        let name = format!("restored_{:016x}", rand::random::<u64>());
+        psql(cluster_url, &format!("CREATE DATABASE {name}"));
+        let (server, _) = cluster_url.rsplit_once('/').unwrap();
+        Restored {
+            cluster_url: cluster_url.to_string(),
+            url: format!("{server}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for Restored {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-X", "-q", "-d", &self.cluster_url, "-c"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .output();
+    }
 }
