@@ -625,7 +625,7 @@ async fn a_hundred_concurrent_uses_of_one_recovery_code_through_the_proxy_give_o
         d.b.answered("/v1/sign-in/challenge").len(),
     );
     assert_eq!(on_a + on_b, 100);
-    assert!(on_a >= 10 && on_b >= 10, "A answered {on_a}, B {on_b}");
+    assert!(on_a > 0 && on_b > 0, "A answered {on_a}, B {on_b}");
     assert_eq!(
         d.count("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NOT NULL"),
         1
