@@ -9,8 +9,12 @@
 //!
 //! Needs a running PostgreSQL cluster where the test may CREATE DATABASE:
 //! `DIALER_2FA_TWO_NODES_DATABASE_URL` (`make test` starts one with
-//! `scripts/pg-cluster.sh`), and Debian's `caddy`, `openssl`, `psql` and
-//! `oathtool` (`make setup`). Without them every test fails and says so.
+//! `scripts/pg-cluster.sh`), and Debian's `caddy`, `openssl`, `oathtool`
+//! and PostgreSQL client (`psql`, `pg_dump`, `pg_restore`), all from
+//! `make setup`. Without them every test fails and says so. Its own
+//! variable, not the HTTP suite's `DIALER_2FA_TEST_DATABASE_URL`: that one
+//! moves the HTTP suite onto PostgreSQL, while this test is on PostgreSQL
+//! in every run, so `make test` sets this one in its ordinary workspace run.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
