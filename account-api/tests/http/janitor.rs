@@ -242,3 +242,41 @@ async fn serve_runs_the_janitor_every_interval() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Several nodes: a pass on PostgreSQL first tries the janitor's advisory
+/// lock and does nothing while another node holds it, then sweeps once it
+/// is free. (SQLite has one writer at a time by itself: there the pass
+/// just sweeps.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pass_while_another_node_sweeps_does_nothing_on_postgres() {
+    use account_api::store::Engine;
+    let s = Server::start().await;
+    s.user("old@example.com");
+    s.session("old@example.com").await;
+    s.advance(PAST_EVERYTHING).await;
+    s.user("new@example.com");
+    s.session("new@example.com").await; // the newest row is always kept
+    let other_node = s.conn();
+    if other_node.engine() == Engine::Postgres {
+        other_node
+            .query_row(
+                "SELECT pg_advisory_lock(?1)",
+                account_api::params![account_api::janitor::ADVISORY_LOCK_KEY],
+                |_| Ok(()),
+            )
+            .unwrap();
+        let removed = janitor(&s).await;
+        assert_eq!(removed["sessions"], 0, "swept while locked: {removed}");
+        assert_eq!(s.count("SELECT COUNT(*) FROM sessions"), 2);
+        other_node
+            .query_row(
+                "SELECT pg_advisory_unlock(?1)",
+                account_api::params![account_api::janitor::ADVISORY_LOCK_KEY],
+                |_| Ok(()),
+            )
+            .unwrap();
+    }
+    let removed = janitor(&s).await;
+    assert_eq!(removed["sessions"], 1, "{removed}");
+    assert_eq!(s.count("SELECT COUNT(*) FROM sessions"), 1);
+}
