@@ -12,6 +12,10 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages ------------------------------------------------------
 want=(chromium fonts-dejavu-core gnome-keyring dbus libsecret-tools binaryen oathtool zbar-tools ca-certificates curl)
+# PostgreSQL for the HTTP suite's second store and the two-node test (a
+# throw-away cluster, scripts/pg-cluster.sh); Caddy, the TLS proxy in front
+# of the two nodes (deploy/Caddyfile); openssl makes that test's certificate.
+want+=(postgresql caddy openssl)
 if ! have_rustup_wasm_target; then
   # No rustup wasm32 target: build the wasm module with Debian's 1.63 toolchain.
   want+=(rustc cargo libstd-rust-dev-wasm32 lld)

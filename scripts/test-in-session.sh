@@ -8,15 +8,27 @@ here=$(cd "$(dirname "$0")" && pwd)
 # else (another password) would stay locked and fail every keyring test.
 XDG_DATA_HOME=$(mktemp -d "${TMPDIR:-/tmp}/dialer-2fa-test-data.XXXXXX")
 export XDG_DATA_HOME
-trap 'rm -rf "$XDG_DATA_HOME"' EXIT
+# A throw-away PostgreSQL cluster (scripts/pg-cluster.sh) for the second
+# store; stopped and removed on exit, like the keyring's directory.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/dialer-2fa-pg.XXXXXX")
+trap 'rm -rf "$XDG_DATA_HOME"; bash "$here/pg-cluster.sh" stop "$pg_dir"' EXIT
 echo -n "dialer-2fa-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 cd "$ROOT"
 
 echo "== JavaScript: the web app's 2FA logic (node unit tests, a second)"
 node --test tests/web-logic/
 
-echo "== Rust: workspace (shared, native host, account API)"
-cargo test --workspace --locked
+echo "== PostgreSQL: a throw-away cluster"
+pg_url=$(bash "$here/pg-cluster.sh" start "$pg_dir")
+echo "PostgreSQL at $pg_url"
+
+# The two-node TLS test (account-api/tests/two_nodes.rs) always runs on
+# PostgreSQL and takes its cluster from its own variable, so it runs here.
+echo "== Rust: workspace (shared, native host, account API on SQLite, two API nodes on PostgreSQL behind TLS)"
+DIALER_2FA_TWO_NODES_DATABASE_URL=$pg_url cargo test --workspace --locked
+
+echo "== Rust: account API HTTP suite on PostgreSQL"
+DIALER_2FA_TEST_DATABASE_URL=$pg_url cargo test -p dialer-2fa-api --locked --test http
 
 echo "== Rust: extension state machine (host target)"
 (cd extension && cargo test --locked)
