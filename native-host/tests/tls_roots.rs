@@ -72,11 +72,28 @@ fn make_ca_and_certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "cert.pem",
+            "x509",
+            "-req",
+            "-in",
+            "cert.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
         ],
     );
-    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
 }
 
 /// Caddy in front of `api`; killed on drop.
