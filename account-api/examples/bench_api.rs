@@ -347,7 +347,11 @@ async fn main() -> std::process::ExitCode {
     let (h, h50, h99) = health.figures();
     println!(
         "ROW|{}|{v:.0}|{v50:.2}|{v99:.2}|{h:.0}|{h50:.2}|{h99:.2}|{:.1}",
-        if args.label.is_empty() { "-" } else { &args.label },
+        if args.label.is_empty() {
+            "-"
+        } else {
+            &args.label
+        },
         100.0 * v / h
     );
     if verify.failures > 0 || health.failures > 0 {
