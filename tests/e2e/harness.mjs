@@ -65,8 +65,14 @@ export async function startApi({ dir = mkdtempSync(join(tmpdir(), 'd2fa-api-')),
  * script `make build` uses. `widenManifest` (match patterns) adds to
  * Chrome's externally_connectable filter only, never to web_app.json, so a
  * test can reach the service worker's own origin check.
+ *
+ * `chromiumArgs` are added to Chromium's command line, `env` to the
+ * environment Chromium and the host it starts inherit, and `hostPath`
+ * replaces the host binary in its manifest (a wrapper that execs it).
  */
-export async function launchBrowser({ apiUrl, webAppOrigin, widenManifest = [] } = {}) {
+export async function launchBrowser({
+  apiUrl, webAppOrigin, widenManifest = [], chromiumArgs = [], env: extraEnv = {}, hostPath,
+} = {}) {
   const base = mkdtempSync(join(tmpdir(), 'd2fa-browser-'));
   const userDataDir = join(base, 'profile');
   const xdg = {
@@ -92,12 +98,18 @@ export async function launchBrowser({ apiUrl, webAppOrigin, widenManifest = [] }
     ...process.env,
     ...xdg,
     RUST_LOG: process.env.RUST_LOG ?? 'info',
+    ...extraEnv,
     DBUS_SESSION_BUS_ADDRESS: keyring.address,
   };
   let hostManifest = null;
   if (apiUrl) {
     execFileSync(HOST_BIN, ['install', '--browser', 'chromium', '--user-data-dir', userDataDir, '--api-url', apiUrl], { env, stdio: 'pipe' });
-    hostManifest = JSON.parse(readFileSync(join(userDataDir, 'NativeMessagingHosts', 'com.dialer2fa.host.json'), 'utf8'));
+    const manifestPath = join(userDataDir, 'NativeMessagingHosts', 'com.dialer2fa.host.json');
+    hostManifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    if (hostPath) {
+      hostManifest.path = hostPath;
+      writeFileSync(manifestPath, JSON.stringify(hostManifest, null, 2));
+    }
   }
   const launch = () => chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -114,6 +126,7 @@ export async function launchBrowser({ apiUrl, webAppOrigin, widenManifest = [] }
       '--disable-sync',
       '--no-first-run',
       '--password-store=basic',
+      ...chromiumArgs,
     ],
   });
   let context = await launch();
