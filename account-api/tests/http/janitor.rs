@@ -259,20 +259,18 @@ async fn a_pass_while_another_node_sweeps_does_nothing_on_postgres() {
     let other_node = s.conn();
     if other_node.engine() == Engine::Postgres {
         other_node
-            .query_row(
+            .execute(
                 "SELECT pg_advisory_lock(?1)",
                 account_api::params![account_api::janitor::ADVISORY_LOCK_KEY],
-                |_| Ok(()),
             )
             .unwrap();
         let removed = janitor(&s).await;
         assert_eq!(removed["sessions"], 0, "swept while locked: {removed}");
         assert_eq!(s.count("SELECT COUNT(*) FROM sessions"), 2);
         other_node
-            .query_row(
+            .execute(
                 "SELECT pg_advisory_unlock(?1)",
                 account_api::params![account_api::janitor::ADVISORY_LOCK_KEY],
-                |_| Ok(()),
             )
             .unwrap();
     }
