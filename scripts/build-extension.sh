@@ -33,6 +33,10 @@ for page in popup options sw; do
 done
 
 cp static/* "$out/"
+# The icons rendered from extension/icons/*.svg by scripts/icons.sh
+# (committed, so the build needs no SVG renderer).
+mkdir -p "$out/icons"
+cp icons/*.png "$out/icons/"
 # The design tokens are the web app's file: one source for both.
 cp "$ROOT/web-app/tokens.css" "$out/tokens.css"
 cp "$ROOT/manifest/manifest.json" "$out/manifest.json"
