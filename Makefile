@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up what is missing.
-.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants
+.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants package icons
 
 # The web app's origin, exactly as browsers write it (scheme://host[:port]):
 # the only page that may talk to the extension, and the API's --public-origin.
@@ -24,6 +24,17 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cd extension && cargo fmt -- --check && cargo clippy --locked -- -D warnings
+
+# What a user installs: dist/dialer-2fa-extension-<version>.zip for the
+# Chrome Web Store and the host's and the API's .deb (cargo-deb), checked at
+# the end. Build the zip for the real web app: WEB_APP_ORIGIN=https://...
+package: build
+	bash scripts/package.sh
+
+# Renders extension/icons/*.svg to the committed PNGs (rsvg-convert) and the
+# web app's favicon; run after changing an SVG.
+icons:
+	bash scripts/icons.sh
 
 bench-api: build
 	bash scripts/bench-api.sh
