@@ -540,6 +540,27 @@ mod tests {
         }
     }
 
+    /// The untested macOS and Windows installers name the same folders,
+    /// registry keys and extension as this module.
+    #[test]
+    fn the_macos_and_windows_installers_agree_with_this_module() {
+        let pkg = include_str!("../packaging/macos/build-pkg.sh");
+        for browser in [Browser::Chrome, Browser::Chromium] {
+            let dir = system_manifest_dir(browser, Os::MacOs).unwrap();
+            assert!(pkg.contains(dir.trim_start_matches('/')), "{}", dir);
+        }
+        let ps1 = include_str!("../packaging/windows/install-host.ps1");
+        assert!(ps1.contains(&format!(
+            "$Origin = '{}'",
+            product::extension_origin(product::EXTENSION_ID)
+        )));
+        assert!(ps1.contains(&format!("$HostName = '{}'", product::HOST_NAME)));
+        for browser in [Browser::Chrome, Browser::Chromium] {
+            let key = windows_registry_key(browser).replace(product::HOST_NAME, "$HostName");
+            assert!(ps1.contains(&format!("\"$Hive\\{}\"", key)), "{}", key);
+        }
+    }
+
     /// The manifest the .deb installs system-wide (native-host/packaging/,
     /// `make package`) is the one `install` would write for the installed
     /// binary and the pinned extension, so the package cannot drift from
