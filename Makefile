@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up what is missing.
-.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants package icons
+.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants package package-install-test icons
 
 # The web app's origin, exactly as browsers write it (scheme://host[:port]):
 # the only page that may talk to the extension, and the API's --public-origin.
@@ -30,6 +30,11 @@ lint:
 # the end. Build the zip for the real web app: WEB_APP_ORIGIN=https://...
 package: build
 	bash scripts/package.sh
+
+# Installs the host's .deb (dpkg -i, root or sudo), shows that Chromium finds
+# it through the system-wide manifest, and purges it again.
+package-install-test: package
+	bash scripts/deb-install-test.sh
 
 # Renders extension/icons/*.svg to the committed PNGs (rsvg-convert) and the
 # web app's favicon; run after changing an SVG.
