@@ -31,7 +31,7 @@ pub async fn run(browsers: &[Browser], user_data_dir: Option<&Path>) -> String {
         );
         // The system package's manifest (all users); a custom profile
         // (--user-data-dir) reads only its own folder.
-        if let (None, Some(path)) = (user_data_dir, install::system_manifest_path(*browser)) {
+        if let (None, Some(path)) = (user_data_dir, system_manifest_path(*browser)) {
             let label = format!("{} (all users)", browser.name());
             let _ = writeln!(
                 out,
@@ -147,6 +147,12 @@ fn manifest_line(browser: Browser, user_data_dir: Option<&Path>, own: Option<&Pa
         Ok(path) => describe_manifest(browser.name(), &path, own),
         Err(e) => format!("{}: PROBLEM: {}", browser.name(), e),
     }
+}
+
+/// [`install::system_manifest_dir`]'s manifest file on this machine.
+fn system_manifest_path(browser: Browser) -> Option<std::path::PathBuf> {
+    let dir = install::system_manifest_dir(browser, install::Os::current()?)?;
+    Some(Path::new(dir).join(format!("{}.json", product::HOST_NAME)))
 }
 
 /// One manifest as a support person needs it: where, which program, which

@@ -154,11 +154,9 @@ pub fn manifest_path(
     Ok(manifest_dir(browser, user_data_dir)?.join(format!("{}.json", product::HOST_NAME)))
 }
 
-/// The folder a system package puts the manifest in, for every user of the
-/// computer; `None` where the browser has none we could confirm. Chrome
-/// reads the per-user folder first, so a person's own `install` wins over
-/// the package. On Windows the same keys as [`windows_registry_key`] under
-/// HKLM play this part.
+/// Where a system package puts the manifest for every user (`None`: not
+/// confirmed). Chrome reads the per-user folder first, so a person's own
+/// `install` wins. On Windows: [`windows_registry_key`] under HKLM.
 pub fn system_manifest_dir(browser: Browser, os: Os) -> Option<&'static str> {
     match (os, browser) {
         (Os::Linux, Browser::Chrome) => Some("/etc/opt/chrome/native-messaging-hosts"),
@@ -171,12 +169,6 @@ pub fn system_manifest_dir(browser: Browser, os: Os) -> Option<&'static str> {
         (Os::MacOs, Browser::Edge) => Some("/Library/Microsoft/Edge/NativeMessagingHosts"),
         (_, Browser::Brave) => None,
     }
-}
-
-/// [`system_manifest_dir`]'s manifest file for this machine.
-pub fn system_manifest_path(browser: Browser) -> Option<PathBuf> {
-    let dir = system_manifest_dir(browser, Os::current()?)?;
-    Some(Path::new(dir).join(format!("{}.json", product::HOST_NAME)))
 }
 
 /// `HKCU\<this>` holds the manifest's path on Windows (default value).
