@@ -31,13 +31,17 @@ pub async fn run(browsers: &[Browser], user_data_dir: Option<&Path>) -> String {
         );
         // The system package's manifest (all users); a custom profile
         // (--user-data-dir) reads only its own folder.
-        if let (None, Some(path)) = (user_data_dir, system_manifest_path(*browser)) {
+        let system = user_data_dir
+            .is_none()
+            .then(|| system_manifest_path(*browser))
+            .flatten();
+        if let Some(path) = &system {
             let label = format!("{} (all users)", browser.name());
-            let _ = writeln!(
-                out,
-                "  {}",
-                describe_manifest(&label, &path, own.as_deref())
-            );
+            let _ = writeln!(out, "  {}", describe_manifest(&label, path, own.as_deref()));
+        }
+        let per_user = install::manifest_path(*browser, user_data_dir).map(|p| p.exists());
+        if !per_user.unwrap_or(false) && !system.is_some_and(|p| p.exists()) {
+            let _ = writeln!(out, "    fix: {}", not_registered_fix(*browser));
         }
     }
 
@@ -89,9 +93,11 @@ pub async fn run(browsers: &[Browser], user_data_dir: Option<&Path>) -> String {
         }
         Ok(Err(e)) => {
             let _ = writeln!(out, "  PROBLEM: {}", e);
+            let _ = writeln!(out, "    fix: {}", KEYRING_FIX);
         }
         Err(_) => {
             let _ = writeln!(out, "  PROBLEM: the keyring check crashed");
+            let _ = writeln!(out, "    fix: {}", KEYRING_FIX);
         }
     }
 
@@ -147,6 +153,27 @@ fn manifest_line(browser: Browser, user_data_dir: Option<&Path>, own: Option<&Pa
         Ok(path) => describe_manifest(browser.name(), &path, own),
         Err(e) => format!("{}: PROBLEM: {}", browser.name(), e),
     }
+}
+
+/// What to do when the host keeps no secrets because no keyring answers.
+const KEYRING_FIX: &str = "sign in to the desktop session so that its keyring (GNOME Keyring, \
+     KWallet) is unlocked; over SSH, start one inside a D-Bus session (dbus-run-session, then \
+     gnome-keyring-daemon --unlock --components=secrets)";
+
+/// What to do when a browser has no manifest for the host anywhere.
+fn not_registered_fix(browser: Browser) -> String {
+    let package = match system_manifest_path(browser) {
+        Some(_) if matches!(browser, Browser::Chrome | Browser::Chromium) => {
+            " or install the dialer-2fa-host package (all users)"
+        }
+        _ => "",
+    };
+    format!(
+        "{} cannot start the host: run `{}`{}",
+        browser.name(),
+        product::install_command(browser.name()),
+        package
+    )
 }
 
 /// [`install::system_manifest_dir`]'s manifest file on this machine.
