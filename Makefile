@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up what is missing.
-.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants
+.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants package package-install-test icons
 
 # The web app's origin, exactly as browsers write it (scheme://host[:port]):
 # the only page that may talk to the extension, and the API's --public-origin.
@@ -24,6 +24,22 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cd extension && cargo fmt -- --check && cargo clippy --locked -- -D warnings
+
+# What a user installs: dist/dialer-2fa-extension-<version>.zip for the
+# Chrome Web Store and the host's and the API's .deb (cargo-deb), checked at
+# the end. Build the zip for the real web app: WEB_APP_ORIGIN=https://...
+package: build
+	bash scripts/package.sh
+
+# Installs the host's .deb (dpkg -i, root or sudo), shows that Chromium finds
+# it through the system-wide manifest, and purges it again.
+package-install-test: package
+	bash scripts/deb-install-test.sh
+
+# Renders extension/icons/*.svg to the committed PNGs (rsvg-convert) and the
+# web app's favicon; run after changing an SVG.
+icons:
+	bash scripts/icons.sh
 
 # DATABASE_URL=postgres://... benches that server instead of a throw-away
 # cluster; BENCH_STORES="sqlite" (or "postgres", "postgres-2") narrows it.

@@ -33,12 +33,24 @@ for page in popup options sw; do
 done
 
 cp static/* "$out/"
+# The icons rendered from extension/icons/*.svg by scripts/icons.sh
+# (committed, so the build needs no SVG renderer).
+mkdir -p "$out/icons"
+cp icons/*.png "$out/icons/"
 # The design tokens are the web app's file: one source for both.
 cp "$ROOT/web-app/tokens.css" "$out/tokens.css"
 cp "$ROOT/manifest/manifest.json" "$out/manifest.json"
 # The one web app origin that may talk to the extension (exact scheme, host
 # and port): written into the manifest and web_app.json by one script.
 node "$ROOT/scripts/web-app-origin.mjs" "$out" "${WEB_APP_ORIGIN:-http://127.0.0.1:8787}"
+# The product's version (Cargo.toml's workspace version) is the extension's.
+node --input-type=module -e '
+  import { readFileSync, writeFileSync } from "node:fs";
+  const [file, version] = process.argv.slice(1);
+  const manifest = JSON.parse(readFileSync(file, "utf8"));
+  manifest.version = version;
+  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+' "$out/manifest.json" "$(workspace_version)"
 for page in popup options sw; do
   echo "build-extension: $page wasm $(gzip -9c "$out/pkg/${page}_bg.wasm" | wc -c) bytes gzipped"
 done

@@ -18,3 +18,9 @@ wasm_bindgen_version() {
 wasm_bindgen_bin() {
   echo "$CACHE/wasm-bindgen-$(wasm_bindgen_version)/bin/wasm-bindgen"
 }
+
+# The product's version: [workspace.package] version in the root Cargo.toml.
+workspace_version() {
+  awk '/^\[workspace\.package\]$/ { inside = 1; next } /^\[/ { inside = 0 }
+       inside && /^version = / { gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.toml"
+}

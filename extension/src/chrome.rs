@@ -39,6 +39,21 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
     fn set_badge_background_color(details: &JsValue);
 
+    /// `chrome.action.setIcon({path})`: a promise, rejected when an image
+    /// cannot be loaded.
+    #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setIcon)]
+    fn set_icon(details: &JsValue) -> IconSet;
+
+    /// What `setIcon` returns: a promise, of which only `catch` is used.
+    type IconSet;
+
+    #[wasm_bindgen(method, js_name = catch)]
+    fn catch(this: &IconSet, on_error: &JsValue) -> JsValue;
+
+    /// `chrome.action.setTitle({title})`
+    #[wasm_bindgen(js_namespace = ["chrome", "action"], js_name = setTitle)]
+    fn set_title(details: &JsValue);
+
     /// `chrome.runtime.openOptionsPage()`
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
     pub fn open_options_page();
@@ -82,9 +97,35 @@ pub fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, Str
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-/// Sets the toolbar badge ("" clears it), in the colour of a warning.
+/// Sets the toolbar badge ("" clears it), in the colour of a warning, and
+/// the icon and title of the state it stands for (`toolbar`), so the state
+/// does not rest on the badge's few pixels of colour alone.
 #[allow(dead_code)]
 pub fn set_badge(text: &str) {
+    let state = crate::toolbar::ToolbarState::from_badge(text);
+    let paths = js_sys::Object::new();
+    for (size, path) in state.icon_paths() {
+        let _ = js_sys::Reflect::set(
+            &paths,
+            &JsValue::from_str(&size.to_string()),
+            &JsValue::from_str(&path),
+        );
+    }
+    let icon = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&icon, &JsValue::from_str("path"), &paths);
+    // A missing image is a packaging fault: said in the console, where the
+    // browser suite looks for it, never thrown into the page.
+    let failed = Closure::once_into_js(|e: JsValue| {
+        web_sys::console::error_2(&JsValue::from_str("dialer-2fa: toolbar icon failed"), &e);
+    });
+    set_icon(&icon).catch(&failed);
+    let title = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(
+        &title,
+        &JsValue::from_str("title"),
+        &JsValue::from_str(&state.title()),
+    );
+    set_title(&title);
     let details = js_sys::Object::new();
     let _ = js_sys::Reflect::set(
         &details,

@@ -331,9 +331,15 @@ impl<M: 'static> Ui<M> {
         Ok(e)
     }
 
-    /// The product name at the head of every page.
+    /// The product's icon and name at the head of every page. The icon is
+    /// decorative (empty alt): the name beside it says the same.
     pub fn brand(&self, parent: &Element) -> Result<Element, JsValue> {
         let h = self.class(parent, "header", "brand", "")?;
+        let logo = self.class(&h, "img", "logo", "")?;
+        logo.set_attribute("src", "icons/icon-32.png")?;
+        logo.set_attribute("alt", "")?;
+        logo.set_attribute("width", "20")?;
+        logo.set_attribute("height", "20")?;
         self.el(&h, "span", shared::product::PRODUCT)?
             .set_id("product");
         Ok(h)

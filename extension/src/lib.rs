@@ -16,6 +16,7 @@ pub mod effect;
 pub mod popup_state;
 pub mod settings_state;
 pub mod text;
+pub mod toolbar;
 pub mod wizard;
 
 #[cfg(target_arch = "wasm32")]

@@ -170,6 +170,20 @@ pub fn codes_file(email: &str, codes: &[String]) -> String {
     out
 }
 
+/// The toolbar button's tooltip (and its name for a screen reader): the
+/// product, then what the badge and the icon ask of the person.
+pub fn toolbar_title(state: crate::toolbar::ToolbarState) -> String {
+    use crate::toolbar::ToolbarState;
+    let product = shared::product::PRODUCT;
+    match state {
+        ToolbarState::Normal => product.to_string(),
+        ToolbarState::SetupRequired => format!("{}: set up two-factor authentication", product),
+        ToolbarState::CodesLow(1) => format!("{}: 1 recovery code left", product),
+        ToolbarState::CodesLow(left) => format!("{}: {} recovery codes left", product, left),
+        ToolbarState::AnswerWaiting => format!("{}: a web page waits for your answer", product),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,6 +273,15 @@ impl SendProblem {
                 base,
                 REQUEST_TIMEOUT.as_secs()
             ),
+            // rustls's words for a chain that does not lead to a trusted
+            // root: the fix is the store, not the address.
+            SendProblem::Connect(why) if why.contains("invalid peer certificate") => format!(
+                "The account API at {} presented a certificate this computer does not trust \
+                 ({}). If your organisation uses its own certificate authority, add it to the \
+                 system's certificate store (Debian and Ubuntu: copy it to \
+                 /usr/local/share/ca-certificates/ and run update-ca-certificates).",
+                base, why
+            ),
             SendProblem::Connect(why) => format!(
                 "Could not connect to the account API at {} ({}). Is it running, and is the \
                  address right?",

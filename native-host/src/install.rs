@@ -154,6 +154,23 @@ pub fn manifest_path(
     Ok(manifest_dir(browser, user_data_dir)?.join(format!("{}.json", product::HOST_NAME)))
 }
 
+/// Where a system package puts the manifest for every user (`None`: not
+/// confirmed). Chrome reads the per-user folder first, so a person's own
+/// `install` wins. On Windows: [`windows_registry_key`] under HKLM.
+pub fn system_manifest_dir(browser: Browser, os: Os) -> Option<&'static str> {
+    match (os, browser) {
+        (Os::Linux, Browser::Chrome) => Some("/etc/opt/chrome/native-messaging-hosts"),
+        (Os::Linux, Browser::Chromium) => Some("/etc/chromium/native-messaging-hosts"),
+        (Os::Linux, Browser::Edge) => Some("/etc/opt/edge/native-messaging-hosts"),
+        (Os::MacOs, Browser::Chrome) => Some("/Library/Google/Chrome/NativeMessagingHosts"),
+        (Os::MacOs, Browser::Chromium) => {
+            Some("/Library/Application Support/Chromium/NativeMessagingHosts")
+        }
+        (Os::MacOs, Browser::Edge) => Some("/Library/Microsoft/Edge/NativeMessagingHosts"),
+        (_, Browser::Brave) => None,
+    }
+}
+
 /// `HKCU\<this>` holds the manifest's path on Windows (default value).
 pub fn windows_registry_key(browser: Browser) -> String {
     let vendor = match browser {
@@ -480,6 +497,75 @@ mod tests {
         assert_eq!(ours["type"], template["type"]);
         assert_eq!(ours["description"], template["description"]);
         assert_eq!(ours["path"], "/opt/dialer-2fa-host");
+    }
+
+    #[test]
+    fn system_wide_manifest_dirs() {
+        assert_eq!(
+            system_manifest_dir(Browser::Chrome, Os::Linux),
+            Some("/etc/opt/chrome/native-messaging-hosts")
+        );
+        assert_eq!(
+            system_manifest_dir(Browser::Chromium, Os::Linux),
+            Some("/etc/chromium/native-messaging-hosts")
+        );
+        assert_eq!(
+            system_manifest_dir(Browser::Chrome, Os::MacOs),
+            Some("/Library/Google/Chrome/NativeMessagingHosts")
+        );
+        assert_eq!(system_manifest_dir(Browser::Brave, Os::Linux), None);
+    }
+
+    /// The .deb's assets put the packaged manifest exactly where
+    /// [`system_manifest_dir`] says Chrome and Chromium look.
+    #[test]
+    fn the_deb_installs_into_the_system_wide_dirs() {
+        let cargo_toml = include_str!("../Cargo.toml");
+        for browser in [Browser::Chrome, Browser::Chromium] {
+            let dir = system_manifest_dir(browser, Os::Linux).unwrap();
+            let asset = format!(
+                "[\"packaging/{name}.json\", \"{dir}/{name}.json\", \"644\"]",
+                name = product::HOST_NAME,
+                dir = dir.trim_start_matches('/'),
+            );
+            assert!(cargo_toml.contains(&asset), "no asset {}", asset);
+        }
+    }
+
+    /// The untested macOS and Windows installers name the same folders,
+    /// registry keys and extension as this module.
+    #[test]
+    fn the_macos_and_windows_installers_agree_with_this_module() {
+        let pkg = include_str!("../packaging/macos/build-pkg.sh");
+        for browser in [Browser::Chrome, Browser::Chromium] {
+            let dir = system_manifest_dir(browser, Os::MacOs).unwrap();
+            assert!(pkg.contains(dir.trim_start_matches('/')), "{}", dir);
+        }
+        let ps1 = include_str!("../packaging/windows/install-host.ps1");
+        assert!(ps1.contains(&format!(
+            "$Origin = '{}'",
+            product::extension_origin(product::EXTENSION_ID)
+        )));
+        assert!(ps1.contains(&format!("$HostName = '{}'", product::HOST_NAME)));
+        for browser in [Browser::Chrome, Browser::Chromium] {
+            let key = windows_registry_key(browser).replace(product::HOST_NAME, "$HostName");
+            assert!(ps1.contains(&format!("\"$Hive\\{}\"", key)), "{}", key);
+        }
+    }
+
+    /// The manifest the .deb installs system-wide (native-host/packaging/,
+    /// `make package`) is the one `install` would write for the installed
+    /// binary and the pinned extension, so the package cannot drift from
+    /// the host's own idea of its name and origin.
+    #[test]
+    fn the_packaged_system_manifest_is_the_installed_hosts() {
+        let packaged: HostManifest =
+            serde_json::from_str(include_str!("../packaging/com.dialer2fa.host.json")).unwrap();
+        let expected = HostManifest::new(
+            Path::new("/usr/bin/dialer-2fa-host"),
+            vec![product::extension_origin(product::EXTENSION_ID)],
+        );
+        assert_eq!(packaged, expected);
     }
 
     #[test]

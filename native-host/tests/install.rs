@@ -244,3 +244,47 @@ fn extension_id_is_derived_from_the_manifest_key() {
         .collect();
     assert_eq!(id, shared::product::EXTENSION_ID);
 }
+
+#[test]
+fn doctor_says_how_to_register_a_browser_that_has_no_manifest() {
+    let sandbox = Sandbox::new("doctor-fix");
+    let (ok, stdout, _) = run(&sandbox, &["doctor", "--browser", "brave"]);
+    assert!(ok);
+    assert!(stdout.contains("  brave: not installed (no "), "{}", stdout);
+    assert!(
+        stdout.contains(
+            "    fix: brave cannot start the host: run `dialer-2fa-host install --browser brave \
+             --api-url http://127.0.0.1:8787`\n"
+        ),
+        "{}",
+        stdout
+    );
+
+    let (ok, _, stderr) = run(&sandbox, &["install", "--browser", "brave"]);
+    assert!(ok, "{}", stderr);
+    let (_, stdout, _) = run(&sandbox, &["doctor", "--browser", "brave"]);
+    assert!(!stdout.contains("fix: brave"), "{}", stdout);
+}
+
+#[test]
+fn doctor_says_how_to_get_a_keyring_when_none_answers() {
+    let sandbox = Sandbox::new("doctor-keyring");
+    let output = sandbox
+        .command()
+        .args(["doctor", "--browser", "chrome"])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", sandbox.path("state"))
+        .output()
+        .expect("run host");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let keyring = stdout
+        .split("\nkeyring")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", stdout));
+    assert!(keyring.contains("\n  PROBLEM: "), "{}", stdout);
+    assert!(
+        keyring.contains("\n    fix: sign in to the desktop session so that its keyring"),
+        "{}",
+        stdout
+    );
+}

@@ -6,8 +6,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startApi, launchBrowser, expectScreen, extensionIdFromManifest, untilTrue } from './harness.mjs';
 
-const apiVersion = readFileSync(join(ROOT, 'account-api/Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
-const hostVersion = readFileSync(join(ROOT, 'native-host/Cargo.toml'), 'utf8').match(/^version = "(.+)"/m)[1];
+/** A crate's version, or the workspace's when it inherits it (`version.workspace = true`). */
+function crateVersion(crate) {
+  const own = readFileSync(join(ROOT, crate, 'Cargo.toml'), 'utf8');
+  if (/^version\.workspace = true$/m.test(own)) {
+    const workspace = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8').split(/^\[workspace\.package\]$/m)[1];
+    return workspace.match(/^version = "(.+)"/m)[1];
+  }
+  return own.match(/^version = "(.+)"/m)[1];
+}
+const apiVersion = crateVersion('account-api');
+const hostVersion = crateVersion('native-host');
 
 test('the pinned key gives the id the shared crate names', () => {
   const product = readFileSync(join(ROOT, 'shared/src/product.rs'), 'utf8');

@@ -64,14 +64,17 @@ export async function startApi({ dir = mkdtempSync(join(tmpdir(), 'd2fa-api-')),
  * API's own (its free port), written into the private copy by the same
  * script `make build` uses. `widenManifest` (match patterns) adds to
  * Chrome's externally_connectable filter only, never to web_app.json, so a
- * test can reach the service worker's own origin check.
+ * test can reach the service worker's own origin check. `systemHost` leaves
+ * the profile without a manifest, so Chromium must find the host a system
+ * package installed (scripts/deb-install-test.sh); only the host's config
+ * is written.
  *
  * `chromiumArgs` are added to Chromium's command line, `env` to the
  * environment Chromium and the host it starts inherit, and `hostPath`
  * replaces the host binary in its manifest (a wrapper that execs it).
  */
 export async function launchBrowser({
-  apiUrl, webAppOrigin, widenManifest = [], chromiumArgs = [], env: extraEnv = {}, hostPath,
+  apiUrl, webAppOrigin, widenManifest = [], systemHost = false, chromiumArgs = [], env: extraEnv = {}, hostPath,
 } = {}) {
   const base = mkdtempSync(join(tmpdir(), 'd2fa-browser-'));
   const userDataDir = join(base, 'profile');
@@ -102,7 +105,13 @@ export async function launchBrowser({
     DBUS_SESSION_BUS_ADDRESS: keyring.address,
   };
   let hostManifest = null;
-  if (apiUrl) {
+  if (apiUrl && systemHost) {
+    // The host a system package installed (/etc/chromium/native-messaging-hosts):
+    // no manifest in the profile, only the user's config naming the API.
+    const configDir = join(xdg.XDG_CONFIG_HOME, 'dialer-2fa');
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(join(configDir, 'host.json'), JSON.stringify({ api_url: apiUrl }));
+  } else if (apiUrl) {
     execFileSync(HOST_BIN, ['install', '--browser', 'chromium', '--user-data-dir', userDataDir, '--api-url', apiUrl], { env, stdio: 'pipe' });
     const manifestPath = join(userDataDir, 'NativeMessagingHosts', 'com.dialer2fa.host.json');
     hostManifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
