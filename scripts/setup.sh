@@ -12,6 +12,8 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages ------------------------------------------------------
 want=(chromium fonts-dejavu-core gnome-keyring dbus libsecret-tools binaryen oathtool zbar-tools ca-certificates curl)
+# wrk, the load generator of `make bench-api` (scripts/bench/lines.lua).
+want+=(wrk)
 # PostgreSQL for the HTTP suite's second store and the two-node test (a
 # throw-away cluster, scripts/pg-cluster.sh); Caddy, the TLS proxy in front
 # of the two nodes (deploy/Caddyfile); openssl makes that test's certificate.

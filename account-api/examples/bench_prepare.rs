@@ -1,0 +1,135 @@
+//! Prepares `scripts/bench-api.sh`'s load before any clock starts: users
+//! with the authenticator on, one open challenge each, a full session
+//! each, written straight into the store a server is about to serve; and
+//! the request bodies the load generator (wrk) sends, one per line.
+//!
+//! Why straight into the store: a steady 10 s window of verifications
+//! needs tens of thousands of distinct (challenge, TOTP step) pairs, since
+//! each code works once. Minting them over HTTP would cost minutes of
+//! sign-ins that are not what is measured; here it is one transaction.
+//! Rows are the same as the rules write (the secret sealed with the
+//! server's key under the same context, tokens hashed the same way), so
+//! the server cannot tell them from real ones.
+//!
+//!     bench_prepare (--db PATH | --database-url URL) --server-key-file KEY
+//!                   --users N --out DIR
+//!
+//! writes DIR/verify.txt (`{"challenge_token", "code"}` per line, codes for
+//! the TOTP step 20 s from now, so they are good for the next ~40 s),
+//! DIR/sign_in.txt (`{"email", "password"}` per line) and DIR/sessions.txt
+//! (a session token per line).
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use account_api::params;
+use account_api::password::{self, PasswordCost};
+use account_api::rules::authenticator::code_at;
+use account_api::rules::session;
+use account_api::secret_box::SecretBox;
+use account_api::store::db;
+use account_api::tokens::{hash_token, new_token, TokenKind};
+use rand::RngCore;
+
+const PASSWORD: &str = "bench password 1234";
+/// A challenge's life, as `rules::challenge` gives it.
+const CHALLENGE_TTL: i64 = 15 * 60;
+
+fn main() {
+    let mut db_path = String::new();
+    let mut database_url = String::new();
+    let mut key_file = String::new();
+    let mut users = 1000usize;
+    let mut out = String::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--db" => db_path = value,
+            "--database-url" => database_url = value,
+            "--server-key-file" => key_file = value,
+            "--users" => users = value.parse().expect("--users N"),
+            "--out" => out = value,
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    assert!(
+        !key_file.is_empty() && !out.is_empty(),
+        "--server-key-file and --out"
+    );
+    let secrets = SecretBox::load(std::path::Path::new(&key_file)).expect("the server key");
+    let conn = if database_url.is_empty() {
+        db::open(std::path::Path::new(&db_path)).expect("open the SQLite store")
+    } else {
+        db::connect_postgres(&database_url).expect("connect to PostgreSQL")
+    };
+    // Sign-in is measured only in the mixed load, with the cheap cost the
+    // server is started with; one hash serves every user (salted once).
+    let hash = password::hash_blocking(
+        PasswordCost {
+            memory_kib: 1024,
+            iterations: 1,
+        },
+        PASSWORD,
+    )
+    .expect("hash");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let code_time = now + 20;
+    let started = std::time::Instant::now();
+    let mut verify = Vec::with_capacity(users);
+    let mut sign_in = Vec::with_capacity(users);
+    let mut sessions = Vec::with_capacity(users);
+    let tx = conn.transaction().expect("begin");
+    let run = std::process::id();
+    for i in 0..users {
+        let email = format!("bench{run}-{i}@example.com");
+        let user_id: i64 = tx
+            .query_row(
+                "INSERT INTO users (email, password_hash, created_at, tfa_method, tfa_enabled_at)
+                 VALUES (?1, ?2, ?3, 'authenticator', ?3) RETURNING id",
+                params![email, hash, now],
+                |r| r.get(0),
+            )
+            .expect("insert user");
+        let mut secret = [0u8; 20];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let sealed = secrets
+            .seal(&secret, &format!("totp:{user_id}"))
+            .expect("seal");
+        tx.execute(
+            "UPDATE users SET totp_secret = ?1 WHERE id = ?2",
+            params![sealed, user_id],
+        )
+        .expect("store secret");
+        let challenge = new_token(TokenKind::Challenge);
+        tx.execute(
+            "INSERT INTO challenges (user_id, token_hash, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![user_id, hash_token(&challenge), now, now + CHALLENGE_TTL],
+        )
+        .expect("insert challenge");
+        let code = code_at(&secret, code_time).expect("code");
+        verify.push(serde_json::json!({"challenge_token": challenge, "code": code}).to_string());
+        sign_in.push(serde_json::json!({"email": email, "password": PASSWORD}).to_string());
+        sessions
+            .push(session::create_session(&tx, now, user_id, Some(now), None).expect("session"));
+    }
+    tx.commit().expect("commit");
+    let write = |name: &str, lines: &[String]| {
+        let path = std::path::Path::new(&out).join(name);
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        for l in lines {
+            writeln!(f, "{l}").expect("write");
+        }
+    };
+    write("verify.txt", &verify);
+    write("sign_in.txt", &sign_in);
+    write("sessions.txt", &sessions);
+    println!(
+        "prepared {users} users, challenges and sessions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
