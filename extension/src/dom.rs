@@ -11,14 +11,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use shared::native::Reply;
 use shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement};
 
 use crate::chrome;
-use crate::effect::{Answer, Effect};
+use crate::effect::{Answer, Effect, Json};
 
 /// A page's state machine as the runtime drives it.
 pub trait Page: 'static {
@@ -103,7 +102,7 @@ fn run<P: Page>(rt: &Rc<Runtime<P>>, effect: Effect<P::Key>) {
             let (d1, d2) = (done.clone(), done);
             let ok = Closure::once_into_js(move |_: JsValue| {
                 if let Some(f) = d1.borrow_mut().take() {
-                    f(Ok(serde_json::Value::Null))
+                    f(Ok(Json::null()))
                 }
             });
             let err = Closure::once_into_js(move |e: JsValue| {
@@ -131,7 +130,7 @@ fn run<P: Page>(rt: &Rc<Runtime<P>>, effect: Effect<P::Key>) {
         Effect::OpenSettings => chrome::open_options_page(),
         Effect::After(ms, key) => {
             let done = answer_later(rt, key);
-            let callback = Closure::once_into_js(move || done(Ok(serde_json::Value::Null)));
+            let callback = Closure::once_into_js(move || done(Ok(Json::null())));
             if let Some(w) = web_sys::window() {
                 let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
                     callback.unchecked_ref(),
@@ -168,19 +167,50 @@ fn read_reply(reply: JsValue) -> Answer {
             "The extension's background worker did not answer.",
         ));
     }
-    let reply: Reply = chrome::from_js(&reply).map_err(|e| {
+    // Read field by field rather than as a `shared::native::Reply`: its
+    // `result` is a `serde_json::Value`, and the page decodes the result
+    // once, from text, into the type it expects (see `effect::Json`).
+    let field = |name: &str| {
+        js_sys::Reflect::get(&reply, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    };
+    let ok = match field("ok").as_bool() {
+        Some(ok) => ok,
+        None => {
+            return Err(ErrorBody::new(
+                ErrorCode::InvalidRequest,
+                "Unexpected reply: it says neither ok nor failed.",
+            ))
+        }
+    };
+    if ok {
+        let result = field("result");
+        if result.is_undefined() || result.is_null() {
+            return Ok(Json::null());
+        }
+        return js_sys::JSON::stringify(&result)
+            .ok()
+            .and_then(|text| text.as_string())
+            .map(Json)
+            .ok_or_else(|| {
+                ErrorBody::new(
+                    ErrorCode::InvalidRequest,
+                    "Unexpected reply: its result is not JSON.",
+                )
+            });
+    }
+    let error = field("error");
+    if error.is_undefined() || error.is_null() {
+        return Err(ErrorBody::new(
+            ErrorCode::Unknown,
+            "The helper failed without saying why.",
+        ));
+    }
+    Err(chrome::from_js::<ErrorBody>(&error).unwrap_or_else(|e| {
         ErrorBody::new(
             ErrorCode::InvalidRequest,
             format!("Unexpected reply: {}", e),
         )
-    })?;
-    if reply.ok {
-        Ok(reply.result.unwrap_or(serde_json::Value::Null))
-    } else {
-        Err(reply.error.unwrap_or_else(|| {
-            ErrorBody::new(ErrorCode::Unknown, "The helper failed without saying why.")
-        }))
-    }
+    }))
 }
 
 fn download(file_name: &str, text: &str) -> Result<(), JsValue> {

@@ -64,6 +64,14 @@ mod entry {
         crate::service_worker::on_message(message, send_response)
     }
 
+    /// Called by `sw.js` each time the worker starts: opens the host's port
+    /// ahead of the first request.
+    #[cfg(feature = "sw")]
+    #[wasm_bindgen]
+    pub fn sw_warm() {
+        crate::service_worker::warm()
+    }
+
     /// Called by `sw.js` when the browser starts or the extension is
     /// installed.
     #[cfg(feature = "sw")]

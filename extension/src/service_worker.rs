@@ -68,6 +68,20 @@ pub fn on_message(message: JsValue, send_response: js_sys::Function) {
     });
 }
 
+/// Opens the port to the host (and so starts the host) if it is not open
+/// yet. Called by `sw.js` each time the worker starts, which includes the
+/// browser's start: the host's start-up then happens before anyone opens the
+/// popup, not while the popup waits for its first answer (issue 12, goal 5).
+/// An open port also keeps the worker alive, so it stays warm.
+pub fn warm() {
+    LINK.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(connect());
+        }
+    });
+}
+
 /// Sets the toolbar badge from the host's view of the session, when the
 /// browser starts or the extension is installed: the badge must warn of a
 /// required setup or of few recovery codes before anyone opens the popup.
