@@ -167,50 +167,20 @@ fn read_reply(reply: JsValue) -> Answer {
             "The extension's background worker did not answer.",
         ));
     }
-    // Read field by field rather than as a `shared::native::Reply`: its
-    // `result` is a `serde_json::Value`, and the page decodes the result
-    // once, from text, into the type it expects (see `effect::Json`).
-    let field = |name: &str| {
-        js_sys::Reflect::get(&reply, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-    };
-    let ok = match field("ok").as_bool() {
-        Some(ok) => ok,
-        None => {
-            return Err(ErrorBody::new(
+    let result = chrome::reply_parts(&reply)?;
+    if result.is_null() {
+        return Ok(Json::null());
+    }
+    js_sys::JSON::stringify(&result)
+        .ok()
+        .and_then(|text| text.as_string())
+        .map(Json)
+        .ok_or_else(|| {
+            ErrorBody::new(
                 ErrorCode::InvalidRequest,
-                "Unexpected reply: it says neither ok nor failed.",
-            ))
-        }
-    };
-    if ok {
-        let result = field("result");
-        if result.is_undefined() || result.is_null() {
-            return Ok(Json::null());
-        }
-        return js_sys::JSON::stringify(&result)
-            .ok()
-            .and_then(|text| text.as_string())
-            .map(Json)
-            .ok_or_else(|| {
-                ErrorBody::new(
-                    ErrorCode::InvalidRequest,
-                    "Unexpected reply: its result is not JSON.",
-                )
-            });
-    }
-    let error = field("error");
-    if error.is_undefined() || error.is_null() {
-        return Err(ErrorBody::new(
-            ErrorCode::Unknown,
-            "The helper failed without saying why.",
-        ));
-    }
-    Err(chrome::from_js::<ErrorBody>(&error).unwrap_or_else(|e| {
-        ErrorBody::new(
-            ErrorCode::InvalidRequest,
-            format!("Unexpected reply: {}", e),
-        )
-    }))
+                "Unexpected reply: its result is not JSON.",
+            )
+        })
 }
 
 fn download(file_name: &str, text: &str) -> Result<(), JsValue> {
