@@ -314,6 +314,38 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Adds a drawn page's event handler; it lives until the next redraw but one.
+fn listen(
+    target: &Element,
+    event: &str,
+    handler: Closure<dyn FnMut(web_sys::Event)>,
+) -> Result<(), JsValue> {
+    target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
+    HANDLERS.with(|h| h.borrow_mut().0.push(handler));
+    Ok(())
+}
+
+/// `<button type="button" id=...>label</button>`, appended to `parent`.
+fn button_element(
+    doc: &Document,
+    parent: &Element,
+    id: &str,
+    label: &str,
+    enabled: bool,
+) -> Result<Element, JsValue> {
+    let b = doc.create_element("button")?;
+    if !label.is_empty() {
+        b.set_text_content(Some(label));
+    }
+    parent.append_child(&b)?;
+    b.set_id(id);
+    b.set_attribute("type", "button")?;
+    if !enabled {
+        b.set_attribute("disabled", "")?;
+    }
+    Ok(b)
+}
+
 /// Builds elements and wires their events to the page's messages.
 pub struct Ui<M> {
     pub doc: Document,
@@ -353,11 +385,24 @@ impl<M: 'static> Ui<M> {
     }
 
     /// Sends `msg()` when `event` fires on `target`.
+    ///
+    /// The closure is boxed at once: the wiring below is then compiled once
+    /// per page, not once per button (each closure is its own type), which
+    /// was a tenth of the module's code (issue 12).
     pub fn on(
         &self,
         target: &Element,
         event: &str,
         msg: impl Fn() -> M + 'static,
+    ) -> Result<(), JsValue> {
+        self.on_boxed(target, event, Box::new(msg))
+    }
+
+    fn on_boxed(
+        &self,
+        target: &Element,
+        event: &str,
+        msg: Box<dyn Fn() -> M>,
     ) -> Result<(), JsValue> {
         let send = self.send.clone();
         let submit = event == "submit";
@@ -367,9 +412,7 @@ impl<M: 'static> Ui<M> {
             }
             send(msg())
         }) as Box<dyn FnMut(web_sys::Event)>);
-        target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
-        HANDLERS.with(|h| h.borrow_mut().0.push(handler));
-        Ok(())
+        listen(target, event, handler)
     }
 
     /// A button; `enabled: false` draws it disabled (never a dead button:
@@ -382,13 +425,8 @@ impl<M: 'static> Ui<M> {
         enabled: bool,
         msg: impl Fn() -> M + 'static,
     ) -> Result<Element, JsValue> {
-        let b = self.el(parent, "button", label)?;
-        b.set_id(id);
-        b.set_attribute("type", "button")?;
-        if !enabled {
-            b.set_attribute("disabled", "")?;
-        }
-        self.on(&b, "click", msg)?;
+        let b = button_element(&self.doc, parent, id, label, enabled)?;
+        self.on_boxed(&b, "click", Box::new(msg))?;
         Ok(b)
     }
 
@@ -403,7 +441,7 @@ impl<M: 'static> Ui<M> {
         let f = self.el(parent, "form", "")?;
         f.set_id(id);
         f.set_attribute("novalidate", "")?;
-        self.on(&f, "submit", msg)?;
+        self.on_boxed(&f, "submit", Box::new(msg))?;
         Ok(f)
     }
 

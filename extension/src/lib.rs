@@ -1,7 +1,8 @@
 //! The dialer-2fa Chrome extension, compiled to WebAssembly.
 //!
-//! Three pages, one wasm module each (cargo features `popup`, `options`,
-//! `sw`), so each loads only its own code: the background service worker
+//! Three pages (cargo features `popup`, `options`, `sw`), built by default
+//! into one wasm module that all three load (see README.md for why and the
+//! figures): the background service worker
 //! owns the native messaging port to the host; the toolbar popup and the
 //! settings page only talk to the service worker. The pages never see a
 //! secret: the host keeps them, and what crosses into the extension is
