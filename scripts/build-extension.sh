@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the unpacked extension into dist/extension: the Rust crate for
-# wasm32, wasm-bindgen --target web, wasm-opt -Oz, the pages and the manifest,
+# wasm32, wasm-bindgen --target web, wasm-opt -Oz --converge, the pages and the manifest,
 # for the web app at $WEB_APP_ORIGIN (default http://127.0.0.1:8787).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,23 +13,38 @@ rm -rf "$out"
 mkdir -p "$out/pkg"
 cd "$ROOT/extension"
 
-# One wasm module per page (cargo features popup, options, sw): each page
-# loads only its own code, which keeps the popup inside its size budget.
-for page in popup options sw; do
+# EXTENSION_MODULES=shared (the default): one wasm module with all three
+# pages' code (cargo features popup, options and sw together), loaded by the
+# popup, the settings page and the service worker alike. The three share
+# most of their code (serde's decoders, the shared types, the standard
+# library), so one module is about half the bytes of three; the popup loads
+# more than its own module would hold, but the extension as a whole is what
+# is downloaded, installed and kept in memory (issue 12, extension/README.md
+# has the figures of both layouts).
+# EXTENSION_MODULES=per-page: one module per page, each only its own code.
+modules=${EXTENSION_MODULES:-shared}
+case "$modules" in
+  shared) builds="extension:popup,options,sw" ;;
+  per-page) builds="popup:popup options:options sw:sw" ;;
+  *) echo "build-extension: EXTENSION_MODULES is shared or per-page, not $modules" >&2; exit 2 ;;
+esac
+for build in $builds; do
+  name=${build%%:*}
+  features=${build#*:}
   if have_rustup_wasm_target; then
-    echo "build-extension: $page with rustup's cargo and the wasm32 target"
-    cargo build --release --locked --target wasm32-unknown-unknown --features "$page"
+    echo "build-extension: $name ($features) with rustup's cargo and the wasm32 target"
+    cargo build --release --locked --target wasm32-unknown-unknown --features "$features"
   else
-    echo "build-extension: $page with Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2) (no rustup wasm32 target here)"
+    echo "build-extension: $name ($features) with Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2) (no rustup wasm32 target here)"
     # Debian's cargo 1.65 only knows the git index unless told to use the
     # sparse one; its own CARGO_HOME keeps its cache apart from rustup's.
     RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_SPARSE_REGISTRY=true \
       CARGO_HOME="$CACHE/debian-cargo" RUSTC=/usr/bin/rustc \
-      /usr/bin/cargo build --release --locked --target wasm32-unknown-unknown --features "$page"
+      /usr/bin/cargo build --release --locked --target wasm32-unknown-unknown --features "$features"
   fi
-  "$(wasm_bindgen_bin)" --target web --no-typescript --out-dir "$out/pkg" --out-name "$page" \
+  "$(wasm_bindgen_bin)" --target web --no-typescript --out-dir "$out/pkg" --out-name "$name" \
     target/wasm32-unknown-unknown/release/dialer_2fa_extension.wasm
-  wasm-opt -Oz --strip-debug --strip-producers "$out/pkg/${page}_bg.wasm" -o "$out/pkg/${page}_bg.wasm"
+  wasm-opt -Oz --converge --strip-debug --strip-producers "$out/pkg/${name}_bg.wasm" -o "$out/pkg/${name}_bg.wasm"
 done
 
 cp static/* "$out/"
@@ -51,7 +66,14 @@ node --input-type=module -e '
   manifest.version = version;
   writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
 ' "$out/manifest.json" "$(workspace_version)"
-for page in popup options sw; do
-  echo "build-extension: $page wasm $(gzip -9c "$out/pkg/${page}_bg.wasm" | wc -c) bytes gzipped"
+# The pages and the worker name their own module (pkg/popup.js, ...); with
+# one shared module they all load pkg/extension.js instead.
+if [ "$modules" = shared ]; then
+  for f in popup.js options.js sw.js popup.html options.html; do
+    sed -i -E 's#pkg/(popup|options|sw)(_bg\.wasm|\.js)#pkg/extension\2#g' "$out/$f"
+  done
+fi
+for w in "$out"/pkg/*_bg.wasm; do
+  echo "build-extension: $(basename "$w") $(gzip -9c "$w" | wc -c) bytes gzipped"
 done
 echo "build-extension: $out ($(du -sk "$out" | cut -f1) KB)"

@@ -97,6 +97,65 @@ pub fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, Str
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
+/// A property of a JS object, `undefined` when absent.
+pub fn field(object: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A host reply (`{"id", "ok", "result" | "error"}`) as its `result` (a JS
+/// value, `null` when absent) or its error, read field by field.
+///
+/// Not through `shared::native::Reply`: its `result` is a
+/// `serde_json::Value`, and decoding through a `Value` compiles every result
+/// type's deserializer a second time and `Value`'s own parser into the wasm,
+/// bytes the extension's size budget cannot afford (issue 12). The result is
+/// decoded once, straight into the type the caller expects.
+pub fn reply_parts(reply: &JsValue) -> Result<JsValue, shared::ErrorBody> {
+    use shared::{ErrorBody, ErrorCode};
+    match field(reply, "ok").as_bool() {
+        Some(true) => {
+            let result = field(reply, "result");
+            Ok(if result.is_undefined() {
+                JsValue::NULL
+            } else {
+                result
+            })
+        }
+        Some(false) => {
+            let error = field(reply, "error");
+            if error.is_undefined() || error.is_null() {
+                return Err(ErrorBody::new(
+                    ErrorCode::Unknown,
+                    "The helper failed without saying why.",
+                ));
+            }
+            Err(from_js::<ErrorBody>(&error).unwrap_or_else(|e| {
+                ErrorBody::new(
+                    ErrorCode::InvalidRequest,
+                    format!("Unexpected reply: {}", e),
+                )
+            }))
+        }
+        None => Err(ErrorBody::new(
+            ErrorCode::InvalidRequest,
+            "Unexpected reply: it says neither ok nor failed.",
+        )),
+    }
+}
+
+/// A host reply's result as `T`, or its error.
+pub fn reply_result<T: serde::de::DeserializeOwned>(
+    reply: &JsValue,
+) -> Result<T, shared::ErrorBody> {
+    let result = reply_parts(reply)?;
+    from_js::<T>(&result).map_err(|e| {
+        shared::ErrorBody::new(
+            shared::ErrorCode::InvalidRequest,
+            format!("the host's reply had an unexpected shape: {}", e),
+        )
+    })
+}
+
 /// Sets the toolbar badge ("" clears it), in the colour of a warning, and
 /// the icon and title of the state it stands for (`toolbar`), so the state
 /// does not rest on the badge's few pixels of colour alone.

@@ -11,14 +11,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use shared::native::Reply;
 use shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement};
 
 use crate::chrome;
-use crate::effect::{Answer, Effect};
+use crate::effect::{Answer, Effect, Json};
 
 /// A page's state machine as the runtime drives it.
 pub trait Page: 'static {
@@ -103,7 +102,7 @@ fn run<P: Page>(rt: &Rc<Runtime<P>>, effect: Effect<P::Key>) {
             let (d1, d2) = (done.clone(), done);
             let ok = Closure::once_into_js(move |_: JsValue| {
                 if let Some(f) = d1.borrow_mut().take() {
-                    f(Ok(serde_json::Value::Null))
+                    f(Ok(Json::null()))
                 }
             });
             let err = Closure::once_into_js(move |e: JsValue| {
@@ -131,7 +130,7 @@ fn run<P: Page>(rt: &Rc<Runtime<P>>, effect: Effect<P::Key>) {
         Effect::OpenSettings => chrome::open_options_page(),
         Effect::After(ms, key) => {
             let done = answer_later(rt, key);
-            let callback = Closure::once_into_js(move || done(Ok(serde_json::Value::Null)));
+            let callback = Closure::once_into_js(move || done(Ok(Json::null())));
             if let Some(w) = web_sys::window() {
                 let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
                     callback.unchecked_ref(),
@@ -168,19 +167,20 @@ fn read_reply(reply: JsValue) -> Answer {
             "The extension's background worker did not answer.",
         ));
     }
-    let reply: Reply = chrome::from_js(&reply).map_err(|e| {
-        ErrorBody::new(
-            ErrorCode::InvalidRequest,
-            format!("Unexpected reply: {}", e),
-        )
-    })?;
-    if reply.ok {
-        Ok(reply.result.unwrap_or(serde_json::Value::Null))
-    } else {
-        Err(reply.error.unwrap_or_else(|| {
-            ErrorBody::new(ErrorCode::Unknown, "The helper failed without saying why.")
-        }))
+    let result = chrome::reply_parts(&reply)?;
+    if result.is_null() {
+        return Ok(Json::null());
     }
+    js_sys::JSON::stringify(&result)
+        .ok()
+        .and_then(|text| text.as_string())
+        .map(Json)
+        .ok_or_else(|| {
+            ErrorBody::new(
+                ErrorCode::InvalidRequest,
+                "Unexpected reply: its result is not JSON.",
+            )
+        })
 }
 
 fn download(file_name: &str, text: &str) -> Result<(), JsValue> {
@@ -314,6 +314,38 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Adds a drawn page's event handler; it lives until the next redraw but one.
+fn listen(
+    target: &Element,
+    event: &str,
+    handler: Closure<dyn FnMut(web_sys::Event)>,
+) -> Result<(), JsValue> {
+    target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
+    HANDLERS.with(|h| h.borrow_mut().0.push(handler));
+    Ok(())
+}
+
+/// `<button type="button" id=...>label</button>`, appended to `parent`.
+fn button_element(
+    doc: &Document,
+    parent: &Element,
+    id: &str,
+    label: &str,
+    enabled: bool,
+) -> Result<Element, JsValue> {
+    let b = doc.create_element("button")?;
+    if !label.is_empty() {
+        b.set_text_content(Some(label));
+    }
+    parent.append_child(&b)?;
+    b.set_id(id);
+    b.set_attribute("type", "button")?;
+    if !enabled {
+        b.set_attribute("disabled", "")?;
+    }
+    Ok(b)
+}
+
 /// Builds elements and wires their events to the page's messages.
 pub struct Ui<M> {
     pub doc: Document,
@@ -359,11 +391,24 @@ impl<M: 'static> Ui<M> {
     }
 
     /// Sends `msg()` when `event` fires on `target`.
+    ///
+    /// The closure is boxed at once: the wiring below is then compiled once
+    /// per page, not once per button (each closure is its own type), which
+    /// was a tenth of the module's code (issue 12).
     pub fn on(
         &self,
         target: &Element,
         event: &str,
         msg: impl Fn() -> M + 'static,
+    ) -> Result<(), JsValue> {
+        self.on_boxed(target, event, Box::new(msg))
+    }
+
+    fn on_boxed(
+        &self,
+        target: &Element,
+        event: &str,
+        msg: Box<dyn Fn() -> M>,
     ) -> Result<(), JsValue> {
         let send = self.send.clone();
         let submit = event == "submit";
@@ -373,9 +418,7 @@ impl<M: 'static> Ui<M> {
             }
             send(msg())
         }) as Box<dyn FnMut(web_sys::Event)>);
-        target.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref())?;
-        HANDLERS.with(|h| h.borrow_mut().0.push(handler));
-        Ok(())
+        listen(target, event, handler)
     }
 
     /// A button; `enabled: false` draws it disabled (never a dead button:
@@ -388,13 +431,8 @@ impl<M: 'static> Ui<M> {
         enabled: bool,
         msg: impl Fn() -> M + 'static,
     ) -> Result<Element, JsValue> {
-        let b = self.el(parent, "button", label)?;
-        b.set_id(id);
-        b.set_attribute("type", "button")?;
-        if !enabled {
-            b.set_attribute("disabled", "")?;
-        }
-        self.on(&b, "click", msg)?;
+        let b = button_element(&self.doc, parent, id, label, enabled)?;
+        self.on_boxed(&b, "click", Box::new(msg))?;
         Ok(b)
     }
 
@@ -409,7 +447,7 @@ impl<M: 'static> Ui<M> {
         let f = self.el(parent, "form", "")?;
         f.set_id(id);
         f.set_attribute("novalidate", "")?;
-        self.on(&f, "submit", msg)?;
+        self.on_boxed(&f, "submit", Box::new(msg))?;
         Ok(f)
     }
 

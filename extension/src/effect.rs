@@ -9,7 +9,28 @@ use shared::{ErrorBody, ErrorCode};
 
 /// The outcome of an effect: the host's `result` (still JSON: the machine
 /// decodes it into the type it expects) or the error.
-pub type Answer = Result<serde_json::Value, ErrorBody>;
+pub type Answer = Result<Json, ErrorBody>;
+
+/// A host result as JSON text, decoded once, straight into the type the
+/// machine expects. Text rather than `serde_json::Value`: decoding through a
+/// `Value` compiles every result type's deserializer a second time (for the
+/// `Value` deserializer) and pulls `Value`'s own parser into the wasm, which
+/// is most of the bytes the popup's size budget cannot afford (issue 12).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json(pub String);
+
+impl Json {
+    /// The answer of an effect with no result (a clipboard write, a timer).
+    pub fn null() -> Json {
+        Json("null".into())
+    }
+}
+
+impl From<serde_json::Value> for Json {
+    fn from(value: serde_json::Value) -> Json {
+        Json(value.to_string())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect<K> {
@@ -43,8 +64,8 @@ impl<K> Effect<K> {
 
 /// A host result as the type its request is answered with.
 pub fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, ErrorBody> {
-    let value = answer?;
-    serde_json::from_value(value).map_err(|e| {
+    let json = answer?;
+    serde_json::from_str(&json.0).map_err(|e| {
         ErrorBody::new(
             ErrorCode::InvalidRequest,
             format!("The helper answered in a way this extension does not understand ({}). Install the same release of both.", e),

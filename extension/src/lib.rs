@@ -1,7 +1,8 @@
 //! The dialer-2fa Chrome extension, compiled to WebAssembly.
 //!
-//! Three pages, one wasm module each (cargo features `popup`, `options`,
-//! `sw`), so each loads only its own code: the background service worker
+//! Three pages (cargo features `popup`, `options`, `sw`), built by default
+//! into one wasm module that all three load (see README.md for why and the
+//! figures): the background service worker
 //! owns the native messaging port to the host; the toolbar popup and the
 //! settings page only talk to the service worker. The pages never see a
 //! secret: the host keeps them, and what crosses into the extension is
@@ -63,6 +64,14 @@ mod entry {
     #[wasm_bindgen]
     pub fn sw_on_message(message: JsValue, send_response: js_sys::Function) {
         crate::service_worker::on_message(message, send_response)
+    }
+
+    /// Called by `sw.js` each time the worker starts: opens the host's port
+    /// ahead of the first request.
+    #[cfg(feature = "sw")]
+    #[wasm_bindgen]
+    pub fn sw_warm() {
+        crate::service_worker::warm()
     }
 
     /// Called by `sw.js` when the browser starts or the extension is

@@ -162,9 +162,16 @@ pub fn badge(session: &SessionView) -> String {
 
 impl Popup {
     /// The first screen and the requests that fill it.
+    ///
+    /// The sign-in form is drawn at once, before the host answers: most
+    /// opens of a signed-out popup end there anyway, and waiting for the
+    /// host first would put its round trip (and, cold, its start) between
+    /// the click on the toolbar and a usable form (issue 12, goal 5). The
+    /// session's answer then moves a signed-in person on, and the status
+    /// fills in the footer.
     pub fn init() -> (Popup, Fx) {
         let popup = Popup {
-            screen: Screen::Loading,
+            screen: Screen::SignIn,
             status: None,
             busy: false,
             error: None,
@@ -655,7 +662,7 @@ mod tests {
     use shared::native::ApiReachability;
 
     fn ok<T: serde::Serialize>(v: T) -> Answer {
-        Ok(serde_json::to_value(v).unwrap())
+        Ok(serde_json::to_value(v).unwrap().into())
     }
 
     fn status(reachable: bool) -> StatusResult {
@@ -718,9 +725,10 @@ mod tests {
     }
 
     #[test]
-    fn starts_by_asking_status_and_session() {
+    fn starts_on_the_sign_in_form_and_asks_status_and_session() {
         let (p, fx) = Popup::init();
-        assert_eq!(p.screen_name(), "loading");
+        assert_eq!(p.screen_name(), "sign-in");
+        assert!(!p.busy, "the form works before the host answers");
         assert_eq!(
             fx,
             vec![
@@ -729,6 +737,33 @@ mod tests {
                 Effect::Send(Request::Account(AccountRequest::WebAppPrompt), Key::Prompt)
             ]
         );
+    }
+
+    #[test]
+    fn a_signed_in_session_replaces_the_early_sign_in_form() {
+        let (mut p, _) = Popup::init();
+        assert_eq!(p.screen_name(), "sign-in");
+        let fx = p.update(Msg::Answered(
+            Key::Session,
+            ok(session(two_factor(true, false, 10))),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert!(fx.contains(&Effect::Send(
+            Request::VaultList {
+                account: Some("a@example.com".into())
+            },
+            Key::VaultList
+        )));
+    }
+
+    #[test]
+    fn a_missing_host_replaces_the_early_sign_in_form() {
+        let (mut p, _) = Popup::init();
+        p.update(Msg::Answered(
+            Key::Session,
+            Err(ErrorBody::new(ErrorCode::HostNotInstalled, "not found")),
+        ));
+        assert_eq!(p.screen_name(), "host-missing");
     }
 
     fn signed_in_popup() -> Popup {
@@ -929,7 +964,7 @@ mod tests {
         assert_eq!(p.screen_name(), "challenge");
         assert_eq!(p.update(Msg::Resend), vec![]);
         for _ in 0..text::DEFAULT_RESEND_COOLDOWN {
-            p.update(Msg::Answered(Key::Tick, Ok(json!(null))));
+            p.update(Msg::Answered(Key::Tick, Ok(json!(null).into())));
         }
         match &p.screen {
             Screen::Challenge(c) => assert_eq!(c.resend_in, 0),

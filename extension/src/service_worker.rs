@@ -5,11 +5,18 @@
 //! with the host's `Reply`. The port is opened on first use and `hello` is
 //! exchanged before anything else, as the protocol requires; requests that
 //! arrive meanwhile wait for it.
+//!
+//! The worker forwards requests and replies as the JS objects they are,
+//! checking only what it needs (a request's `type`, a reply's `id`): the
+//! host is the one that reads and checks every request (it is the trust
+//! boundary, and refuses what it does not know), and the page decodes its
+//! reply. Decoding them here too would compile every request and reply type's
+//! deserializer into this module a second time, most of its bytes (issue 12).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use shared::native::{HelloResult, HostMessage, Reply, Request, RequestFrame, PROTOCOL_VERSION};
+use shared::native::{HelloResult, Reply, Request, RequestFrame, PROTOCOL_VERSION};
 use shared::product::HOST_NAME;
 use shared::two_factor::{AccountRequest, SessionView};
 use shared::{ErrorBody, ErrorCode};
@@ -27,7 +34,7 @@ struct Link {
     /// Set once the host answered `hello`.
     ready: bool,
     /// Requests waiting for `hello`'s answer.
-    waiting: Vec<(Request, js_sys::Function)>,
+    waiting: Vec<(js_sys::Object, js_sys::Function)>,
     /// Requests sent to the host, by id, with the page's callback.
     pending: HashMap<u64, js_sys::Function>,
     // The listeners live as long as the port.
@@ -40,14 +47,14 @@ thread_local! {
 }
 
 pub fn on_message(message: JsValue, send_response: js_sys::Function) {
-    let request: Request = match chrome::from_js(&message) {
+    let request = match page_request(&message) {
         Ok(request) => request,
-        Err(e) => {
+        Err(why) => {
             respond(
                 &send_response,
                 &Reply::failure(
                     None,
-                    ErrorBody::new(ErrorCode::InvalidRequest, format!("not a request: {}", e)),
+                    ErrorBody::new(ErrorCode::InvalidRequest, format!("not a request: {}", why)),
                 ),
             );
             return;
@@ -68,15 +75,44 @@ pub fn on_message(message: JsValue, send_response: js_sys::Function) {
     });
 }
 
+/// A page's request as a fresh object to number and forward: a JS object
+/// with a string `type`, not `hello` (the worker's own, once per port). The
+/// rest is the host's to check.
+fn page_request(message: &JsValue) -> Result<js_sys::Object, String> {
+    if !message.is_object() || js_sys::Array::is_array(message) {
+        return Err("not an object".into());
+    }
+    match chrome::field(message, "type").as_string() {
+        Some(kind) if kind == "hello" => Err("hello is the worker's own".into()),
+        Some(_) => Ok(js_sys::Object::assign(
+            &js_sys::Object::new(),
+            message.unchecked_ref(),
+        )),
+        None => Err("no type".into()),
+    }
+}
+
+/// Opens the port to the host (and so starts the host) if it is not open
+/// yet. Called by `sw.js` each time the worker starts, which includes the
+/// browser's start: the host's start-up then happens before anyone opens the
+/// popup, not while the popup waits for its first answer (issue 12, goal 5).
+/// An open port also keeps the worker alive, so it stays warm.
+pub fn warm() {
+    LINK.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(connect());
+        }
+    });
+}
+
 /// Sets the toolbar badge from the host's view of the session, when the
 /// browser starts or the extension is installed: the badge must warn of a
 /// required setup or of few recovery codes before anyone opens the popup.
 pub fn refresh_badge() {
     let request = chrome::to_js(&Request::Account(AccountRequest::Session));
     let callback = Closure::once_into_js(move |reply: JsValue| {
-        let session = chrome::from_js::<Reply>(&reply)
-            .ok()
-            .and_then(|r| r.into_result::<SessionView>().ok());
+        let session = chrome::reply_result::<SessionView>(&reply).ok();
         // No host, no API, no session: nothing to warn about yet.
         if let Some(session) = session {
             chrome::set_badge(&crate::popup_state::badge(&session));
@@ -111,26 +147,25 @@ fn connect() -> Link {
     }
 }
 
-fn send(link: &mut Link, request: Request, send_response: js_sys::Function) {
+fn send(link: &mut Link, request: js_sys::Object, send_response: js_sys::Function) {
     let id = link.next_id;
     link.next_id += 1;
     link.pending.insert(id, send_response);
-    link.port
-        .post_message(&chrome::to_js(&RequestFrame { id, request }));
+    // Ours, not the page's: the id the reply is matched by.
+    let _ = js_sys::Reflect::set(
+        &request,
+        &JsValue::from_str("id"),
+        &JsValue::from_f64(id as f64),
+    );
+    link.port.post_message(&request);
 }
 
 fn on_host_message(message: JsValue) {
-    let reply = match chrome::from_js::<HostMessage>(&message) {
-        Ok(HostMessage::Reply(reply)) => reply,
-        // Events are for pages that listen; none does yet.
-        Ok(HostMessage::Event(_)) => return,
-        Err(e) => {
-            web_sys::console::warn_1(&JsValue::from_str(&format!(
-                "dialer-2fa: unreadable message from the host: {}",
-                e
-            )));
-            return;
-        }
+    // A reply carries its request's id; host events carry none, and are for
+    // pages that listen (none does yet).
+    let id = match chrome::field(&message, "id").as_f64() {
+        Some(id) if id >= 0.0 && id.fract() == 0.0 => id as u64,
+        _ => return,
     };
     LINK.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -138,8 +173,8 @@ fn on_host_message(message: JsValue) {
             Some(link) => link,
             None => return,
         };
-        if reply.id == Some(HELLO_ID) && !link.ready {
-            let refused = match reply.into_result::<HelloResult>() {
+        if id == HELLO_ID && !link.ready {
+            let refused = match chrome::reply_result::<HelloResult>(&message) {
                 Ok(hello) if hello.protocol == PROTOCOL_VERSION => None,
                 Ok(hello) => Some(ErrorBody::new(
                     ErrorCode::InvalidRequest,
@@ -165,8 +200,12 @@ fn on_host_message(message: JsValue) {
             }
             return;
         }
-        if let Some(callback) = reply.id.and_then(|id| link.pending.remove(&id)) {
-            respond(&callback, &reply);
+        if let Some(callback) = link.pending.remove(&id) {
+            if callback.call1(&JsValue::NULL, &message).is_err() {
+                web_sys::console::warn_1(&JsValue::from_str(
+                    "dialer-2fa: the page that asked is gone",
+                ));
+            }
         }
     });
 }

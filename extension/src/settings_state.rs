@@ -506,7 +506,7 @@ mod tests {
     use shared::api::{SmsCodeSent, TwoFactorState};
 
     fn ok<T: serde::Serialize>(v: T) -> Answer {
-        Ok(serde_json::to_value(v).unwrap())
+        Ok(serde_json::to_value(v).unwrap().into())
     }
 
     fn session(method: Option<TwoFactorMethod>, required_by: &[&str]) -> SessionView {
@@ -881,7 +881,10 @@ mod tests {
             }),
         ));
         s.update(Msg::Revoke(1));
-        s.update(Msg::Answered(Key::Revoke(1), Ok(serde_json::json!({}))));
+        s.update(Msg::Answered(
+            Key::Revoke(1),
+            Ok(serde_json::json!({}).into()),
+        ));
         assert_eq!(s.devices.as_ref().unwrap().len(), 1);
     }
 

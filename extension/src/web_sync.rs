@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 
 use shared::api::HandoffCode;
-use shared::native::{Reply, Request};
+use shared::native::Request;
 use shared::two_factor::AccountRequest;
 use shared::web_sync::{ExternalReply, ExternalRequest, WebAppConfig, WebAppOrigin};
 use shared::{ErrorBody, ErrorCode};
@@ -91,17 +91,8 @@ pub fn on_external_message(
         }
     };
     let callback = Closure::once_into_js(move |reply: JsValue| {
-        let reply = match chrome::from_js::<Reply>(&reply) {
-            Ok(reply) => reply,
-            Err(e) => {
-                return answer(
-                    &send_response,
-                    &failure(ErrorBody::new(ErrorCode::Internal, e)),
-                )
-            }
-        };
         let external = if wants_code {
-            match reply.into_result::<HandoffCode>() {
+            match chrome::reply_result::<HandoffCode>(&reply) {
                 Ok(handoff) => ExternalReply {
                     ok: true,
                     code: Some(handoff.code),
@@ -109,16 +100,15 @@ pub fn on_external_message(
                 },
                 Err(error) => failure(error),
             }
-        } else if reply.ok {
-            ExternalReply {
-                ok: true,
-                code: None,
-                error: None,
-            }
         } else {
-            failure(reply.error.unwrap_or_else(|| {
-                ErrorBody::new(ErrorCode::Unknown, "the helper failed without saying why")
-            }))
+            match chrome::reply_parts(&reply) {
+                Ok(_) => ExternalReply {
+                    ok: true,
+                    code: None,
+                    error: None,
+                },
+                Err(error) => failure(error),
+            }
         };
         answer(&send_response, &external);
     });

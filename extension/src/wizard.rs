@@ -496,7 +496,7 @@ mod tests {
     use serde_json::json;
 
     fn ok<T: serde::Serialize>(v: T) -> Answer {
-        Ok(serde_json::to_value(v).unwrap())
+        Ok(serde_json::to_value(v).unwrap().into())
     }
 
     fn setup_answer() -> AuthenticatorSetup {
@@ -576,7 +576,7 @@ mod tests {
             Err(ErrorBody::new(ErrorCode::Unknown, "denied")),
         ));
         assert!(!w.can_complete());
-        w.update(WizMsg::Answered(WizKey::CopyCodes, Ok(json!(null))));
+        w.update(WizMsg::Answered(WizKey::CopyCodes, Ok(json!(null).into())));
         assert!(w.can_complete());
         let (_, outcome) = w.update(WizMsg::Complete);
         assert_eq!(outcome, Outcome::Finished);
@@ -684,10 +684,10 @@ mod tests {
         assert_eq!(w.resend_in, 30);
         assert_eq!(w.update(WizMsg::Resend).0, vec![]);
         for _ in 0..29 {
-            let (fx, _) = w.update(WizMsg::Answered(WizKey::Tick, Ok(json!(null))));
+            let (fx, _) = w.update(WizMsg::Answered(WizKey::Tick, Ok(json!(null).into())));
             assert_eq!(fx.len(), 1);
         }
-        let (fx, _) = w.update(WizMsg::Answered(WizKey::Tick, Ok(json!(null))));
+        let (fx, _) = w.update(WizMsg::Answered(WizKey::Tick, Ok(json!(null).into())));
         assert!(fx.is_empty());
         let (fx, _) = w.update(WizMsg::Resend);
         assert_eq!(

@@ -2,7 +2,7 @@
 // Chrome only delivers events to listeners added on the worker's first turn,
 // so the listeners are registered here and forward once the module is ready.
 import init, {
-  sw_on_message, sw_on_external_message, sw_refresh_badge, sw_configure_web_app,
+  sw_on_message, sw_on_external_message, sw_refresh_badge, sw_configure_web_app, sw_warm,
 } from './pkg/sw.js';
 
 // The web app's origin is build configuration (web_app.json, written with the
@@ -11,6 +11,10 @@ import init, {
 const webApp = fetch('./web_app.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
 const ready = Promise.all([init({ module_or_path: './pkg/sw_bg.wasm' }), webApp])
   .then(([, config]) => sw_configure_web_app(config));
+
+// Start the host as the worker starts (the browser's start included), so the
+// popup's first request does not wait for the host to start.
+ready.then(sw_warm);
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (sender.id !== chrome.runtime.id) return false;
