@@ -100,7 +100,7 @@ def summary(name, samples, goal_ms=None):
     goal = ""
     if goal_ms is not None:
         goal = "   goal: median <= %.3f ms  %s" % (goal_ms, "PASS" if median <= goal_ms else "FAIL")
-    print("%-34s median %8.3f ms   p99 %8.3f ms   (%d runs)%s"
+    print("%-34s median %8.4f ms   p99 %8.4f ms   (%d runs)%s"
           % (name, median, p99 * 1e3, len(samples), goal))
 
 # 1. start -> hello reply
