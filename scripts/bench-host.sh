@@ -4,16 +4,24 @@
 #      hello, wait for the reply (BENCH_STARTS runs, default 200);
 #   2. round trip of a cached `status` on one open port (BENCH_STATUS runs,
 #      default 2000), against a loopback health endpoint.
-# Prints median and p99 of each. Uses a release build (BENCH_PROFILE=debug
-# for target/debug). Each run has its own temp config, data and state dirs.
+# Prints median and p99 of each, and issue 12's goal for the status round
+# trip (median <= 100 us) as PASS or FAIL. A benchmark, not a test: it
+# always exits 0 when it ran. Uses a release build (BENCH_PROFILE=debug for
+# target/debug; BENCH_HOST_BIN=/path benches that binary as it is). Each run
+# has its own temp config, data and state dirs. The driver reads and writes
+# the pipes with plain os.read/os.write, so the figure is mostly the host's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile="${BENCH_PROFILE:-release}"
-if [ "$profile" = release ]; then
-    cargo build --release --locked -p dialer-2fa-host >&2
+if [ -n "${BENCH_HOST_BIN:-}" ]; then
+    bin="$BENCH_HOST_BIN"
+else
+    if [ "$profile" = release ]; then
+        cargo build --release --locked -p dialer-2fa-host >&2
+    fi
+    bin="$PWD/target/$profile/dialer-2fa-host"
 fi
-bin="$PWD/target/$profile/dialer-2fa-host"
 [ -x "$bin" ] || { echo "bench-host: $bin is missing" >&2; exit 1; }
 
 python3 - "$bin" "${BENCH_STARTS:-200}" "${BENCH_STATUS:-2000}" <<'PY'
@@ -50,12 +58,34 @@ def frame(obj):
     body = json.dumps(obj).encode()
     return struct.pack("=I", len(body)) + body
 
+def read_exact(fd, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, n - got)
+        if not chunk:
+            raise SystemExit("bench-host: the host closed its output")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
 def read_reply(out):
-    header = out.read(4)
-    if len(header) < 4:
+    # One read usually brings the whole frame; ask for more only if not.
+    fd = out.fileno()
+    data = os.read(fd, 65536)
+    if not data:
         raise SystemExit("bench-host: the host closed its output")
-    (n,) = struct.unpack("=I", header)
-    return json.loads(out.read(n))
+    if len(data) < 4:
+        data += read_exact(fd, 4 - len(data))
+    (n,) = struct.unpack("=I", data[:4])
+    if len(data) < 4 + n:
+        data += read_exact(fd, 4 + n - len(data))
+    assert len(data) == 4 + n, "bench-host: more than one frame in one read"
+    return json.loads(data[4:])
+
+def write_all(inp, data):
+    fd = inp.fileno()
+    while data:
+        data = data[os.write(fd, data):]
 
 def spawn():
     return subprocess.Popen([binary, ORIGIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -63,18 +93,22 @@ def spawn():
 
 HELLO = frame({"id": 1, "type": "hello", "protocol": 1})
 
-def summary(name, samples):
+def summary(name, samples, goal_ms=None):
     samples = sorted(samples)
     p99 = samples[min(len(samples) - 1, int(round(0.99 * len(samples))) - 1)]
-    print("%-34s median %8.3f ms   p99 %8.3f ms   (%d runs)"
-          % (name, statistics.median(samples) * 1e3, p99 * 1e3, len(samples)))
+    median = statistics.median(samples) * 1e3
+    goal = ""
+    if goal_ms is not None:
+        goal = "   goal: median <= %.3f ms  %s" % (goal_ms, "PASS" if median <= goal_ms else "FAIL")
+    print("%-34s median %8.4f ms   p99 %8.4f ms   (%d runs)%s"
+          % (name, median, p99 * 1e3, len(samples), goal))
 
 # 1. start -> hello reply
 start_samples = []
 for _ in range(starts):
     t0 = time.perf_counter()
     p = spawn()
-    p.stdin.write(HELLO)
+    write_all(p.stdin, HELLO)
     reply = read_reply(p.stdout)
     start_samples.append(time.perf_counter() - t0)
     assert reply["ok"], reply
@@ -83,19 +117,20 @@ for _ in range(starts):
 
 # 2. cached status round trip
 p = spawn()
-p.stdin.write(HELLO)
+write_all(p.stdin, HELLO)
 read_reply(p.stdout)
 status_samples = []
 warmed = 0.0
 next_id = 2
 for _ in range(status_runs):
     if time.perf_counter() - warmed > 4.0:  # the host caches health for 5 s
-        p.stdin.write(frame({"id": next_id, "type": "status"}))
+        write_all(p.stdin, frame({"id": next_id, "type": "status"}))
         assert read_reply(p.stdout)["result"]["api"]["reachable"]
         next_id += 1
         warmed = time.perf_counter()
+    request = frame({"id": next_id, "type": "status"})
     t0 = time.perf_counter()
-    p.stdin.write(frame({"id": next_id, "type": "status"}))
+    write_all(p.stdin, request)
     reply = read_reply(p.stdout)
     status_samples.append(time.perf_counter() - t0)
     assert reply["id"] == next_id and reply["ok"], reply
@@ -106,5 +141,5 @@ server.shutdown()
 
 print("dialer-2fa-host bench (%s)" % binary)
 summary("host start -> hello reply", start_samples)
-summary("cached status round trip", status_samples)
+summary("cached status round trip", status_samples, goal_ms=0.100)
 PY

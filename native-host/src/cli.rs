@@ -18,7 +18,7 @@ use shared::product;
 use crate::config::{self, HostConfig};
 use crate::dispatch::Dispatcher;
 use crate::install::{self, Browser, InstallOptions};
-use crate::{doctor, logging, port};
+use crate::{doctor, logging, port, stdio};
 
 /// Exit code when the config cannot be read.
 pub const EXIT_CONFIG: u8 = 2;
@@ -242,7 +242,8 @@ fn run_for_browser(origin: &str) -> ExitCode {
                 return None;
             }
         };
-        Some(port::serve(tokio::io::stdin(), tokio::io::stdout(), dispatcher, tx, rx).await)
+        let (input, output) = stdio::browser_stdio();
+        Some(port::serve(input, output, dispatcher, tx, rx).await)
     });
     // Blocking keyring or SQLite work still running must not keep a
     // finished port's process alive.

@@ -25,4 +25,5 @@ pub mod protocol;
 pub mod secrets;
 pub mod services;
 pub mod status_cache;
+pub mod stdio;
 pub mod vault;

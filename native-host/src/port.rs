@@ -174,7 +174,10 @@ fn spawn_request(
         let id = frame.id;
         let kind = frame.request.kind();
         let started = Instant::now();
-        let work = tokio::spawn(async move { dispatcher.handle(frame.request).await });
+        // Boxed inside the task: the future of `handle` is as large as its
+        // largest action, and unboxed it was copied at each step of
+        // `spawn` on every request, `status` included.
+        let work = tokio::spawn(async move { Box::pin(dispatcher.handle(frame.request)).await });
         let outcome = work.await.unwrap_or_else(|_| {
             Err(ErrorBody::new(
                 ErrorCode::Internal,

@@ -10,6 +10,19 @@ use shared::{ErrorBody, ErrorCode};
 
 /// Parses one frame's payload as a request, or says why it is not one.
 pub fn decode_request(payload: &[u8]) -> Result<RequestFrame, Reply> {
+    // A well-formed request is parsed in one pass. Only a frame that fails
+    // goes through `Value`, to find its id and type for the error reply;
+    // that second pass decides every error exactly as before (a duplicate
+    // key, which the one-pass parse refuses, lands there too).
+    if let Ok(frame) = serde_json::from_slice::<RequestFrame>(payload) {
+        return Ok(frame);
+    }
+    decode_through_value(payload)
+}
+
+/// The two-pass decode: JSON to `Value`, then to a request, keeping the id
+/// and type seen on the way for the error message.
+fn decode_through_value(payload: &[u8]) -> Result<RequestFrame, Reply> {
     let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
         Reply::failure(
             None,
@@ -170,6 +183,72 @@ mod tests {
                 .map(|(id, request)| RequestFrame { id, request })
                 .collect();
             prop_assert_eq!(decoded, expected);
+        }
+    }
+
+    /// What a decode came to, comparable across the two paths.
+    fn outcome(result: Result<RequestFrame, Reply>) -> Result<RequestFrame, serde_json::Value> {
+        result.map_err(|reply| serde_json::to_value(reply).unwrap())
+    }
+
+    #[test]
+    fn one_pass_decides_like_the_value_pass_on_awkward_frames() {
+        let frames: &[&[u8]] = &[
+            br#"{"id":1,"type":"status"}"#,
+            br#"{"type":"status","id":1}"#,
+            br#" {"id":1,"type":"status"} "#,
+            br#"{"id":1,"type":"status","extra":[1,{"a":2}]}"#,
+            br#"{"id":1,"type":"hello","protocol":1,"type":"status"}"#,
+            br#"{"id":1,"type":"status","type":"hello","protocol":1}"#,
+            br#"{"id":1,"id":2,"type":"status"}"#,
+            br#"{"id":1,"type":"hello","protocol":1,"protocol":2}"#,
+            br#"{"id":1,"type":"vault_save","account":"a","codes":["x"],"account":"b"}"#,
+            br#"{"id":1.0,"type":"status"}"#,
+            br#"{"id":-1,"type":"status"}"#,
+            br#"{"id":18446744073709551616,"type":"status"}"#,
+            br#"{"id":1,"type":"status"} x"#,
+            br#"{"id":1,"type":"st\u0061tus"}"#,
+            br#"{"id":1,"type":null}"#,
+            br#"{"id":1}"#,
+            b"{\"id\":1,\"type\":\"status\",\"x\":\"\xff\"}",
+            b"",
+            b"null",
+        ];
+        for frame in frames {
+            assert_eq!(
+                outcome(decode_request(frame)),
+                outcome(decode_through_value(frame)),
+                "{}",
+                String::from_utf8_lossy(frame)
+            );
+        }
+    }
+
+    proptest! {
+        /// Any request, with any of its keys repeated with another
+        /// request's value, decodes the same by both paths.
+        #[test]
+        fn one_pass_decides_like_the_value_pass(
+            id in any::<u64>(),
+            request in any_request(),
+            other in any_request(),
+            repeat in any::<prop::sample::Index>(),
+        ) {
+            let frame = serde_json::to_value(RequestFrame { id, request }).unwrap();
+            let other = serde_json::to_value(RequestFrame { id: 0, request: other }).unwrap();
+            let mut text = frame.to_string();
+            let extra: Vec<_> = other.as_object().unwrap().iter().collect();
+            let (key, value) = extra[repeat.index(extra.len())];
+            text.insert_str(text.len() - 1, &format!(",{}:{}", serde_json::Value::from(key.as_str()), value));
+            prop_assert_eq!(
+                outcome(decode_request(text.as_bytes())),
+                outcome(decode_through_value(text.as_bytes()))
+            );
+            let plain = frame.to_string();
+            prop_assert_eq!(
+                outcome(decode_request(plain.as_bytes())),
+                outcome(decode_through_value(plain.as_bytes()))
+            );
         }
     }
 

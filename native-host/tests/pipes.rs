@@ -264,3 +264,117 @@ fn api_going_down_is_announced_as_status_changed() {
     assert_eq!(event["event"], "status_changed");
     assert_eq!(event["status"]["api"]["reachable"], false);
 }
+
+/// Splits what the host wrote into its frames' JSON.
+fn frames_of(mut out: &[u8]) -> Vec<serde_json::Value> {
+    let mut messages = Vec::new();
+    while !out.is_empty() {
+        assert!(out.len() >= 4, "a frame header was cut: {:?}", out);
+        let len = u32::from_ne_bytes(out[..4].try_into().unwrap()) as usize;
+        assert!(out.len() >= 4 + len, "a frame was cut");
+        messages.push(serde_json::from_slice(&out[4..4 + len]).expect("a whole JSON frame"));
+        out = &out[4 + len..];
+    }
+    messages
+}
+
+/// The port reads and writes its pipes on the runtime thread; a stdin and
+/// stdout that are not pipes (files here) must still be served, through
+/// the blocking-pool streams.
+#[test]
+fn stdin_and_stdout_that_are_files_are_still_served() {
+    let sandbox = Sandbox::new("files");
+    let mut input = frame(br#"{"id":1,"type":"hello","protocol":1}"#);
+    input.extend(frame(br#"{"id":2,"type":"launch_rockets"}"#));
+    input.extend(frame(br#"{"id":3,"type":"hello","protocol":1}"#));
+    let in_path = sandbox.path("stdin.bin");
+    let out_path = sandbox.path("stdout.bin");
+    std::fs::write(&in_path, &input).unwrap();
+    let mut cmd = sandbox.command();
+    cmd.arg(ORIGIN)
+        .stdin(std::fs::File::open(&in_path).unwrap())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start dialer-2fa-host");
+    let status = wait_bounded(&mut child);
+    assert!(status.success(), "exit {:?}", status);
+    let mut replies = frames_of(&std::fs::read(&out_path).unwrap());
+    replies.sort_by_key(|r| r["id"].as_u64());
+    assert_eq!(replies.len(), 3, "{:?}", replies);
+    assert_eq!(replies[0]["ok"], true, "{}", replies[0]);
+    assert_eq!(code(&replies[1]), "invalid_request", "{}", replies[1]);
+    assert_eq!(replies[2]["ok"], true, "{}", replies[2]);
+}
+
+/// Bytes waiting in a pipe, and its capacity.
+#[cfg(target_os = "linux")]
+fn pipe_fill(fd: std::os::fd::RawFd) -> (usize, usize) {
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer; fd is open.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut waiting) };
+    assert_eq!(rc, 0, "FIONREAD failed");
+    // SAFETY: F_GETPIPE_SZ takes no pointer; fd is an open pipe.
+    let size = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    assert!(size > 0, "F_GETPIPE_SZ failed");
+    (waiting as usize, size as usize)
+}
+
+/// Stdout is non-blocking now: when the extension reads slower than the
+/// host answers, the pipe fills, writes would block, and the host must
+/// wait for room and go on, each reply still whole and none lost.
+#[cfg(target_os = "linux")]
+#[test]
+fn replies_beyond_a_full_stdout_pipe_all_arrive_whole() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+
+    let sandbox = Sandbox::new("fullpipe");
+    let mut cmd = sandbox.command();
+    cmd.arg(ORIGIN)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start dialer-2fa-host");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // Small requests, long error replies: the requests fit in the stdin
+    // pipe at once, the replies are many times the stdout pipe.
+    let ids = 1..=2000u64;
+    let mut burst = frame(br#"{"id":0,"type":"hello","protocol":1}"#);
+    for id in ids.clone() {
+        burst.extend(frame(format!(r#"{{"id":{},"type":"x"}}"#, id).as_bytes()));
+    }
+    stdin.write_all(&burst).unwrap();
+    drop(stdin);
+    // Read nothing until the pipe is full to within one page, so the host
+    // has met a write that would block.
+    let deadline = Instant::now() + REPLY_WAIT;
+    loop {
+        let (waiting, size) = pipe_fill(stdout.as_raw_fd());
+        if waiting + 4096 >= size {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stdout never filled: {}",
+            waiting
+        );
+        std::thread::yield_now();
+    }
+    let mut out = Vec::new();
+    stdout.read_to_end(&mut out).unwrap();
+    let status = wait_bounded(&mut child);
+    assert!(status.success(), "exit {:?}", status);
+    let replies = frames_of(&out);
+    assert_eq!(replies[0]["id"], 0);
+    assert_eq!(replies[0]["ok"], true, "{}", replies[0]);
+    let mut seen: Vec<u64> = replies[1..]
+        .iter()
+        .map(|r| {
+            assert_eq!(code(r), "invalid_request", "{}", r);
+            r["id"].as_u64().unwrap()
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, ids.collect::<Vec<_>>());
+}
