@@ -41,7 +41,8 @@ fn main() {
     let mut key_file = String::new();
     let mut users = 1000usize;
     let mut out = String::new();
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args();
+    it.next(); // the program's own name
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
