@@ -187,7 +187,8 @@ fn the_host_trusts_a_ca_from_the_os_store_and_refuses_without_it() {
 
     let untrusted = doctor_api_section(&sandbox, None);
     assert!(
-        untrusted.starts_with("PROBLEM: Could not connect to the account API at")
+        untrusted.starts_with(&format!("PROBLEM: The account API at {}", proxy.origin))
+            && untrusted.contains("does not trust")
             && untrusted.contains("UnknownIssuer")
             && untrusted.contains("update-ca-certificates"),
         "without the CA: {untrusted}"
