@@ -156,10 +156,7 @@ impl From<rusqlite::Error> for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::Pool(_) => ApiError::Busy { retry_after: 1 },
-            e => ApiError::Internal(format!("database: {e}")),
-        }
+        ApiError::Internal(format!("database: {e}"))
     }
 }
 

@@ -579,6 +579,26 @@ impl Deployment {
     }
 }
 
+/// Waits for racing uses of one code: how many succeeded. Every other one
+/// must have lost as a spent code or been throttled, never failed otherwise.
+async fn wins(tasks: Vec<tokio::task::JoinHandle<Resp>>) -> usize {
+    let mut wins = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status.is_success() {
+            wins += 1;
+        } else {
+            assert!(
+                ["invalid_code", "rate_limited"].contains(&r.code()),
+                "unexpected failure: {} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+    wins
+}
+
 // --- the rules, across two nodes ----------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
@@ -608,21 +628,7 @@ async fn a_hundred_concurrent_uses_of_one_recovery_code_through_the_proxy_give_o
                 .await
         }));
     }
-    let mut wins = 0;
-    for t in tasks {
-        let r = t.await.unwrap();
-        if r.status.is_success() {
-            wins += 1;
-        } else {
-            assert!(
-                ["invalid_code", "rate_limited"].contains(&r.code()),
-                "unexpected failure: {} {}",
-                r.status,
-                r.body
-            );
-        }
-    }
-    assert_eq!(wins, 1);
+    assert_eq!(wins(tasks).await, 1);
     // Both nodes answered a share of the hundred.
     let (on_a, on_b) = (
         d.a.answered("/v1/sign-in/challenge").len(),
@@ -843,21 +849,7 @@ async fn a_handoff_code_minted_on_a_is_redeemed_on_b_once() {
                 .await
         }));
     }
-    let mut wins = 0;
-    for t in tasks {
-        let r = t.await.unwrap();
-        if r.status.is_success() {
-            wins += 1;
-        } else {
-            assert!(
-                ["invalid_code", "rate_limited"].contains(&r.code()),
-                "unexpected failure: {} {}",
-                r.status,
-                r.body
-            );
-        }
-    }
-    assert_eq!(wins, 1);
+    assert_eq!(wins(tasks).await, 1);
 }
 
 /// One attempt of the load: when it started relative to the kill, and

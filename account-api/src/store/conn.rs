@@ -49,8 +49,6 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("postgres: {}", describe_pg(.0))]
     Postgres(postgres::Error),
-    #[error("no database connection within the pool's wait: {0}")]
-    Pool(String),
     #[error("{0}")]
     Other(String),
 }
@@ -425,21 +423,8 @@ impl Conn {
         }
     }
 
-    /// The SQLite connection, for what only SQLite has (pragmas, the
-    /// migration crate). None on PostgreSQL.
-    pub fn as_sqlite(&mut self) -> Option<&mut rusqlite::Connection> {
-        match &mut self.backend {
-            BackendCell::Sqlite(c) => Some(c),
-            BackendCell::Postgres(_) => None,
-        }
-    }
-
     pub(crate) fn lost_race(&self) -> bool {
         self.lost_race.get()
-    }
-
-    pub(crate) fn reset_for_attempt(&self) {
-        self.lost_race.set(false);
     }
 
     pub(crate) fn set_depth(&self, depth: u32) {

@@ -261,7 +261,6 @@ where
             ApiError::Busy { retry_after: 1 }
         })?;
         let mut conn = Conn::new(Backend::Postgres(Box::new(client)));
-        conn.reset_for_attempt();
         conn.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
         conn.set_depth(1);
         let result = f(&mut conn);

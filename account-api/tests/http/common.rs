@@ -100,6 +100,14 @@ pub fn store_for(db_path: &std::path::Path) -> (Store, ServerKey) {
     }
 }
 
+/// The admin CLI's options naming a store.
+pub fn store_args(store: &Store) -> Vec<String> {
+    match store {
+        Store::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
+        Store::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
+    }
+}
+
 /// A second connection to a store, as the admin CLI opens one.
 pub fn connect(store: &Store) -> Conn {
     match store {
@@ -230,10 +238,7 @@ impl Server {
 
     /// The admin CLI's options for this server's store.
     pub fn store_args(&self) -> Vec<String> {
-        match &self.store {
-            Store::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
-            Store::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
-        }
+        store_args(&self.store)
     }
 
     /// A separate connection to the server's database, as the admin CLI has.

@@ -6,7 +6,6 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 
-use account_api::config::Store;
 use account_api::store::Engine;
 
 use crate::common::{Server, PASSWORD};
@@ -90,6 +89,36 @@ async fn ready_answers_503_naming_the_server_key_when_it_does_not_open_the_store
 
 /// Starts `serve` (or an admin command) expecting it to fail; returns
 /// stderr.
+/// Every admin subcommand that opens the store, in an order that leaves
+/// the account enforcing 2FA with an owner.
+const ADMIN_COMMANDS: [&[&str]; 9] = [
+    &[
+        "user",
+        "create",
+        "--email",
+        "a@example.com",
+        "--password",
+        PASSWORD,
+    ],
+    &["user", "unlock", "--email", "a@example.com"],
+    &["account", "create", "--name", "Acme"],
+    &["account", "enforce", "--name", "Acme", "--off"],
+    &["account", "enforce", "--name", "Acme"],
+    &[
+        "membership",
+        "add",
+        "--account",
+        "Acme",
+        "--email",
+        "a@example.com",
+        "--role",
+        "owner",
+    ],
+    &["platform-line", "add", "--phone", "+14155550100"],
+    &["outbox"],
+    &["audit"],
+];
+
 fn fails(args: &[&str], envs: &[(&str, &str)]) -> String {
     let out = Command::new(BIN)
         .args(args)
@@ -161,34 +190,8 @@ fn every_admin_command_that_opens_the_store_takes_the_server_key() {
     let key_file = dir.path().join("k");
     std::fs::write(&key_file, [3u8; 32]).unwrap();
     let file = key_file.to_str().unwrap();
-    let commands: Vec<Vec<&str>> = vec![
-        vec![
-            "user",
-            "create",
-            "--email",
-            "a@example.com",
-            "--password",
-            PASSWORD,
-        ],
-        vec!["user", "unlock", "--email", "a@example.com"],
-        vec!["account", "create", "--name", "Acme"],
-        vec!["account", "enforce", "--name", "Acme", "--off"],
-        vec![
-            "membership",
-            "add",
-            "--account",
-            "Acme",
-            "--email",
-            "a@example.com",
-            "--role",
-            "owner",
-        ],
-        vec!["platform-line", "add", "--phone", "+14155550100"],
-        vec!["outbox"],
-        vec!["audit"],
-    ];
-    for command in &commands {
-        let mut args = command.clone();
+    for command in ADMIN_COMMANDS {
+        let mut args = command.to_vec();
         args.extend(["--db", db, "--server-key-file", file]);
         let out = Command::new(BIN)
             .args(&args)
@@ -204,7 +207,7 @@ fn every_admin_command_that_opens_the_store_takes_the_server_key() {
         // The same command with a broken key stops before touching the store.
         let e = fails(&args, &[("DIALER_2FA_SERVER_KEY", "AAAA")]);
         assert!(e.contains("both --server-key-file"), "{args:?}: {e}");
-        let mut env_only = command.clone();
+        let mut env_only = command.to_vec();
         env_only.extend(["--db", db]);
         let e = fails(&env_only, &[("DIALER_2FA_SERVER_KEY", "AAAA")]);
         assert!(e.contains("decodes to 3 bytes"), "{env_only:?}: {e}");
@@ -264,37 +267,8 @@ fn a_janitor_interval_of_zero_is_refused() {
 fn every_admin_command_runs_on_the_suites_store() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = crate::common::store_for(&dir.path().join("admin.sqlite3"));
-    let store_args: Vec<String> = match &store {
-        Store::Sqlite(path) => vec!["--db".into(), path.display().to_string()],
-        Store::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
-    };
-    let commands: [&[&str]; 8] = [
-        &[
-            "user",
-            "create",
-            "--email",
-            "a@example.com",
-            "--password",
-            PASSWORD,
-        ],
-        &["user", "unlock", "--email", "a@example.com"],
-        &["account", "create", "--name", "Acme"],
-        &["account", "enforce", "--name", "Acme"],
-        &[
-            "membership",
-            "add",
-            "--account",
-            "Acme",
-            "--email",
-            "a@example.com",
-            "--role",
-            "owner",
-        ],
-        &["platform-line", "add", "--phone", "+14155550100"],
-        &["outbox"],
-        &["audit"],
-    ];
-    for command in commands {
+    let store_args = crate::common::store_args(&store);
+    for command in ADMIN_COMMANDS {
         let out = Command::new(BIN)
             .args(command)
             .args(&store_args)
