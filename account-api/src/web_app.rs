@@ -284,6 +284,7 @@ async fn web_sign_in(
         SignInResponse::Authenticated {
             session_token,
             verified_until,
+            deadline: _,
         } => {
             let mut response = Json(WebOutcome::Authenticated { verified_until }).into_response();
             jar.set(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
@@ -313,6 +314,7 @@ async fn web_sign_in(
         SignInResponse::TwoFactorSetupRequired {
             session_token,
             required_by,
+            deadline: _,
         } => {
             let mut response =
                 Json(WebOutcome::TwoFactorSetupRequired { required_by }).into_response();

@@ -706,6 +706,7 @@ mod tests {
                 vec![]
             },
             setup_only,
+            deadline: None,
         }
     }
 

@@ -317,6 +317,8 @@ impl Settings {
                             account_id,
                             enforce_2fa: on,
                             password,
+                            from: None,
+                            grace_days: 0,
                         },
                         Key::Enforce(account_id),
                     )],
@@ -524,6 +526,7 @@ mod tests {
                 required: !required_by.is_empty(),
                 required_by: required_by.iter().map(|s| s.to_string()).collect(),
                 setup_only: false,
+                deadline: None,
             }),
             ..SessionView::signed_out()
         }
@@ -699,6 +702,7 @@ mod tests {
                         enforce_2fa: Some(false),
                         members_without_two_factor: Some(without),
                         member_count: Some(without + 1),
+                        enforce_from: None,
                         members_with_two_factor: Some(1),
                     },
                     AccountMembership {
@@ -708,6 +712,7 @@ mod tests {
                         enforce_2fa: None,
                         members_without_two_factor: None,
                         member_count: None,
+                        enforce_from: None,
                         members_with_two_factor: None,
                     },
                 ],
@@ -743,7 +748,9 @@ mod tests {
                 AccountRequest::SetEnforcement {
                     account_id: 1,
                     enforce_2fa: true,
-                    password: "pw".into()
+                    password: "pw".into(),
+                    from: None,
+                    grace_days: 0,
                 },
                 Key::Enforce(1)
             )]
@@ -755,6 +762,8 @@ mod tests {
                 enforce_2fa: true,
                 members_without_two_factor: 2,
                 caller_two_factor_enabled: false,
+                enforce_from: None,
+                grace_days: 0,
             }),
         ));
         assert_eq!(s.owned()[0].enforce_2fa, Some(true));
@@ -790,6 +799,8 @@ mod tests {
                 enforce_2fa: true,
                 members_without_two_factor: 0,
                 caller_two_factor_enabled: true,
+                enforce_from: None,
+                grace_days: 0,
             }),
         ));
         assert_eq!(

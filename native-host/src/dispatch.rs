@@ -161,10 +161,21 @@ impl Dispatcher {
                 account_id,
                 enforce_2fa,
                 password,
-            } => accounts::set_enforcement(account_id, enforce_2fa, password)?
+                from,
+                grace_days,
+            } => accounts::set_enforcement(account_id, enforce_2fa, password, from, grace_days)?
                 .send(s)
                 .await
                 .map(R::Enforcement),
+            A::ListMembers { account_id } => accounts::list_members(account_id)
+                .send(s)
+                .await
+                .map(R::AccountMembers),
+            A::SendReminder { account_id } => accounts::send_reminder(account_id)?
+                .send(s)
+                .await
+                .map(R::RemindersSent),
+            A::SkipSetup => session::skip_setup(s).await.map(R::SessionView),
             A::CreateHandoff { origin } => handoff::create_handoff(s, web, origin)
                 .await
                 .map(R::HandoffCode),

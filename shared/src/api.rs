@@ -68,6 +68,9 @@ pub enum SignInResponse {
         /// When the trusted device that skipped the code expires.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         verified_until: Option<i64>,
+        /// 2FA is scheduled for this person and not set up yet.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<TwoFactorDeadline>,
     },
     /// Answer `POST /v1/sign-in/challenge` with this token and a code.
     TwoFactorRequired {
@@ -84,6 +87,10 @@ pub enum SignInResponse {
         session_token: String,
         /// Who requires it: account names, or "server policy".
         required_by: Vec<String>,
+        /// The deadline that passed, with `skips_left` while the grace
+        /// period lasts; absent for a requirement without a date.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<TwoFactorDeadline>,
     },
 }
 
@@ -138,6 +145,31 @@ pub struct SmsCodeSent {
     pub resend_available_at: i64,
 }
 
+/// A 2FA requirement with a date (issue 14). Before `at`, sign-in works
+/// and every client shows the days left; from `at`, setup is required,
+/// unless the grace period still lets this person skip it.
+///
+/// Several schedules can apply to one person (each of their accounts, the
+/// platform): the earliest wins, and `set_by` names every schedule that
+/// falls on that earliest date.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TwoFactorDeadline {
+    /// Unix seconds from which 2FA is required.
+    pub at: i64,
+    /// Whole days until `at`, rounded up; 0 from `at` on.
+    pub days_left: i64,
+    /// Who set this deadline: account names, or "server policy".
+    pub set_by: Vec<String>,
+    /// Days after `at` during which setup may still be skipped (0 to 7).
+    #[serde(default)]
+    pub grace_days: u32,
+    /// From `at` until the grace period ends: how many more sign-ins may
+    /// skip setup (`POST /v1/two-factor/setup/skip`). Absent before `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skips_left: Option<u32>,
+}
+
 /// `GET /v1/two-factor`: the signed-in user's 2FA as the settings page shows it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -170,6 +202,10 @@ pub struct TwoFactorState {
     pub required_by: Vec<String>,
     /// This session may only set up 2FA until setup is complete.
     pub setup_only: bool,
+    /// A scheduled requirement this person has not met yet: absent once
+    /// 2FA is on, and when nothing is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<TwoFactorDeadline>,
 }
 
 /// A password, when a route asks for it again before a 2FA change.
@@ -328,6 +364,9 @@ pub struct AccountMembership {
     /// 2FA" and see the rollout move.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_count: Option<u32>,
+    /// Only shown to owners: the date scheduled enforcement takes effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_from: Option<i64>,
     /// Only shown to owners: how many of those people have set up 2FA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members_with_two_factor: Option<u32>,
@@ -353,6 +392,13 @@ pub struct Enforcement {
     /// Whether the owner asking has 2FA: enforcement applies to them too.
     #[serde(default)]
     pub caller_two_factor_enabled: bool,
+    /// When enforcement is scheduled rather than in force: the date it
+    /// takes effect (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_from: Option<i64>,
+    /// The schedule's grace period in days (0 to 7).
+    #[serde(default)]
+    pub grace_days: u32,
 }
 
 /// `PUT /v1/accounts/{id}/enforcement`: like every 2FA change, it carries
@@ -362,6 +408,53 @@ pub struct Enforcement {
 pub struct SetEnforcement {
     pub enforce_2fa: bool,
     pub password: String,
+    /// With `enforce_2fa`: require 2FA from this date (unix seconds, from
+    /// tomorrow to 90 days ahead) instead of now. Moving an existing date
+    /// earlier notifies the members again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// With `from`: days after it during which members may still skip
+    /// setup (0 to 7; 0 when left out).
+    #[serde(default)]
+    pub grace_days: u32,
+}
+
+/// One person in an account, as its owners see them
+/// (`GET /v1/accounts/{id}/members`, owners only).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountMember {
+    pub email: String,
+    pub role: AccountRole,
+    pub two_factor_enabled: bool,
+}
+
+/// `GET /v1/accounts/{id}/members`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountMembers {
+    pub members: Vec<AccountMember>,
+    /// When an owner may next send a reminder (at most one a day per
+    /// account); absent when one may be sent now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_reminder_at: Option<i64>,
+}
+
+/// `POST /v1/accounts/{id}/reminders`: a reminder to every member without
+/// 2FA, through the outbox.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemindersSent {
+    pub sent: u32,
+    pub next_reminder_at: i64,
+}
+
+/// `POST /v1/two-factor/setup/skip`: one of the grace period's skips was
+/// used; this session may now do what a full session does.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetupSkipped {
+    pub skips_left: u32,
 }
 
 /// `POST /v1/handoff`: a one-time code for another client of the same user.

@@ -73,6 +73,11 @@ pub enum ErrorCode {
     ConfirmationRequired,
     /// The new password does not meet the length rules.
     WeakPassword,
+    /// The grace period after a 2FA deadline is over, or its skips are
+    /// used up: 2FA must be set up now.
+    GraceExhausted,
+    /// An owner already sent a reminder to this account today.
+    ReminderTooSoon,
     /// The SMS provider refused or could not be reached; no code was sent,
     /// and the next request sends a new one. The message is generic: the
     /// provider's own words stay in the server's log.
@@ -140,6 +145,8 @@ mod tests {
             (ErrorCode::ResendCooldown, "resend_cooldown"),
             (ErrorCode::ReusedCode, "reused_code"),
             (ErrorCode::SmsDeliveryFailed, "sms_delivery_failed"),
+            (ErrorCode::GraceExhausted, "grace_exhausted"),
+            (ErrorCode::ReminderTooSoon, "reminder_too_soon"),
             (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::Timeout, "timeout"),
             (ErrorCode::NotReady, "not_ready"),

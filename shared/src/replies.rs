@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    AccountList, AuthenticatorSetup, Enforcement, EnrollmentComplete, HandoffCode, RecoveryCodes,
-    SmsCodeSent, SwitchStarted, TrustedDeviceList,
+    AccountList, AccountMembers, AuthenticatorSetup, Enforcement, EnrollmentComplete, HandoffCode,
+    RecoveryCodes, RemindersSent, SmsCodeSent, SwitchStarted, TrustedDeviceList,
 };
 use crate::error::{ErrorBody, ErrorCode};
 use crate::native::{
@@ -42,6 +42,8 @@ pub enum ReplyType {
     Enforcement,
     HandoffCode,
     PendingPrompt,
+    AccountMembers,
+    RemindersSent,
 }
 
 /// A successful reply's `result`, decoded. Serialises as the inner value
@@ -68,6 +70,8 @@ pub enum ReplyBody {
     Enforcement(Enforcement),
     HandoffCode(HandoffCode),
     PendingPrompt(PendingPrompt),
+    AccountMembers(AccountMembers),
+    RemindersSent(RemindersSent),
 }
 
 fn typed<T, F>(value: serde_json::Value, wrap: F) -> Result<ReplyBody, serde_json::Error>
@@ -101,6 +105,8 @@ impl ReplyType {
             ReplyType::Enforcement => "Enforcement",
             ReplyType::HandoffCode => "HandoffCode",
             ReplyType::PendingPrompt => "PendingPrompt",
+            ReplyType::AccountMembers => "AccountMembers",
+            ReplyType::RemindersSent => "RemindersSent",
         }
     }
 
@@ -126,6 +132,8 @@ impl ReplyType {
             ReplyType::Enforcement => typed(value, ReplyBody::Enforcement),
             ReplyType::HandoffCode => typed(value, ReplyBody::HandoffCode),
             ReplyType::PendingPrompt => typed(value, ReplyBody::PendingPrompt),
+            ReplyType::AccountMembers => typed(value, ReplyBody::AccountMembers),
+            ReplyType::RemindersSent => typed(value, ReplyBody::RemindersSent),
         }
     }
 }
@@ -153,6 +161,8 @@ impl ReplyBody {
             ReplyBody::Enforcement(_) => ReplyType::Enforcement,
             ReplyBody::HandoffCode(_) => ReplyType::HandoffCode,
             ReplyBody::PendingPrompt(_) => ReplyType::PendingPrompt,
+            ReplyBody::AccountMembers(_) => ReplyType::AccountMembers,
+            ReplyBody::RemindersSent(_) => ReplyType::RemindersSent,
         }
     }
 }
@@ -185,6 +195,7 @@ impl AccountRequest {
             | A::Session
             | A::Disable { .. }
             | A::RedeemHandoff { .. }
+            | A::SkipSetup
             | A::AnswerWebAppPrompt { .. } => ReplyType::SessionView,
             A::AuthenticatorSetup { .. } => ReplyType::AuthenticatorSetup,
             A::AuthenticatorConfirm { .. } | A::SmsConfirm { .. } => ReplyType::EnrollmentComplete,
@@ -197,6 +208,8 @@ impl AccountRequest {
             A::SetEnforcement { .. } => ReplyType::Enforcement,
             A::CreateHandoff { .. } => ReplyType::HandoffCode,
             A::WebAppPrompt => ReplyType::PendingPrompt,
+            A::ListMembers { .. } => ReplyType::AccountMembers,
+            A::SendReminder { .. } => ReplyType::RemindersSent,
         }
     }
 }
@@ -283,7 +296,12 @@ pub fn one_of_each() -> Vec<Request> {
             account_id: 1,
             enforce_2fa: false,
             password: s(),
+            from: None,
+            grace_days: 0,
         },
+        A::ListMembers { account_id: 1 },
+        A::SendReminder { account_id: 1 },
+        A::SkipSetup,
         A::CreateHandoff { origin: s() },
         A::RedeemHandoff {
             code: s(),
@@ -302,7 +320,7 @@ pub fn one_of_each() -> Vec<Request> {
 pub fn covers(request: &Request) -> (usize, usize) {
     use AccountRequest as A;
     const OWN: usize = 7;
-    const ACCOUNT: usize = 21;
+    const ACCOUNT: usize = 24;
     let place = match request {
         Request::Hello { .. } => 0,
         Request::Status => 1,
@@ -334,6 +352,9 @@ pub fn covers(request: &Request) -> (usize, usize) {
                 A::RedeemHandoff { .. } => 18,
                 A::WebAppPrompt => 19,
                 A::AnswerWebAppPrompt { .. } => 20,
+                A::ListMembers { .. } => 21,
+                A::SendReminder { .. } => 22,
+                A::SkipSetup => 23,
             }
         }
     };

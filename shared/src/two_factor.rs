@@ -91,7 +91,20 @@ pub enum AccountRequest {
         account_id: i64,
         enforce_2fa: bool,
         password: String,
+        /// Require from this date (unix seconds) instead of now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<i64>,
+        #[serde(default)]
+        grace_days: u32,
     },
+    /// Owners only. Answered with [`crate::api::AccountMembers`].
+    ListMembers { account_id: i64 },
+    /// Owners only, once a day per account. Answered with
+    /// [`crate::api::RemindersSent`].
+    SendReminder { account_id: i64 },
+    /// Use one of the grace period's skips for this session. Answered with
+    /// [`SessionView`].
+    SkipSetup,
     /// A one-time code the web app at `origin` (checked by the service
     /// worker against the configured one) redeems for its own session (R7).
     /// The first time for this computer, origin and person the host answers
@@ -141,6 +154,9 @@ impl AccountRequest {
             AccountRequest::RevokeTrustedDevice { .. } => "revoke_trusted_device",
             AccountRequest::ListAccounts => "list_accounts",
             AccountRequest::SetEnforcement { .. } => "set_enforcement",
+            AccountRequest::ListMembers { .. } => "list_members",
+            AccountRequest::SendReminder { .. } => "send_reminder",
+            AccountRequest::SkipSetup => "skip_setup",
             AccountRequest::CreateHandoff { .. } => "create_handoff",
             AccountRequest::RedeemHandoff { .. } => "redeem_handoff",
             AccountRequest::WebAppPrompt => "web_app_prompt",

@@ -78,6 +78,7 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                     members_without_two_factor: counts
                         .map(|c| c.members.saturating_sub(c.with_two_factor)),
                     member_count: counts.map(|c| c.members),
+                    enforce_from: None,
                     members_with_two_factor: counts.map(|c| c.with_two_factor),
                 });
             }
@@ -137,6 +138,8 @@ fn enforcement_view(conn: &Conn, account_id: i64, user_id: i64) -> ApiResult<Enf
         enforce_2fa,
         members_without_two_factor: members_without_two_factor(conn, account_id)?,
         caller_two_factor_enabled,
+        enforce_from: None,
+        grace_days: 0,
     })
 }
 

@@ -85,6 +85,7 @@ pub async fn read_state(state: &AppState, caller: Caller) -> ApiResult<TwoFactor
                 required: !caller.required_by.is_empty(),
                 required_by: caller.required_by.clone(),
                 setup_only: caller.setup_only,
+                deadline: None,
             })
         })
         .await?;

@@ -95,11 +95,13 @@ pub async fn sign_in(
                     SignInResponse::Authenticated {
                         session_token,
                         verified_until: None,
+                        deadline: None,
                     }
                 } else {
                     SignInResponse::TwoFactorSetupRequired {
                         session_token,
                         required_by,
+                        deadline: None,
                     }
                 }));
             };
@@ -112,6 +114,7 @@ pub async fn sign_in(
                     return Ok(Outcome::Done(SignInResponse::Authenticated {
                         session_token,
                         verified_until: Some(expires_at),
+                        deadline: None,
                     }));
                 }
             }

@@ -1,8 +1,9 @@
-//! `list_accounts` and `set_enforcement` (R9, owners only, with the
-//! owner's password), passed to the API as they are.
+//! `list_accounts`, `set_enforcement` (R9, owners only, with the owner's
+//! password), and the owners' rollout view (`list_members`,
+//! `send_reminder`), passed to the API as they are.
 
 use reqwest::Method;
-use shared::api::{AccountList, Enforcement, SetEnforcement};
+use shared::api::{AccountList, AccountMembers, Enforcement, RemindersSent, SetEnforcement};
 use shared::ErrorBody;
 
 use super::forward::Forward;
@@ -15,6 +16,8 @@ pub fn set_enforcement(
     account_id: i64,
     enforce_2fa: bool,
     password: String,
+    from: Option<i64>,
+    grace_days: u32,
 ) -> Result<Forward<Enforcement>, ErrorBody> {
     Forward::with_body(
         Method::PUT,
@@ -22,6 +25,20 @@ pub fn set_enforcement(
         &SetEnforcement {
             enforce_2fa,
             password,
+            from,
+            grace_days,
         },
+    )
+}
+
+pub fn list_members(account_id: i64) -> Forward<AccountMembers> {
+    Forward::get(format!("/accounts/{}/members", account_id))
+}
+
+pub fn send_reminder(account_id: i64) -> Result<Forward<RemindersSent>, ErrorBody> {
+    Forward::with_body(
+        Method::POST,
+        format!("/accounts/{}/reminders", account_id),
+        &serde_json::json!({}),
     )
 }
