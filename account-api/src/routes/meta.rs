@@ -92,7 +92,7 @@ pub async fn test_fault(
                 .db
                 .call(|conn| -> ApiResult<StatusCode> {
                     conn.execute_batch(
-                        "BEGIN;
+                        "SAVEPOINT test_fault;
                          INSERT INTO audit_log (at, event, detail)
                          VALUES (0, 'test_fault', 'written by a request that panicked');",
                     )?;

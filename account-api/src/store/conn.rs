@@ -407,6 +407,28 @@ impl Conn {
         }
     }
 
+    /// How many `after_commit` hooks are waiting, so a request that
+    /// panics can drop exactly the ones it added (`truncate_after_commit`).
+    pub(crate) fn after_commit_len(&self) -> usize {
+        self.after_commit.borrow().len()
+    }
+
+    pub(crate) fn truncate_after_commit(&self, len: usize) {
+        self.after_commit.borrow_mut().truncate(len);
+    }
+
+    /// The hooks of a savepoint just released now belong to `depth`, so a
+    /// later rollback at a deeper level keeps them (as `Tx::commit` does).
+    pub(crate) fn settle_after_commit(&self, depth: u32) {
+        for (d, _) in self.after_commit.borrow_mut().iter_mut() {
+            *d = (*d).min(depth);
+        }
+    }
+
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth.get()
+    }
+
     /// Forgets what `after_commit` collected, without running it.
     pub(crate) fn forget_after_commit(&self) {
         self.after_commit.borrow_mut().clear();

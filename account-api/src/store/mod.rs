@@ -1,9 +1,11 @@
 //! The database: either engine's connection behind one interface
 //! (`conn`), the schema for both (`migrations`), and opening, pooling and
-//! running each request atomically (`db`).
+//! running each request atomically (`db`), and SQLite's one writer thread
+//! that commits requests in batches (`group_commit`).
 
 pub mod conn;
 pub mod db;
+pub mod group_commit;
 pub mod migrations;
 
 pub use conn::{Conn, Engine, OptionalExtension, Row, StoreError, ToValue, Tx, Value};

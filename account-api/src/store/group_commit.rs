@@ -1,0 +1,192 @@
+//! SQLite's one writer: a thread that owns the connection and runs every
+//! request's database work, committing many requests in one transaction.
+//!
+//! Why: with autocommit, each statement of a verification (the TOTP step,
+//! the challenge, the session, the audit row) was its own WAL commit, and
+//! each request crossed a mutex from a blocking-pool thread; a third of
+//! the server's time went to those threads waking each other. Here the
+//! thread takes whatever requests are queued, runs each inside its own
+//! SAVEPOINT of one `BEGIN IMMEDIATE` transaction, commits once, and only
+//! then answers them: no request hears "done" before its writes are
+//! durable, and a crash before the COMMIT loses only requests nobody was
+//! answered for.
+//!
+//! What each request sees is unchanged: requests still run one at a time
+//! in arrival order (so the single-use rules stay atomic without relying
+//! on SQLite's locking), a request sees every earlier one's writes, and a
+//! request's own writes are kept whether it answers Ok or Err, as they
+//! were under autocommit. A request that panics has its savepoint rolled
+//! back alone; the others in the batch commit.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+
+use super::conn::Conn;
+use crate::error::{ApiError, ApiResult};
+
+/// Requests in one transaction at most, so one slow request cannot hold
+/// back an unbounded number of answers.
+const MAX_BATCH: usize = 128;
+
+/// The savepoint around one request. `Tx` names its own `sp<depth>`, so
+/// this name cannot clash with them.
+const REQUEST: &str = "request";
+
+/// What a job leaves to do once its batch's COMMIT has succeeded (`None`)
+/// or failed (`Some(reason)`): answer the waiting request.
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+type Job = Box<dyn FnOnce(&mut Conn) -> Answer + Send>;
+
+/// The handle requests hold; the thread stops when the last one is gone.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(conn: Conn) -> Writer {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, queue));
+        if let Err(e) = spawned {
+            // Without the thread every call answers "stopped" below, which
+            // /v1/ready reports; there is nothing better to do here.
+            tracing::error!(error = %e, "could not start the SQLite writer thread");
+        }
+        Writer { jobs }
+    }
+
+    /// Runs `f` on the writer thread and answers after its batch commits.
+    pub async fn call<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
+    {
+        let (tell, told) = tokio::sync::oneshot::channel::<ApiResult<T>>();
+        let job: Job = Box::new(move |conn: &mut Conn| {
+            let result = run_request(conn, f);
+            Box::new(move |commit_failed: Option<&str>| {
+                let answer = match commit_failed {
+                    None => result,
+                    Some(reason) => Err(ApiError::internal(format!(
+                        "database: the transaction was not committed: {reason}"
+                    ))),
+                };
+                // The request may have given up (its client went away).
+                let _ = tell.send(answer);
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::internal("the SQLite writer thread has stopped"))?;
+        told.await
+            .map_err(|_| ApiError::internal("the SQLite writer thread dropped a request"))?
+    }
+}
+
+fn run(conn: Conn, queue: Receiver<Job>) {
+    let mut conn = conn;
+    while let Ok(first) = queue.recv() {
+        let mut answers: Vec<Answer> = Vec::new();
+        if let Err(e) = begin(&conn) {
+            // Another process holds the write lock past the busy wait. The
+            // request runs as it did before batching, in autocommit, where
+            // its first write meets the same lock and answers with it.
+            tracing::warn!(error = %e, "could not open a batch transaction");
+            conn.set_depth(0);
+            let answer = first(&mut conn);
+            conn.run_after_commit();
+            answer(None);
+            continue;
+        }
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            answers.push(job(&mut conn));
+            if conn.is_autocommit() {
+                // A request ended the transaction itself (a raw COMMIT or
+                // ROLLBACK); start another for the rest of the batch.
+                if let Err(e) = begin(&conn) {
+                    tracing::error!(error = %e, "could not reopen the batch's transaction");
+                    break;
+                }
+            }
+            if answers.len() < MAX_BATCH {
+                next = match queue.try_recv() {
+                    Ok(job) => Some(job),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
+                };
+            }
+        }
+        let committed = if conn.is_autocommit() {
+            Ok(())
+        } else {
+            conn.execute_batch("COMMIT")
+        };
+        conn.set_depth(0);
+        match committed {
+            Ok(()) => {
+                conn.run_after_commit();
+                for answer in answers {
+                    answer(None);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests = answers.len(), "a batch failed to commit");
+                if let Err(e) = conn.execute_batch("ROLLBACK") {
+                    tracing::warn!(error = %e, "rolling back a failed batch failed");
+                }
+                conn.forget_after_commit();
+                let reason = e.to_string();
+                for answer in answers {
+                    answer(Some(&reason));
+                }
+            }
+        }
+    }
+}
+
+fn begin(conn: &Conn) -> super::conn::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    conn.set_depth(1);
+    Ok(())
+}
+
+/// One request inside its savepoint; a panic rolls back only its writes.
+fn run_request<T, F>(conn: &mut Conn, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut Conn) -> ApiResult<T>,
+{
+    let depth = conn.depth();
+    let hooks = conn.after_commit_len();
+    conn.execute_batch(&format!("SAVEPOINT {REQUEST}"))?;
+    conn.set_depth(depth + 1);
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut *conn)));
+    let end = match &outcome {
+        Ok(_) => format!("RELEASE SAVEPOINT {REQUEST}"),
+        Err(_) => format!("ROLLBACK TO SAVEPOINT {REQUEST}; RELEASE SAVEPOINT {REQUEST}"),
+    };
+    let ended = if conn.is_autocommit() {
+        Ok(())
+    } else {
+        conn.execute_batch(&end)
+    };
+    conn.set_depth(if conn.is_autocommit() { 0 } else { depth });
+    match outcome {
+        Ok(result) => {
+            conn.settle_after_commit(depth);
+            ended?;
+            result
+        }
+        Err(_) => {
+            tracing::error!("a database closure panicked; its writes were rolled back");
+            conn.truncate_after_commit(hooks);
+            if let Err(e) = ended {
+                tracing::warn!(error = %e, "rolling back a panicked request failed");
+            }
+            Err(ApiError::internal(
+                "a database closure panicked; its transaction was rolled back",
+            ))
+        }
+    }
+}
