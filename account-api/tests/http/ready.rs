@@ -351,3 +351,55 @@ fn a_postgres_node_without_a_server_key_refuses_to_start() {
     );
     assert!(e.contains("cannot be used with"), "{e}");
 }
+
+/// A PostgreSQL URL carries the database password. Whatever goes wrong
+/// with it (nothing listening, an unreadable URL, a host that does not
+/// resolve), the message names the database and never the password: the
+/// output of a failed start ends up in journald and in support tickets.
+#[test]
+fn a_database_urls_password_never_reaches_the_output() {
+    const PW: &str = "Pw-that-must-not-leak-7f3a";
+    let key = b64(&[7u8; 32]);
+    let urls = [
+        format!("postgres://bob:{PW}@127.0.0.1:1/dialer"),
+        format!("postgres://bob:{PW}@127.0.0.1:1/dialer?sslmode=bogus"),
+        format!("postgresql://bob:{PW}@nohost.invalid/dialer"),
+    ];
+    for url in &urls {
+        let by_flag: [Vec<&str>; 2] = [
+            vec!["serve", "--listen", "127.0.0.1:0", "--database-url", url],
+            vec!["outbox", "--database-url", url],
+        ];
+        for args in by_flag {
+            let out = Command::new(BIN)
+                .args(&args)
+                .env("DIALER_2FA_SERVER_KEY", &key)
+                .env("DIALER_2FA_ARGON2_MEMORY_KIB", "1024")
+                .env_remove("DIALER_2FA_DATABASE_URL")
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.status.success(), "{args:?} started: {text}");
+            assert!(!text.contains(PW), "{args:?} printed the password: {text}");
+            assert!(text.contains("PostgreSQL"), "{args:?}: {text}");
+        }
+    }
+    // The same through the environment.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DIALER_2FA_DATABASE_URL", &urls[0])
+        .env("DIALER_2FA_SERVER_KEY", &key)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(!text.contains(PW), "{text}");
+}
