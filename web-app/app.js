@@ -344,7 +344,7 @@ function view(name, draw) {
 // draws it: the date and days left, who set it, the skips left after one
 // was used, and "Set up now".
 function deadlineBanner(parent, d, onSetUp) {
-  const b = el(parent, 'section', '', { class: 'banner', id: 'deadline-banner', role: 'status', 'data-days-left': String(d.days_left) });
+  const b = el(parent, 'section', '', { class: 'banner', id: 'deadline-banner', role: 'status', 'data-days-left': String(d.days_left), 'data-at': String(d.at) });
   el(b, 'p', logic.deadlineText(d.days_left, logic.dateText(d.at)), { id: 'deadline-text' });
   el(b, 'p', logic.setByText(d.set_by), { id: 'deadline-set-by', class: 'muted' });
   if (typeof d.skips_left === 'number') el(b, 'p', logic.skipsLeftText(d.skips_left), { id: 'deadline-skips', class: 'muted' });

@@ -160,6 +160,7 @@ export function skipsOffered(session) {
 export function skippedNotice(session) {
   const n = session?.two_factor?.deadline?.skips_left;
   if (typeof n !== 'number') return 'Skipped for now.';
+  if (n === 0) return 'Skipped for now. That was the last skip.';
   return n === 1 ? 'Skipped for now. 1 skip left.' : `Skipped for now. ${n} skips left.`;
 }
 

@@ -256,6 +256,7 @@ pub fn deadline_banner<M: 'static>(
     banner.set_id("deadline-banner");
     banner.set_attribute("role", "status")?;
     banner.set_attribute("data-days-left", &d.days_left.to_string())?;
+    banner.set_attribute("data-at", &d.at.to_string())?;
     ui.el(&banner, "p", &text::deadline_text(d.days_left, &date(d.at)))?
         .set_id("deadline-text");
     ui.class(&banner, "p", "muted", &text::set_by_text(&d.set_by))?

@@ -527,6 +527,7 @@ impl Popup {
                         .and_then(|d| d.skips_left);
                     let fx = self.route(session);
                     self.notice = Some(match left {
+                        Some(0) => "Skipped for now. That was the last skip.".to_string(),
                         Some(1) => "Skipped for now. 1 skip left.".to_string(),
                         Some(n) => format!("Skipped for now. {} skips left.", n),
                         None => "Skipped for now.".to_string(),

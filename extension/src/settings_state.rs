@@ -612,6 +612,7 @@ impl Settings {
                         .and_then(|t| t.deadline.as_ref())
                         .and_then(|d| d.skips_left);
                     self.notice = Some(match left {
+                        Some(0) => "Skipped for now. That was the last skip.".to_string(),
                         Some(1) => "Skipped for now. 1 skip left.".to_string(),
                         Some(n) => format!("Skipped for now. {} skips left.", n),
                         None => "Skipped for now.".to_string(),
