@@ -670,7 +670,8 @@ async function openOwnerTab() {
   // Who has not set up 2FA, per owned account (issue 14).
   const here = page;
   await Promise.all(here.accounts.map((a) => answerOf(call(`/web/accounts/${a.id}/members`))
-    .then((answer) => logic.pageUpdate(here, { type: 'answered', key: 'members', id: a.id, answer }))));
+    // A list that could not be read is left out, not an error of the tab.
+    .then((answer) => answer.ok && logic.pageUpdate(here, { type: 'answered', key: 'members', id: a.id, answer }))));
   if (page !== here) return;
   if (!page.accounts.length) {
     return view('owner-2fa-refused', (app) => {
