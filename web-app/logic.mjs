@@ -123,7 +123,7 @@ export function nextReminderText(dateTime) {
 }
 
 export function enforceWhenLabel(inDays) {
-  return inDays === null ? 'Require now' : `Require from ${inDays} days from now`;
+  return inDays === null ? 'Require now' : `Require in ${inDays} days`;
 }
 
 export function graceLabel(days) {

@@ -243,7 +243,7 @@ pub const MAX_GRACE_DAYS: u32 = 7;
 pub fn enforce_when_label(in_days: Option<u32>) -> String {
     match in_days {
         None => "Require now".into(),
-        Some(d) => format!("Require from {} days from now", d),
+        Some(d) => format!("Require in {} days", d),
     }
 }
 
