@@ -396,3 +396,129 @@ async fn cancelling_the_platform_schedule_removes_the_deadline_and_the_requireme
     assert!(deadline.is_null());
     skip(&s, &token).await.err(403, "grace_exhausted");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_sees_who_has_not_set_up_and_only_owners_do() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(
+        &s,
+        "Acme",
+        "own@example.com",
+        &["zed@example.com", "amy@example.com", "set@example.com"],
+    )
+    .await;
+    let done = s.session("set@example.com").await;
+    s.enroll_authenticator(&done).await;
+    let (other_id, other_owner) = account_with(&s, "Other", "boss@example.com", &[]).await;
+    let path = format!("/v1/accounts/{id}/members");
+    let r = s.get(&path, Some(&owner)).await;
+    assert_eq!(
+        r.ok()["members"],
+        json!([
+            {"email": "amy@example.com", "role": "member", "two_factor_enabled": false},
+            {"email": "zed@example.com", "role": "member", "two_factor_enabled": false},
+            {"email": "own@example.com", "role": "owner", "two_factor_enabled": true},
+            {"email": "set@example.com", "role": "member", "two_factor_enabled": true},
+        ])
+    );
+    assert!(r.body.get("next_reminder_at").is_none(), "{}", r.body);
+    // A member of the account, an owner of another one: refused, and so
+    // is an account id that does not exist.
+    let member = s.session("amy@example.com").await;
+    for (who, account) in [(&member, id), (&other_owner, id), (&owner, other_id + 100)] {
+        let path = format!("/v1/accounts/{account}/members");
+        s.get(&path, Some(who)).await.err(403, "forbidden");
+        let path = format!("/v1/accounts/{account}/reminders");
+        s.post(&path, Some(who), json!({}))
+            .await
+            .err(403, "forbidden");
+    }
+    s.get(&path, None).await.err(401, "unauthorized");
+    // The owner's own other account is theirs to see, not this one's.
+    s.get(&format!("/v1/accounts/{other_id}/members"), Some(&owner))
+        .await
+        .err(403, "forbidden");
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_go_to_members_without_2fa_once_a_day() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(
+        &s,
+        "Acme",
+        "own@example.com",
+        &["amy@example.com", "set@example.com"],
+    )
+    .await;
+    let done = s.session("set@example.com").await;
+    s.enroll_authenticator(&done).await;
+    let from = s.now().await + 14 * DAY;
+    schedule(&s, &owner, id, Some(from), 0).await.ok();
+    let path = format!("/v1/accounts/{id}/reminders");
+    let now = s.now().await;
+    let r = s.post(&path, Some(&owner), json!({})).await;
+    assert_eq!(r.ok()["sent"], 1);
+    let next = r.body["next_reminder_at"].as_i64().unwrap();
+    assert!((now + DAY..now + DAY + 5).contains(&next), "{next}");
+    assert_eq!(
+        notices(&s, "amy@example.com", "own@example.com of Acme asks you"),
+        1
+    );
+    assert_eq!(notices(&s, "set@example.com", "asks you"), 0);
+    assert_eq!(notices(&s, "own@example.com", "asks you"), 0);
+    let listed = s
+        .get(&format!("/v1/accounts/{id}/members"), Some(&owner))
+        .await;
+    assert_eq!(listed.ok()["next_reminder_at"], next);
+    // Again within the day: refused, nothing sent, Retry-After says when.
+    s.advance(DAY - 120).await;
+    let r = s.post(&path, Some(&owner), json!({})).await;
+    r.err(429, "reminder_too_soon");
+    let wait: i64 = r.retry_after.unwrap().parse().unwrap();
+    assert!((1..=130).contains(&wait), "{wait}");
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 1);
+    // A day later: one more.
+    s.advance(120).await;
+    assert_eq!(s.post(&path, Some(&owner), json!({})).await.ok()["sent"], 1);
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 2);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'reminders_sent'"),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_owners_asking_at_once_send_one_reminder() {
+    let s = Server::start().await;
+    let (id, first) = account_with(&s, "Acme", "own@example.com", &["amy@example.com"]).await;
+    s.user("co@example.com");
+    s.member("Acme", "co@example.com", AccountRole::Owner);
+    let second = s.session("co@example.com").await;
+    s.enroll_authenticator(&second).await;
+    let s = std::sync::Arc::new(s);
+    let path = format!("/v1/accounts/{id}/reminders");
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (s, path) = (s.clone(), path.clone());
+        let token = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            s.post(&path, Some(&token), json!({})).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        let r = task.await.unwrap();
+        if r.status.is_success() {
+            ok += 1;
+        } else {
+            r.err(429, "reminder_too_soon");
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 1);
+}
