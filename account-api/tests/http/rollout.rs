@@ -522,3 +522,115 @@ async fn two_owners_asking_at_once_send_one_reminder() {
     assert_eq!(ok, 1);
     assert_eq!(notices(&s, "amy@example.com", "asks you"), 1);
 }
+
+async fn janitor(s: &Server) -> i64 {
+    let r = s.post("/v1/test/janitor", None, json!({})).await;
+    r.ok()["removed"]["deadline_notices"].as_i64().unwrap()
+}
+
+fn kinds(s: &Server, email: &str) -> Vec<String> {
+    s.conn()
+        .query_map(
+            "SELECT n.kind FROM deadline_notices n JOIN users u ON u.id = n.user_id
+              WHERE u.email = ?1 ORDER BY n.sent_at, n.kind",
+            account_api::params![email],
+            |r| r.get::<String>(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_reminder_goes_out_once_and_not_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("api.sqlite3");
+    let node = Server::serve_process(&db).await;
+    let (id, owner) = account_with(
+        &node,
+        "Acme",
+        "own@example.com",
+        &["mem@example.com", "late@example.com"],
+    )
+    .await;
+    let from = node.now().await + 10 * DAY;
+    schedule(&node, &owner, id, Some(from), 1).await.ok();
+    assert_eq!(kinds(&node, "mem@example.com"), ["set"]);
+    assert_eq!(janitor(&node).await, 0, "10 days ahead: nothing due");
+
+    // Seven days before: each member without 2FA once, however many passes.
+    node.advance(3 * DAY + 60).await;
+    assert_eq!(janitor(&node).await, 2);
+    assert_eq!(janitor(&node).await, 0);
+    assert_eq!(notices(&node, "mem@example.com", "(7 days left"), 1);
+    // One of them sets up 2FA: no more reminders for them.
+    let late = node.session("late@example.com").await;
+    node.enroll_authenticator(&late).await;
+
+    // A restart on the same database: the new process's clock starts
+    // unmoved, so it is moved to the same moment; nothing goes out again.
+    let last = node.now().await;
+    node.stop();
+    let node = Server::serve_process(&db).await;
+    node.advance(last - node.now().await).await;
+    assert_eq!(janitor(&node).await, 0);
+    assert_eq!(notices(&node, "mem@example.com", "(7 days left"), 1);
+
+    // One day before, and on the day: once each.
+    node.advance(from - DAY + 60 - node.now().await).await;
+    assert_eq!(janitor(&node).await, 1);
+    assert_eq!(janitor(&node).await, 0);
+    assert_eq!(notices(&node, "mem@example.com", "(1 day left"), 1);
+    node.advance(DAY).await;
+    assert_eq!(janitor(&node).await, 1);
+    assert_eq!(notices(&node, "mem@example.com", "from today"), 1);
+    // The day after: nothing more, on this process or the next.
+    node.advance(DAY).await;
+    assert_eq!(janitor(&node).await, 0);
+    node.stop();
+    let node = Server::serve_process(&db).await;
+    node.advance(from + 60 - node.now().await).await;
+    assert_eq!(janitor(&node).await, 0);
+
+    assert_eq!(
+        kinds(&node, "mem@example.com"),
+        ["set", "days_7", "days_1", "due"]
+    );
+    assert_eq!(kinds(&node, "late@example.com"), ["set", "days_7"]);
+    assert!(kinds(&node, "own@example.com").is_empty());
+    assert_eq!(
+        node.count(
+            "SELECT COUNT(*) FROM outbox WHERE recipient = 'mem@example.com' AND kind = 'notification'"
+        ),
+        4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deadline_set_inside_a_window_skips_that_reminder_and_moving_it_earlier_tells_again() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let now = s.now().await;
+    schedule(&s, &owner, id, Some(now + 5 * DAY), 0).await.ok();
+    // The "set" notice said 5 days moments ago: no 7-day reminder too.
+    assert_eq!(janitor(&s).await, 0);
+    // Moved earlier: told again, for the new date.
+    schedule(&s, &owner, id, Some(now + 2 * DAY), 0).await.ok();
+    assert_eq!(notices(&s, "mem@example.com", "moved earlier"), 1);
+    s.advance(DAY + 60).await;
+    assert_eq!(janitor(&s).await, 1);
+    assert_eq!(kinds(&s, "mem@example.com"), ["set", "set", "days_1"]);
+    // Cancelled: nothing more is due.
+    let r = s
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/accounts/{id}/enforcement"),
+            Some(&owner),
+            Some(json!({"enforce_2fa": false, "password": PASSWORD})),
+        )
+        .await;
+    r.ok();
+    s.advance(DAY).await;
+    assert_eq!(janitor(&s).await, 0);
+    let member = s.session("mem@example.com").await;
+    let state = s.get("/v1/two-factor", Some(&member)).await;
+    assert!(state.ok().get("deadline").is_none(), "{}", state.body);
+}
