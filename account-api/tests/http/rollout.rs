@@ -634,3 +634,101 @@ async fn a_deadline_set_inside_a_window_skips_that_reminder_and_moving_it_earlie
     let state = s.get("/v1/two-factor", Some(&member)).await;
     assert!(state.ok().get("deadline").is_none(), "{}", state.body);
 }
+
+/// The web app gets the same schedule through its cookie routes: the
+/// deadline in its sign-in outcome and session, the skip, and the owners'
+/// members list and reminders, with the v1 answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_web_app_shows_the_deadline_skips_and_lists_members_through_cookies() {
+    use crate::web_client::Web;
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let from = s.now().await + 3 * DAY;
+    schedule(&s, &owner, id, Some(from), 1).await.ok();
+
+    let mut tab = Web::new(&s);
+    let r = tab
+        .post(
+            "/web/sign-in",
+            json!({"email": "mem@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "authenticated");
+    assert_eq!(r.body["deadline"]["days_left"], 3);
+    let session = tab.get("/web/session").await;
+    assert_eq!(session.ok()["two_factor"]["deadline"]["at"], from);
+    // A member is refused the owners' routes here too.
+    tab.get(&format!("/web/accounts/{id}/members"))
+        .await
+        .err(403, "forbidden");
+    tab.post(&format!("/web/accounts/{id}/reminders"), json!({}))
+        .await
+        .err(403, "forbidden");
+
+    s.advance(3 * DAY).await;
+    let mut tab = Web::new(&s);
+    let r = tab
+        .post(
+            "/web/sign-in",
+            json!({"email": "mem@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    assert_eq!(r.body["deadline"]["skips_left"], 1);
+    tab.get("/web/accounts").await.err(403, "setup_required");
+    let r = tab.post("/web/two-factor/setup/skip", json!({})).await;
+    assert_eq!(r.ok()["skips_left"], 0);
+    tab.get("/web/accounts").await.ok();
+
+    // The owner's tab (signed in by a handoff from their API session):
+    // who has not set up, and one reminder a day.
+    let r = s.post("/v1/handoff", Some(&owner), json!({})).await;
+    let code = r.ok()["code"].as_str().unwrap().to_string();
+    let mut own = Web::new(&s);
+    own.post("/web/handoff/redeem", json!({"code": code}))
+        .await
+        .ok();
+    let r = own.get(&format!("/web/accounts/{id}/members")).await;
+    assert_eq!(r.ok()["members"][0]["email"], "mem@example.com");
+    assert_eq!(r.body["members"][0]["two_factor_enabled"], false);
+    let r = own
+        .post(&format!("/web/accounts/{id}/reminders"), json!({}))
+        .await;
+    assert_eq!(r.ok()["sent"], 1);
+    own.post(&format!("/web/accounts/{id}/reminders"), json!({}))
+        .await
+        .err(429, "reminder_too_soon");
+}
+
+/// A skip is the person's, like a verification: a handoff from the
+/// session that used it gives a full session; one from a session that
+/// did not is refused (a setup-only session cannot mint one).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handoff_from_a_skipped_session_carries_the_skip() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let from = s.now().await + DAY + 60;
+    schedule(&s, &owner, id, Some(from), 2).await.ok();
+    s.advance(DAY + 60).await;
+    let (token, _) = setup_required(&s, "mem@example.com").await;
+    s.post("/v1/handoff", Some(&token), json!({}))
+        .await
+        .err(403, "setup_required");
+    skip(&s, &token).await.ok();
+    let r = s.post("/v1/handoff", Some(&token), json!({})).await;
+    let code = r.ok()["code"].as_str().unwrap().to_string();
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await;
+    r.ok();
+    let handed = token_of(&r);
+    s.get("/v1/accounts", Some(&handed)).await.ok();
+    // Still one skip used, not two.
+    let state = s.get("/v1/two-factor", Some(&handed)).await;
+    assert_eq!(state.ok()["deadline"]["skips_left"], 1);
+    // And the grace period's end ends both.
+    s.advance(2 * DAY).await;
+    s.get("/v1/accounts", Some(&handed))
+        .await
+        .err(403, "setup_required");
+}
