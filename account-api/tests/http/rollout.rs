@@ -396,3 +396,339 @@ async fn cancelling_the_platform_schedule_removes_the_deadline_and_the_requireme
     assert!(deadline.is_null());
     skip(&s, &token).await.err(403, "grace_exhausted");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_sees_who_has_not_set_up_and_only_owners_do() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(
+        &s,
+        "Acme",
+        "own@example.com",
+        &["zed@example.com", "amy@example.com", "set@example.com"],
+    )
+    .await;
+    let done = s.session("set@example.com").await;
+    s.enroll_authenticator(&done).await;
+    let (other_id, other_owner) = account_with(&s, "Other", "boss@example.com", &[]).await;
+    let path = format!("/v1/accounts/{id}/members");
+    let r = s.get(&path, Some(&owner)).await;
+    assert_eq!(
+        r.ok()["members"],
+        json!([
+            {"email": "amy@example.com", "role": "member", "two_factor_enabled": false},
+            {"email": "zed@example.com", "role": "member", "two_factor_enabled": false},
+            {"email": "own@example.com", "role": "owner", "two_factor_enabled": true},
+            {"email": "set@example.com", "role": "member", "two_factor_enabled": true},
+        ])
+    );
+    assert!(r.body.get("next_reminder_at").is_none(), "{}", r.body);
+    // A member of the account, an owner of another one: refused, and so
+    // is an account id that does not exist.
+    let member = s.session("amy@example.com").await;
+    for (who, account) in [(&member, id), (&other_owner, id), (&owner, other_id + 100)] {
+        let path = format!("/v1/accounts/{account}/members");
+        s.get(&path, Some(who)).await.err(403, "forbidden");
+        let path = format!("/v1/accounts/{account}/reminders");
+        s.post(&path, Some(who), json!({}))
+            .await
+            .err(403, "forbidden");
+    }
+    s.get(&path, None).await.err(401, "unauthorized");
+    // The owner's own other account is theirs to see, not this one's.
+    s.get(&format!("/v1/accounts/{other_id}/members"), Some(&owner))
+        .await
+        .err(403, "forbidden");
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_go_to_members_without_2fa_once_a_day() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(
+        &s,
+        "Acme",
+        "own@example.com",
+        &["amy@example.com", "set@example.com"],
+    )
+    .await;
+    let done = s.session("set@example.com").await;
+    s.enroll_authenticator(&done).await;
+    let from = s.now().await + 14 * DAY;
+    schedule(&s, &owner, id, Some(from), 0).await.ok();
+    let path = format!("/v1/accounts/{id}/reminders");
+    let now = s.now().await;
+    let r = s.post(&path, Some(&owner), json!({})).await;
+    assert_eq!(r.ok()["sent"], 1);
+    let next = r.body["next_reminder_at"].as_i64().unwrap();
+    assert!((now + DAY..now + DAY + 5).contains(&next), "{next}");
+    assert_eq!(
+        notices(&s, "amy@example.com", "own@example.com of Acme asks you"),
+        1
+    );
+    assert_eq!(notices(&s, "set@example.com", "asks you"), 0);
+    assert_eq!(notices(&s, "own@example.com", "asks you"), 0);
+    let listed = s
+        .get(&format!("/v1/accounts/{id}/members"), Some(&owner))
+        .await;
+    assert_eq!(listed.ok()["next_reminder_at"], next);
+    // Again within the day: refused, nothing sent, Retry-After says when.
+    s.advance(DAY - 120).await;
+    let r = s.post(&path, Some(&owner), json!({})).await;
+    r.err(429, "reminder_too_soon");
+    let wait: i64 = r.retry_after.unwrap().parse().unwrap();
+    assert!((1..=130).contains(&wait), "{wait}");
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 1);
+    // A day later: one more.
+    s.advance(120).await;
+    assert_eq!(s.post(&path, Some(&owner), json!({})).await.ok()["sent"], 1);
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 2);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE event = 'reminders_sent'"),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_owners_asking_at_once_send_one_reminder() {
+    let s = Server::start().await;
+    let (id, first) = account_with(&s, "Acme", "own@example.com", &["amy@example.com"]).await;
+    s.user("co@example.com");
+    s.member("Acme", "co@example.com", AccountRole::Owner);
+    let second = s.session("co@example.com").await;
+    s.enroll_authenticator(&second).await;
+    let s = std::sync::Arc::new(s);
+    let path = format!("/v1/accounts/{id}/reminders");
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (s, path) = (s.clone(), path.clone());
+        let token = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            s.post(&path, Some(&token), json!({})).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        let r = task.await.unwrap();
+        if r.status.is_success() {
+            ok += 1;
+        } else {
+            r.err(429, "reminder_too_soon");
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(notices(&s, "amy@example.com", "asks you"), 1);
+}
+
+async fn janitor(s: &Server) -> i64 {
+    let r = s.post("/v1/test/janitor", None, json!({})).await;
+    r.ok()["removed"]["deadline_notices"].as_i64().unwrap()
+}
+
+fn kinds(s: &Server, email: &str) -> Vec<String> {
+    s.conn()
+        .query_map(
+            "SELECT n.kind FROM deadline_notices n JOIN users u ON u.id = n.user_id
+              WHERE u.email = ?1 ORDER BY n.sent_at, n.kind",
+            account_api::params![email],
+            |r| r.get::<String>(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_reminder_goes_out_once_and_not_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("api.sqlite3");
+    let node = Server::serve_process(&db).await;
+    let (id, owner) = account_with(
+        &node,
+        "Acme",
+        "own@example.com",
+        &["mem@example.com", "late@example.com"],
+    )
+    .await;
+    let from = node.now().await + 10 * DAY;
+    schedule(&node, &owner, id, Some(from), 1).await.ok();
+    assert_eq!(kinds(&node, "mem@example.com"), ["set"]);
+    assert_eq!(janitor(&node).await, 0, "10 days ahead: nothing due");
+
+    // Seven days before: each member without 2FA once, however many passes.
+    node.advance(3 * DAY + 60).await;
+    assert_eq!(janitor(&node).await, 2);
+    assert_eq!(janitor(&node).await, 0);
+    assert_eq!(notices(&node, "mem@example.com", "(7 days left"), 1);
+    // One of them sets up 2FA: no more reminders for them.
+    let late = node.session("late@example.com").await;
+    node.enroll_authenticator(&late).await;
+
+    // A restart on the same database: the new process's clock starts
+    // unmoved, so it is moved to the same moment; nothing goes out again.
+    let last = node.now().await;
+    node.stop();
+    let node = Server::serve_process(&db).await;
+    node.advance(last - node.now().await).await;
+    assert_eq!(janitor(&node).await, 0);
+    assert_eq!(notices(&node, "mem@example.com", "(7 days left"), 1);
+
+    // One day before, and on the day: once each.
+    node.advance(from - DAY + 60 - node.now().await).await;
+    assert_eq!(janitor(&node).await, 1);
+    assert_eq!(janitor(&node).await, 0);
+    assert_eq!(notices(&node, "mem@example.com", "(1 day left"), 1);
+    node.advance(DAY).await;
+    assert_eq!(janitor(&node).await, 1);
+    assert_eq!(notices(&node, "mem@example.com", "from today"), 1);
+    // The day after: nothing more, on this process or the next.
+    node.advance(DAY).await;
+    assert_eq!(janitor(&node).await, 0);
+    node.stop();
+    let node = Server::serve_process(&db).await;
+    node.advance(from + 60 - node.now().await).await;
+    assert_eq!(janitor(&node).await, 0);
+
+    assert_eq!(
+        kinds(&node, "mem@example.com"),
+        ["set", "days_7", "days_1", "due"]
+    );
+    assert_eq!(kinds(&node, "late@example.com"), ["set", "days_7"]);
+    assert!(kinds(&node, "own@example.com").is_empty());
+    assert_eq!(
+        node.count(
+            "SELECT COUNT(*) FROM outbox WHERE recipient = 'mem@example.com' AND kind = 'notification'"
+        ),
+        4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deadline_set_inside_a_window_skips_that_reminder_and_moving_it_earlier_tells_again() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let now = s.now().await;
+    schedule(&s, &owner, id, Some(now + 5 * DAY), 0).await.ok();
+    // The "set" notice said 5 days moments ago: no 7-day reminder too.
+    assert_eq!(janitor(&s).await, 0);
+    // Moved earlier: told again, for the new date.
+    schedule(&s, &owner, id, Some(now + 2 * DAY), 0).await.ok();
+    assert_eq!(notices(&s, "mem@example.com", "moved earlier"), 1);
+    s.advance(DAY + 60).await;
+    assert_eq!(janitor(&s).await, 1);
+    assert_eq!(kinds(&s, "mem@example.com"), ["set", "set", "days_1"]);
+    // Cancelled: nothing more is due.
+    let r = s
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/accounts/{id}/enforcement"),
+            Some(&owner),
+            Some(json!({"enforce_2fa": false, "password": PASSWORD})),
+        )
+        .await;
+    r.ok();
+    s.advance(DAY).await;
+    assert_eq!(janitor(&s).await, 0);
+    let member = s.session("mem@example.com").await;
+    let state = s.get("/v1/two-factor", Some(&member)).await;
+    assert!(state.ok().get("deadline").is_none(), "{}", state.body);
+}
+
+/// The web app gets the same schedule through its cookie routes: the
+/// deadline in its sign-in outcome and session, the skip, and the owners'
+/// members list and reminders, with the v1 answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_web_app_shows_the_deadline_skips_and_lists_members_through_cookies() {
+    use crate::web_client::Web;
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let from = s.now().await + 3 * DAY;
+    schedule(&s, &owner, id, Some(from), 1).await.ok();
+
+    let mut tab = Web::new(&s);
+    let r = tab
+        .post(
+            "/web/sign-in",
+            json!({"email": "mem@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "authenticated");
+    assert_eq!(r.body["deadline"]["days_left"], 3);
+    let session = tab.get("/web/session").await;
+    assert_eq!(session.ok()["two_factor"]["deadline"]["at"], from);
+    // A member is refused the owners' routes here too.
+    tab.get(&format!("/web/accounts/{id}/members"))
+        .await
+        .err(403, "forbidden");
+    tab.post(&format!("/web/accounts/{id}/reminders"), json!({}))
+        .await
+        .err(403, "forbidden");
+
+    s.advance(3 * DAY).await;
+    let mut tab = Web::new(&s);
+    let r = tab
+        .post(
+            "/web/sign-in",
+            json!({"email": "mem@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    assert_eq!(r.body["deadline"]["skips_left"], 1);
+    tab.get("/web/accounts").await.err(403, "setup_required");
+    let r = tab.post("/web/two-factor/setup/skip", json!({})).await;
+    assert_eq!(r.ok()["skips_left"], 0);
+    tab.get("/web/accounts").await.ok();
+
+    // The owner's tab (signed in by a handoff from their API session):
+    // who has not set up, and one reminder a day.
+    let r = s.post("/v1/handoff", Some(&owner), json!({})).await;
+    let code = r.ok()["code"].as_str().unwrap().to_string();
+    let mut own = Web::new(&s);
+    own.post("/web/handoff/redeem", json!({"code": code}))
+        .await
+        .ok();
+    let r = own.get(&format!("/web/accounts/{id}/members")).await;
+    assert_eq!(r.ok()["members"][0]["email"], "mem@example.com");
+    assert_eq!(r.body["members"][0]["two_factor_enabled"], false);
+    let r = own
+        .post(&format!("/web/accounts/{id}/reminders"), json!({}))
+        .await;
+    assert_eq!(r.ok()["sent"], 1);
+    own.post(&format!("/web/accounts/{id}/reminders"), json!({}))
+        .await
+        .err(429, "reminder_too_soon");
+}
+
+/// A skip is the person's, like a verification: a handoff from the
+/// session that used it gives a full session; one from a session that
+/// did not is refused (a setup-only session cannot mint one).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handoff_from_a_skipped_session_carries_the_skip() {
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let from = s.now().await + DAY + 60;
+    schedule(&s, &owner, id, Some(from), 2).await.ok();
+    s.advance(DAY + 60).await;
+    let (token, _) = setup_required(&s, "mem@example.com").await;
+    s.post("/v1/handoff", Some(&token), json!({}))
+        .await
+        .err(403, "setup_required");
+    skip(&s, &token).await.ok();
+    let r = s.post("/v1/handoff", Some(&token), json!({})).await;
+    let code = r.ok()["code"].as_str().unwrap().to_string();
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": code}))
+        .await;
+    r.ok();
+    let handed = token_of(&r);
+    s.get("/v1/accounts", Some(&handed)).await.ok();
+    // Still one skip used, not two.
+    let state = s.get("/v1/two-factor", Some(&handed)).await;
+    assert_eq!(state.ok()["deadline"]["skips_left"], 1);
+    // And the grace period's end ends both.
+    s.advance(2 * DAY).await;
+    s.get("/v1/accounts", Some(&handed))
+        .await
+        .err(403, "setup_required");
+}
