@@ -672,6 +672,9 @@ async function openOwnerTab() {
   await Promise.all(here.accounts.map((a) => answerOf(call(`/web/accounts/${a.id}/members`))
     // A list that could not be read is left out, not an error of the tab.
     .then((answer) => answer.ok && logic.pageUpdate(here, { type: 'answered', key: 'members', id: a.id, answer }))));
+  // A schedule's grace days, which the accounts list does not carry.
+  await Promise.all(here.accounts.filter((a) => a.enforce_from).map((a) => answerOf(call(`/web/accounts/${a.id}/enforcement`))
+    .then((answer) => { if (answer.ok) here.grace[a.id] = answer.ok.grace_days ?? 0; })));
   if (page !== here) return;
   if (!page.accounts.length) {
     return view('owner-2fa-refused', (app) => {

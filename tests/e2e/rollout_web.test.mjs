@@ -10,7 +10,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  startApi, expectScreen, createUser, createAccount, addMember, advanceClock, shot, ROOT, SHOTS, PASSWORD,
+  startApi, expectScreen, createUser, createAccount, addMember, advanceClock, admin, shot, ROOT, SHOTS, PASSWORD,
 } from './harness.mjs';
 
 const OWNER = 'owner@example.com';
@@ -80,7 +80,7 @@ test('web app: the owner schedules 2FA and sees who has not set it up; a member 
     await page.locator('#confirm-password').fill(PASSWORD);
     await page.locator('#confirm').click();
     await page.locator('#notice', { hasText: '2FA is now scheduled for everyone in this account.' }).waitFor();
-    assert.match(await page.locator('#scheduled-1').innerText(), /^2FA will be required from .+\.$/);
+    assert.match(await page.locator('#scheduled-1').innerText(), /^2FA will be required from .+ \(grace period 1 day\)\.$/);
     // One reminder; then the button waits.
     await page.locator('#remind-1').click();
     await page.locator('#notice', { hasText: /^Reminder sent to \d+ (people|person)\.$/ }).waitFor();
@@ -127,6 +127,39 @@ test('web app: the owner schedules 2FA and sees who has not set it up; a member 
     await expectScreen(page, 'setup-choose', 'rollout-web-member-forced');
     assert.equal(await page.locator('#skip').count(), 0, 'no skips left');
     assert.match(await page.locator('#required').innerText(), /Acme requires two-factor authentication/);
+  } finally {
+    await context.close();
+    await api.stop();
+  }
+});
+
+test('web app: the platform schedule shows "Set by the platform", and cancelling it takes the banner away', async () => {
+  const api = await startApi({ args: ['--allow-clock-control'] });
+  const context = await chrome.newContext({ colorScheme: 'light' });
+  try {
+    createUser(api, 'solo@example.com');
+    const now = await advanceClock(api, 0);
+    const from = new Date((now + 10 * DAY) * 1000).toISOString().slice(0, 10);
+    admin(api, 'policy', 'mandatory', '--from', from, '--grace-days', '2');
+    const page = await context.newPage();
+    await page.goto(`${api.url}/`);
+    await webSignIn(page, 'solo@example.com', 'rollout-web-platform');
+    await expectScreen(page, 'signed-in', 'rollout-web-platform-home');
+    const banner = page.locator('#deadline-banner');
+    await banner.waitFor();
+    const at = Number(await banner.getAttribute('data-at'));
+    assert.equal(new Date(at * 1000).toISOString().slice(0, 10), from, 'midnight UTC of the chosen day');
+    const daysLeft = Number(await banner.getAttribute('data-days-left'));
+    assert.ok(daysLeft === 10 || daysLeft === 11, `${daysLeft} days left`);
+    const date = await page.evaluate((t) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date(t * 1000)), at);
+    assert.equal(await page.locator('#deadline-text').innerText(), `2FA will be required from ${date} (${daysLeft} days left).`);
+    assert.equal(await page.locator('#deadline-set-by').innerText(), 'Set by the platform.');
+    // Cancelled: the next look at the session has no banner.
+    admin(api, 'policy', 'mandatory', '--cancel');
+    await page.reload();
+    await expectScreen(page, 'signed-in', 'rollout-web-platform-cancelled');
+    await page.locator('#nav-owner-item[hidden]').waitFor({ state: 'attached' });
+    assert.equal(await page.locator('#deadline-banner').count(), 0, 'no banner once cancelled');
   } finally {
     await context.close();
     await api.stop();
