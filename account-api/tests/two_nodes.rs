@@ -1119,7 +1119,8 @@ async fn janitor_passes_on_both_nodes_send_each_deadline_reminder_exactly_once()
             let r = t.await.unwrap();
             sent += r.ok()["removed"]["deadline_notices"].as_i64().unwrap();
         }
-        assert_eq!(sent, 6, "{kind}: the passes together queued one each");
+        // A node's own periodic pass may have queued some of them.
+        assert!(sent <= 6, "{kind}: the passes together queued {sent}");
         assert_eq!(
             d.count(&format!(
                 "SELECT COUNT(*) FROM deadline_notices WHERE kind = '{kind}'"

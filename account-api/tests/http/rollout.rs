@@ -528,6 +528,24 @@ async fn janitor(s: &Server) -> i64 {
     r.ok()["removed"]["deadline_notices"].as_i64().unwrap()
 }
 
+/// Runs passes until `email`'s notices are `expected` (a process's own
+/// pass, running as it starts, may hold the PostgreSQL pass lock for a
+/// moment, and a pass that finds it held does nothing), then one more,
+/// which must find nothing to send.
+async fn janitor_until(s: &Server, email: &str, expected: &[&str]) {
+    for _ in 0..100 {
+        janitor(s).await;
+        if kinds(s, email) == expected {
+            assert_eq!(janitor(s).await, 0, "a second pass sent more");
+            return;
+        }
+    }
+    panic!(
+        "{email}'s notices are {:?}, not {expected:?}",
+        kinds(s, email)
+    );
+}
+
 fn kinds(s: &Server, email: &str) -> Vec<String> {
     s.conn()
         .query_map(
@@ -541,6 +559,8 @@ fn kinds(s: &Server, email: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_reminder_goes_out_once_and_not_again_after_a_restart() {
+    // Each process also runs a pass of its own as it starts, which may
+    // land after the clock moved: what counts is what the store holds.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("api.sqlite3");
     let node = Server::serve_process(&db).await;
@@ -554,12 +574,13 @@ async fn each_reminder_goes_out_once_and_not_again_after_a_restart() {
     let from = node.now().await + 10 * DAY;
     schedule(&node, &owner, id, Some(from), 1).await.ok();
     assert_eq!(kinds(&node, "mem@example.com"), ["set"]);
-    assert_eq!(janitor(&node).await, 0, "10 days ahead: nothing due");
+    janitor(&node).await;
+    assert_eq!(kinds(&node, "mem@example.com"), ["set"], "10 days ahead");
 
     // Seven days before: each member without 2FA once, however many passes.
     node.advance(3 * DAY + 60).await;
-    assert_eq!(janitor(&node).await, 2);
-    assert_eq!(janitor(&node).await, 0);
+    janitor_until(&node, "mem@example.com", &["set", "days_7"]).await;
+    assert_eq!(kinds(&node, "late@example.com"), ["set", "days_7"]);
     assert_eq!(notices(&node, "mem@example.com", "(7 days left"), 1);
     // One of them sets up 2FA: no more reminders for them.
     let late = node.session("late@example.com").await;
@@ -576,11 +597,15 @@ async fn each_reminder_goes_out_once_and_not_again_after_a_restart() {
 
     // One day before, and on the day: once each.
     node.advance(from - DAY + 60 - node.now().await).await;
-    assert_eq!(janitor(&node).await, 1);
-    assert_eq!(janitor(&node).await, 0);
+    janitor_until(&node, "mem@example.com", &["set", "days_7", "days_1"]).await;
     assert_eq!(notices(&node, "mem@example.com", "(1 day left"), 1);
     node.advance(DAY).await;
-    assert_eq!(janitor(&node).await, 1);
+    janitor_until(
+        &node,
+        "mem@example.com",
+        &["set", "days_7", "days_1", "due"],
+    )
+    .await;
     assert_eq!(notices(&node, "mem@example.com", "from today"), 1);
     // The day after: nothing more, on this process or the next.
     node.advance(DAY).await;
