@@ -158,6 +158,9 @@ test('a member sees the banner with the days left, and the badge only in the las
   const settings = await openSettings(browser);
   await expectScreen(settings, 'settings', 'rollout-member-settings-banner');
   await expectBanner(settings, 7);
+  await settings.setViewportSize({ width: 700, height: 360 });
+  await shot(settings, 'rollout-banner-settings');
+  if (process.env.DOCS_SHOTS) copyFileSync(join(SHOTS, 'rollout-banner-settings.png'), join(ROOT, 'docs/rollout-banner-settings.png'));
   await settings.close();
 
   // "Set up now" opens the setup, which may be left before the date.
