@@ -344,7 +344,8 @@ enum PolicyCommand {
         #[arg(long)]
         cancel: bool,
         /// With --from: days after it during which people may still skip
-        /// setup at sign-in, once per day (0 to 7).
+        /// setup at sign-in, as many times in all as there are grace days
+        /// (0 to 7).
         #[arg(long, default_value_t = 0, requires = "from",
               value_parser = clap::value_parser!(u32).range(0..=7))]
         grace_days: u32,

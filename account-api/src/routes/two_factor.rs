@@ -140,8 +140,8 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// During the grace period after a 2FA deadline: use one of the skips, so
-/// this session may do everything until the grace period ends. One skip
-/// per grace day, counted per person and deadline, and audited.
+/// this session may do everything until the grace period ends. As many skips
+/// in all as grace days, counted per person and deadline, and audited.
 #[utoipa::path(post, path = "/v1/two-factor/setup/skip", tag = "two-factor",
     security(("bearer" = [])),
     responses(

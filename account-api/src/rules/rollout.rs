@@ -195,6 +195,10 @@ pub fn announce(conn: &Conn, now: i64, before: &[(i64, Option<i64>)]) -> StoreRe
 /// opened (it said the same moments ago). Returns how many were queued.
 pub fn send_due_notices(conn: &Conn, now: i64) -> StoreResult<usize> {
     let platform = policy::platform_schedule(conn)?;
+    if platform.as_ref().is_some_and(|p| p.from.is_none()) {
+        // Required of everyone now: nobody has a date to be reminded of.
+        return Ok(0);
+    }
     let mut schedules: BTreeMap<i64, Vec<Schedule>> = BTreeMap::new();
     if let Some(p) = &platform {
         for user_id in conn.query_map(
