@@ -11,6 +11,10 @@
 // - popup_state.rs `the_banners_set_up_now_opens_a_setup_that_may_be_left`:
 //   the web app's "Set up now" opens its ordinary wizard with Cancel
 //   (browser suite, rollout "web app").
+// - popup_state.rs `a_forced_setup_leaves_no_way_out_but_the_skips`: the
+//   web app's forced wizard has no "Not now" to refuse (logic.test.mjs
+//   `setup_only_session_opens_the_wizard_with_no_way_out`), and its skips
+//   are `the_forced_setup_offers_the_grace_periods_skips` below.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as logic from '../../web-app/logic.mjs';
