@@ -329,12 +329,53 @@ function messages(parent, error, notice) {
 }
 
 function view(name, draw) {
+  // One banner on the page at a time: the home page's goes while a view shows.
+  $('home-banner').replaceChildren();
+  $('home-notice').hidden = true;
   const root = $('screen-view');
   root.replaceChildren();
   draw(root);
   show('view', name);
   const focus = root.querySelector('[data-focus]');
   if (focus) focus.focus();
+}
+
+// The banner of a scheduled 2FA deadline (issue 14), as the extension
+// draws it: the date and days left, who set it, the skips left after one
+// was used, and "Set up now".
+function deadlineBanner(parent, d, onSetUp) {
+  const b = el(parent, 'section', '', { class: 'banner', id: 'deadline-banner', role: 'status', 'data-days-left': String(d.days_left), 'data-at': String(d.at) });
+  el(b, 'p', logic.deadlineText(d.days_left, logic.dateText(d.at)), { id: 'deadline-text' });
+  el(b, 'p', logic.setByText(d.set_by), { id: 'deadline-set-by', class: 'muted' });
+  if (typeof d.skips_left === 'number') el(b, 'p', logic.skipsLeftText(d.skips_left), { id: 'deadline-skips', class: 'muted' });
+  button(b, 'set-up-now', 'Set up now', onSetUp, { cls: 'primary' });
+}
+
+// "Skip for now" on the forced setup during the grace period: one skip,
+// counted by the API, then the page as a full session sees it.
+async function skipSetup(w) {
+  w.busy = true;
+  drawWizard();
+  try {
+    await call('/web/two-factor/setup/skip', {});
+  } catch (e) {
+    w.busy = false;
+    if (e.status === 401 && e.code === 'unauthorized') return signOut('/web/sign-out');
+    if (e.code === 'grace_exhausted' && me?.two_factor?.deadline) me.two_factor.deadline.skips_left = 0;
+    w.error = logic.errorText(e);
+    if (wiz === w) drawWizard();
+    return;
+  }
+  wiz = null;
+  await showSignedIn();
+  const notice = logic.skippedNotice(me);
+  if (page) {
+    page.notice = notice;
+    redraw();
+  } else if (!$('screen-signed-in').hidden) {
+    $('home-notice').textContent = notice;
+    $('home-notice').hidden = false;
+  }
 }
 
 async function copyText(text) {
@@ -490,6 +531,8 @@ function drawWizard() {
     messages(app, w.error, w.notice);
     // Setup that is required offers nothing else but signing out; the
     // codes are shown once, behind the Copy gate.
+    const skips = w.forced && w.step !== 'codes' ? logic.skipsOffered(me) : null;
+    if (skips) button(app, 'skip', logic.skipLabel(skips), () => skipSetup(w), { enabled: !w.busy });
     if (w.forced) button(app, 'setup-sign-out', 'Sign out', () => signOut('/web/sign-out'), { cls: 'link' });
     else if (logic.canLeaveWizard(w)) button(app, 'cancel', 'Cancel', () => { wiz = null; route(); }, { cls: 'link' });
   });
@@ -545,13 +588,14 @@ async function openMy2fa() {
 }
 
 // The panel of a change that needs the password again.
-function confirmPanel(parent, question, { disable = false } = {}) {
+function confirmPanel(parent, question, { disable = false, schedule = false } = {}) {
   const f = form(parent, 'confirm-form', () => pageDo({
     type: 'confirm',
     password: $('confirm-password').value,
     confirmed: disable ? $('confirm-disable').checked : true,
   }));
   f.className = 'confirm';
+  if (schedule) scheduleChoice(f);
   el(f, 'p', question, { id: 'confirm-question' });
   if (disable) {
     const l = el(f, 'label', '', { class: 'check' });
@@ -570,6 +614,8 @@ function drawMy2fa() {
     el(app, 'h1', 'Two-factor authentication');
     el(app, 'p', `Signed in as ${me.email}`, { id: 'my-who' });
     messages(app, page.error, page.notice);
+    const deadline = logic.deadlineShown(tf);
+    if (deadline) deadlineBanner(app, deadline, () => startWizard(logic.setupWizard(me.email)));
     const section = el(app, 'section', '', { class: 'card', id: 'method-section' });
     if (tf.enabled && tf.method) {
       const line = tf.method === 'sms' && tf.phone_hint ? `Text message (SMS) to ${tf.phone_hint}` : logic.methodName(tf.method);
@@ -621,6 +667,15 @@ async function openOwnerTab() {
     page.error = logic.errorText(e);
   }
   page.accounts = logic.owned(accounts);
+  // Who has not set up 2FA, per owned account (issue 14).
+  const here = page;
+  await Promise.all(here.accounts.map((a) => answerOf(call(`/web/accounts/${a.id}/members`))
+    // A list that could not be read is left out, not an error of the tab.
+    .then((answer) => answer.ok && logic.pageUpdate(here, { type: 'answered', key: 'members', id: a.id, answer }))));
+  // A schedule's grace days, which the accounts list does not carry.
+  await Promise.all(here.accounts.filter((a) => a.enforce_from).map((a) => answerOf(call(`/web/accounts/${a.id}/enforcement`))
+    .then((answer) => { if (answer.ok) here.grace[a.id] = answer.ok.grace_days ?? 0; })));
+  if (page !== here) return;
   if (!page.accounts.length) {
     return view('owner-2fa-refused', (app) => {
       el(app, 'h1', 'Two-Factor Authentication');
@@ -646,12 +701,50 @@ function drawOwnerTab() {
       box.checked = asked ?? a.enforce_2fa ?? false;
       l.append(` Enforce 2FA for everyone in ${a.name} (you own it)`);
       box.addEventListener('change', () => pageDo({ type: 'enforce', accountId: a.id, on: box.checked }));
+      if (a.enforce_from) {
+        el(li, 'p', logic.scheduledText(logic.dateText(a.enforce_from), page.grace[a.id] ?? 0), { id: `scheduled-${a.id}` });
+      }
       el(li, 'p', logic.setUpCountText(a), { id: `set-up-${a.id}`, class: 'count' });
       el(li, 'p', logic.withoutText(a), { class: 'muted', id: `without-${a.id}` });
-      if (asked !== null) confirmPanel(li, logic.question(page, page.pending, me.two_factor));
+      if (asked !== null) confirmPanel(li, logic.question(page, page.pending, me.two_factor), { schedule: asked === true });
+      rollout(li, a.id);
     }
     el(app, 'a', 'Back', { id: 'home', href: '#/' });
   });
+}
+
+// Who in an owned account has not set up 2FA, and "Send reminder": once
+// sent, the button waits for the next allowed time (issue 14).
+function rollout(li, id) {
+  const missing = logic.notSetUp(page, id);
+  if (!missing) return;
+  el(li, 'p', logic.notSetUpText(missing), { id: `not-set-up-${id}`, 'data-count': String(missing.length) });
+  if (!missing.length) return;
+  const next = page.members[id]?.next_reminder_at;
+  button(li, `remind-${id}`, 'Send reminder', () => pageDo({ type: 'remind', accountId: id }), { enabled: !next && !page.busy });
+  if (next) el(li, 'p', logic.nextReminderText(logic.dateTimeText(next)), { id: `next-reminder-${id}`, class: 'muted' });
+}
+
+// "Require now" or "Require from" 7, 14 or 30 days ahead, and the grace
+// days, in the panel that turns enforcement on.
+function scheduleChoice(f) {
+  const set = el(f, 'fieldset', '', { class: 'when' });
+  el(set, 'legend', 'When');
+  const choose = (inDays) => pageDo({
+    type: 'schedule', inDays, graceDays: $('grace-days') ? $('grace-days').value : '0', now: Math.floor(Date.now() / 1000),
+  });
+  for (const inDays of [null, ...logic.ENFORCE_IN_DAYS]) {
+    const l = el(set, 'label', '', { class: 'check' });
+    const r = el(l, 'input', '', { id: inDays === null ? 'enforce-when-now' : `enforce-when-${inDays}`, type: 'radio', name: 'enforce-when' });
+    r.checked = page.schedule.inDays === inDays;
+    l.append(` ${logic.enforceWhenLabel(inDays)}`);
+    r.addEventListener('change', () => choose(inDays));
+  }
+  if (page.schedule.inDays !== null) {
+    const g = field(set, 'grace-days', `Grace period after that day, in days (0 to ${logic.MAX_GRACE_DAYS})`, 'number', { min: '0', max: String(logic.MAX_GRACE_DAYS), value: String(page.schedule.graceDays) });
+    g.addEventListener('change', () => choose(page.schedule.inDays));
+    el(set, 'p', logic.graceLabel(page.schedule.graceDays), { id: 'grace-label', class: 'muted' });
+  }
 }
 
 // ---- Where the address leads, once signed in.
@@ -665,6 +758,9 @@ async function route() {
   if (to.page === 'owner') return openOwnerTab();
   wiz = null;
   show('signed-in');
+  const deadline = logic.deadlineShown(me.two_factor);
+  $('home-banner').replaceChildren();
+  if (deadline) deadlineBanner($('home-banner'), deadline, () => startWizard(logic.setupWizard(me.email)));
   let owner = false;
   try {
     owner = (await call('/web/accounts')).accounts.some((a) => a.role === 'owner');

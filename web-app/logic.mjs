@@ -45,6 +45,8 @@ export function sentence(message) {
 /** An API error as the page shows it (text.rs `error_text`). */
 export function errorText(e) {
   if (e.code === 'sms_delivery_failed') return 'We could not send the text message. Try again in a minute.';
+  if (e.code === 'reminder_too_soon') return `A reminder already went out for this account today: one a day at most. ${sentence(e.message)}`;
+  if (e.code === 'grace_exhausted') return 'No more skips: set up two-factor authentication now to continue.';
   return sentence(e.message);
 }
 
@@ -82,6 +84,92 @@ export function dateText(unixSeconds, locale = undefined) {
 export function requiredText(requiredBy) {
   if (!requiredBy.length) return 'Two-factor authentication is required for your sign-in. Set it up to continue.';
   return `${requiredBy.join(', ')} requires two-factor authentication. Set it up to continue.`;
+}
+
+// ---- Scheduled 2FA (issue 14), in text.rs's words.
+
+/** From this many days before a deadline the extension's badge counts down. */
+export const DEADLINE_BADGE_DAYS = 7;
+/** The name the API gives the platform's own schedule. */
+export const PLATFORM = 'server policy';
+/** The owners' choices of "Require from": days ahead. */
+export const ENFORCE_IN_DAYS = [7, 14, 30];
+export const MAX_GRACE_DAYS = 7;
+
+/** The banner's line, with the date already written (`dateText`). */
+export function deadlineText(daysLeft, date) {
+  if (daysLeft <= 0) return `2FA is required since ${date}.`;
+  if (daysLeft === 1) return `2FA will be required from ${date} (1 day left).`;
+  return `2FA will be required from ${date} (${daysLeft} days left).`;
+}
+
+/** Who set a deadline: account names, "the platform" for the server's. */
+export function setByText(setBy) {
+  const names = (setBy ?? []).map((s) => (s === PLATFORM ? 'the platform' : s));
+  return names.length ? `Set by ${names.join(', ')}.` : 'Set by the platform.';
+}
+
+export function skipLabel(skipsLeft) {
+  return skipsLeft === 1 ? 'Skip for now (1 skip left)' : `Skip for now (${skipsLeft} skips left)`;
+}
+
+export function skipsLeftText(skipsLeft) {
+  if (skipsLeft === 0) return 'No skips left: set it up before your next sign-in.';
+  return skipsLeft === 1 ? 'You can skip setup 1 more time.' : `You can skip setup ${skipsLeft} more times.`;
+}
+
+export function nextReminderText(dateTime) {
+  return `Reminder sent. The next one can go out from ${dateTime}.`;
+}
+
+export function enforceWhenLabel(inDays) {
+  return inDays === null ? 'Require now' : `Require in ${inDays} days`;
+}
+
+export function graceLabel(days) {
+  if (days === 0) return 'No grace period';
+  return days === 1 ? '1 day of grace' : `${days} days of grace`;
+}
+
+export function scheduledText(date, graceDays) {
+  if (!graceDays) return `2FA will be required from ${date}.`;
+  return graceDays === 1
+    ? `2FA will be required from ${date} (grace period 1 day).`
+    : `2FA will be required from ${date} (grace period ${graceDays} days).`;
+}
+
+export function notSetUpText(emails) {
+  return emails.length ? `Not set up yet: ${emails.join(', ')}.` : 'Everyone in it has set up 2FA.';
+}
+
+/** The deadline the banner shows: none once 2FA is on (popup_state.rs). */
+export function deadlineShown(tf) {
+  if (!tf || tf.enabled) return null;
+  return tf.deadline ?? null;
+}
+
+/** The skips the forced setup offers: only in the grace period, if any are left. */
+export function skipsOffered(session) {
+  const tf = session?.two_factor;
+  if (!tf?.setup_only) return null;
+  const n = tf.deadline?.skips_left;
+  return typeof n === 'number' && n > 0 ? n : null;
+}
+
+/** What the page says after a skip, from the session it answered with. */
+export function skippedNotice(session) {
+  const n = session?.two_factor?.deadline?.skips_left;
+  if (typeof n !== 'number') return 'Skipped for now.';
+  if (n === 0) return 'Skipped for now. That was the last skip.';
+  return n === 1 ? 'Skipped for now. 1 skip left.' : `Skipped for now. ${n} skips left.`;
+}
+
+/**
+ * A date and time of day in the person's locale (the next reminder, at
+ * most a day away, needs the hour): extension/src/dom.rs `date_time`.
+ */
+export function dateTimeText(unixSeconds, locale = undefined) {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(unixSeconds * 1000));
 }
 
 export function codesFile(email, codes) {
@@ -348,7 +436,22 @@ function failed(w, error) {
 
 /** The page's state; `kind` is 'my' or 'owner'. */
 export function settingsPage(kind) {
-  return { kind, error: null, notice: null, pending: null, busy: false, devices: null, accounts: null };
+  return {
+    kind, error: null, notice: null, pending: null, busy: false, devices: null, accounts: null,
+    // Issue 14: the owner's choice in the enforcement panel, each owned
+    // account's people ({ members, next_reminder_at }) and grace days.
+    schedule: noSchedule(), members: {}, grace: {},
+  };
+}
+
+function noSchedule() {
+  return { inDays: null, graceDays: 0, from: null };
+}
+
+/** The people of an owned account who have not set up 2FA, or null. */
+export function notSetUp(page, accountId) {
+  const m = page.members?.[accountId];
+  return m ? m.members.filter((p) => !p.two_factor_enabled).map((p) => p.email) : null;
 }
 
 /** Why 2FA cannot be turned off, when it cannot (R9, R10); else null. */
@@ -378,9 +481,22 @@ export function withoutText(account) {
   return n === 1 ? '1 person has not set up 2FA yet.' : `${n} people have not set up 2FA yet.`;
 }
 
-function enforceQuestion(account, on, tf) {
+function scheduleQuestion(account, name, days, graceDays) {
+  const n = account?.members_without_two_factor;
+  const waiting = n === undefined || n === null ? 'People without 2FA see the date from now on and are reminded before it.'
+    : n === 0 ? 'Everyone in it has set up 2FA already.'
+      : n === 1 ? '1 person in it has not set up 2FA yet: they see the date from now on and are reminded before it.'
+        : `${n} people in it have not set up 2FA yet: they see the date from now on and are reminded before it.`;
+  const grace = graceDays === 0 ? 'From that day they can do nothing but set it up.'
+    : graceDays === 1 ? 'After that day they may skip setup for 1 more day.'
+      : `After that day they may skip setup for ${graceDays} more days.`;
+  return `Require 2FA for everyone in ${name} ${days} days from now? ${waiting} ${grace} As an owner you need 2FA by then too.`;
+}
+
+function enforceQuestion(account, on, tf, schedule) {
   const name = account ? account.name : 'this account';
   if (!on) return `Stop requiring 2FA in ${name}? People there can then turn it off.`;
+  if (schedule?.inDays) return scheduleQuestion(account, name, schedule.inDays, schedule.graceDays);
   const n = account?.members_without_two_factor;
   const waiting = n === undefined || n === null ? 'People without 2FA will be able to do nothing but set it up.'
     : n === 0 ? 'Everyone in it has set up 2FA already.'
@@ -408,7 +524,7 @@ export function question(page, pending, tf) {
     case 'disable':
       return 'Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.';
     case 'enforce':
-      return enforceQuestion((page.accounts ?? []).find((a) => a.id === pending.accountId), pending.on, tf);
+      return enforceQuestion((page.accounts ?? []).find((a) => a.id === pending.accountId), pending.on, tf, page.schedule);
     default:
       return '';
   }
@@ -445,7 +561,25 @@ export function pageUpdate(page, msg, tf) {
     case 'enforce':
       // Asked for the password first, like every other 2FA change.
       page.pending = { what: 'enforce', accountId: msg.accountId, on: msg.on };
+      page.schedule = noSchedule();
       return { effects: [] };
+    case 'schedule': {
+      // { inDays: null for now, or 7, 14, 30; graceDays as typed; now:
+      // this computer's clock, unix seconds }
+      const typed = String(msg.graceDays ?? '').trim();
+      const grace = typed === '' ? 0 : Number(typed);
+      if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_DAYS) {
+        page.error = `The grace period is 0 to ${MAX_GRACE_DAYS} days.`;
+        return { effects: [] };
+      }
+      const inDays = ENFORCE_IN_DAYS.includes(msg.inDays) ? msg.inDays : null;
+      page.schedule = { inDays, graceDays: inDays ? grace : 0, from: inDays ? msg.now + inDays * 86_400 : null };
+      return { effects: [] };
+    }
+    case 'remind':
+      if (page.busy) return { effects: [] };
+      page.busy = true;
+      return { effects: [{ send: { path: `/web/accounts/${msg.accountId}/reminders`, body: {} }, key: 'remind', id: msg.accountId }] };
     case 'revoke':
       page.busy = true;
       return { effects: [{ send: { path: `/web/trusted-devices/${msg.id}`, method: 'DELETE' }, key: 'revoke', id: msg.id }] };
@@ -469,13 +603,19 @@ export function pageUpdate(page, msg, tf) {
           return { effects: [{ send: { path: '/web/two-factor/recovery-codes', body: { password } }, key: 'regenerate' }] };
         case 'disable':
           return { effects: [{ send: { path: '/web/two-factor/disable', body: { password, confirm: true } }, key: 'disable' }] };
-        case 'enforce':
+        case 'enforce': {
+          const body = { enforce_2fa: p.on, password };
+          if (p.on && page.schedule.from !== null) {
+            body.from = page.schedule.from;
+            body.grace_days = page.schedule.graceDays;
+          }
           return {
             effects: [{
-              send: { path: `/web/accounts/${p.accountId}/enforcement`, method: 'PUT', body: { enforce_2fa: p.on, password } },
+              send: { path: `/web/accounts/${p.accountId}/enforcement`, method: 'PUT', body },
               key: 'enforce',
             }],
           };
+        }
         default:
           page.busy = false;
           return { effects: [] };
@@ -512,13 +652,26 @@ function pageAnswered(page, { key, answer, email, id }) {
       page.devices = (page.devices ?? []).filter((d) => d.id !== id);
       page.notice = 'Device removed. It will ask for a code at the next sign-in.';
       return { effects: [] };
+    case 'members':
+      page.members[id] = value;
+      return { effects: [] };
+    case 'remind':
+      if (page.members[id]) page.members[id].next_reminder_at = value.next_reminder_at;
+      page.notice = value.sent === 1 ? 'Reminder sent to 1 person.' : `Reminder sent to ${value.sent} people.`;
+      return { effects: [] };
     case 'enforce':
       page.pending = null;
       for (const a of page.accounts ?? []) {
         if (a.id === value.account_id) {
           a.enforce_2fa = value.enforce_2fa;
           a.members_without_two_factor = value.members_without_two_factor;
+          a.enforce_from = value.enforce_from;
         }
+      }
+      page.grace[value.account_id] = value.grace_days ?? 0;
+      page.schedule = noSchedule();
+      if (value.enforce_2fa && value.enforce_from) {
+        return { effects: [], next: { reload: true, notice: '2FA is now scheduled for everyone in this account.' } };
       }
       // Enforcement applies to the owner too: without 2FA they are now held
       // to setup, which the reload shows.

@@ -11,7 +11,9 @@ use shared::api::AccountRole;
 use crate::error::{ApiError, ApiResult};
 use crate::password::{self, PasswordCost};
 use crate::phone;
-use crate::rules::throttle;
+use crate::rules::audit::{self, Event};
+use crate::rules::policy::{self, MAX_GRACE_DAYS};
+use crate::rules::{rollout, throttle};
 
 pub fn open(path: &Path) -> Result<Conn, crate::store::db::DbOpenError> {
     crate::store::db::open(path)
@@ -120,6 +122,91 @@ pub fn set_enforcement(conn: &Conn, account: &str, on: bool) -> ApiResult<()> {
         params![on, id],
     )?;
     Ok(())
+}
+
+/// What `dialer-2fa-api policy mandatory` asks for (R10, issue 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformPolicy {
+    /// Mandatory for everyone from this moment (unix seconds), with grace.
+    From { at: i64, grace_days: u32 },
+    /// Mandatory for everyone now, with no grace (R10 as it always was).
+    Now,
+    /// No platform requirement: deadlines and banners it caused go.
+    Cancel,
+}
+
+/// Sets the platform's schedule in the database every node reads on every
+/// request, audits it, and tells each person without 2FA whose deadline
+/// this sets or moves, in the same transaction. Returns what it did, in
+/// words.
+pub fn set_platform_policy(conn: &Conn, change: PlatformPolicy) -> ApiResult<String> {
+    let now = now();
+    let tx = conn.transaction()?;
+    let users: Vec<i64> = tx.query_map(
+        "SELECT id FROM users WHERE tfa_method IS NULL",
+        params![],
+        |r| r.get(0),
+    )?;
+    let before = rollout::deadlines(&tx, &users, now)?;
+    let done = match change {
+        PlatformPolicy::From { at, grace_days } => {
+            if grace_days > MAX_GRACE_DAYS {
+                return Err(ApiError::BadRequest(format!(
+                    "--grace-days is {grace_days}; a grace period has 0 to {MAX_GRACE_DAYS} days"
+                )));
+            }
+            if at <= now {
+                return Err(ApiError::BadRequest(format!(
+                    "{} is not in the future; use --now to make 2FA mandatory at once",
+                    policy::date(at)
+                )));
+            }
+            policy::set_platform(&tx, now, Some(at), grace_days)?;
+            format!(
+                "2FA is mandatory for everyone from {} with {grace_days} grace day{}",
+                policy::date(at),
+                if grace_days == 1 { "" } else { "s" }
+            )
+        }
+        PlatformPolicy::Now => {
+            policy::set_platform(&tx, now, None, 0)?;
+            "2FA is mandatory for everyone now".to_string()
+        }
+        PlatformPolicy::Cancel => {
+            if policy::cancel_platform(&tx)? {
+                "the platform's 2FA requirement is cancelled".to_string()
+            } else {
+                "nothing was scheduled; nothing changed".to_string()
+            }
+        }
+    };
+    audit::record(&tx, now, None, Event::PlatformPolicyChanged, &done, None)?;
+    let told = rollout::announce(&tx, now, &before)?;
+    tx.commit()?;
+    Ok(if told > 0 {
+        format!("{done}; {told} people without 2FA were notified")
+    } else {
+        done
+    })
+}
+
+/// The platform's schedule, in words.
+pub fn show_platform_policy(conn: &Conn) -> ApiResult<String> {
+    Ok(match policy::platform_schedule(conn)? {
+        None => "2FA is not mandatory for everyone (nothing scheduled)".to_string(),
+        Some(policy::Schedule { from: None, .. }) => {
+            "2FA is mandatory for everyone now".to_string()
+        }
+        Some(policy::Schedule {
+            from: Some(at),
+            grace_days,
+            ..
+        }) => format!(
+            "2FA is mandatory for everyone from {} ({at}) with {grace_days} grace day{}",
+            policy::date(at),
+            if grace_days == 1 { "" } else { "s" }
+        ),
+    })
 }
 
 /// Registers one of the platform's own numbers, which users may not use

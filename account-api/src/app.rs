@@ -82,6 +82,7 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(two_factor::switch_method))
         .routes(routes!(two_factor::disable))
         .routes(routes!(two_factor::regenerate_recovery_codes))
+        .routes(routes!(two_factor::skip_setup))
         .routes(routes!(trusted_devices::list))
         .routes(routes!(trusted_devices::revoke))
         .routes(routes!(accounts::list_accounts))
@@ -89,6 +90,8 @@ pub fn build_router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             accounts::get_enforcement,
             accounts::set_enforcement
         ))
+        .routes(routes!(accounts::list_members))
+        .routes(routes!(accounts::send_reminders))
         .routes(routes!(handoff::create))
         .routes(routes!(handoff::redeem));
     if state.config.allow_clock_control {

@@ -88,8 +88,6 @@ pub struct ServerConfig {
     pub store: Store,
     /// Where the key that seals TOTP secrets comes from.
     pub server_key: ServerKey,
-    /// R10: 2FA is required for every user.
-    pub mandatory_2fa: bool,
     /// Mounts `POST /v1/test/clock`. Never on in production.
     pub allow_clock_control: bool,
     pub sms: SmsConfig,
@@ -107,12 +105,12 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults for a database path: outbox SMS, nothing mandatory.
+    /// Defaults for a database path: outbox SMS. Whether 2FA is mandatory
+    /// for everyone is in the database (`policy`), not here.
     pub fn new(db_path: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             store: Store::Sqlite(db_path.into()),
             server_key: ServerKey::BesideDatabase,
-            mandatory_2fa: false,
             allow_clock_control: false,
             sms: SmsConfig::Outbox,
             password_cost: PasswordCost::default(),

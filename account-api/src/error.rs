@@ -56,6 +56,10 @@ pub enum ApiError {
     ConfirmationRequired(String),
     #[error("{0}")]
     WeakPassword(String),
+    #[error("the grace period for setting up two-factor authentication is over, or its skips are used up; set it up now")]
+    GraceExhausted,
+    #[error("a reminder went to this account less than a day ago; the next one can go in {} hours", (retry_after + 3599) / 3600)]
+    ReminderTooSoon { retry_after: i64 },
     /// The provider's own words are logged, never answered: they can name
     /// the provider account or its internals.
     #[error("the text message could not be sent; try again in a minute")]
@@ -102,6 +106,8 @@ impl ApiError {
             ApiError::TwoFactorNotEnabled => ErrorCode::TwoFactorNotEnabled,
             ApiError::ConfirmationRequired(_) => ErrorCode::ConfirmationRequired,
             ApiError::WeakPassword(_) => ErrorCode::WeakPassword,
+            ApiError::GraceExhausted => ErrorCode::GraceExhausted,
+            ApiError::ReminderTooSoon { .. } => ErrorCode::ReminderTooSoon,
             ApiError::SmsDeliveryFailed => ErrorCode::SmsDeliveryFailed,
             ApiError::SmsCapReached { .. } => ErrorCode::RateLimited,
             ApiError::Busy { .. } => ErrorCode::RateLimited,
@@ -127,6 +133,7 @@ impl ApiError {
             | ApiError::PasswordRequired => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_)
             | ApiError::SetupRequired
+            | ApiError::GraceExhausted
             | ApiError::NotAllowedWhileEnforced(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -135,6 +142,7 @@ impl ApiError {
             | ApiError::RateLimited { .. }
             | ApiError::ResendCooldown { .. }
             | ApiError::SmsCapReached { .. }
+            | ApiError::ReminderTooSoon { .. }
             | ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -174,6 +182,7 @@ impl IntoResponse for ApiError {
             ApiError::SmsCapReached { retry_after, .. } => Some(*retry_after),
             ApiError::RateLimited { retry_after }
             | ApiError::ResendCooldown { retry_after }
+            | ApiError::ReminderTooSoon { retry_after }
             | ApiError::Busy { retry_after } => Some(*retry_after),
             ApiError::Timeout { .. } => Some(1),
             _ => None,

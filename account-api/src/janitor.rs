@@ -1,5 +1,6 @@
 //! The janitor: a periodic pass that deletes rows past their end, so the
-//! tables that every sign-in reads stay small.
+//! tables that every sign-in reads stay small, and queues the deadline
+//! reminders of scheduled 2FA that have come due (`rollout`).
 //!
 //! It removes expired sessions, challenges, SMS codes, handoff codes and
 //! throttle reservations, throttle rows that no longer change a decision
@@ -31,7 +32,7 @@ use crate::store::{Conn, Engine, StoreResult};
 use serde::Serialize;
 
 use crate::error::ApiResult;
-use crate::rules::{sms, throttle};
+use crate::rules::{rollout, sms, throttle};
 use crate::state::AppState;
 
 /// How long after its end a row is kept, so an answer a moment late still
@@ -40,7 +41,8 @@ pub const GRACE: i64 = 3600;
 /// The pass interval when `--janitor-interval-seconds` is not given.
 pub use crate::config::DEFAULT_JANITOR_INTERVAL as DEFAULT_INTERVAL;
 /// The key a PostgreSQL store takes with `pg_try_advisory_xact_lock` so
-/// one node sweeps at a time ("dialjani").
+/// one node sweeps at a time ("dialjani"). The reminders do not depend on
+/// it: their unique key makes each one exactly once anyway.
 pub const ADVISORY_LOCK_KEY: i64 = 0x6469_616c_6a61_6e69;
 
 /// Rows one pass removed, per table.
@@ -53,6 +55,9 @@ pub struct Swept {
     pub throttle_reservations: usize,
     pub throttles: usize,
     pub sms_sends: usize,
+    /// Not a deletion: the deadline reminders this pass queued (issue 14),
+    /// each once per person, deadline and kind (`rollout`).
+    pub deadline_notices: usize,
 }
 
 impl Swept {
@@ -64,6 +69,7 @@ impl Swept {
             + self.throttle_reservations
             + self.throttles
             + self.sms_sends
+            + self.deadline_notices
     }
 }
 
@@ -106,6 +112,7 @@ pub fn sweep(conn: &mut Conn, now: i64) -> StoreResult<Swept> {
         throttle_reservations: throttle::prune_reservations(&tx, now)?,
         throttles: throttle::prune_stale(&tx, now)?,
         sms_sends: sms::prune_send_records(&tx, now)?,
+        deadline_notices: rollout::send_due_notices(&tx, now)?,
     };
     tx.commit()?;
     Ok(swept)

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use account_api::admin::{self, Seeded};
+use account_api::admin::{self, PlatformPolicy, Seeded};
 use account_api::config::{ServerConfig, SmsCaps, SmsConfig, Store, TwilioConfig};
 use account_api::password::PasswordCost;
 use account_api::rules::{audit, sms};
@@ -61,6 +61,9 @@ enum Command {
     /// Manage the platform's own phone lines (refused as personal SMS numbers).
     #[command(subcommand, name = "platform-line")]
     PlatformLine(PlatformLineCommand),
+    /// The platform's 2FA policy, which every node reads from the database.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// List SMS and notification messages in the outbox, newest last.
     Outbox {
         #[command(flatten)]
@@ -172,7 +175,10 @@ struct ServeArgs {
         default_value = "outbox"
     )]
     sms_sender: SenderKind,
-    /// Require 2FA for every user (R10).
+    /// Kept for existing deployments: at start, records in the database
+    /// that 2FA is mandatory for everyone now, like `policy mandatory
+    /// --now` (so every node agrees). Leaving the flag out later does not
+    /// lift it; `policy mandatory --cancel` does.
     #[arg(long, env = "DIALER_2FA_MANDATORY_2FA")]
     mandatory_2fa: bool,
     /// Enable POST /v1/test/clock to move the server clock. Tests only.
@@ -319,6 +325,38 @@ enum PlatformLineCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Make 2FA mandatory for everyone from a date (with an optional grace
+    /// period), now, or cancel that. Everyone without 2FA whose deadline
+    /// this sets or moves is notified through the outbox.
+    #[command(group(clap::ArgGroup::new("when").required(true).args(["from", "now", "cancel"])))]
+    Mandatory {
+        #[command(flatten)]
+        db: DbArg,
+        /// The first day (UTC, from midnight) on which 2FA is required.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// Required from now on, with no grace period.
+        #[arg(long)]
+        now: bool,
+        /// Lift the platform's requirement, scheduled or in force.
+        #[arg(long)]
+        cancel: bool,
+        /// With --from: days after it during which people may still skip
+        /// setup at sign-in, as many times in all as there are grace days
+        /// (0 to 7).
+        #[arg(long, default_value_t = 0, requires = "from",
+              value_parser = clap::value_parser!(u32).range(0..=7))]
+        grace_days: u32,
+    },
+    /// Print the platform's 2FA policy.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
@@ -415,6 +453,34 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("platform line {phone} registered");
             Ok(())
         }
+        Command::Policy(PolicyCommand::Mandatory {
+            db,
+            from,
+            now,
+            cancel,
+            grace_days,
+        }) => {
+            let change = match (from, now, cancel) {
+                (Some(day), _, _) => PlatformPolicy::From {
+                    at: account_api::rules::policy::parse_day(&day)
+                        .map_err(|e| format!("--from: {e}"))?,
+                    grace_days,
+                },
+                (None, true, _) => PlatformPolicy::Now,
+                _ => PlatformPolicy::Cancel,
+            };
+            let done =
+                admin::set_platform_policy(&open(&db)?, change).map_err(|e| e.to_string())?;
+            println!("{done}");
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::Show { db }) => {
+            println!(
+                "{}",
+                admin::show_platform_policy(&open(&db)?).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
         Command::Outbox { db, json } => {
             let messages = sms::outbox(&open(&db)?).map_err(|e| e.to_string())?;
             for m in messages {
@@ -477,7 +543,6 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let mut config = ServerConfig {
         store: args.db.store(args.db_pool_size),
         server_key: args.db.server_key()?,
-        mandatory_2fa: args.mandatory_2fa,
         allow_clock_control: args.allow_clock_control,
         sms,
         password_cost: PasswordCost {
@@ -494,6 +559,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         public_origin: WebAppOrigin::default(),
         janitor_interval: std::time::Duration::from_secs(args.janitor_interval_seconds),
     };
+    if args.mandatory_2fa {
+        let done = admin::set_platform_policy(&open(&args.db)?, PlatformPolicy::Now)
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(
+            "--mandatory-2fa: {done}, recorded in the database for every node; \
+             `dialer-2fa-api policy mandatory --cancel` lifts it"
+        );
+    }
     if args.seed_demo {
         let conn = open(&args.db)?;
         match admin::seed_demo(&conn, config.password_cost).map_err(|e| e.to_string())? {

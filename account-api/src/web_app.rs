@@ -28,7 +28,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::api::{
     ChallengeAnswer, HandoffCode, HandoffRedeem, ResendRequest, SignInRequest, SignInResponse,
-    SmsCodeSent, TwoFactorMethod, TwoFactorState,
+    SmsCodeSent, TwoFactorDeadline, TwoFactorMethod, TwoFactorState,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -77,6 +77,9 @@ pub enum WebOutcome {
     Authenticated {
         #[serde(skip_serializing_if = "Option::is_none")]
         verified_until: Option<i64>,
+        /// 2FA is scheduled for this person and not set up yet (issue 14).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deadline: Option<TwoFactorDeadline>,
     },
     TwoFactorRequired {
         method: TwoFactorMethod,
@@ -86,6 +89,10 @@ pub enum WebOutcome {
     },
     TwoFactorSetupRequired {
         required_by: Vec<String>,
+        /// The deadline that passed, with the skips left while the grace
+        /// period lasts; absent for a requirement without a date.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deadline: Option<TwoFactorDeadline>,
     },
 }
 
@@ -284,9 +291,13 @@ async fn web_sign_in(
         SignInResponse::Authenticated {
             session_token,
             verified_until,
-            deadline: _,
+            deadline,
         } => {
-            let mut response = Json(WebOutcome::Authenticated { verified_until }).into_response();
+            let mut response = Json(WebOutcome::Authenticated {
+                verified_until,
+                deadline,
+            })
+            .into_response();
             jar.set(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
             jar.clear(&mut response, CHALLENGE_COOKIE);
             response
@@ -314,10 +325,13 @@ async fn web_sign_in(
         SignInResponse::TwoFactorSetupRequired {
             session_token,
             required_by,
-            deadline: _,
+            deadline,
         } => {
-            let mut response =
-                Json(WebOutcome::TwoFactorSetupRequired { required_by }).into_response();
+            let mut response = Json(WebOutcome::TwoFactorSetupRequired {
+                required_by,
+                deadline,
+            })
+            .into_response();
             jar.set(&mut response, SESSION_COOKIE, &session_token, SESSION_TTL);
             response
         }
@@ -350,6 +364,7 @@ async fn answer_challenge(
     let result = challenge::answer(&state, addr, answer).await?;
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: result.trusted_until,
+        deadline: None,
     })
     .into_response();
     jar.set(
@@ -420,6 +435,7 @@ async fn redeem_handoff(
     let grant = handoff::redeem(&state, addr, body).await?;
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: grant.verified_until,
+        deadline: None,
     })
     .into_response();
     jar.set(

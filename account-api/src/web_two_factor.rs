@@ -51,4 +51,10 @@ pub(crate) fn routes() -> Router<AppState> {
             "/web/accounts/{id}/enforcement",
             get(accounts::get_enforcement).put(accounts::set_enforcement),
         )
+        .route("/web/accounts/{id}/members", get(accounts::list_members))
+        .route(
+            "/web/accounts/{id}/reminders",
+            post(accounts::send_reminders),
+        )
+        .route("/web/two-factor/setup/skip", post(two_factor::skip_setup))
 }

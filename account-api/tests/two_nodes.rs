@@ -1074,3 +1074,72 @@ impl Drop for Restored {
             .output();
     }
 }
+
+/// Scheduled 2FA (issue 14): both nodes run janitor passes at once, again
+/// and again, at each reminder's moment; every person without 2FA gets
+/// each reminder exactly once (the unique notice key and the outbox row
+/// are written in one transaction, whichever node gets there first).
+#[tokio::test(flavor = "multi_thread")]
+async fn janitor_passes_on_both_nodes_send_each_deadline_reminder_exactly_once() {
+    let d = Deployment::start().await;
+    let people: Vec<String> = (0..6).map(|i| format!("p{i}@example.com")).collect();
+    for p in &people {
+        d.user(p);
+    }
+    let now = d.a.now().await;
+    const DAY: i64 = 86_400;
+    let at = (now / DAY + 10) * DAY;
+    let day = time::OffsetDateTime::from_unix_timestamp(at)
+        .unwrap()
+        .date()
+        .to_string();
+    let done = d.admin(
+        &["policy", "mandatory", "--from", &day, "--grace-days", "2"],
+        &[],
+    );
+    assert!(done.contains("6 people"), "{done}");
+    let shown = d.admin(&["policy", "show"], &[]);
+    assert!(shown.contains(&day), "{shown}");
+    for (moment, kind) in [
+        (at - 7 * DAY + 60, "days_7"),
+        (at - DAY + 60, "days_1"),
+        (at + 60, "due"),
+    ] {
+        d.advance(moment - d.a.now().await).await;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let node = if i % 2 == 0 { &d.a } else { &d.b };
+            let api: Api = (**node).clone();
+            tasks.push(tokio::spawn(async move {
+                api.post("/v1/test/janitor", None, json!({})).await
+            }));
+        }
+        let mut sent = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            sent += r.ok()["removed"]["deadline_notices"].as_i64().unwrap();
+        }
+        // A node's own periodic pass may have queued some of them.
+        assert!(sent <= 6, "{kind}: the passes together queued {sent}");
+        assert_eq!(
+            d.count(&format!(
+                "SELECT COUNT(*) FROM deadline_notices WHERE kind = '{kind}'"
+            )),
+            6
+        );
+    }
+    // One message per person and kind in the outbox, the "set" one too.
+    for p in &people {
+        assert_eq!(
+            d.count(&format!(
+                "SELECT COUNT(*) FROM outbox WHERE recipient = '{p}' AND kind = 'notification'"
+            )),
+            4,
+            "{p}"
+        );
+    }
+    // The deadline is everyone's now; skips are per person.
+    let r = d.proxy.sign_in("p0@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    assert_eq!(r.body["deadline"]["skips_left"], 2);
+}

@@ -220,6 +220,56 @@ pub fn date(unix_seconds: i64) -> String {
         .unwrap_or_else(|| crate::text::date(unix_seconds))
 }
 
+/// A date and time of day on the server's clock in the person's locale
+/// (`dateStyle: "medium"`, `timeStyle: "short"`): when the next reminder
+/// may go out, at most a day away, needs the hour.
+pub fn date_time(unix_seconds: i64) -> String {
+    let options = js_sys::Object::new();
+    for (k, v) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options).format();
+    let when = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
+    format
+        .call1(&JsValue::NULL, &when)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| crate::text::date(unix_seconds))
+}
+
+/// This computer's clock in unix seconds, for an owner's "in 7 days".
+pub fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// The banner of a 2FA deadline (issue 14): the date and days left, who
+/// set it, the skips left after one was used, and "Set up now". The popup
+/// and the settings page draw the same one.
+pub fn deadline_banner<M: 'static>(
+    ui: &Ui<M>,
+    parent: &Element,
+    d: &shared::api::TwoFactorDeadline,
+    set_up: impl Fn() -> M + 'static,
+) -> Result<Element, JsValue> {
+    use crate::text;
+    let banner = ui.class(parent, "section", "banner", "")?;
+    banner.set_id("deadline-banner");
+    banner.set_attribute("role", "status")?;
+    banner.set_attribute("data-days-left", &d.days_left.to_string())?;
+    banner.set_attribute("data-at", &d.at.to_string())?;
+    ui.el(&banner, "p", &text::deadline_text(d.days_left, &date(d.at)))?
+        .set_id("deadline-text");
+    ui.class(&banner, "p", "muted", &text::set_by_text(&d.set_by))?
+        .set_id("deadline-set-by");
+    if let Some(left) = d.skips_left {
+        ui.class(&banner, "p", "muted", &text::skips_left_text(left))?
+            .set_id("deadline-skips");
+    }
+    ui.button(&banner, "set-up-now", "Set up now", true, set_up)?
+        .set_class_name("primary");
+    Ok(banner)
+}
+
 /// The value of the input with this id, or "" when there is none.
 pub fn value(id: &str) -> String {
     input(id).map(|i| i.value()).unwrap_or_default()

@@ -9,7 +9,8 @@ use web_sys::Element;
 use crate::dom::{self, checked, value, Page, Ui};
 use crate::effect::{Answer, Effect};
 use crate::popup_state::{
-    api_summary, prompt_question, required_text, unused, Key, Msg, Popup, Screen, SignedIn,
+    api_summary, deadline_shown, prompt_question, required_text, unused, Key, Msg, Popup, Screen,
+    SignedIn,
 };
 use crate::text;
 use crate::wizard_view;
@@ -151,10 +152,30 @@ impl Page for Popup {
                     .set_class_name("link");
             }
             Screen::SignedIn(s) => signed_in(ui, app, s)?,
+            Screen::Setup(w) if self.setup_optional => {
+                wizard_view::render(ui, app, w, Msg::Wizard)?;
+                // Opened from the deadline banner: not required yet, so it
+                // may be left (except at the codes, shown once).
+                if !matches!(w.step, crate::wizard::Step::Codes { .. }) {
+                    ui.button(app, "not-now", "Not now", true, || Msg::LeaveSetup)?
+                        .set_class_name("link");
+                }
+                return footer(ui, app, self);
+            }
             Screen::Setup(w) => {
                 ui.class(app, "p", "required", &required_text(&self.required_by))?
                     .set_id("required");
                 wizard_view::render(ui, app, w, Msg::Wizard)?;
+                // The grace period after a deadline: setup may wait, a
+                // counted number of times.
+                if let Some(left) = self.skips_left() {
+                    if !matches!(w.step, crate::wizard::Step::Codes { .. }) {
+                        ui.button(app, "skip", &text::skip_label(left), !self.busy, || {
+                            Msg::Skip
+                        })?;
+                    }
+                }
+                ui.messages(app, &self.error, &self.notice)?;
                 // Nothing else is offered, but leaving is: someone at a
                 // shared computer must be able to sign out.
                 ui.button(app, "sign-out", "Sign out", true, || Msg::SignOut)?
@@ -191,6 +212,9 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
     )?;
     who.set_id("who");
+    if let Some(d) = session.two_factor.as_ref().and_then(deadline_shown) {
+        dom::deadline_banner(ui, app, d, || Msg::SetUpNow)?;
+    }
     if session.stale {
         ui.class(
             app,

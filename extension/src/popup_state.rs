@@ -14,7 +14,7 @@
 //! person sees their 2FA and the recovery codes kept on this computer. The
 //! host and API status sits in a footer on every screen.
 
-use shared::api::{SmsCodeSent, TwoFactorMethod};
+use shared::api::{SmsCodeSent, TwoFactorDeadline, TwoFactorMethod, TwoFactorState};
 use shared::native::{Request, StatusResult, VaultEntry, VaultListResult, VaultRevealResult};
 use shared::product::install_command;
 use shared::two_factor::{AccountRequest, SessionView, SignInOutcome};
@@ -90,6 +90,12 @@ pub struct Popup {
     /// first sign-in through the extension, or a switch to another person).
     /// Shown before any screen until answered.
     pub prompt: Option<WebAppPrompt>,
+    /// The session's 2FA deadline (issue 14), for the forced setup's
+    /// "Skip for now" while the grace period lasts.
+    pub deadline: Option<TwoFactorDeadline>,
+    /// The wizard was opened from the deadline banner's "Set up now", not
+    /// forced: it may be left again.
+    pub setup_optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +120,12 @@ pub enum Msg {
     CopyText(String),
     /// The person's answer to the web app's prompt: Allow or Deny.
     AnswerPrompt(bool),
+    /// "Set up now" on the deadline banner.
+    SetUpNow,
+    /// "Not now": leave a setup opened from the banner.
+    LeaveSetup,
+    /// "Skip for now" on the forced setup, during the grace period.
+    Skip,
     Wizard(WizMsg),
     Answered(Key, Answer),
 }
@@ -135,6 +147,7 @@ pub enum Key {
     Prompt,
     /// With the answer given: Allow (true) or Deny.
     AnswerPrompt(bool),
+    Skip,
     Wizard(WizKey),
 }
 
@@ -145,10 +158,12 @@ fn account(request: AccountRequest, key: Key) -> Effect<Key> {
 }
 
 /// The toolbar badge for what the person should see to: "!" while 2FA must
-/// be set up, the count of recovery codes left when few remain.
+/// be set up, the count of recovery codes left when few remain, and the
+/// days left ("5d") once a 2FA deadline is a week away or less.
 pub fn badge(session: &SessionView) -> String {
     match &session.two_factor {
         Some(tf) if session.signed_in && tf.setup_only => "!".into(),
+
         Some(tf)
             if session.signed_in
                 && tf.enabled
@@ -156,7 +171,31 @@ pub fn badge(session: &SessionView) -> String {
         {
             tf.recovery_codes_remaining.to_string()
         }
+        Some(tf) if session.signed_in => match deadline_shown(tf) {
+            Some(d) if d.days_left <= text::DEADLINE_BADGE_DAYS => {
+                text::deadline_badge(d.days_left)
+            }
+            _ => String::new(),
+        },
         _ => String::new(),
+    }
+}
+
+/// The deadline a page shows in its banner: a scheduled requirement this
+/// person has not met. None once 2FA is on, whatever the API sent.
+pub fn deadline_shown(tf: &TwoFactorState) -> Option<&TwoFactorDeadline> {
+    if tf.enabled {
+        return None;
+    }
+    tf.deadline.as_ref()
+}
+
+/// The skips the forced setup offers: some only while the grace period
+/// after a deadline lasts and skips are left.
+pub fn skips_offered(deadline: Option<&TwoFactorDeadline>) -> Option<u32> {
+    match deadline.and_then(|d| d.skips_left) {
+        Some(n) if n > 0 => Some(n),
+        _ => None,
     }
 }
 
@@ -178,6 +217,8 @@ impl Popup {
             notice: None,
             required_by: vec![],
             prompt: None,
+            deadline: None,
+            setup_optional: false,
         };
         (
             popup,
@@ -309,7 +350,44 @@ impl Popup {
                     Key::AnswerPrompt(allow),
                 )]
             }
+            Msg::SetUpNow => {
+                if let Screen::SignedIn(s) = &self.screen {
+                    let tf = s.session.two_factor.as_ref();
+                    if tf.map(|t| !t.enabled).unwrap_or(false) {
+                        let email = s.session.email.clone().unwrap_or_default();
+                        self.screen = Screen::Setup(Wizard::setup(&email));
+                        self.setup_optional = true;
+                    }
+                }
+                vec![]
+            }
+            Msg::LeaveSetup => {
+                if !self.setup_optional || !matches!(self.screen, Screen::Setup(_)) {
+                    return vec![];
+                }
+                self.screen = Screen::Loading;
+                vec![account(AccountRequest::Session, Key::Session)]
+            }
+            Msg::Skip => {
+                if self.busy
+                    || self.setup_optional
+                    || !matches!(self.screen, Screen::Setup(_))
+                    || skips_offered(self.deadline.as_ref()).is_none()
+                {
+                    return vec![];
+                }
+                self.busy = true;
+                vec![account(AccountRequest::SkipSetup, Key::Skip)]
+            }
             Msg::Wizard(_) | Msg::Answered(..) => vec![],
+        }
+    }
+
+    /// The skips the screen offers now: only on a forced setup.
+    pub fn skips_left(&self) -> Option<u32> {
+        match &self.screen {
+            Screen::Setup(_) if !self.setup_optional => skips_offered(self.deadline.as_ref()),
+            _ => None,
         }
     }
 
@@ -440,6 +518,33 @@ impl Popup {
                     }
                 }
             }
+            Key::Skip => match decode::<SessionView>(answer) {
+                Ok(session) => {
+                    let left = session
+                        .two_factor
+                        .as_ref()
+                        .and_then(|t| t.deadline.as_ref())
+                        .and_then(|d| d.skips_left);
+                    let fx = self.route(session);
+                    self.notice = Some(match left {
+                        Some(0) => "Skipped for now. That was the last skip.".to_string(),
+                        Some(1) => "Skipped for now. 1 skip left.".to_string(),
+                        Some(n) => format!("Skipped for now. {} skips left.", n),
+                        None => "Skipped for now.".to_string(),
+                    });
+                    fx
+                }
+                Err(e) => {
+                    if e.code == ErrorCode::GraceExhausted {
+                        // The API says no skips are left: stop offering one.
+                        if let Some(d) = &mut self.deadline {
+                            d.skips_left = Some(0);
+                        }
+                    }
+                    self.error = Some(text::error_text(&e));
+                    vec![]
+                }
+            },
             Key::SignOut => match decode::<SessionView>(answer) {
                 Ok(session) => {
                     let fx = self.route(session);
@@ -511,6 +616,8 @@ impl Popup {
             .as_ref()
             .map(|t| t.required_by.clone())
             .unwrap_or_default();
+        self.deadline = session.two_factor.as_ref().and_then(|t| t.deadline.clone());
+        self.setup_optional = false;
         if !session.signed_in {
             self.screen = Screen::SignIn;
         } else if session
@@ -1252,5 +1359,165 @@ mod tests {
             api_summary(&status(false)),
             "Account API not reachable at http://127.0.0.1:9: connection refused"
         );
+    }
+
+    fn scheduled(days_left: i64, skips_left: Option<u32>) -> TwoFactorDeadline {
+        TwoFactorDeadline {
+            at: 1_801_000_000,
+            days_left,
+            set_by: vec!["Acme".into()],
+            grace_days: 2,
+            skips_left,
+        }
+    }
+
+    fn with_deadline(mut tf: TwoFactorState, d: TwoFactorDeadline) -> TwoFactorState {
+        tf.deadline = Some(d);
+        tf
+    }
+
+    #[test]
+    fn the_badge_counts_down_the_last_week_before_a_deadline() {
+        let soon = |days| {
+            session(with_deadline(
+                two_factor(false, false, 0),
+                scheduled(days, None),
+            ))
+        };
+        assert_eq!(badge(&soon(30)), "", "a month away: no badge yet");
+        assert_eq!(badge(&soon(8)), "");
+        assert_eq!(badge(&soon(7)), "7d");
+        assert_eq!(badge(&soon(1)), "1d");
+        // After a skip in the grace period the session is a full one again.
+        assert_eq!(badge(&soon(0)), "0d");
+        // Forced setup keeps its "!"; 2FA on means no deadline at all.
+        let forced = session(with_deadline(
+            two_factor(false, true, 0),
+            scheduled(0, Some(2)),
+        ));
+        assert_eq!(badge(&forced), "!");
+        let done = session(with_deadline(
+            two_factor(true, false, 10),
+            scheduled(3, None),
+        ));
+        assert_eq!(badge(&done), "");
+    }
+
+    #[test]
+    fn the_banners_set_up_now_opens_a_setup_that_may_be_left() {
+        let mut p = signed_out_popup();
+        let fx = p.update(Msg::Answered(
+            Key::Session,
+            ok(session(with_deadline(
+                two_factor(false, false, 0),
+                scheduled(5, None),
+            ))),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert!(fx.contains(&Effect::Badge("5d".into())));
+        assert_eq!(p.skips_left(), None, "no skip before the deadline");
+        p.update(Msg::SetUpNow);
+        assert_eq!(p.screen_name(), "setup-choose");
+        assert!(p.setup_optional);
+        assert_eq!(
+            p.skips_left(),
+            None,
+            "no skip on a setup that is not forced"
+        );
+        assert_eq!(p.update(Msg::Skip), vec![]);
+        let fx = p.update(Msg::LeaveSetup);
+        assert_eq!(fx, vec![account(AccountRequest::Session, Key::Session)]);
+        p.update(Msg::Answered(
+            Key::Session,
+            ok(session(with_deadline(
+                two_factor(false, false, 0),
+                scheduled(5, None),
+            ))),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert!(!p.setup_optional);
+    }
+
+    #[test]
+    fn a_forced_setup_leaves_no_way_out_but_the_skips() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Session,
+            ok(session(two_factor(false, true, 0))),
+        ));
+        assert_eq!(p.update(Msg::LeaveSetup), vec![], "forced: no leaving");
+        assert_eq!(p.screen_name(), "setup-choose");
+        assert_eq!(p.skips_left(), None, "no deadline, no skips");
+        assert_eq!(p.update(Msg::Skip), vec![]);
+    }
+
+    #[test]
+    fn the_grace_period_offers_skips_and_counts_them() {
+        let mut p = signed_out_popup();
+        let fx = p.update(Msg::Answered(
+            Key::SignIn,
+            ok(SignInOutcome::SetupRequired {
+                session: session(with_deadline(
+                    two_factor(false, true, 0),
+                    scheduled(0, Some(2)),
+                )),
+            }),
+        ));
+        assert_eq!(fx, vec![Effect::Badge("!".into())]);
+        assert_eq!(p.screen_name(), "setup-choose");
+        assert_eq!(p.skips_left(), Some(2));
+        let fx = p.update(Msg::Skip);
+        assert_eq!(fx, vec![account(AccountRequest::SkipSetup, Key::Skip)]);
+        assert!(p.busy);
+        assert_eq!(p.update(Msg::Skip), vec![], "one skip at a time");
+        let fx = p.update(Msg::Answered(
+            Key::Skip,
+            ok(session(with_deadline(
+                two_factor(false, false, 0),
+                scheduled(0, Some(1)),
+            ))),
+        ));
+        assert_eq!(p.screen_name(), "signed-in");
+        assert_eq!(p.notice.as_deref(), Some("Skipped for now. 1 skip left."));
+        assert!(fx.contains(&Effect::Badge("0d".into())));
+    }
+
+    #[test]
+    fn no_skips_left_means_no_skip_and_a_refusal_says_why() {
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Session,
+            ok(session(with_deadline(
+                two_factor(false, true, 0),
+                scheduled(0, Some(0)),
+            ))),
+        ));
+        assert_eq!(p.skips_left(), None, "skips used up");
+        assert_eq!(p.update(Msg::Skip), vec![]);
+        // The grace period ended while the screen was open: the API refuses
+        // and the button goes.
+        let mut p = signed_out_popup();
+        p.update(Msg::Answered(
+            Key::Session,
+            ok(session(with_deadline(
+                two_factor(false, true, 0),
+                scheduled(0, Some(1)),
+            ))),
+        ));
+        p.update(Msg::Skip);
+        p.update(Msg::Answered(
+            Key::Skip,
+            Err(ErrorBody::new(
+                ErrorCode::GraceExhausted,
+                "the grace period is over",
+            )),
+        ));
+        assert_eq!(p.screen_name(), "setup-choose");
+        assert_eq!(p.skips_left(), None);
+        assert_eq!(
+            p.error.as_deref(),
+            Some("No more skips: set up two-factor authentication now to continue.")
+        );
+        assert!(!p.busy);
     }
 }

@@ -7,6 +7,7 @@ use web_sys::Element;
 
 use crate::dom::{self, checked, value, Page, Ui};
 use crate::effect::{Answer, Effect};
+use crate::popup_state::deadline_shown;
 use crate::settings_state::{Key, Msg, Pending, Settings, View};
 use crate::text;
 use crate::wizard_view;
@@ -55,7 +56,16 @@ impl Page for Settings {
                     ui.button(app, "cancel", "Cancel", true, || Msg::Reload)?
                         .set_class_name("link");
                 }
-                return Ok(());
+                // The grace period after a deadline: setup may wait, a
+                // counted number of times.
+                if let Some(left) = self.skips_left() {
+                    if !matches!(w.step, crate::wizard::Step::Codes { .. }) {
+                        ui.button(app, "skip", &text::skip_label(left), !self.busy, || {
+                            Msg::Skip
+                        })?;
+                    }
+                }
+                return ui.messages(app, &self.error, &self.notice);
             }
             // The main view places its messages at the top itself.
             View::Main => return main(ui, app, self),
@@ -88,6 +98,9 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         Some(tf) => tf,
         None => return Ok(()),
     };
+    if let Some(d) = deadline_shown(tf) {
+        dom::deadline_banner(ui, app, d, || Msg::SetUp)?;
+    }
     let section = ui.class(app, "section", "card", "")?;
     section.set_id("method-section");
     match tf.method {
@@ -254,13 +267,111 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     account_id: id,
                     on: checked(&input_id),
                 })?;
+                if let Some(from) = a.enforce_from {
+                    ui.el(
+                        &li,
+                        "p",
+                        &text::scheduled_text(&dom::date(from), s.grace_of(id)),
+                    )?
+                    .set_id(&format!("scheduled-{}", id));
+                }
                 if let Some(p @ Pending::Enforce { account_id, .. }) = s.pending {
                     if account_id == id {
                         pending(ui, &li, s, p)?;
                     }
                 }
+                rollout(ui, &li, s, id)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Who in an owned account has not set up 2FA, and "Send reminder"
+/// (issue 14): once sent, the button waits for the next allowed time.
+fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsValue> {
+    let missing = match s.not_set_up(id) {
+        Some(m) => m,
+        None => return Ok(()),
+    };
+    let p = ui.el(li, "p", &text::not_set_up_text(&missing))?;
+    p.set_id(&format!("not-set-up-{}", id));
+    p.set_attribute("data-count", &missing.len().to_string())?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let next = s.members_of(id).and_then(|m| m.next_reminder_at);
+    ui.button(
+        li,
+        &format!("remind-{}", id),
+        "Send reminder",
+        next.is_none() && !s.busy,
+        move || Msg::Remind(id),
+    )?;
+    if let Some(at) = next {
+        ui.class(
+            li,
+            "p",
+            "muted",
+            &text::next_reminder_text(&dom::date_time(at)),
+        )?
+        .set_id(&format!("next-reminder-{}", id));
+    }
+    Ok(())
+}
+
+/// "Require now" or "Require from" 7, 14 or 30 days ahead, and the grace
+/// days, in the panel that turns enforcement on.
+fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), JsValue> {
+    let set = ui.class(parent, "fieldset", "when", "")?;
+    ui.el(&set, "legend", "When")?;
+    let mut choices: Vec<Option<u32>> = vec![None];
+    choices.extend(text::ENFORCE_IN_DAYS.iter().map(|d| Some(*d)));
+    for choice in choices {
+        let id = match choice {
+            None => "enforce-when-now".to_string(),
+            Some(d) => format!("enforce-when-{}", d),
+        };
+        let l = ui.class(&set, "label", "check", "")?;
+        let r = ui.el(&l, "input", "")?;
+        r.set_id(&id);
+        r.set_attribute("type", "radio")?;
+        r.set_attribute("name", "enforce-when")?;
+        if s.schedule.in_days == choice {
+            r.set_attribute("checked", "")?;
+        }
+        ui.el(&l, "span", &text::enforce_when_label(choice))?;
+        ui.on(&r, "change", move || Msg::Schedule {
+            in_days: choice,
+            grace_days: value("grace-days"),
+            now: dom::now(),
+        })?;
+    }
+    if let Some(days) = s.schedule.in_days {
+        let l = ui.el(
+            &set,
+            "label",
+            "Grace period after that day, in days (0 to 7)",
+        )?;
+        l.set_attribute("for", "grace-days")?;
+        let g = ui.el(&set, "input", "")?;
+        g.set_id("grace-days");
+        g.set_attribute("type", "number")?;
+        g.set_attribute("min", "0")?;
+        g.set_attribute("max", &text::MAX_GRACE_DAYS.to_string())?;
+        g.set_attribute("value", &s.schedule.grace_days.to_string())?;
+        ui.on(&g, "change", move || Msg::Schedule {
+            in_days: Some(days),
+            grace_days: value("grace-days"),
+            now: dom::now(),
+        })?;
+        ui.class(
+            &set,
+            "p",
+            "muted",
+            &text::grace_label(s.schedule.grace_days),
+        )?
+        .set_id("grace-label");
     }
     Ok(())
 }
@@ -273,6 +384,9 @@ fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(
         confirmed: checked("confirm-disable"),
     })?;
     f.set_class_name("confirm");
+    if let Pending::Enforce { on: true, .. } = p {
+        schedule_choice(ui, &f, s)?;
+    }
     ui.el(&f, "p", &question)?.set_id("confirm-question");
     if p == Pending::Disable {
         ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;

@@ -9,8 +9,8 @@
 //! enforcement on first says whom it will stop (issue 9, item 7).
 
 use shared::api::{
-    AccountList, AccountMembership, AccountRole, Enforcement, RecoveryCodes, SwitchStarted,
-    TrustedDevice, TrustedDeviceList, TwoFactorMethod,
+    AccountList, AccountMembers, AccountMembership, AccountRole, Enforcement, RecoveryCodes,
+    RemindersSent, SwitchStarted, TrustedDevice, TrustedDeviceList, TwoFactorMethod,
 };
 use shared::native::{Request, VaultListResult};
 use shared::two_factor::{AccountRequest, SessionView};
@@ -44,6 +44,16 @@ pub enum Pending {
     },
 }
 
+/// When turning enforcement on takes effect (issue 14): now, or from a
+/// date this many days ahead, with a grace period after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Schedule {
+    pub in_days: Option<u32>,
+    pub grace_days: u32,
+    /// The date sent as `from`: `in_days` after the moment it was chosen.
+    pub from: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub view: View,
@@ -58,6 +68,12 @@ pub struct Settings {
     /// elsewhere (the web app): they no longer work, so the page says so
     /// and offers new ones.
     pub kept_replaced: bool,
+    /// What the owner chose in the open enforcement panel.
+    pub schedule: Schedule,
+    /// Per owned account: its people and when the next reminder may go.
+    pub members: Vec<(i64, AccountMembers)>,
+    /// Per owned account whose schedule this page set: its grace days.
+    pub grace: Vec<(i64, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +82,27 @@ pub enum Msg {
     SetUp,
     Ask(Pending),
     Cancel,
-    Confirm { password: String, confirmed: bool },
+    Confirm {
+        password: String,
+        confirmed: bool,
+    },
     Revoke(i64),
-    Enforce { account_id: i64, on: bool },
+    Enforce {
+        account_id: i64,
+        on: bool,
+    },
+    /// The owner's choice in the enforcement panel: `in_days` None for
+    /// now; `grace_days` as typed; `now` this computer's clock (unix
+    /// seconds) to turn days into the date sent.
+    Schedule {
+        in_days: Option<u32>,
+        grace_days: String,
+        now: i64,
+    },
+    /// "Send reminder" for an owned account.
+    Remind(i64),
+    /// "Skip for now" on the forced setup, during the grace period.
+    Skip,
     Wizard(WizMsg),
     Answered(Key, Answer),
 }
@@ -83,6 +117,9 @@ pub enum Key {
     Regenerate,
     Revoke(i64),
     Enforce(i64),
+    Members(i64),
+    Remind(i64),
+    Skip,
     /// The vault forgot codes that stopped working.
     VaultForgot,
     /// What the vault keeps for the signed-in person.
@@ -120,6 +157,9 @@ impl Settings {
             error: None,
             notice: None,
             kept_replaced: false,
+            schedule: Schedule::default(),
+            members: vec![],
+            grace: vec![],
         };
         (s, load())
     }
@@ -191,6 +231,46 @@ impl Settings {
         }
     }
 
+    /// The skips the forced setup offers: only while 2FA is required of
+    /// this session and the grace period after its deadline lasts.
+    pub fn skips_left(&self) -> Option<u32> {
+        let tf = self.session.as_ref()?.two_factor.as_ref()?;
+        match &self.view {
+            View::Wizard(_) if tf.setup_only => {
+                crate::popup_state::skips_offered(tf.deadline.as_ref())
+            }
+            _ => None,
+        }
+    }
+
+    /// An owned account's people, once the API listed them.
+    pub fn members_of(&self, account_id: i64) -> Option<&AccountMembers> {
+        self.members
+            .iter()
+            .find(|(id, _)| *id == account_id)
+            .map(|(_, m)| m)
+    }
+
+    /// The people of an owned account who have not set up 2FA.
+    pub fn not_set_up(&self, account_id: i64) -> Option<Vec<String>> {
+        self.members_of(account_id).map(|m| {
+            m.members
+                .iter()
+                .filter(|p| !p.two_factor_enabled)
+                .map(|p| p.email.clone())
+                .collect()
+        })
+    }
+
+    /// The grace days of a schedule this page set, else 0.
+    pub fn grace_of(&self, account_id: i64) -> u32 {
+        self.grace
+            .iter()
+            .find(|(id, _)| *id == account_id)
+            .map(|(_, g)| *g)
+            .unwrap_or(0)
+    }
+
     fn enforce_question(&self, account_id: i64, on: bool) -> String {
         let account = self.accounts.iter().flatten().find(|a| a.id == account_id);
         let name = account.map(|a| a.name.as_str()).unwrap_or("this account");
@@ -199,6 +279,9 @@ impl Settings {
                 "Stop requiring 2FA in {}? People there can then turn it off.",
                 name
             );
+        }
+        if let Some(days) = self.schedule.in_days {
+            return self.schedule_question(account, name, days);
         }
         let waiting = match account.and_then(|a| a.members_without_two_factor) {
             Some(0) => "Everyone in it has set up 2FA already.".to_string(),
@@ -226,6 +309,32 @@ impl Settings {
         )
     }
 
+    fn schedule_question(
+        &self,
+        account: Option<&AccountMembership>,
+        name: &str,
+        days: u32,
+    ) -> String {
+        let waiting = match account.and_then(|a| a.members_without_two_factor) {
+            Some(0) => "Everyone in it has set up 2FA already.".to_string(),
+            Some(1) => "1 person in it has not set up 2FA yet: they see the date from now on and are reminded before it.".to_string(),
+            Some(n) => format!(
+                "{} people in it have not set up 2FA yet: they see the date from now on and are reminded before it.",
+                n
+            ),
+            None => "People without 2FA see the date from now on and are reminded before it.".to_string(),
+        };
+        let grace = match self.schedule.grace_days {
+            0 => "From that day they can do nothing but set it up.".to_string(),
+            1 => "After that day they may skip setup for 1 more day.".to_string(),
+            g => format!("After that day they may skip setup for {} more days.", g),
+        };
+        format!(
+            "Require 2FA for everyone in {} {} days from now? {} {} As an owner you need 2FA by then too.",
+            name, days, waiting, grace
+        )
+    }
+
     /// Why this person must set up 2FA now although their session does not
     /// say so yet: an account they belong to enforces it (the owner who
     /// just turned it on among them). `None` once they have 2FA.
@@ -236,7 +345,8 @@ impl Settings {
         }
         let mut by: Vec<String> = tf.required_by.clone();
         for a in self.accounts.iter().flatten() {
-            if a.enforce_2fa == Some(true) && !by.contains(&a.name) {
+            // A schedule in the future is the deadline banner's to tell.
+            if a.enforce_2fa == Some(true) && a.enforce_from.is_none() && !by.contains(&a.name) {
                 by.push(a.name.clone());
             }
         }
@@ -317,8 +427,8 @@ impl Settings {
                             account_id,
                             enforce_2fa: on,
                             password,
-                            from: None,
-                            grace_days: 0,
+                            from: if on { self.schedule.from } else { None },
+                            grace_days: if on { self.schedule.grace_days } else { 0 },
                         },
                         Key::Enforce(account_id),
                     )],
@@ -348,7 +458,51 @@ impl Settings {
             Msg::Enforce { account_id, on } => {
                 // Asked for the password first, like every other 2FA change.
                 self.pending = Some(Pending::Enforce { account_id, on });
+                self.schedule = Schedule::default();
                 vec![]
+            }
+            Msg::Schedule {
+                in_days,
+                grace_days,
+                now,
+            } => {
+                let grace = match grace_days.trim() {
+                    "" => 0,
+                    typed => match typed.parse::<u32>() {
+                        Ok(g) if g <= text::MAX_GRACE_DAYS => g,
+                        _ => {
+                            self.error = Some(format!(
+                                "The grace period is 0 to {} days.",
+                                text::MAX_GRACE_DAYS
+                            ));
+                            return vec![];
+                        }
+                    },
+                };
+                let in_days = in_days.filter(|d| text::ENFORCE_IN_DAYS.contains(d));
+                self.schedule = Schedule {
+                    in_days,
+                    grace_days: if in_days.is_some() { grace } else { 0 },
+                    from: in_days.map(|d| now + i64::from(d) * 86_400),
+                };
+                vec![]
+            }
+            Msg::Remind(account_id) => {
+                if self.busy {
+                    return vec![];
+                }
+                self.busy = true;
+                vec![account(
+                    AccountRequest::SendReminder { account_id },
+                    Key::Remind(account_id),
+                )]
+            }
+            Msg::Skip => {
+                if self.busy || self.skips_left().is_none() {
+                    return vec![];
+                }
+                self.busy = true;
+                vec![account(AccountRequest::SkipSetup, Key::Skip)]
             }
             Msg::Wizard(_) | Msg::Answered(..) => vec![],
         }
@@ -415,8 +569,70 @@ impl Settings {
             }
             Key::Accounts => {
                 self.accounts = decode::<AccountList>(answer).ok().map(|l| l.accounts);
+                // Owners see who has not set up 2FA (issue 14).
+                self.owned()
+                    .iter()
+                    .map(|a| {
+                        account(
+                            AccountRequest::ListMembers { account_id: a.id },
+                            Key::Members(a.id),
+                        )
+                    })
+                    .collect()
+            }
+            Key::Members(id) => {
+                if let Ok(list) = decode::<AccountMembers>(answer) {
+                    self.members.retain(|(a, _)| *a != id);
+                    self.members.push((id, list));
+                }
                 vec![]
             }
+            Key::Remind(id) => match decode::<RemindersSent>(answer) {
+                Ok(sent) => {
+                    for (a, m) in self.members.iter_mut() {
+                        if *a == id {
+                            m.next_reminder_at = Some(sent.next_reminder_at);
+                        }
+                    }
+                    self.notice = Some(match sent.sent {
+                        1 => "Reminder sent to 1 person.".to_string(),
+                        n => format!("Reminder sent to {} people.", n),
+                    });
+                    vec![]
+                }
+                Err(e) => self.failed(e),
+            },
+            Key::Skip => match answer {
+                Ok(json) => {
+                    let fx = self.answered(Key::Session, Ok(json));
+                    let left = self
+                        .session
+                        .as_ref()
+                        .and_then(|s| s.two_factor.as_ref())
+                        .and_then(|t| t.deadline.as_ref())
+                        .and_then(|d| d.skips_left);
+                    self.notice = Some(match left {
+                        Some(0) => "Skipped for now. That was the last skip.".to_string(),
+                        Some(1) => "Skipped for now. 1 skip left.".to_string(),
+                        Some(n) => format!("Skipped for now. {} skips left.", n),
+                        None => "Skipped for now.".to_string(),
+                    });
+                    fx
+                }
+                Err(e) => {
+                    if e.code == ErrorCode::GraceExhausted {
+                        if let Some(d) = self
+                            .session
+                            .as_mut()
+                            .and_then(|s| s.two_factor.as_mut())
+                            .and_then(|t| t.deadline.as_mut())
+                        {
+                            d.skips_left = Some(0);
+                        }
+                    }
+                    self.failed(e)
+                }
+            },
             Key::Switch => match decode::<SwitchStarted>(answer) {
                 Ok(started) => {
                     self.pending = None;
@@ -467,9 +683,15 @@ impl Settings {
                         if a.id == set.account_id {
                             a.enforce_2fa = Some(set.enforce_2fa);
                             a.members_without_two_factor = Some(set.members_without_two_factor);
+                            a.enforce_from = set.enforce_from;
                         }
                     }
-                    self.notice = Some(if set.enforce_2fa && !set.caller_two_factor_enabled {
+                    self.grace.retain(|(a, _)| *a != set.account_id);
+                    self.grace.push((set.account_id, set.grace_days));
+                    self.schedule = Schedule::default();
+                    self.notice = Some(if set.enforce_2fa && set.enforce_from.is_some() {
+                        "2FA is now scheduled for everyone in this account.".into()
+                    } else if set.enforce_2fa && !set.caller_two_factor_enabled {
                         "2FA is now required for everyone in this account, you too: set it up now."
                             .into()
                     } else if set.enforce_2fa {
@@ -946,5 +1168,242 @@ mod tests {
         let (mut s, _) = Settings::init();
         s.update(Msg::Answered(Key::Session, ok(SessionView::signed_out())));
         assert_eq!(s.screen_name(), "signed-out");
+    }
+
+    fn member(email: &str, two_factor_enabled: bool) -> shared::api::AccountMember {
+        shared::api::AccountMember {
+            email: email.into(),
+            role: AccountRole::Member,
+            two_factor_enabled,
+        }
+    }
+
+    #[test]
+    fn owners_see_who_has_not_set_up_2fa_and_send_one_reminder() {
+        let mut s = loaded(session(Some(TwoFactorMethod::Sms), &[]));
+        let fx = s.update(Msg::Answered(
+            Key::Accounts,
+            ok(AccountList {
+                accounts: vec![
+                    AccountMembership {
+                        id: 1,
+                        name: "Acme".into(),
+                        role: AccountRole::Owner,
+                        enforce_2fa: Some(false),
+                        members_without_two_factor: Some(1),
+                        member_count: Some(2),
+                        enforce_from: None,
+                        members_with_two_factor: Some(1),
+                    },
+                    AccountMembership {
+                        id: 2,
+                        name: "Other".into(),
+                        role: AccountRole::Member,
+                        enforce_2fa: None,
+                        members_without_two_factor: None,
+                        member_count: None,
+                        enforce_from: None,
+                        members_with_two_factor: None,
+                    },
+                ],
+            }),
+        ));
+        // Only the owned account's people are asked for.
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::ListMembers { account_id: 1 },
+                Key::Members(1)
+            )]
+        );
+        s.update(Msg::Answered(
+            Key::Members(1),
+            ok(AccountMembers {
+                members: vec![
+                    member("a@example.com", true),
+                    member("late@example.com", false),
+                ],
+                next_reminder_at: None,
+            }),
+        ));
+        assert_eq!(s.not_set_up(1), Some(vec!["late@example.com".to_string()]));
+        assert_eq!(s.not_set_up(2), None);
+        let fx = s.update(Msg::Remind(1));
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::SendReminder { account_id: 1 },
+                Key::Remind(1)
+            )]
+        );
+        s.update(Msg::Answered(
+            Key::Remind(1),
+            ok(RemindersSent {
+                sent: 1,
+                next_reminder_at: 1_801_086_400,
+            }),
+        ));
+        assert_eq!(s.notice.as_deref(), Some("Reminder sent to 1 person."));
+        assert_eq!(
+            s.members_of(1).and_then(|m| m.next_reminder_at),
+            Some(1_801_086_400),
+            "the button waits for the next allowed time"
+        );
+        // A second reminder the same day: the API's refusal, in plain words.
+        s.update(Msg::Remind(1));
+        s.update(Msg::Answered(
+            Key::Remind(1),
+            Err(ErrorBody::new(
+                ErrorCode::ReminderTooSoon,
+                "the next reminder can go out tomorrow",
+            )),
+        ));
+        assert_eq!(
+            s.error.as_deref(),
+            Some("A reminder already went out for this account today: one a day at most. The next reminder can go out tomorrow.")
+        );
+        assert!(!s.busy);
+    }
+
+    #[test]
+    fn enforcement_from_a_date_sends_the_date_and_the_grace_days() {
+        let mut s = loaded(session(None, &[]));
+        with_accounts(&mut s, 2);
+        s.update(Msg::Enforce {
+            account_id: 1,
+            on: true,
+        });
+        let now = 1_800_000_000;
+        s.update(Msg::Schedule {
+            in_days: Some(14),
+            grace_days: "2".into(),
+            now,
+        });
+        assert_eq!(
+            s.question(s.pending.unwrap()),
+            "Require 2FA for everyone in Acme 14 days from now? 2 people in it have not set up 2FA yet: they see the date from now on and are reminded before it. After that day they may skip setup for 2 more days. As an owner you need 2FA by then too."
+        );
+        let fx = s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
+        });
+        assert_eq!(
+            fx,
+            vec![account(
+                AccountRequest::SetEnforcement {
+                    account_id: 1,
+                    enforce_2fa: true,
+                    password: "pw".into(),
+                    from: Some(now + 14 * 86_400),
+                    grace_days: 2,
+                },
+                Key::Enforce(1)
+            )]
+        );
+        s.update(Msg::Answered(
+            Key::Enforce(1),
+            ok(Enforcement {
+                account_id: 1,
+                enforce_2fa: true,
+                members_without_two_factor: 2,
+                caller_two_factor_enabled: false,
+                enforce_from: Some(now + 14 * 86_400),
+                grace_days: 2,
+            }),
+        ));
+        assert_eq!(s.owned()[0].enforce_from, Some(now + 14 * 86_400));
+        assert_eq!(s.grace_of(1), 2);
+        assert_eq!(
+            s.notice.as_deref(),
+            Some("2FA is now scheduled for everyone in this account.")
+        );
+        // A date ahead is the banner's to tell, not "set it up now".
+        assert_eq!(s.own_requirement(), None);
+    }
+
+    #[test]
+    fn only_the_offered_days_and_a_grace_of_at_most_seven_days_are_sent() {
+        let mut s = loaded(session(None, &[]));
+        with_accounts(&mut s, 0);
+        s.update(Msg::Enforce {
+            account_id: 1,
+            on: true,
+        });
+        s.update(Msg::Schedule {
+            in_days: Some(7),
+            grace_days: "8".into(),
+            now: 0,
+        });
+        assert_eq!(s.error.as_deref(), Some("The grace period is 0 to 7 days."));
+        assert_eq!(s.schedule, Schedule::default(), "nothing chosen");
+        s.update(Msg::Schedule {
+            in_days: Some(45),
+            grace_days: "3".into(),
+            now: 0,
+        });
+        assert_eq!(s.schedule, Schedule::default(), "45 days is not offered");
+        // "Require now" carries no grace period.
+        s.update(Msg::Schedule {
+            in_days: None,
+            grace_days: "3".into(),
+            now: 0,
+        });
+        let fx = s.update(Msg::Confirm {
+            password: "pw".into(),
+            confirmed: false,
+        });
+        assert!(matches!(
+            &fx[0],
+            Effect::Send(
+                Request::Account(AccountRequest::SetEnforcement {
+                    from: None,
+                    grace_days: 0,
+                    ..
+                }),
+                _
+            )
+        ));
+    }
+
+    #[test]
+    fn the_forced_setup_offers_the_grace_periods_skips() {
+        let mut tf_session = session(None, &["Acme"]);
+        if let Some(tf) = tf_session.two_factor.as_mut() {
+            tf.setup_only = true;
+            tf.deadline = Some(shared::api::TwoFactorDeadline {
+                at: 1_800_000_000,
+                days_left: 0,
+                set_by: vec!["Acme".into()],
+                grace_days: 3,
+                skips_left: Some(2),
+            });
+        }
+        let mut s = loaded(tf_session.clone());
+        assert_eq!(s.screen_name(), "setup-choose");
+        assert_eq!(s.skips_left(), Some(2));
+        let fx = s.update(Msg::Skip);
+        assert_eq!(fx, vec![account(AccountRequest::SkipSetup, Key::Skip)]);
+        let mut after = tf_session.clone();
+        if let Some(tf) = after.two_factor.as_mut() {
+            tf.setup_only = false;
+            if let Some(d) = tf.deadline.as_mut() {
+                d.skips_left = Some(1);
+            }
+        }
+        s.update(Msg::Answered(Key::Skip, ok(after)));
+        assert_eq!(s.screen_name(), "settings");
+        assert_eq!(s.notice.as_deref(), Some("Skipped for now. 1 skip left."));
+        assert_eq!(s.skips_left(), None, "nothing to skip on the main page");
+        // No skips left: none offered.
+        if let Some(d) = tf_session
+            .two_factor
+            .as_mut()
+            .and_then(|t| t.deadline.as_mut())
+        {
+            d.skips_left = Some(0);
+        }
+        let mut s = loaded(tf_session);
+        assert_eq!(s.skips_left(), None);
+        assert_eq!(s.update(Msg::Skip), vec![]);
     }
 }

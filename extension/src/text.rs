@@ -114,6 +114,13 @@ pub fn error_text(error: &ErrorBody) -> String {
         ErrorCode::SmsDeliveryFailed => {
             "We could not send the text message. Try again in a minute.".into()
         }
+        ErrorCode::ReminderTooSoon => format!(
+            "A reminder already went out for this account today: one a day at most. {}",
+            sentence(&error.message)
+        ),
+        ErrorCode::GraceExhausted => {
+            "No more skips: set up two-factor authentication now to continue.".into()
+        }
         _ => sentence(&error.message),
     }
 }
@@ -157,6 +164,120 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
+/// From this many days before a 2FA deadline the toolbar badge counts
+/// the days down (issue 14).
+pub const DEADLINE_BADGE_DAYS: i64 = 7;
+
+/// The name the API gives the platform's own schedule in `set_by` and
+/// `required_by`.
+pub const PLATFORM: &str = "server policy";
+
+/// The banner over a scheduled 2FA deadline, with the date already written
+/// in the person's locale (`dom::date`): "2FA will be required from
+/// 3 Feb 2027 (12 days left)." Once the date has passed (`days_left` 0),
+/// it says since when.
+pub fn deadline_text(days_left: i64, date: &str) -> String {
+    match days_left {
+        d if d <= 0 => format!("2FA is required since {}.", date),
+        1 => format!("2FA will be required from {} (1 day left).", date),
+        d => format!("2FA will be required from {} ({} days left).", date, d),
+    }
+}
+
+/// Who set a deadline or a requirement, in words: account names, and
+/// "the platform" for the server's own schedule.
+pub fn set_by_text(set_by: &[String]) -> String {
+    let names: Vec<&str> = set_by
+        .iter()
+        .map(|s| {
+            if s == PLATFORM {
+                "the platform"
+            } else {
+                s.as_str()
+            }
+        })
+        .collect();
+    if names.is_empty() {
+        "Set by the platform.".into()
+    } else {
+        format!("Set by {}.", names.join(", "))
+    }
+}
+
+/// The grace period's skip button: "Skip for now (2 skips left)".
+pub fn skip_label(skips_left: u32) -> String {
+    if skips_left == 1 {
+        "Skip for now (1 skip left)".into()
+    } else {
+        format!("Skip for now ({} skips left)", skips_left)
+    }
+}
+
+/// After a skip, on the banner: how many more sign-ins may skip setup.
+pub fn skips_left_text(skips_left: u32) -> String {
+    match skips_left {
+        0 => "No skips left: set it up before your next sign-in.".into(),
+        1 => "You can skip setup 1 more time.".into(),
+        n => format!("You can skip setup {} more times.", n),
+    }
+}
+
+/// The toolbar badge while a deadline is near: "5d", "0d" once it passed.
+pub fn deadline_badge(days_left: i64) -> String {
+    format!("{}d", days_left.max(0))
+}
+
+/// "Send reminder" once a reminder went out: when the next may.
+pub fn next_reminder_text(date_time: &str) -> String {
+    format!("Reminder sent. The next one can go out from {}.", date_time)
+}
+
+/// The owners' choices of when enforcement starts: now, or in this many
+/// days (issue 14 offers 7, 14 and 30 on the settings page).
+pub const ENFORCE_IN_DAYS: [u32; 3] = [7, 14, 30];
+
+/// The longest grace period a schedule may have, in days.
+pub const MAX_GRACE_DAYS: u32 = 7;
+
+/// A choice of when enforcement starts, as the settings page lists it.
+pub fn enforce_when_label(in_days: Option<u32>) -> String {
+    match in_days {
+        None => "Require now".into(),
+        Some(d) => format!("Require in {} days", d),
+    }
+}
+
+/// A grace period, as the settings page lists it.
+pub fn grace_label(days: u32) -> String {
+    match days {
+        0 => "No grace period".into(),
+        1 => "1 day of grace".into(),
+        d => format!("{} days of grace", d),
+    }
+}
+
+/// An owner's scheduled enforcement: "2FA required from 3 Feb 2027
+/// (grace period 2 days)."
+pub fn scheduled_text(date: &str, grace_days: u32) -> String {
+    match grace_days {
+        0 => format!("2FA will be required from {}.", date),
+        1 => format!("2FA will be required from {} (grace period 1 day).", date),
+        g => format!(
+            "2FA will be required from {} (grace period {} days).",
+            date, g
+        ),
+    }
+}
+
+/// The members an owner still waits for, in words.
+pub fn not_set_up_text(emails: &[String]) -> String {
+    if emails.is_empty() {
+        "Everyone in it has set up 2FA.".into()
+    } else {
+        format!("Not set up yet: {}.", emails.join(", "))
+    }
+}
+
 /// The text of the downloadable recovery-code file.
 pub fn codes_file(email: &str, codes: &[String]) -> String {
     let mut out = format!(
@@ -181,6 +302,11 @@ pub fn toolbar_title(state: crate::toolbar::ToolbarState) -> String {
         ToolbarState::CodesLow(1) => format!("{}: 1 recovery code left", product),
         ToolbarState::CodesLow(left) => format!("{}: {} recovery codes left", product, left),
         ToolbarState::AnswerWaiting => format!("{}: a web page waits for your answer", product),
+        ToolbarState::DeadlineSoon(0) => format!("{}: 2FA is required now: set it up", product),
+        ToolbarState::DeadlineSoon(1) => format!("{}: 2FA required in 1 day", product),
+        ToolbarState::DeadlineSoon(days) => {
+            format!("{}: 2FA required in {} days", product, days)
+        }
     }
 }
 
@@ -250,6 +376,43 @@ mod tests {
             "We could not send the text message. Try again in a minute."
         );
         assert!(!text.contains("Twilio"));
+    }
+
+    #[test]
+    fn deadlines_read_with_the_days_left_and_who_set_them() {
+        assert_eq!(
+            deadline_text(12, "3 Feb 2027"),
+            "2FA will be required from 3 Feb 2027 (12 days left)."
+        );
+        assert_eq!(
+            deadline_text(1, "3 Feb 2027"),
+            "2FA will be required from 3 Feb 2027 (1 day left)."
+        );
+        assert_eq!(
+            deadline_text(0, "3 Feb 2027"),
+            "2FA is required since 3 Feb 2027."
+        );
+        assert_eq!(
+            set_by_text(&["Acme".into(), PLATFORM.into()]),
+            "Set by Acme, the platform."
+        );
+        assert_eq!(set_by_text(&[]), "Set by the platform.");
+        assert_eq!(skip_label(1), "Skip for now (1 skip left)");
+        assert_eq!(skip_label(3), "Skip for now (3 skips left)");
+        assert_eq!(deadline_badge(5), "5d");
+        assert_eq!(deadline_badge(-1), "0d");
+    }
+
+    #[test]
+    fn a_reminder_too_soon_and_no_skips_left_get_plain_words() {
+        let e = ErrorBody::new(ErrorCode::ReminderTooSoon, "try again after 10:00");
+        assert!(error_text(&e).starts_with("A reminder already went out for this account today"));
+        assert!(error_text(&e).ends_with("Try again after 10:00."));
+        let e = ErrorBody::new(ErrorCode::GraceExhausted, "grace over");
+        assert_eq!(
+            error_text(&e),
+            "No more skips: set up two-factor authentication now to continue."
+        );
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub enum ToolbarState {
     CodesLow(u32),
     /// A web app page waits for the person's answer in the popup (badge "?").
     AnswerWaiting,
+    /// A 2FA deadline is this many days away, or passed (0), and 2FA is
+    /// not set up (badge "5d", issue 14).
+    DeadlineSoon(u32),
 }
 
 /// The pixel sizes the toolbar asks for (1x and 2x screens).
@@ -30,10 +33,18 @@ impl ToolbarState {
         match badge {
             "!" => ToolbarState::SetupRequired,
             "?" => ToolbarState::AnswerWaiting,
-            _ => match badge.parse::<u32>() {
-                Ok(left) => ToolbarState::CodesLow(left),
-                Err(_) => ToolbarState::Normal,
-            },
+            _ => {
+                if let Some(days) = badge.strip_suffix('d') {
+                    return match days.parse::<u32>() {
+                        Ok(days) => ToolbarState::DeadlineSoon(days),
+                        Err(_) => ToolbarState::Normal,
+                    };
+                }
+                match badge.parse::<u32>() {
+                    Ok(left) => ToolbarState::CodesLow(left),
+                    Err(_) => ToolbarState::Normal,
+                }
+            }
         }
     }
 
@@ -43,7 +54,7 @@ impl ToolbarState {
     pub fn icon(self) -> &'static str {
         match self {
             ToolbarState::Normal | ToolbarState::AnswerWaiting => "icon",
-            ToolbarState::SetupRequired => "icon-setup",
+            ToolbarState::SetupRequired | ToolbarState::DeadlineSoon(_) => "icon-setup",
             ToolbarState::CodesLow(_) => "icon-low",
         }
     }
@@ -75,6 +86,15 @@ mod tests {
         assert_eq!(ToolbarState::from_badge("0"), ToolbarState::CodesLow(0));
         assert_eq!(ToolbarState::from_badge("?"), ToolbarState::AnswerWaiting);
         assert_eq!(ToolbarState::from_badge("x"), ToolbarState::Normal);
+        assert_eq!(
+            ToolbarState::from_badge("5d"),
+            ToolbarState::DeadlineSoon(5)
+        );
+        assert_eq!(
+            ToolbarState::from_badge("0d"),
+            ToolbarState::DeadlineSoon(0)
+        );
+        assert_eq!(ToolbarState::from_badge("xd"), ToolbarState::Normal);
     }
 
     #[test]
@@ -113,6 +133,15 @@ mod tests {
             ToolbarState::AnswerWaiting.title(),
             "dialer-2fa: a web page waits for your answer"
         );
+        assert_eq!(
+            ToolbarState::DeadlineSoon(5).title(),
+            "dialer-2fa: 2FA required in 5 days"
+        );
+        assert_eq!(
+            ToolbarState::DeadlineSoon(0).title(),
+            "dialer-2fa: 2FA is required now: set it up"
+        );
+        assert_eq!(ToolbarState::DeadlineSoon(3).icon(), "icon-setup");
     }
 
     /// Every icon a state names is one `scripts/icons.sh` renders from an
@@ -125,6 +154,7 @@ mod tests {
             ToolbarState::SetupRequired,
             ToolbarState::CodesLow(1),
             ToolbarState::AnswerWaiting,
+            ToolbarState::DeadlineSoon(3),
         ] {
             assert!(dir.join(format!("icons/{}.svg", state.icon())).is_file());
             for (_, path) in state.icon_paths() {

@@ -633,3 +633,79 @@ fn a_batch_replaced_elsewhere_shows_replaced_and_its_positions_mean_nothing() {
     assert_eq!(used, vec![2], "{:?}", entries);
     assert!(entries.iter().all(|e| !e.2), "{:?}", entries);
 }
+
+/// Scheduled 2FA (issue 14) through the host: the owner schedules a date
+/// with a grace day, lists who has not set up, reminds once a day; the
+/// member sees the deadline, and after the date uses the grace skip.
+#[test]
+fn scheduled_2fa_members_reminders_and_the_grace_skip() {
+    let api = Api::start();
+    api.create_user("olga@example.com");
+    api.create_user("max@example.com");
+    api.admin(&["account", "create", "--name", "Acme"]);
+    for (email, role) in [("olga@example.com", "owner"), ("max@example.com", "member")] {
+        api.admin(&[
+            "membership",
+            "add",
+            "--account",
+            "Acme",
+            "--email",
+            email,
+            "--role",
+            role,
+        ]);
+    }
+    let olga = Profile::new(&api.url);
+    let mut host = olga.host();
+    assert_eq!(host.ok(sign_in("olga@example.com"))["status"], "signed_in");
+    let acme_id = host.ok(json!({"type": "list_accounts"}))["accounts"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let from = api.advance_clock(0) + DAY + 60;
+    let e = host.ok(
+        json!({"type": "set_enforcement", "account_id": acme_id, "enforce_2fa": true,
+        "password": PASSWORD, "from": from, "grace_days": 1}),
+    );
+    assert_eq!(e["enforce_from"], from, "{}", e);
+    assert_eq!(e["grace_days"], 1);
+    let (code, _) = host.err(json!({"type": "set_enforcement", "account_id": acme_id,
+        "enforce_2fa": true, "password": PASSWORD, "from": from + 100 * DAY}));
+    assert_eq!(code, "bad_request");
+    let members = host.ok(json!({"type": "list_members", "account_id": acme_id}));
+    assert_eq!(
+        members["members"].as_array().unwrap().len(),
+        2,
+        "{}",
+        members
+    );
+    assert_eq!(members["members"][0]["two_factor_enabled"], false);
+    let sent = host.ok(json!({"type": "send_reminder", "account_id": acme_id}));
+    assert_eq!(sent["sent"], 1, "{}", sent);
+    let (code, _) = host.err(json!({"type": "send_reminder", "account_id": acme_id}));
+    assert_eq!(code, "reminder_too_soon");
+
+    let max = Profile::new(&api.url);
+    let mut mhost = max.host();
+    let r = mhost.ok(sign_in("max@example.com"));
+    assert_eq!(r["status"], "signed_in", "{}", r);
+    assert_eq!(r["session"]["two_factor"]["deadline"]["days_left"], 2);
+    let (code, _) = mhost.err(json!({"type": "list_members", "account_id": acme_id}));
+    assert_eq!(code, "forbidden");
+    let (code, _) = mhost.err(json!({"type": "skip_setup"}));
+    assert_eq!(code, "conflict");
+
+    api.advance_clock(DAY + 60);
+    mhost.ok(json!({"type": "sign_out"}));
+    let r = mhost.ok(sign_in("max@example.com"));
+    assert_eq!(r["status"], "setup_required", "{}", r);
+    assert_eq!(r["session"]["two_factor"]["deadline"]["skips_left"], 1);
+    let s = mhost.ok(json!({"type": "skip_setup"}));
+    assert_eq!(s["two_factor"]["setup_only"], false, "{}", s);
+    assert_eq!(s["two_factor"]["deadline"]["skips_left"], 0);
+    mhost.ok(json!({"type": "list_trusted_devices"}));
+    mhost.ok(json!({"type": "sign_out"}));
+    let r = mhost.ok(sign_in("max@example.com"));
+    assert_eq!(r["status"], "setup_required", "{}", r);
+    let (code, _) = mhost.err(json!({"type": "skip_setup"}));
+    assert_eq!(code, "grace_exhausted");
+}

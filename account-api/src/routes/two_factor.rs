@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::Json;
 use shared::api::{
     ApiError as WireError, AuthenticatorSetup, CodeRequest, DisableRequest, EnrollmentComplete,
-    PasswordConfirmation, PasswordRequest, RecoveryCodes, SmsCodeSent, SmsSetupRequest,
-    SwitchRequest, SwitchStarted, TwoFactorState,
+    PasswordConfirmation, PasswordRequest, RecoveryCodes, SetupSkipped, SmsCodeSent,
+    SmsSetupRequest, SwitchRequest, SwitchStarted, TwoFactorState,
 };
 
 use crate::error::ApiResult;
 use crate::extract::{AnySession, ApiJson, SignedIn};
-use crate::rules::enrollment;
+use crate::rules::{enrollment, rollout};
 use crate::state::AppState;
 
 /// The caller's 2FA as the settings page shows it.
@@ -137,4 +137,21 @@ pub async fn regenerate_recovery_codes(
     Ok(Json(
         enrollment::regenerate_recovery_codes(&state, caller, body).await?,
     ))
+}
+
+/// During the grace period after a 2FA deadline: use one of the skips, so
+/// this session may do everything until the grace period ends. As many skips
+/// in all as grace days, counted per person and deadline, and audited.
+#[utoipa::path(post, path = "/v1/two-factor/setup/skip", tag = "two-factor",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SetupSkipped),
+        (status = 401, body = WireError),
+        (status = 403, body = WireError, description = "grace_exhausted: no grace period now (none, over, or an immediate requirement) or no skips left"),
+        (status = 409, body = WireError, description = "conflict: 2FA is on, not required yet, or this session skipped already")))]
+pub async fn skip_setup(
+    State(state): State<AppState>,
+    AnySession(caller): AnySession,
+) -> ApiResult<Json<SetupSkipped>> {
+    Ok(Json(rollout::skip_setup(&state, caller).await?))
 }

@@ -6,10 +6,15 @@
 
 use crate::params;
 use crate::store::{Conn, OptionalExtension, StoreResult};
-use shared::api::{AccountList, AccountMembership, AccountRole, Enforcement, SetEnforcement};
+use shared::api::{
+    AccountList, AccountMember, AccountMembers, AccountMembership, AccountRole, Enforcement,
+    RemindersSent, SetEnforcement,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::rules::audit::{self, Event};
+use crate::rules::policy::{self, DAY, MAX_GRACE_DAYS, MAX_LEAD, MIN_LEAD};
+use crate::rules::rollout;
 use crate::rules::session::{self, Caller};
 use crate::state::AppState;
 
@@ -45,7 +50,7 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
         .db
         .call(move |conn| {
             let rows = conn.query_map(
-                "SELECT a.id, a.name, m.role, a.enforce_2fa FROM accounts a
+                "SELECT a.id, a.name, m.role, a.enforce_2fa, a.enforce_from FROM accounts a
                  JOIN memberships m ON m.account_id = a.id WHERE m.user_id = ?1 ORDER BY a.name",
                 params![caller.user_id],
                 |r| {
@@ -54,12 +59,13 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                         r.get::<String>(1)?,
                         r.get::<String>(2)?,
                         r.get::<bool>(3)?,
+                        r.get::<Option<i64>>(4)?,
                     ))
                 },
             )?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, name, role, enforce) = row;
+                let (id, name, role, enforce, enforce_from) = row;
                 let role =
                     role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?;
                 let owner = role == AccountRole::Owner;
@@ -78,7 +84,7 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                     members_without_two_factor: counts
                         .map(|c| c.members.saturating_sub(c.with_two_factor)),
                     member_count: counts.map(|c| c.members),
-                    enforce_from: None,
+                    enforce_from: if owner && enforce { enforce_from } else { None },
                     members_with_two_factor: counts.map(|c| c.with_two_factor),
                 });
             }
@@ -123,10 +129,10 @@ fn members_without_two_factor(conn: &Conn, account_id: i64) -> StoreResult<u32> 
 /// The enforcement setting as an owner sees it, with what turning it on
 /// would mean for the people in the account.
 fn enforcement_view(conn: &Conn, account_id: i64, user_id: i64) -> ApiResult<Enforcement> {
-    let enforce_2fa = conn.query_row(
-        "SELECT enforce_2fa FROM accounts WHERE id = ?1",
+    let (enforce_2fa, enforce_from, grace_days): (bool, Option<i64>, u32) = conn.query_row(
+        "SELECT enforce_2fa, enforce_from, grace_days FROM accounts WHERE id = ?1",
         params![account_id],
-        |r| r.get::<bool>(0),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let caller_two_factor_enabled = conn.query_row(
         "SELECT tfa_method IS NOT NULL FROM users WHERE id = ?1",
@@ -138,8 +144,8 @@ fn enforcement_view(conn: &Conn, account_id: i64, user_id: i64) -> ApiResult<Enf
         enforce_2fa,
         members_without_two_factor: members_without_two_factor(conn, account_id)?,
         caller_two_factor_enabled,
-        enforce_from: None,
-        grace_days: 0,
+        enforce_from,
+        grace_days,
     })
 }
 
@@ -160,10 +166,77 @@ pub async fn get_enforcement(
     Ok(view)
 }
 
-/// Turns "Enforce 2FA" on or off (owners only), with the owner's password
-/// like every other 2FA change. Every owner of the account is notified, so
-/// a stolen owner session cannot quietly drop the requirement. Members
-/// without 2FA are restricted to setup from their next request on.
+/// What an owner asked for, checked: off, on now, or on from a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Setting {
+    enforce_2fa: bool,
+    from: Option<i64>,
+    grace_days: u32,
+}
+
+impl Setting {
+    fn describe(self) -> String {
+        match (self.enforce_2fa, self.from) {
+            (false, _) => "off".into(),
+            (true, None) => "on".into(),
+            (true, Some(from)) => format!(
+                "on from {} with {} grace day{}",
+                policy::date(from),
+                self.grace_days,
+                if self.grace_days == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// Checks an owner's schedule against the server's clock: a date from 24
+/// hours to 90 days ahead (the date already stored is accepted as it is,
+/// so saving an unchanged form works as the day comes closer), and 0 to 7
+/// grace days, which only a date can have.
+fn checked(body: &SetEnforcement, stored: Option<i64>, now: i64) -> ApiResult<Setting> {
+    if body.grace_days > MAX_GRACE_DAYS {
+        return Err(ApiError::BadRequest(format!(
+            "grace_days is {}; a grace period has 0 to {MAX_GRACE_DAYS} days",
+            body.grace_days
+        )));
+    }
+    match (body.enforce_2fa, body.from) {
+        (false, Some(_)) => Err(ApiError::BadRequest(
+            "\"from\" schedules enforcement: send it with \"enforce_2fa\": true".into(),
+        )),
+        (_, None) if body.grace_days > 0 => Err(ApiError::BadRequest(
+            "grace_days needs a date (\"from\"): enforcement from now has no grace period".into(),
+        )),
+        (true, Some(from)) if Some(from) != stored => {
+            if from < now + MIN_LEAD || from > now + MAX_LEAD {
+                return Err(ApiError::BadRequest(format!(
+                    "\"from\" must be between tomorrow ({}) and 90 days ahead ({}); it was {}",
+                    policy::date(now + MIN_LEAD),
+                    policy::date(now + MAX_LEAD),
+                    policy::date(from)
+                )));
+            }
+            Ok(Setting {
+                enforce_2fa: true,
+                from: Some(from),
+                grace_days: body.grace_days,
+            })
+        }
+        (enforce_2fa, from) => Ok(Setting {
+            enforce_2fa,
+            from: from.filter(|_| enforce_2fa),
+            grace_days: if enforce_2fa { body.grace_days } else { 0 },
+        }),
+    }
+}
+
+/// Turns "Enforce 2FA" on, off, or on from a date (owners only), with the
+/// owner's password like every other 2FA change. Every owner of the
+/// account is notified, so a stolen owner session cannot quietly drop the
+/// requirement. Members without 2FA are restricted to setup from their
+/// next request on when it is immediate; with a date, each member whose
+/// deadline this sets or moves is told through the outbox, in the same
+/// transaction.
 pub async fn set_enforcement(
     state: &AppState,
     caller: Caller,
@@ -171,16 +244,26 @@ pub async fn set_enforcement(
     body: SetEnforcement,
 ) -> ApiResult<Enforcement> {
     let owner = caller.user_id;
-    state
+    let now = state.clock.now();
+    let stored = state
         .db
-        .call(move |conn| require_owner(conn, account_id, owner))
+        .call(move |conn| {
+            require_owner(conn, account_id, owner)?;
+            Ok(conn.query_row(
+                "SELECT enforce_from FROM accounts WHERE id = ?1",
+                params![account_id],
+                |r| r.get::<Option<i64>>(0),
+            )?)
+        })
         .await?;
+    // Checked before the password, so a wrong date costs no attempt.
+    checked(&body, stored, now)?;
     if body.password.is_empty() {
         return Err(ApiError::BadRequest(
             "enter your password to change \"Enforce 2FA\"".into(),
         ));
     }
-    session::confirm_password(state, &caller, body.password).await?;
+    session::confirm_password(state, &caller, body.password.clone()).await?;
     let now = state.clock.now();
     let view = state
         .db
@@ -189,17 +272,31 @@ pub async fn set_enforcement(
             // Checked again inside the write: the role may have changed
             // while the password was being checked.
             require_owner(&tx, account_id, caller.user_id)?;
-            let (name, before): (String, bool) = tx.query_row(
-                "SELECT name, enforce_2fa FROM accounts WHERE id = ?1",
+            let (name, enforce_2fa, from, grace_days): (String, bool, Option<i64>, u32) = tx
+                .query_row(
+                "SELECT name, enforce_2fa, enforce_from, grace_days FROM accounts WHERE id = ?1",
                 params![account_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            if before != body.enforce_2fa {
-                tx.execute(
-                    "UPDATE accounts SET enforce_2fa = ?1 WHERE id = ?2",
-                    params![body.enforce_2fa, account_id],
+            let before = Setting {
+                enforce_2fa,
+                from: from.filter(|_| enforce_2fa),
+                grace_days: if enforce_2fa { grace_days } else { 0 },
+            };
+            let after = checked(&body, from, now)?;
+            if before != after {
+                let members: Vec<i64> = tx.query_map(
+                    "SELECT user_id FROM memberships WHERE account_id = ?1",
+                    params![account_id],
+                    |r| r.get(0),
                 )?;
-                let state = if body.enforce_2fa { "on" } else { "off" };
+                let deadlines = rollout::deadlines(&tx, &members, now)?;
+                tx.execute(
+                    "UPDATE accounts SET enforce_2fa = ?1, enforce_from = ?2, grace_days = ?3
+                     WHERE id = ?4",
+                    params![after.enforce_2fa, after.from, after.grace_days, account_id],
+                )?;
+                let state = after.describe();
                 audit::record(
                     &tx,
                     now,
@@ -217,6 +314,7 @@ pub async fn set_enforcement(
                         caller.email
                     ),
                 )?;
+                rollout::announce(&tx, now, &deadlines)?;
             }
             let view = enforcement_view(&tx, account_id, caller.user_id)?;
             tx.commit()?;
@@ -224,4 +322,123 @@ pub async fn set_enforcement(
         })
         .await?;
     Ok(view)
+}
+
+/// Everyone in an account with whether they set up 2FA (owners only),
+/// those without first, and when the next reminder may go.
+pub async fn list_members(
+    state: &AppState,
+    caller: Caller,
+    account_id: i64,
+) -> ApiResult<AccountMembers> {
+    let now = state.clock.now();
+    state
+        .db
+        .call(move |conn| {
+            require_owner(conn, account_id, caller.user_id)?;
+            let rows = conn.query_map(
+                "SELECT u.email, m.role, u.tfa_method IS NOT NULL FROM memberships m
+                   JOIN users u ON u.id = m.user_id
+                  WHERE m.account_id = ?1
+                  ORDER BY u.tfa_method IS NOT NULL, u.email",
+                params![account_id],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?)),
+            )?;
+            let mut members = Vec::with_capacity(rows.len());
+            for (email, role, two_factor_enabled) in rows {
+                members.push(AccountMember {
+                    email,
+                    role: role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?,
+                    two_factor_enabled,
+                });
+            }
+            let last: Option<i64> = conn.query_row(
+                "SELECT last_reminder_at FROM accounts WHERE id = ?1",
+                params![account_id],
+                |r| r.get(0),
+            )?;
+            Ok(AccountMembers {
+                members,
+                next_reminder_at: last.map(|t| t + DAY).filter(|t| *t > now),
+            })
+        })
+        .await
+}
+
+/// Reminds every person in the account without 2FA (but the owner who
+/// asks) to set it up, through the outbox; at most once a day per
+/// account, whichever owner asks. The day is claimed by one conditional
+/// UPDATE, so of two owners asking at once exactly one sends.
+pub async fn send_reminders(
+    state: &AppState,
+    caller: Caller,
+    account_id: i64,
+) -> ApiResult<RemindersSent> {
+    let now = state.clock.now();
+    state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            require_owner(&tx, account_id, caller.user_id)?;
+            let claimed = tx.execute(
+                "UPDATE accounts SET last_reminder_at = ?1
+                  WHERE id = ?2 AND (last_reminder_at IS NULL OR last_reminder_at <= ?3)",
+                params![now, account_id, now - DAY],
+            )?;
+            if claimed == 0 {
+                let last: i64 = tx.query_row(
+                    "SELECT last_reminder_at FROM accounts WHERE id = ?1",
+                    params![account_id],
+                    |r| r.get(0),
+                )?;
+                return Err(ApiError::ReminderTooSoon {
+                    retry_after: (last + DAY - now).max(1),
+                });
+            }
+            let name: String = tx.query_row(
+                "SELECT name FROM accounts WHERE id = ?1",
+                params![account_id],
+                |r| r.get(0),
+            )?;
+            let recipients: Vec<i64> = tx.query_map(
+                "SELECT u.id FROM memberships m JOIN users u ON u.id = m.user_id
+                  WHERE m.account_id = ?1 AND u.tfa_method IS NULL AND u.id != ?2",
+                params![account_id, caller.user_id],
+                |r| r.get(0),
+            )?;
+            for &user_id in &recipients {
+                let when = match policy::requirement(&tx, user_id, now)?.deadline {
+                    Some(d) if d.at > now => format!(
+                        " It will be required for you from {}.",
+                        policy::date(d.at)
+                    ),
+                    _ => String::new(),
+                };
+                audit::notify(
+                    &tx,
+                    now,
+                    user_id,
+                    &format!(
+                        "{} of {name} asks you to set up two-factor authentication.{when} \
+                         Set it up in dialer-2fa: sign in, then open My Account, Two-Factor Authentication.",
+                        caller.email
+                    ),
+                )?;
+            }
+            let sent = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
+            audit::record(
+                &tx,
+                now,
+                Some(caller.user_id),
+                Event::RemindersSent,
+                &format!("account {account_id} ({name}): {sent} reminders"),
+                Some(&caller.addr),
+            )?;
+            tx.commit()?;
+            Ok(RemindersSent {
+                sent,
+                next_reminder_at: now + DAY,
+            })
+        })
+        .await
 }

@@ -29,6 +29,12 @@ pub enum Event {
     SecondFactorVerified,
     /// A client signed in with another client's handoff code, no code entered.
     HandoffRedeemed,
+    /// A person without 2FA used one of the grace period's skips.
+    SetupSkipped,
+    /// An owner sent the members without 2FA a reminder.
+    RemindersSent,
+    /// The platform's schedule was set, made immediate or cancelled.
+    PlatformPolicyChanged,
 }
 
 impl Event {
@@ -49,6 +55,9 @@ impl Event {
             Event::SignedOutEverywhere => "signed_out_everywhere",
             Event::SecondFactorVerified => "second_factor_verified",
             Event::HandoffRedeemed => "handoff_redeemed",
+            Event::SetupSkipped => "setup_skipped",
+            Event::RemindersSent => "reminders_sent",
+            Event::PlatformPolicyChanged => "platform_policy_changed",
         }
     }
 }

@@ -85,7 +85,7 @@ pub async fn read_state(state: &AppState, caller: Caller) -> ApiResult<TwoFactor
                 required: !caller.required_by.is_empty(),
                 required_by: caller.required_by.clone(),
                 setup_only: caller.setup_only,
-                deadline: None,
+                deadline: caller.deadline.clone(),
             })
         })
         .await?;
@@ -416,9 +416,11 @@ pub async fn disable(state: &AppState, caller: Caller, body: DisableRequest) -> 
                 .into(),
         ));
     }
-    if !caller.required_by.is_empty() {
+    // A date still ahead counts too: turned off now, 2FA would be required
+    // again on that date, with the person just warned away from it.
+    if caller.requirement.any() {
         return Err(ApiError::NotAllowedWhileEnforced(
-            caller.required_by.join(", "),
+            caller.requirement.reasons().join(", "),
         ));
     }
     let user_id = caller.user_id;

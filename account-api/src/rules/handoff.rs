@@ -50,6 +50,16 @@ pub async fn create(state: &AppState, caller: Caller) -> ApiResult<HandoffCode> 
     })
 }
 
+/// A live handoff code and what it passes on from the session that made it.
+struct Minting {
+    id: i64,
+    user_id: i64,
+    device_id: Option<i64>,
+    family_expires_at: i64,
+    /// The grace skip the minting session used, if any.
+    skipped: Option<i64>,
+}
+
 /// Redeem a handoff code for a new session of the same user.
 pub async fn redeem(
     state: &AppState,
@@ -62,19 +72,34 @@ pub async fn redeem(
         .call(move |conn| {
             throttle::check(conn, Scope::Address, &addr, now)?;
             let tx = conn.transaction()?;
-            let found: Option<(i64, i64, Option<i64>, i64)> = tx
+            let found: Option<Minting> = tx
                 .query_row(
                     "SELECT h.id, h.user_id, s.trusted_device_id,
-                            COALESCE(s.family_expires_at, s.expires_at)
+                            COALESCE(s.family_expires_at, s.expires_at), s.skipped_deadline_at
                      FROM handoff_codes h
                      JOIN sessions s ON s.id = h.source_session_id
                      WHERE h.code_hash = ?1 AND h.used_at IS NULL AND h.expires_at > ?2
                        AND s.revoked_at IS NULL AND s.expires_at > ?2",
                     params![hash_token(&body.code), now],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| {
+                        Ok(Minting {
+                            id: r.get(0)?,
+                            user_id: r.get(1)?,
+                            device_id: r.get(2)?,
+                            family_expires_at: r.get(3)?,
+                            skipped: r.get(4)?,
+                        })
+                    },
                 )
                 .optional()?;
-            let Some((id, user_id, device_id, family_expires_at)) = found else {
+            let Some(Minting {
+                id,
+                user_id,
+                device_id,
+                family_expires_at,
+                skipped,
+            }) = found
+            else {
                 drop(tx);
                 throttle::failure(conn, Scope::Address, &addr, now)?;
                 conn.after_commit(|| crate::telemetry::handoff("refused"));
@@ -106,6 +131,14 @@ pub async fn redeem(
             // ends when the first sign-in's two weeks end, never later.
             let session_token =
                 session::create_in_family(&tx, now, user_id, None, device_id, family_expires_at)?;
+            // A grace skip the minting session used carries over, as the
+            // verification does: one skip per person, not per client.
+            if skipped.is_some() {
+                tx.execute(
+                    "UPDATE sessions SET skipped_deadline_at = ?1 WHERE token_hash = ?2",
+                    params![skipped, hash_token(&session_token)],
+                )?;
+            }
             let verified_until = trusted_device::verified_until(&tx, now, device_id)?;
             let email: String = tx.query_row(
                 "SELECT email FROM users WHERE id = ?1",

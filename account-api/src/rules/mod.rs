@@ -2,7 +2,8 @@
 //! (`authenticator`, `sms`, `recovery_codes`) plus what they share
 //! (`second_factor`), and the rules around them: `session`, `sign_in`,
 //! `challenge`, `enrollment`, `policy`, `accounts`, `trusted_device`,
-//! `handoff`, `throttle` and `audit`.
+//! `handoff`, `throttle`, `audit` and `rollout` (scheduled 2FA: grace
+//! skips and deadline notices).
 //!
 //! Rules take the state and plain values, never HTTP extractors, so the
 //! v1 handlers in `routes` and the web app's cookie routes call the same
@@ -16,6 +17,7 @@ pub mod enrollment;
 pub mod handoff;
 pub mod policy;
 pub mod recovery_codes;
+pub mod rollout;
 pub mod second_factor;
 pub mod session;
 pub mod sign_in;

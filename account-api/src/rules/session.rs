@@ -9,6 +9,7 @@
 
 use crate::params;
 use crate::store::{Conn, OptionalExtension, StoreResult};
+use shared::api::TwoFactorDeadline;
 
 use crate::error::{ApiError, ApiResult};
 use crate::rules::policy;
@@ -33,7 +34,12 @@ pub struct Caller {
     pub password_at: Option<i64>,
     /// 2FA is required and not set up: only setup is allowed.
     pub setup_only: bool,
+    /// The schedules in force now (see `policy::Requirement`).
     pub required_by: Vec<String>,
+    /// Every schedule of this person, in force or ahead.
+    pub requirement: policy::Requirement,
+    /// The scheduled deadline as clients see it, for a person without 2FA.
+    pub deadline: Option<TwoFactorDeadline>,
     pub addr: String,
 }
 
@@ -44,19 +50,20 @@ struct SessionRow {
     trusted_device_id: Option<i64>,
     password_at: Option<i64>,
     method: Option<String>,
+    skipped_deadline_at: Option<i64>,
 }
 
 /// The caller behind a session token, reached from `addr`.
 pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResult<Caller> {
     let hash = hash_token(token);
     let now = state.clock.now();
-    let mandatory = state.config.mandatory_2fa;
     state
         .db
         .call(move |conn| {
             let row = conn
                 .query_row(
-                    "SELECT s.id, s.user_id, u.email, s.trusted_device_id, s.password_at, u.tfa_method
+                    "SELECT s.id, s.user_id, u.email, s.trusted_device_id, s.password_at, u.tfa_method,
+                            s.skipped_deadline_at
                      FROM sessions s JOIN users u ON u.id = s.user_id
                      WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
                     params![hash, now],
@@ -68,6 +75,7 @@ pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResu
                             trusted_device_id: r.get(3)?,
                             password_at: r.get(4)?,
                             method: r.get(5)?,
+                            skipped_deadline_at: r.get(6)?,
                         })
                     },
                 )
@@ -79,16 +87,25 @@ pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResu
                 trusted_device_id,
                 password_at,
                 method,
+                skipped_deadline_at,
             } = row.ok_or(ApiError::Unauthorized)?;
-            let required_by = policy::required_by(conn, user_id, mandatory)?;
+            let requirement = policy::requirement(conn, user_id, now)?;
+            let two_factor_on = method.is_some();
+            let deadline = if two_factor_on {
+                None
+            } else {
+                policy::deadline_view(conn, user_id, &requirement, now)?
+            };
             Ok(Caller {
                 session_id,
                 user_id,
                 email,
                 trusted_device_id,
                 password_at,
-                setup_only: method.is_none() && !required_by.is_empty(),
-                required_by,
+                setup_only: requirement.setup_only(two_factor_on, now, skipped_deadline_at),
+                required_by: requirement.required_by.clone(),
+                requirement,
+                deadline,
                 addr: addr.clone(),
             })
         })

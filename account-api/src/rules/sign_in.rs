@@ -75,7 +75,6 @@ pub async fn sign_in(
         _ => return Err(ApiError::InvalidCredentials),
     };
 
-    let mandatory = state.config.mandatory_2fa;
     let secrets = state.secrets.clone();
     let caps = state.config.sms_caps;
     let device_token = req.trusted_device_token;
@@ -88,20 +87,23 @@ pub async fn sign_in(
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let method = method.as_deref().map(method_from_db).transpose()?;
-            let required_by = policy::required_by(conn, user_id, mandatory)?;
             let Some(method) = method else {
+                // The same rule as every later request of this session
+                // (`session::load_caller`): a new session has skipped nothing.
+                let requirement = policy::requirement(conn, user_id, now)?;
+                let deadline = policy::deadline_view(conn, user_id, &requirement, now)?;
                 let session_token = session::create_session(conn, now, user_id, Some(now), None)?;
-                return Ok(Outcome::Done(if required_by.is_empty() {
+                return Ok(Outcome::Done(if requirement.setup_only(false, now, None) {
+                    SignInResponse::TwoFactorSetupRequired {
+                        session_token,
+                        required_by: requirement.required_by,
+                        deadline,
+                    }
+                } else {
                     SignInResponse::Authenticated {
                         session_token,
                         verified_until: None,
-                        deadline: None,
-                    }
-                } else {
-                    SignInResponse::TwoFactorSetupRequired {
-                        session_token,
-                        required_by,
-                        deadline: None,
+                        deadline,
                     }
                 }));
             };

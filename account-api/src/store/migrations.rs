@@ -392,4 +392,67 @@ ALTER TABLE users ADD COLUMN recovery_batch TEXT;
 ALTER TABLE users ADD COLUMN recovery_batch TEXT;
 "#,
     },
+    // Scheduled 2FA (issue 14): the platform's schedule (one row, absent
+    // when nothing is scheduled; mandatory_from NULL means mandatory now),
+    // each account's date (enforce_from NULL with enforce_2fa = immediate)
+    // and grace days, the owners' last reminder, the session a grace skip
+    // made a full one, the skips used per person and deadline (numbered,
+    // so two parallel skips cannot take the same one), and the notices
+    // sent, once per person, deadline and kind.
+    Migration {
+        sqlite: r#"
+CREATE TABLE platform_policy (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    mandatory_from INTEGER,
+    grace_days INTEGER NOT NULL DEFAULT 0 CHECK (grace_days BETWEEN 0 AND 7),
+    set_at INTEGER NOT NULL
+);
+ALTER TABLE accounts ADD COLUMN enforce_from INTEGER;
+ALTER TABLE accounts ADD COLUMN grace_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN last_reminder_at INTEGER;
+ALTER TABLE sessions ADD COLUMN skipped_deadline_at INTEGER;
+CREATE TABLE grace_skips (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    deadline_at INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    session_id INTEGER,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, deadline_at, n)
+);
+CREATE TABLE deadline_notices (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    deadline_at INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('set', 'days_7', 'days_1', 'due')),
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, deadline_at, kind)
+);
+"#,
+        postgres: r#"
+CREATE TABLE platform_policy (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    mandatory_from BIGINT,
+    grace_days BIGINT NOT NULL DEFAULT 0 CHECK (grace_days BETWEEN 0 AND 7),
+    set_at BIGINT NOT NULL
+);
+ALTER TABLE accounts ADD COLUMN enforce_from BIGINT;
+ALTER TABLE accounts ADD COLUMN grace_days BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN last_reminder_at BIGINT;
+ALTER TABLE sessions ADD COLUMN skipped_deadline_at BIGINT;
+CREATE TABLE grace_skips (
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    deadline_at BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    session_id BIGINT,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, deadline_at, n)
+);
+CREATE TABLE deadline_notices (
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    deadline_at BIGINT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('set', 'days_7', 'days_1', 'due')),
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, deadline_at, kind)
+);
+"#,
+    },
 ];

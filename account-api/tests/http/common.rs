@@ -132,7 +132,6 @@ impl Drop for Server {
 }
 
 pub struct Options {
-    pub mandatory_2fa: bool,
     pub sms: SmsConfig,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Off only to show what a production server does not serve.
@@ -145,7 +144,6 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            mandatory_2fa: false,
             sms: SmsConfig::Outbox,
             trusted_proxies: Vec::new(),
             allow_clock_control: true,
@@ -207,7 +205,6 @@ impl Server {
         let config = ServerConfig {
             store: store.clone(),
             server_key,
-            mandatory_2fa: options.mandatory_2fa,
             allow_clock_control: options.allow_clock_control,
             sms: options.sms,
             password_cost: TEST_COST,
@@ -260,6 +257,12 @@ impl Server {
 
     pub fn enforce(&self, account: &str, on: bool) {
         admin::set_enforcement(&self.conn(), account, on).unwrap()
+    }
+
+    /// The platform's schedule, as `dialer-2fa-api policy mandatory` sets it
+    /// (at the admin's wall-clock time, not the server's moved clock).
+    pub fn platform(&self, change: admin::PlatformPolicy) -> String {
+        admin::set_platform_policy(&self.conn(), change).unwrap()
     }
 
     pub async fn send(

@@ -18,6 +18,7 @@ mod proxy;
 mod ready;
 mod recovery;
 mod robustness;
+mod rollout;
 mod setup_only;
 mod sign_in;
 mod sms;

@@ -91,7 +91,7 @@ async fn ready_answers_503_naming_the_server_key_when_it_does_not_open_the_store
 /// stderr.
 /// Every admin subcommand that opens the store, in an order that leaves
 /// the account enforcing 2FA with an owner.
-const ADMIN_COMMANDS: [&[&str]; 9] = [
+const ADMIN_COMMANDS: [&[&str]; 13] = [
     &[
         "user",
         "create",
@@ -117,6 +117,17 @@ const ADMIN_COMMANDS: [&[&str]; 9] = [
     &["platform-line", "add", "--phone", "+14155550100"],
     &["outbox"],
     &["audit"],
+    &[
+        "policy",
+        "mandatory",
+        "--from",
+        "2099-03-01",
+        "--grace-days",
+        "3",
+    ],
+    &["policy", "mandatory", "--now"],
+    &["policy", "mandatory", "--cancel"],
+    &["policy", "show"],
 ];
 
 fn fails(args: &[&str], envs: &[(&str, &str)]) -> String {

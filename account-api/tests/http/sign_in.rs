@@ -1,7 +1,7 @@
 use serde_json::json;
 use shared::api::AccountRole;
 
-use crate::common::{Options, Server, PASSWORD};
+use crate::common::{Server, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn password_without_2fa_is_authenticated_and_wrong_password_is_refused() {
@@ -143,11 +143,8 @@ async fn password_change_needs_the_old_password_and_signs_out_others() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mandatory_for_everyone_requires_setup_without_any_account() {
-    let s = Server::start_with(Options {
-        mandatory_2fa: true,
-        ..Options::default()
-    })
-    .await;
+    let s = Server::start().await;
+    s.platform(account_api::admin::PlatformPolicy::Now);
     s.user("solo@example.com");
     let r = s.sign_in("solo@example.com").await;
     assert_eq!(r.ok()["status"], "two_factor_setup_required");
@@ -374,4 +371,46 @@ async fn sign_out_everywhere_voids_open_challenges_sms_codes_and_handoff_codes()
     )
     .await
     .ok();
+}
+
+/// The old `--mandatory-2fa` serve flag still makes 2FA mandatory now, by
+/// recording it in the database (so every node agrees); `policy mandatory
+/// --cancel` lifts it, and a node started without the flag agrees.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mandatory_serve_flag_records_an_immediate_platform_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("api.sqlite3");
+    let node = Server::serve_process_with(&db, &["--mandatory-2fa"], &[]).await;
+    node.user("flag@example.com");
+    let r = node.sign_in("flag@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    assert_eq!(r.body["required_by"], json!(["server policy"]));
+    assert!(r.body.get("deadline").is_none(), "{}", r.body);
+    let show = policy_command(&["show"], &node.store);
+    let text = String::from_utf8_lossy(&show.stdout).to_string();
+    assert!(text.contains("mandatory for everyone now"), "{text}");
+    node.stop();
+    let plain = Server::serve_process(&db).await;
+    let r = plain.sign_in("flag@example.com").await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    let cancel = policy_command(&["mandatory", "--cancel"], &plain.store);
+    assert!(cancel.status.success(), "{cancel:?}");
+    let r = plain.sign_in("flag@example.com").await;
+    assert_eq!(r.ok()["status"], "authenticated", "{}", r.body);
+}
+
+/// `dialer-2fa-api policy ARGS` on a test server's store.
+fn policy_command(args: &[&str], store: &account_api::config::Store) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dialer-2fa-api"));
+    command
+        .arg("policy")
+        .args(args)
+        .args(crate::common::store_args(store))
+        .env_remove("DIALER_2FA_SERVER_KEY")
+        .env_remove("DIALER_2FA_DB")
+        .env_remove("DIALER_2FA_DATABASE_URL");
+    if matches!(store, account_api::config::Store::Postgres { .. }) {
+        command.env("DIALER_2FA_SERVER_KEY", crate::common::TEST_KEY_B64);
+    }
+    command.output().unwrap()
 }
