@@ -371,6 +371,25 @@ fn a_postgres_node_without_a_server_key_refuses_to_start() {
 fn a_database_urls_password_never_reaches_the_output() {
     const PW: &str = "Pw-that-must-not-leak-7f3a";
     let key = b64(&[7u8; 32]);
+    // Runs the binary; the exit status and everything it printed.
+    let run = |args: &[&str], url_in_env: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("DIALER_2FA_SERVER_KEY", &key)
+            .env("DIALER_2FA_ARGON2_MEMORY_KIB", "1024")
+            .env_remove("DIALER_2FA_DATABASE_URL");
+        if let Some(url) = url_in_env {
+            command.env("DIALER_2FA_DATABASE_URL", url);
+        }
+        let out = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
     let urls = [
         format!("postgres://bob:{PW}@127.0.0.1:1/dialer"),
         format!("postgres://bob:{PW}@127.0.0.1:1/dialer?sslmode=bogus"),
@@ -382,35 +401,13 @@ fn a_database_urls_password_never_reaches_the_output() {
             vec!["outbox", "--database-url", url],
         ];
         for args in by_flag {
-            let out = Command::new(BIN)
-                .args(&args)
-                .env("DIALER_2FA_SERVER_KEY", &key)
-                .env("DIALER_2FA_ARGON2_MEMORY_KIB", "1024")
-                .env_remove("DIALER_2FA_DATABASE_URL")
-                .output()
-                .unwrap();
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(!out.status.success(), "{args:?} started: {text}");
+            let (started, text) = run(&args, None);
+            assert!(!started, "{args:?} started: {text}");
             assert!(!text.contains(PW), "{args:?} printed the password: {text}");
             assert!(text.contains("PostgreSQL"), "{args:?}: {text}");
         }
     }
-    // The same through the environment.
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DIALER_2FA_DATABASE_URL", &urls[0])
-        .env("DIALER_2FA_SERVER_KEY", &key)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{text}");
+    let (started, text) = run(&["serve", "--listen", "127.0.0.1:0"], Some(&urls[0]));
+    assert!(!started, "{text}");
     assert!(!text.contains(PW), "{text}");
 }
