@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startApi, launchBrowser, expectScreen, createUser, signIn, nextTotp, totp, advanceClock,
-  admin, shot, askFromPage, PASSWORD,
+  admin, shot, askFromPage, PASSWORD, assertAccessible,
 } from './harness.mjs';
 
 // Codes entered per simulated user, read from each test's API audit log.
@@ -76,6 +76,7 @@ async function allowInPopup(web, popup, email, shotPrefix) {
   await shot(web, `${shotPrefix}-web-waits`);
   await popup.reload();
   await expectScreen(popup, 'web-consent', `${shotPrefix}-popup-asks`);
+  await assertAccessible(popup, 'popup-web-consent');
   const question = await popup.locator('#prompt-question').innerText();
   assert.ok(question.includes(new URL(web.url()).origin) && question.includes(email), question);
   await popup.locator('#allow').click();

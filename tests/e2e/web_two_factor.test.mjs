@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
   startApi, expectScreen, createUser, createAccount, addMember, lastSmsCode, smsCount, totp,
-  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow,
+  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow, assertAccessible,
 } from './harness.mjs';
 
 const PHONE = '+14155550123';
@@ -174,6 +174,7 @@ test('SMS setup with the resend countdown, switch keeping the phone, then disabl
     await page.locator('#phone').fill('+1 (415) 555-0123');
     await page.locator('#continue').click();
     await expectScreen(page, 'setup-sms-code', 'web2fa-sms-code');
+    await assertAccessible(page, 'web-setup-sms-code');
     const first = lastSmsCode(api, PHONE);
     // Resend waits for its countdown, then sends a new code.
     assert.equal(await page.locator('#resend').isDisabled(), true);
@@ -301,6 +302,7 @@ test('an owner enforces 2FA from the web app; a member without the extension is 
     assert.equal(await page.locator('#nav-owner-item').isHidden(), true);
     await page.goto(`${api.url}/#/account-settings/two-factor`);
     await expectScreen(page, 'owner-2fa-refused', 'web2fa-member-owner-tab-refused');
+    await assertAccessible(page, 'web-owner-2fa-refused');
     assert.equal(await page.locator('#accounts').count(), 0);
     const answer = await page.evaluate(async () => {
       const r = await fetch('/web/accounts/1/enforcement', {
