@@ -328,13 +328,34 @@ function messages(parent, error, notice) {
   if (notice) el(parent, 'p', notice, { id: 'notice', class: 'notice', role: 'status', 'aria-live': 'polite' });
 }
 
+// Keyboard use (issue 13), as the extension's pages do it: a redraw of the
+// same view keeps the focus where it was; a field that appears with the
+// redraw and asks for it (a confirmation's password) gets it, and when the
+// panel closes, the focus returns to the control that opened it.
+let viewFocus = { name: null, opener: '' };
+
 function view(name, draw) {
   const root = $('screen-view');
+  const same = viewFocus.name === name && $('app').dataset.screen === name;
+  const focused = root.contains(document.activeElement) ? document.activeElement.id : '';
+  const before = new Set([...root.querySelectorAll('[id]')].map((e) => e.id));
   root.replaceChildren();
   draw(root);
   show('view', name);
-  const focus = root.querySelector('[data-focus]');
-  if (focus) focus.focus();
+  viewFocus.name = name;
+  const wanting = [...root.querySelectorAll('[data-focus]')];
+  if (!same) {
+    viewFocus.opener = '';
+    wanting[0]?.focus();
+    return;
+  }
+  const appeared = wanting.find((e) => e.id && !before.has(e.id));
+  if (appeared) {
+    viewFocus.opener = focused;
+    appeared.focus();
+  } else {
+    (document.getElementById(focused) ?? document.getElementById(viewFocus.opener) ?? wanting[0])?.focus();
+  }
 }
 
 async function copyText(text) {
