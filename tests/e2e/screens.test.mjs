@@ -27,6 +27,15 @@ after(() => {
  * one screenshot of each (the page's full height at its viewport's width).
  */
 async function screen(page, name, where, title) {
+  // The product name and icon head every page (issue 13).
+  const head = await page.evaluate(() => {
+    const first = document.querySelector('#app').firstElementChild;
+    const img = first?.querySelector('img');
+    return { text: first?.innerText.trim(), icon: Boolean(img && img.complete && img.naturalWidth > 0), visible: first?.checkVisibility() };
+  });
+  if (JSON.stringify(head) !== JSON.stringify({ text: 'dialer-2fa', icon: true, visible: true })) {
+    throw new Error(`${name}: the page is not headed by the product name and icon: ${JSON.stringify(head)}`);
+  }
   for (const scheme of ['light', 'dark']) {
     await page.emulateMedia({ colorScheme: scheme });
     await assertAccessible(page, name);

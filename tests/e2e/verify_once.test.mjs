@@ -168,6 +168,12 @@ test('verify in the extension: once the person allows it in the popup, the web a
     assert.match(await web.locator('#who').innerText(), /bea@example\.com/);
     assert.match(await web.locator('#sync-status').innerText(), /through the dialer-2fa extension/);
     assert.match(await web.locator('#verified-until').innerText(), /\d{4}/);
+    // Issue 13: the same words and the same date, written the same way, in
+    // both clients (the trust came over with the same end date).
+    const webDate = await web.locator('#verified-until').innerText();
+    assert.equal(await popup.locator('#verified-until').innerText(), `This computer is verified until ${webDate}.`);
+    assert.equal(await web.locator('#method').innerText(), 'Authenticator app');
+    assert.equal(await popup.locator('#method').innerText(), 'Second step: Authenticator app');
     assert.equal(audit(api, 'second_factor_verified').length, 1);
     assert.equal(audit(api, 'handoff_redeemed').length, 1);
 
