@@ -32,7 +32,8 @@ package: build
 	bash scripts/package.sh
 
 # Installs the host's .deb (dpkg -i, root or sudo), shows that Chromium finds
-# it through the system-wide manifest, and purges it again.
+# it through the system-wide manifest, and purges it again. `make test` runs
+# it too, on a .deb packed from the debug build (deb-install-test.sh --debug).
 package-install-test: package
 	bash scripts/deb-install-test.sh
 
