@@ -14,16 +14,15 @@ const lines = [
   'modes and fails on any serious or critical violation. Do not edit by hand.',
   '',
 ];
-let where = null;
-for (const s of screens) {
-  if (s.where !== where) {
-    where = s.where;
-    lines.push(`## ${where}`, '', '| Screen | Light | Dark |', '|---|---|---|');
+// One section per place, in the order the walk first reached each.
+const places = [...new Set(screens.map((s) => s.where))];
+for (const where of places) {
+  lines.push(`## ${where}`, '', '| Screen | Light | Dark |', '|---|---|---|');
+  for (const s of screens.filter((x) => x.where === where)) {
+    const img = (mode) => `<img src="screens/${s.name}-${mode}.png" alt="${s.title}, ${mode} mode" width="240">`;
+    lines.push(`| ${s.title} | ${img('light')} | ${img('dark')} |`);
   }
-  const img = (mode) => `<img src="screens/${s.name}-${mode}.png" alt="${s.title}, ${mode} mode" width="240">`;
-  lines.push(`| ${s.title} | ${img('light')} | ${img('dark')} |`);
-  const next = screens[screens.indexOf(s) + 1];
-  if (!next || next.where !== where) lines.push('');
+  lines.push('');
 }
 writeFileSync(outFile, lines.join('\n'));
 console.log(`${outFile}: ${screens.length} screens`);

@@ -60,6 +60,12 @@ test('every screen of the popup and the settings page passes axe-core in light a
     addMember(api, 'Beta', email, 'owner');
     admin(api, 'account', 'enforce', '--name', 'Acme');
 
+    const signedOut = await openSettings(browser);
+    await signedOut.setViewportSize(WEB);
+    await expectScreen(signedOut, 'signed-out', 'walk-settings-signed-out');
+    await screen(signedOut, 'settings-signed-out', 'Settings page', 'Not signed in');
+    await signedOut.close();
+
     const popup = await browser.openPopup();
     await popup.setViewportSize(POPUP);
     await expectScreen(popup, 'sign-in', 'walk-sign-in');
@@ -109,6 +115,21 @@ test('every screen of the popup and the settings page passes axe-core in light a
     await popup.locator('#details summary').click();
     await popup.locator('#api-status').waitFor({ state: 'visible' });
     await screen(popup, 'popup-signed-in-details', 'Popup', 'Signed in, with Details open');
+
+    // The web app asks the extension to sign it in: the page waits, the popup asks.
+    const web = await browser.context.newPage();
+    await web.setViewportSize(WEB);
+    await web.goto(`${api.url}/`);
+    await web.locator('#extension-consent:not([hidden])').waitFor();
+    await screen(web, 'web-sign-in-extension-consent', 'Web app', 'Sign in: waiting for the person to allow it in the popup');
+    await popup.reload();
+    await expectScreen(popup, 'web-consent', 'walk-web-consent');
+    await screen(popup, 'popup-web-consent', 'Popup', 'Sign in the web app? (the web app asks)');
+    await popup.locator('#allow').click();
+    await expectScreen(popup, 'signed-in', 'walk-allowed');
+    await web.locator('#extension-retry').click();
+    await expectScreen(web, 'signed-in', 'walk-web-through-extension');
+    await web.close();
 
     // The settings page, 2FA on: each confirmation panel.
     const settings = await openSettings(browser);
@@ -171,6 +192,20 @@ test('every screen of the web app passes axe-core in light and dark mode', async
     createAccount(api, 'Acme');
     addMember(api, 'Acme', email, 'owner');
     addMember(api, 'Acme', 'member-walk@example.com', 'member');
+    // A member before enforcement: the owners' tab is refused.
+    const early = await chrome.newContext({ viewport: WEB });
+    const e = await early.newPage();
+    await e.goto(`${api.url}/`);
+    await expectScreen(e, 'sign-in', 'walk-web-member-early');
+    await e.locator('#email').fill('member-walk@example.com');
+    await e.locator('#password').fill(PASSWORD);
+    await e.locator('#password').press('Enter');
+    await expectScreen(e, 'signed-in', 'walk-web-member-home');
+    await e.goto(`${api.url}/#/account-settings/two-factor`);
+    await expectScreen(e, 'owner-2fa-refused', 'walk-web-member-refused');
+    await screen(e, 'web-owner-2fa-refused', 'Web app', 'Account Settings → Two-Factor Authentication, for a member');
+    await early.close();
+
     const context = await chrome.newContext({ viewport: WEB });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: api.url });
     const page = await context.newPage();
@@ -258,5 +293,17 @@ test('every screen of the web app passes axe-core in light and dark mode', async
   } finally {
     await chrome.close();
     await api.stop();
+  }
+});
+
+test('the popup without the helper installed passes axe-core in light and dark mode', async () => {
+  const browser = await launchBrowser();
+  try {
+    const popup = await browser.openPopup();
+    await popup.setViewportSize(POPUP);
+    await expectScreen(popup, 'host-missing', 'walk-host-missing');
+    await screen(popup, 'popup-host-missing', 'Popup', 'The helper is not installed');
+  } finally {
+    await browser.close();
   }
 });
