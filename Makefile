@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both set up what is missing.
-.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants package package-install-test icons
+.PHONY: setup build run test lint bench-api bench-host bench-extension fuzz mutants package package-install-test icons screens
 
 # The web app's origin, exactly as browsers write it (scheme://host[:port]):
 # the only page that may talk to the extension, and the API's --public-origin.
@@ -32,9 +32,15 @@ package: build
 	bash scripts/package.sh
 
 # Installs the host's .deb (dpkg -i, root or sudo), shows that Chromium finds
-# it through the system-wide manifest, and purges it again.
+# it through the system-wide manifest, and purges it again. `make test` runs
+# it too, on a .deb packed from the debug build (deb-install-test.sh --debug).
 package-install-test: package
 	bash scripts/deb-install-test.sh
+
+# Every screen in light and dark mode into docs/screens/ and docs/screens.md
+# (the browser suite's walk, tests/e2e/screens.test.mjs, axe-core included).
+screens: build
+	bash scripts/screens.sh
 
 # Renders extension/icons/*.svg to the committed PNGs (rsvg-convert) and the
 # web app's favicon; run after changing an SVG.

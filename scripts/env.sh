@@ -24,3 +24,14 @@ workspace_version() {
   awk '/^\[workspace\.package\]$/ { inside = 1; next } /^\[/ { inside = 0 }
        inside && /^version = / { gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.toml"
 }
+
+# cargo-deb, pinned, installed once into the project's cache; puts it on PATH.
+CARGO_DEB_VERSION=3.8.0
+ensure_cargo_deb() {
+  local deb_root="$CACHE/cargo-deb-$CARGO_DEB_VERSION"
+  if [ ! -x "$deb_root/bin/cargo-deb" ]; then
+    echo "installing cargo-deb $CARGO_DEB_VERSION into $deb_root (a few minutes, once)"
+    cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --root "$deb_root"
+  fi
+  export PATH="$deb_root/bin:$PATH"
+}

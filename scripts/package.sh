@@ -31,13 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- cargo-deb, pinned, installed once into the project's cache ------------
-CARGO_DEB_VERSION=3.8.0
-deb_root="$CACHE/cargo-deb-$CARGO_DEB_VERSION"
-if [ ! -x "$deb_root/bin/cargo-deb" ]; then
-  say "installing cargo-deb $CARGO_DEB_VERSION into $deb_root (a few minutes, once)"
-  cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --root "$deb_root"
-fi
-export PATH="$deb_root/bin:$PATH"
+ensure_cargo_deb
 
 # --- the extension, for the Chrome Web Store -------------------------------
 zip="$dist/dialer-2fa-extension-$version.zip"

@@ -33,6 +33,10 @@ DIALER_2FA_TEST_DATABASE_URL=$pg_url cargo test -p dialer-2fa-api --locked --tes
 echo "== Rust: extension state machine (host target)"
 (cd extension && cargo test --locked)
 
+echo "== Package: the host's .deb (packed from the debug build) installed with dpkg -i; Chromium finds it system-wide"
+# Root, or sudo without a password; fails loudly otherwise (scripts/deb-install-test.sh).
+bash "$here/deb-install-test.sh" --debug
+
 echo "== Browser suite: headless Chromium, real host, real API"
 cd tests/e2e
 node --test --test-concurrency=1 --test-reporter=spec

@@ -323,21 +323,55 @@ function codeField(parent, label) {
   return field(parent, 'setup-code', label, 'text', { autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '12' });
 }
 
+// The error right under the field it is about, tied to it
+// (aria-describedby, aria-invalid) and announced, as the extension's
+// field_error does; returns whether there was one, so the page's other
+// messages leave it out.
+function fieldError(input, error) {
+  if (!input || !error) return false;
+  const p = el(input.closest('form'), 'p', error, { id: 'error', class: 'problem', role: 'alert', 'aria-live': 'assertive' });
+  (input.closest('label') ?? input).after(p);
+  input.setAttribute('aria-describedby', 'error');
+  input.setAttribute('aria-invalid', 'true');
+  return true;
+}
+
 function messages(parent, error, notice) {
   if (error) el(parent, 'p', error, { id: 'error', class: 'problem', role: 'alert', 'aria-live': 'assertive' });
   if (notice) el(parent, 'p', notice, { id: 'notice', class: 'notice', role: 'status', 'aria-live': 'polite' });
 }
+
+// Keyboard use (issue 13), as the extension's pages do it: a redraw of the
+// same view keeps the focus where it was; a field that appears with the
+// redraw and asks for it (a confirmation's password) gets it, and when the
+// panel closes, the focus returns to the control that opened it.
+let viewFocus = { name: null, opener: '' };
 
 function view(name, draw) {
   // One banner on the page at a time: the home page's goes while a view shows.
   $('home-banner').replaceChildren();
   $('home-notice').hidden = true;
   const root = $('screen-view');
+  const same = viewFocus.name === name && $('app').dataset.screen === name;
+  const focused = root.contains(document.activeElement) ? document.activeElement.id : '';
+  const before = new Set([...root.querySelectorAll('[id]')].map((e) => e.id));
   root.replaceChildren();
   draw(root);
   show('view', name);
-  const focus = root.querySelector('[data-focus]');
-  if (focus) focus.focus();
+  viewFocus.name = name;
+  const wanting = [...root.querySelectorAll('[data-focus]')];
+  if (!same) {
+    viewFocus.opener = '';
+    wanting[0]?.focus();
+    return;
+  }
+  const appeared = wanting.find((e) => e.id && !before.has(e.id));
+  if (appeared) {
+    viewFocus.opener = focused;
+    appeared.focus();
+  } else {
+    (document.getElementById(focused) ?? document.getElementById(viewFocus.opener) ?? wanting[0])?.focus();
+  }
 }
 
 // The banner of a scheduled 2FA deadline (issue 14), as the extension
@@ -460,8 +494,10 @@ function drawWizard() {
     const back = (parent) => {
       if (logic.canGoBack(w)) button(parent, 'back', 'Back', () => wizardDo({ type: 'back' }));
     };
+    let errorShown = false;
     const password = (parent) => {
-      if (w.needsPassword) field(parent, 'setup-password', 'Your password', 'password', { autocomplete: 'current-password' });
+      if (w.needsPassword) return field(parent, 'setup-password', 'Your password', 'password', { autocomplete: 'current-password' });
+      return null;
     };
     const typedPassword = () => ($('setup-password') ? $('setup-password').value : '');
     switch (w.step) {
@@ -473,7 +509,7 @@ function drawWizard() {
       case 'app-start': {
         el(app, 'p', 'Use an app such as Google Authenticator or Authy. You will scan a QR code with it.');
         const f = form(app, 'app-start-form', () => wizardDo({ type: 'start-app', password: typedPassword() }));
-        password(f);
+        errorShown = fieldError(password(f), w.error);
         el(f, 'button', 'Start setup', { id: 'start-setup', type: 'submit', disabled: w.busy, 'data-focus': true });
         back(f);
         break;
@@ -489,7 +525,9 @@ function drawWizard() {
       case 'sms-code': {
         const sms = w.step === 'sms-code';
         const f = form(app, sms ? 'sms-code-form' : 'app-code-form', () => wizardDo({ type: 'verify', code: $('setup-code').value }));
-        codeField(f, sms ? 'The 6-digit code we sent' : 'The 6-digit code your app shows').dataset.focus = '';
+        const code = codeField(f, sms ? 'The 6-digit code we sent' : 'The 6-digit code your app shows');
+        code.dataset.focus = '';
+        errorShown = fieldError(code, w.error);
         el(f, 'button', 'Verify', { id: 'verify', type: 'submit', disabled: w.busy });
         if (sms) {
           const b = button(f, 'resend', logic.resendLabel(w.resendIn), () => wizardDo({ type: 'resend' }), { enabled: w.resendIn === 0 && !w.busy });
@@ -499,8 +537,9 @@ function drawWizard() {
       }
       case 'sms-phone': {
         const f = form(app, 'sms-phone-form', () => wizardDo({ type: 'submit-phone', phone: $('phone').value, password: typedPassword() }));
-        field(f, 'phone', 'Your mobile number, with country code', 'tel', { autocomplete: 'tel', placeholder: '+1 415 555 0123', value: w.phone ?? undefined, 'data-focus': true });
-        password(f);
+        const phone = field(f, 'phone', 'Your mobile number, with country code', 'tel', { autocomplete: 'tel', placeholder: '+1 415 555 0123', value: w.phone ?? undefined, 'data-focus': true });
+        const typed = password(f);
+        errorShown = fieldError(typed ?? phone, w.error);
         el(f, 'button', 'Continue', { id: 'continue', type: 'submit', disabled: w.busy });
         back(f);
         break;
@@ -528,7 +567,7 @@ function drawWizard() {
       default:
         break;
     }
-    messages(app, w.error, w.notice);
+    messages(app, errorShown ? null : w.error, w.notice);
     // Setup that is required offers nothing else but signing out; the
     // codes are shown once, behind the Copy gate.
     const skips = w.forced && w.step !== 'codes' ? logic.skipsOffered(me) : null;
@@ -602,7 +641,8 @@ function confirmPanel(parent, question, { disable = false, schedule = false } = 
     el(l, 'input', '', { id: 'confirm-disable', type: 'checkbox' });
     l.append(' Yes, turn off 2FA');
   }
-  field(f, 'confirm-password', 'Your password', 'password', { autocomplete: 'current-password', 'data-focus': true });
+  const typed = field(f, 'confirm-password', 'Your password', 'password', { autocomplete: 'current-password', 'data-focus': true });
+  fieldError(typed, page.error);
   el(f, 'button', 'Confirm', { id: 'confirm', type: 'submit', disabled: page.busy });
   button(f, 'cancel', 'Cancel', () => pageDo({ type: 'cancel' }));
 }
@@ -613,7 +653,9 @@ function drawMy2fa() {
     el(app, 'p', '', { class: 'crumbs' }).append('My Account → Two-Factor Authentication');
     el(app, 'h1', 'Two-factor authentication');
     el(app, 'p', `Signed in as ${me.email}`, { id: 'my-who' });
-    messages(app, page.error, page.notice);
+    // With a confirmation panel open, its error sits under its password field.
+    const panel = Boolean(tf.enabled && tf.method && page.pending);
+    messages(app, panel ? null : page.error, page.notice);
     const deadline = logic.deadlineShown(tf);
     if (deadline) deadlineBanner(app, deadline, () => startWizard(logic.setupWizard(me.email)));
     const section = el(app, 'section', '', { class: 'card', id: 'method-section' });
@@ -690,7 +732,8 @@ function drawOwnerTab() {
   view('owner-2fa', (app) => {
     el(app, 'p', '', { class: 'crumbs' }).append('Account Settings → Two-Factor Authentication');
     el(app, 'h1', 'Two-Factor Authentication');
-    messages(app, page.error, page.notice);
+    const panel = page.pending?.what === 'enforce' && page.accounts.some((a) => a.id === page.pending.accountId);
+    messages(app, panel ? null : page.error, page.notice);
     const list = el(app, 'ul', '', { id: 'accounts' });
     for (const a of page.accounts) {
       const li = el(list, 'li', '', { 'data-account': a.name, class: 'card' });

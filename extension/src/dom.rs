@@ -52,6 +52,14 @@ thread_local! {
 struct Runtime<P: Page> {
     page: RefCell<P>,
     last_screen: RefCell<&'static str>,
+    /// The control that opened a panel on the same screen (a confirmation
+    /// asking for the password): the keyboard's place to return to when the
+    /// panel closes and takes the focused control with it.
+    return_focus: RefCell<String>,
+    /// The control focused when the person left each screen, so coming back
+    /// (a finished wizard back to the settings page) puts the keyboard where
+    /// it was.
+    left_focus: RefCell<HashMap<&'static str, [String; 2]>>,
 }
 
 /// Shows the page's first screen and runs its first effects.
@@ -59,6 +67,8 @@ pub fn start<P: Page>(page: P, effects: Vec<Effect<P::Key>>) -> Result<(), JsVal
     let rt = Rc::new(Runtime {
         page: RefCell::new(page),
         last_screen: RefCell::new(""),
+        return_focus: RefCell::new(String::new()),
+        left_focus: RefCell::new(HashMap::new()),
     });
     draw(&rt)?;
     for e in effects {
@@ -307,6 +317,14 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
         }
     }
     let focused = doc.active_element().map(|e| e.id()).unwrap_or_default();
+    // Every control drawn now, to tell a panel that appears with this redraw.
+    let mut before: Vec<String> = Vec::new();
+    let with_id = app.query_selector_all("[id]")?;
+    for i in 0..with_id.length() {
+        if let Some(e) = with_id.get(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+            before.push(e.id());
+        }
+    }
     // Disclosures the person opened ("Details"): a redraw (a countdown
     // tick, an error) must not fold them shut again.
     let mut open: Vec<String> = Vec::new();
@@ -349,12 +367,32 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
                 }
             }
         }
-        if let Some(e) = doc.get_element_by_id(&focused) {
+        // Keyboard use: a field that appears with this redraw and asks for
+        // the focus (a confirmation's password) gets it, and the control
+        // that opened it is remembered; when the focused control is gone
+        // (the panel closed), the focus returns there, not to the page.
+        let appeared = first_new_focus(&app, &before)?;
+        if let Some(e) = appeared {
+            *rt.return_focus.borrow_mut() = focused;
+            let _ = e.unchecked_ref::<HtmlElement>().focus();
+        } else if let Some(e) = doc.get_element_by_id(&focused) {
+            let _ = e.unchecked_ref::<HtmlElement>().focus();
+        } else if let Some(e) = doc.get_element_by_id(&rt.return_focus.borrow()) {
             let _ = e.unchecked_ref::<HtmlElement>().focus();
         }
     } else {
+        // Leaving from a panel: its opener is the place to come back to.
+        let opener = std::mem::take(&mut *rt.return_focus.borrow_mut());
+        let last = *rt.last_screen.borrow();
+        rt.left_focus.borrow_mut().insert(last, [focused, opener]);
+        let back_to = rt.left_focus.borrow().get(screen).and_then(|ids| {
+            ids.iter()
+                .filter(|id| !id.is_empty())
+                .find_map(|id| doc.get_element_by_id(id))
+        });
         let first = app
             .query_selector("[data-focus]")?
+            .or(back_to)
             .or(app.query_selector("input")?);
         if let Some(e) = first {
             let _ = e.unchecked_ref::<HtmlElement>().focus();
@@ -362,6 +400,19 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
     }
     *rt.last_screen.borrow_mut() = screen;
     Ok(())
+}
+
+/// The first `[data-focus]` control whose id was not drawn before.
+fn first_new_focus(app: &Element, before: &[String]) -> Result<Option<Element>, JsValue> {
+    let wanting = app.query_selector_all("[data-focus]")?;
+    for i in 0..wanting.length() {
+        if let Some(e) = wanting.get(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+            if !e.id().is_empty() && !before.contains(&e.id()) {
+                return Ok(Some(e));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Adds a drawn page's event handler; it lives until the next redraw but one.

@@ -142,10 +142,28 @@ pub async fn run(browsers: &[Browser], user_data_dir: Option<&Path>) -> String {
             let _ = writeln!(out, "  PROBLEM: {}", e);
         }
     }
+    out.push_str(&certificate_chain(&api_url).await);
     if let Some(log) = crate::logging::log_path() {
         let _ = write!(out, "\nlog of browser-started hosts: {}", log.display());
     }
     out
+}
+
+/// The chain of an `https` API and whether the OS store trusts it; a plain
+/// `http` address has none to show.
+async fn certificate_chain(api_url: &str) -> String {
+    let url = match reqwest::Url::parse(api_url) {
+        Ok(url) => url,
+        Err(_) => return String::new(),
+    };
+    if url.scheme() != "https" {
+        return "  certificate chain: none (plain http: for development on this computer only)\n"
+            .to_string();
+    }
+    match crate::tls_chain::inspect(&url).await {
+        Ok(report) => crate::tls_chain::describe(&report),
+        Err(e) => format!("  certificate chain: PROBLEM: {}\n", e),
+    }
 }
 
 fn manifest_line(browser: Browser, user_data_dir: Option<&Path>, own: Option<&Path>) -> String {

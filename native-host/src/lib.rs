@@ -26,4 +26,5 @@ pub mod secrets;
 pub mod services;
 pub mod status_cache;
 pub mod stdio;
+pub mod tls_chain;
 pub mod vault;

@@ -167,7 +167,25 @@ fn doctor_api_section(sandbox: &Sandbox, ca: Option<&Path>) -> String {
         .split("account API:")
         .nth(1)
         .unwrap_or_else(|| panic!("no account API section in: {stdout}"));
-    section.lines().nth(1).unwrap_or("").trim().to_string()
+    section
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The certificate's end of validity as doctor writes it, from openssl.
+fn expiry_of(cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in"])
+        .arg(cert)
+        .output()
+        .expect("openssl");
+    // notAfter=2026-12-01 10:00:00Z
+    let text = String::from_utf8_lossy(&out.stdout);
+    let date = text.trim().trim_start_matches("notAfter=");
+    format!("{} UTC", &date[..16])
 }
 
 #[test]
@@ -179,18 +197,66 @@ fn the_host_trusts_a_ca_from_the_os_store_and_refuses_without_it() {
     let sandbox = Sandbox::new("tls-roots");
     sandbox.write_config(&proxy.origin);
 
+    // The chain as Caddy presents it (the leaf alone), the same in both runs.
+    let chain = format!(
+        "certificate chain, as the server presents it:\n\
+         1. subject: CN=localhost; issued by: CN=dialer-2fa test CA; expires: {}",
+        expiry_of(&cert)
+    );
+
     let trusted = doctor_api_section(&sandbox, Some(&ca));
     assert!(
         trusted.starts_with(&format!("{} answers: version ", proxy.origin)),
         "with the CA in SSL_CERT_FILE: {trusted}"
     );
+    assert!(
+        trusted.contains(&chain),
+        "the chain, with the CA: {trusted}"
+    );
+    assert!(
+        trusted.contains("\ntrusted by this computer's certificate store: yes"),
+        "{trusted}"
+    );
+    assert!(!trusted.contains("PROBLEM"), "{trusted}");
 
     let untrusted = doctor_api_section(&sandbox, None);
+    let first = untrusted.lines().next().unwrap_or("");
     assert!(
-        untrusted.starts_with(&format!("PROBLEM: The account API at {}", proxy.origin))
-            && untrusted.contains("does not trust")
-            && untrusted.contains("UnknownIssuer")
-            && untrusted.contains("update-ca-certificates"),
+        first.starts_with(&format!("PROBLEM: The account API at {}", proxy.origin))
+            && first.contains("does not trust")
+            && first.contains("UnknownIssuer")
+            && first.contains("update-ca-certificates"),
         "without the CA: {untrusted}"
+    );
+    // Issue 13: doctor shows the chain, says the store does not trust it,
+    // and says what to do about the issuer it names.
+    assert!(
+        untrusted.contains(&chain),
+        "the chain, without the CA: {untrusted}"
+    );
+    assert!(
+        untrusted.contains(
+            "\nPROBLEM: trusted by this computer's certificate store: no (invalid peer certificate: UnknownIssuer)"
+        ),
+        "{untrusted}"
+    );
+    assert!(
+        untrusted.contains(
+            "\nfix: if \"CN=dialer-2fa test CA\" is your organisation's certificate authority"
+        ) && untrusted.contains("/usr/local/share/ca-certificates/"),
+        "{untrusted}"
+    );
+}
+
+#[test]
+fn doctor_says_a_plain_http_api_has_no_certificate_chain() {
+    let sandbox = Sandbox::new("tls-none");
+    sandbox.write_config("http://127.0.0.1:9");
+    let section = doctor_api_section(&sandbox, None);
+    assert!(
+        section.contains(
+            "certificate chain: none (plain http: for development on this computer only)"
+        ),
+        "{section}"
     );
 }

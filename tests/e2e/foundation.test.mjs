@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startApi, launchBrowser, expectScreen, extensionIdFromManifest, untilTrue } from './harness.mjs';
+import { ROOT, startApi, launchBrowser, expectScreen, extensionIdFromManifest, untilTrue, assertAccessible } from './harness.mjs';
 
 /** A crate's version, or the workspace's when it inherits it (`version.workspace = true`). */
 function crateVersion(crate) {
@@ -68,6 +68,7 @@ test('without a host manifest the popup shows the install command', async () => 
   try {
     const popup = await browser.openPopup();
     await expectScreen(popup, 'host-missing', 'foundation-host-missing');
+    await assertAccessible(popup, 'popup-host-missing');
     const command = await popup.locator('#install-command').innerText();
     assert.match(command, /^dialer-2fa-host install --browser chrome --api-url http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(await popup.locator('#retry').isEnabled(), true);

@@ -519,3 +519,43 @@ export async function v1(api, path, body, token) {
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
+
+// ---- Accessibility (issue 13): axe-core from npm, injected into the page
+// through the DevTools protocol (Runtime.evaluate is not subject to a page's
+// Content-Security-Policy, so the extension's pages and the web app are
+// checked as they ship, with no test-only relaxation).
+
+const AXE_SOURCE = readFileSync(join(ROOT, 'tests/e2e/node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** The screens axe ran on in this process, with the colour scheme. */
+export const axeChecked = [];
+
+/**
+ * Runs axe-core on the page as it is now and fails naming every serious or
+ * critical violation (rule, help text, the elements and why). `label` names
+ * the screen in the failure and in `axeChecked`.
+ */
+export async function assertAccessible(page, label) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const loaded = await cdp.send('Runtime.evaluate', { expression: 'typeof window.axe === "object"', returnByValue: true });
+    if (loaded.result.value !== true) {
+      const r = await cdp.send('Runtime.evaluate', { expression: AXE_SOURCE });
+      if (r.exceptionDetails) throw new Error(`axe-core did not load: ${r.exceptionDetails.text}`);
+    }
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id} (${v.help}):\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`).join('\n')}`);
+  });
+  const scheme = await page.evaluate(() => (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
+  axeChecked.push(`${label} (${scheme})`);
+  if (found.length) {
+    await page.screenshot({ path: join(SHOTS, `${label}-${scheme}-AXE.png`) }).catch(() => {});
+    throw new Error(`axe-core on ${label} (${scheme}): ${found.length} serious or critical violation(s)\n  ${found.join('\n  ')}`);
+  }
+}

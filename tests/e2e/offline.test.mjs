@@ -2,7 +2,7 @@
 // last known answer, marked as such, instead of signing the person out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApi, launchBrowser, expectScreen, createUser, signIn, openSettings } from './harness.mjs';
+import { startApi, launchBrowser, expectScreen, createUser, signIn, openSettings, assertAccessible } from './harness.mjs';
 
 test('API down: the popup shows the last known session, marked out of date', async () => {
   const api = await startApi();
@@ -12,6 +12,7 @@ test('API down: the popup shows the last known session, marked out of date', asy
     // Before signing in, the settings page sends the person to the popup.
     const settings = await openSettings(browser);
     await expectScreen(settings, 'signed-out', 'settings-signed-out');
+    await assertAccessible(settings, 'settings-signed-out');
     assert.match(await settings.locator('#app').innerText(), /Sign in from the dialer-2fa button/);
     await settings.close();
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startApi, launchBrowser, expectScreen, createUser, openSettings, signIn, totp, lastSmsCode,
-  smsCount, smsCodes, certainlyWrongCode, copyCodesAndComplete, shot, advanceClock, PASSWORD,
+  smsCount, smsCodes, certainlyWrongCode, copyCodesAndComplete, shot, advanceClock, PASSWORD, assertAccessible,
 } from './harness.mjs';
 
 const EMAIL = 'grace@example.com';
@@ -32,6 +32,7 @@ async function enableSms(api, browser) {
   await settings.locator('#phone').fill('+1 415 555 0123');
   await settings.locator('#continue').click();
   await expectScreen(settings, 'setup-sms-code', 'sms-setup-code');
+  await assertAccessible(settings, 'settings-setup-sms-code');
   assert.equal(smsCount(api, PHONE), 1, 'one SMS went to the number typed');
   assert.match(await settings.locator('#notice').innerText(), /We sent a code to \+1.*123/);
   // Resend waits for its cooldown and says how long.

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startApi, launchBrowser, expectScreen, createUser, signIn, nextTotp, totp, advanceClock,
-  admin, shot, askFromPage, PASSWORD,
+  admin, shot, askFromPage, PASSWORD, assertAccessible,
 } from './harness.mjs';
 
 // Codes entered per simulated user, read from each test's API audit log.
@@ -76,6 +76,7 @@ async function allowInPopup(web, popup, email, shotPrefix) {
   await shot(web, `${shotPrefix}-web-waits`);
   await popup.reload();
   await expectScreen(popup, 'web-consent', `${shotPrefix}-popup-asks`);
+  await assertAccessible(popup, 'popup-web-consent');
   const question = await popup.locator('#prompt-question').innerText();
   assert.ok(question.includes(new URL(web.url()).origin) && question.includes(email), question);
   await popup.locator('#allow').click();
@@ -167,6 +168,12 @@ test('verify in the extension: once the person allows it in the popup, the web a
     assert.match(await web.locator('#who').innerText(), /bea@example\.com/);
     assert.match(await web.locator('#sync-status').innerText(), /through the dialer-2fa extension/);
     assert.match(await web.locator('#verified-until').innerText(), /\d{4}/);
+    // Issue 13: the same words and the same date, written the same way, in
+    // both clients (the trust came over with the same end date).
+    const webDate = await web.locator('#verified-until').innerText();
+    assert.equal(await popup.locator('#verified-until').innerText(), `This computer is verified until ${webDate}.`);
+    assert.equal(await web.locator('#method').innerText(), 'Authenticator app');
+    assert.equal(await popup.locator('#method').innerText(), 'Second step: Authenticator app');
     assert.equal(audit(api, 'second_factor_verified').length, 1);
     assert.equal(audit(api, 'handoff_redeemed').length, 1);
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import {
   startApi, launchBrowser, expectScreen, createUser, signIn, nextTotp, totp, shot,
-  askFromPage, auditRows, v1, PASSWORD,
+  askFromPage, auditRows, v1, PASSWORD, assertAccessible,
 } from './harness.mjs';
 
 /** Turns the authenticator on through the v1 API; returns the key. */
@@ -169,6 +169,7 @@ test("another person's offer waits for the person's answer in the popup", async 
     // The popup asks, naming both; Deny keeps Amy and her trust.
     await popup.reload();
     await expectScreen(popup, 'web-switch', 'switch-popup-asks');
+    await assertAccessible(popup, 'popup-web-switch');
     const question = await popup.locator('#prompt-question').innerText();
     assert.ok(question.includes('Switch from amy@example.com to mal@example.com'), question);
     await popup.locator('#deny').click();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
   startApi, expectScreen, createUser, createAccount, addMember, lastSmsCode, smsCount, totp,
-  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow,
+  nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow, assertAccessible,
 } from './harness.mjs';
 
 const PHONE = '+14155550123';
@@ -58,7 +58,7 @@ async function shownKey(page) {
 }
 
 /** Authenticator setup from the wizard's first step to the codes. */
-async function setUpAuthenticator(page, api, prefix) {
+async function setUpAuthenticator(page, api, prefix, { wrongFirst = false } = {}) {
   await expectScreen(page, 'setup-choose', `${prefix}-choose`);
   await page.locator('#choose-app').click();
   await expectScreen(page, 'setup-app-start', `${prefix}-app-start`);
@@ -67,8 +67,22 @@ async function setUpAuthenticator(page, api, prefix) {
   assert.match(await page.locator('#qr').getAttribute('src'), /^data:image\/png;base64,/);
   const key = await shownKey(page);
   assert.match(await page.locator('#secret-key').innerText(), /^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/, 'the key is grouped');
+  // Issue 13: Copy key copies the key itself, without the spaces.
+  await page.locator('#copy-key').click();
+  await page.locator('#notice', { hasText: 'Key copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
   await page.locator('#continue').click();
   await expectScreen(page, 'setup-app-code', `${prefix}-app-code`);
+  if (wrongFirst) {
+    // Issue 13: the error sits right under the code field, tied to it and announced.
+    await page.locator('#setup-code').fill(certainlyWrongCode(totpWindow(api, key)));
+    await page.locator('#verify').click();
+    await page.locator('#error').waitFor();
+    assert.equal(await page.locator('#app-code-form label:has(#setup-code) + #error').count(), 1, 'the error is right under the code field');
+    assert.equal(await page.locator('#setup-code').getAttribute('aria-describedby'), 'error');
+    assert.equal(await page.locator('#error').getAttribute('aria-live'), 'assertive');
+    await page.locator('#setup-code').fill('');
+  }
   await page.locator('#setup-code').fill(totp(api, key));
   await page.locator('#verify').click();
   return key;
@@ -102,7 +116,7 @@ test('web app recovery codes at 340 and 420 px: one column, no overlap, no wrap,
     await expectScreen(page, 'signed-in', 'web2fa-narrow-home');
     await openMy2fa(page, 'web2fa-narrow-off');
     await page.locator('#set-up').click();
-    await setUpAuthenticator(page, api, 'web2fa-narrow');
+    await setUpAuthenticator(page, api, 'web2fa-narrow', { wrongFirst: true });
     await expectScreen(page, 'setup-codes', 'web2fa-narrow-codes');
     for (const width of [340, 420]) {
       await page.setViewportSize({ width, height: 900 });
@@ -174,6 +188,7 @@ test('SMS setup with the resend countdown, switch keeping the phone, then disabl
     await page.locator('#phone').fill('+1 (415) 555-0123');
     await page.locator('#continue').click();
     await expectScreen(page, 'setup-sms-code', 'web2fa-sms-code');
+    await assertAccessible(page, 'web-setup-sms-code');
     const first = lastSmsCode(api, PHONE);
     // Resend waits for its countdown, then sends a new code.
     assert.equal(await page.locator('#resend').isDisabled(), true);
@@ -262,6 +277,10 @@ test('an owner enforces 2FA from the web app; a member without the extension is 
     // A wrong password is refused; Cancel leaves the setting as it was.
     await confirmWithPassword(page, `${PASSWORD}x`);
     await page.locator('#error').waitFor();
+    // Issue 13: the refusal sits in the panel, under the password field, announced.
+    assert.equal(await page.locator('#confirm-form label:has(#confirm-password) + #error').count(), 1, 'under the password field');
+    assert.equal(await page.locator('#confirm-password').getAttribute('aria-describedby'), 'error');
+    assert.equal(await page.locator('#error').getAttribute('aria-live'), 'assertive');
     await page.locator('#cancel').click();
     await page.locator('#confirm-password').waitFor({ state: 'detached' });
     assert.equal(await toggle.isChecked(), false);
@@ -301,6 +320,7 @@ test('an owner enforces 2FA from the web app; a member without the extension is 
     assert.equal(await page.locator('#nav-owner-item').isHidden(), true);
     await page.goto(`${api.url}/#/account-settings/two-factor`);
     await expectScreen(page, 'owner-2fa-refused', 'web2fa-member-owner-tab-refused');
+    await assertAccessible(page, 'web-owner-2fa-refused');
     assert.equal(await page.locator('#accounts').count(), 0);
     const answer = await page.evaluate(async () => {
       const r = await fetch('/web/accounts/1/enforcement', {
