@@ -341,3 +341,78 @@ async fn people_who_left_the_account_are_not_reminded() {
     let r = s.sign_in("gone@example.com").await;
     assert!(r.ok().get("deadline").is_none(), "{}", r.body);
 }
+
+/// Past the deadline and its grace period, no way in gives a full
+/// session to a person without 2FA: the API's sign-in, the web app's
+/// cookie sign-in, and a handoff minted by a skipped session just before
+/// the grace period ended (redeemed through the API or the web app just
+/// after), or by a session from before the deadline. Every session is
+/// judged by `policy::evaluate` on each request, not by how it began.
+#[tokio::test(flavor = "multi_thread")]
+async fn past_the_grace_period_no_way_in_gives_a_full_session() {
+    use crate::web_client::Web;
+    let s = Server::start().await;
+    let (id, owner) = account_with(&s, "Acme", "own@example.com", &["mem@example.com"]).await;
+    let from = s.now().await + DAY + 60;
+    schedule(&s, &owner, id, Some(from), 1).await.ok();
+    let before = s.session("mem@example.com").await;
+    s.advance(from - s.now().await - 20).await;
+    let early_code = s.post("/v1/handoff", Some(&before), json!({})).await.ok()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The deadline comes: the code minted before it gives a setup-only
+    // session, not the full one its minting session had.
+    s.advance(from - s.now().await + 1).await;
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": early_code}))
+        .await;
+    let handed = r.ok()["session_token"].as_str().unwrap().to_string();
+    s.get("/v1/accounts", Some(&handed))
+        .await
+        .err(403, "setup_required");
+    // A skip, and two codes minted from it moments before the grace
+    // period ends.
+    let (token, _) = setup_required(&s, "mem@example.com").await;
+    skip(&s, &token).await.ok();
+    s.advance(from + DAY - s.now().await - 20).await;
+    s.get("/v1/accounts", Some(&token)).await.ok();
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let r = s.post("/v1/handoff", Some(&token), json!({})).await;
+        codes.push(r.ok()["code"].as_str().unwrap().to_string());
+    }
+    s.advance(from + DAY - s.now().await + 1).await;
+    let r = s
+        .post("/v1/handoff/redeem", None, json!({"code": codes[0]}))
+        .await;
+    let handed = r.ok()["session_token"].as_str().unwrap().to_string();
+    for t in [&handed, &token] {
+        s.get("/v1/accounts", Some(t))
+            .await
+            .err(403, "setup_required");
+    }
+    let mut tab = Web::new(&s);
+    tab.post("/web/handoff/redeem", json!({"code": codes[1]}))
+        .await
+        .ok();
+    tab.get("/web/accounts").await.err(403, "setup_required");
+    let session = tab.get("/web/session").await;
+    assert_eq!(session.ok()["two_factor"]["setup_only"], true);
+    // Signing in afresh, either way: setup, with nothing to skip.
+    let (token, deadline) = setup_required(&s, "mem@example.com").await;
+    assert_eq!(deadline["skips_left"], 0);
+    skip(&s, &token).await.err(403, "grace_exhausted");
+    let mut tab = Web::new(&s);
+    let r = tab
+        .post(
+            "/web/sign-in",
+            json!({"email": "mem@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.ok()["status"], "two_factor_setup_required");
+    tab.get("/web/accounts").await.err(403, "setup_required");
+    tab.post("/web/two-factor/setup/skip", json!({}))
+        .await
+        .err(403, "grace_exhausted");
+}
