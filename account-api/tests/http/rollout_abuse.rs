@@ -416,3 +416,55 @@ async fn past_the_grace_period_no_way_in_gives_a_full_session() {
         .await
         .err(403, "grace_exhausted");
 }
+
+/// Parallel skips by two people whose deadlines come from two accounts'
+/// schedules: each gets exactly the allowance of their own deadline (the
+/// shorter grace where two schedules share a date), never the sum, and
+/// one person's skips never use the other's.
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_skips_of_two_people_under_two_schedules_keep_each_allowance() {
+    let s = Server::start().await;
+    let (acme, acme_owner) = account_with(
+        &s,
+        "Acme",
+        "acme@example.com",
+        &["both@example.com", "one@example.com"],
+    )
+    .await;
+    let (beta, beta_owner) = account_with(&s, "Beta", "beta@example.com", &[]).await;
+    s.member("Beta", "both@example.com", AccountRole::Member);
+    let from = s.now().await + DAY + 60;
+    schedule(&s, &acme_owner, acme, Some(from), 3).await.ok();
+    schedule(&s, &beta_owner, beta, Some(from), 2).await.ok();
+    s.advance(DAY + 60).await;
+    let mut sessions = Vec::new();
+    for _ in 0..6 {
+        sessions.push(("both", setup_required(&s, "both@example.com").await.0));
+        sessions.push(("one", setup_required(&s, "one@example.com").await.0));
+    }
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for (who, token) in sessions {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { (who, skip(&s, &token).await) }));
+    }
+    let (mut both, mut one) = (0, 0);
+    for task in tasks {
+        let (who, r) = task.await.unwrap();
+        if r.status.is_success() {
+            if who == "both" {
+                both += 1;
+            } else {
+                one += 1;
+            }
+        } else {
+            assert!(
+                r.code() == "grace_exhausted" || r.code() == "conflict",
+                "{}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(both, 2, "Acme and Beta share the date: Beta's 2 grace days");
+    assert_eq!(one, 3, "Acme alone: 3 grace days");
+}
