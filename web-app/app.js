@@ -714,9 +714,6 @@ async function openOwnerTab() {
   await Promise.all(here.accounts.map((a) => answerOf(call(`/web/accounts/${a.id}/members`))
     // A list that could not be read is left out, not an error of the tab.
     .then((answer) => answer.ok && logic.pageUpdate(here, { type: 'answered', key: 'members', id: a.id, answer }))));
-  // A schedule's grace days, which the accounts list does not carry.
-  await Promise.all(here.accounts.filter((a) => a.enforce_from).map((a) => answerOf(call(`/web/accounts/${a.id}/enforcement`))
-    .then((answer) => { if (answer.ok) here.grace[a.id] = answer.ok.grace_days ?? 0; })));
   if (page !== here) return;
   if (!page.accounts.length) {
     return view('owner-2fa-refused', (app) => {
@@ -745,7 +742,7 @@ function drawOwnerTab() {
       l.append(` Enforce 2FA for everyone in ${a.name} (you own it)`);
       box.addEventListener('change', () => pageDo({ type: 'enforce', accountId: a.id, on: box.checked }));
       if (a.enforce_from) {
-        el(li, 'p', logic.scheduledText(logic.dateText(a.enforce_from), page.grace[a.id] ?? 0), { id: `scheduled-${a.id}` });
+        el(li, 'p', logic.scheduledText(logic.dateText(a.enforce_from), logic.graceOf(page, a.id)), { id: `scheduled-${a.id}` });
       }
       el(li, 'p', logic.setUpCountText(a), { id: `set-up-${a.id}`, class: 'count' });
       el(li, 'p', logic.withoutText(a), { class: 'muted', id: `without-${a.id}` });
@@ -762,7 +759,9 @@ function rollout(li, id) {
   const missing = logic.notSetUp(page, id);
   if (!missing) return;
   el(li, 'p', logic.notSetUpText(missing), { id: `not-set-up-${id}`, 'data-count': String(missing.length) });
-  if (!missing.length) return;
+  if (logic.youNotSetUp(page, id)) el(li, 'p', logic.REMINDER_NOT_TO_YOU, { id: `reminder-not-you-${id}`, class: 'muted' });
+  // Nobody a reminder would reach: the owner alone is not set up.
+  if (!logic.reminderRecipients(page, id)) return;
   const next = page.members[id]?.next_reminder_at;
   button(li, `remind-${id}`, 'Send reminder', () => pageDo({ type: 'remind', accountId: id }), { enabled: !next && !page.busy });
   if (next) el(li, 'p', logic.nextReminderText(logic.dateTimeText(next)), { id: `next-reminder-${id}`, class: 'muted' });

@@ -138,6 +138,13 @@ export function scheduledText(date, graceDays) {
     : `2FA will be required from ${date} (grace period ${graceDays} days).`;
 }
 
+/** The owner's own entry among those who have not set up 2FA. */
+export function youText(email) {
+  return `${email} (you)`;
+}
+
+export const REMINDER_NOT_TO_YOU = 'Send reminder mails everyone listed but you: set up your own 2FA yourself.';
+
 export function notSetUpText(emails) {
   return emails.length ? `Not set up yet: ${emails.join(', ')}.` : 'Everyone in it has set up 2FA.';
 }
@@ -439,8 +446,8 @@ export function settingsPage(kind) {
   return {
     kind, error: null, notice: null, pending: null, busy: false, devices: null, accounts: null,
     // Issue 14: the owner's choice in the enforcement panel, each owned
-    // account's people ({ members, next_reminder_at }) and grace days.
-    schedule: noSchedule(), members: {}, grace: {},
+    // account's people ({ members, next_reminder_at }).
+    schedule: noSchedule(), members: {},
   };
 }
 
@@ -451,7 +458,22 @@ function noSchedule() {
 /** The people of an owned account who have not set up 2FA, or null. */
 export function notSetUp(page, accountId) {
   const m = page.members?.[accountId];
-  return m ? m.members.filter((p) => !p.two_factor_enabled).map((p) => p.email) : null;
+  return m ? m.members.filter((p) => !p.two_factor_enabled).map((p) => (p.you ? youText(p.email) : p.email)) : null;
+}
+
+/** Whether the owner reading the page is among those without 2FA (a reminder skips its sender). */
+export function youNotSetUp(page, accountId) {
+  return (page.members?.[accountId]?.members ?? []).some((p) => p.you && !p.two_factor_enabled);
+}
+
+/** How many people "Send reminder" would reach: those without 2FA but the sender. */
+export function reminderRecipients(page, accountId) {
+  return (page.members?.[accountId]?.members ?? []).filter((p) => !p.two_factor_enabled && !p.you).length;
+}
+
+/** The grace days of an owned account's schedule, as the accounts list gives them with the date. */
+export function graceOf(page, accountId) {
+  return (page.accounts ?? []).find((a) => a.id === accountId)?.grace_days ?? 0;
 }
 
 /** Why 2FA cannot be turned off, when it cannot (R9, R10); else null. */
@@ -666,9 +688,9 @@ function pageAnswered(page, { key, answer, email, id }) {
           a.enforce_2fa = value.enforce_2fa;
           a.members_without_two_factor = value.members_without_two_factor;
           a.enforce_from = value.enforce_from;
+          a.grace_days = value.enforce_from ? value.grace_days ?? 0 : undefined;
         }
       }
-      page.grace[value.account_id] = value.grace_days ?? 0;
       page.schedule = noSchedule();
       if (value.enforce_2fa && value.enforce_from) {
         return { effects: [], next: { reload: true, notice: '2FA is now scheduled for everyone in this account.' } };

@@ -115,10 +115,14 @@ pub fn add_membership(conn: &Conn, account: &str, email: &str, role: AccountRole
     Ok(())
 }
 
+/// `account enforce`: on now (with no date and no grace) or off. An
+/// owner's date is cleared either way: left behind, "on" would bring the
+/// old date back instead of requiring 2FA now, and a stored date is one
+/// the owners' form accepts again without the 24-hour check.
 pub fn set_enforcement(conn: &Conn, account: &str, on: bool) -> ApiResult<()> {
     let id = account_id(conn, account)?;
     conn.execute(
-        "UPDATE accounts SET enforce_2fa = ?1 WHERE id = ?2",
+        "UPDATE accounts SET enforce_2fa = ?1, enforce_from = NULL, grace_days = 0 WHERE id = ?2",
         params![on, id],
     )?;
     Ok(())

@@ -297,7 +297,12 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
     let p = ui.el(li, "p", &text::not_set_up_text(&missing))?;
     p.set_id(&format!("not-set-up-{}", id));
     p.set_attribute("data-count", &missing.len().to_string())?;
-    if missing.is_empty() {
+    if s.you_not_set_up(id) {
+        ui.class(li, "p", "muted", text::REMINDER_NOT_TO_YOU)?
+            .set_id(&format!("reminder-not-you-{}", id));
+    }
+    // Nobody a reminder would reach: the owner alone is not set up.
+    if s.reminder_recipients(id) == 0 {
         return Ok(());
     }
     let next = s.members_of(id).and_then(|m| m.next_reminder_at);

@@ -72,8 +72,6 @@ pub struct Settings {
     pub schedule: Schedule,
     /// Per owned account: its people and when the next reminder may go.
     pub members: Vec<(i64, AccountMembers)>,
-    /// Per owned account whose schedule this page set: its grace days.
-    pub grace: Vec<(i64, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +157,6 @@ impl Settings {
             kept_replaced: false,
             schedule: Schedule::default(),
             members: vec![],
-            grace: vec![],
         };
         (s, load())
     }
@@ -251,23 +248,53 @@ impl Settings {
             .map(|(_, m)| m)
     }
 
-    /// The people of an owned account who have not set up 2FA.
+    /// The people of an owned account who have not set up 2FA, the owner
+    /// reading the page named as such (a reminder skips its sender).
     pub fn not_set_up(&self, account_id: i64) -> Option<Vec<String>> {
         self.members_of(account_id).map(|m| {
             m.members
                 .iter()
                 .filter(|p| !p.two_factor_enabled)
-                .map(|p| p.email.clone())
+                .map(|p| {
+                    if p.you {
+                        text::you(&p.email)
+                    } else {
+                        p.email.clone()
+                    }
+                })
                 .collect()
         })
     }
 
-    /// The grace days of a schedule this page set, else 0.
+    /// Whether the owner reading the page is among those without 2FA in
+    /// an owned account: "Send reminder" then reaches the others only.
+    pub fn you_not_set_up(&self, account_id: i64) -> bool {
+        self.members_of(account_id)
+            .map(|m| m.members.iter().any(|p| p.you && !p.two_factor_enabled))
+            .unwrap_or(false)
+    }
+
+    /// How many people "Send reminder" would reach in an owned account:
+    /// those without 2FA but the owner sending it. None: no button.
+    pub fn reminder_recipients(&self, account_id: i64) -> usize {
+        self.members_of(account_id)
+            .map(|m| {
+                m.members
+                    .iter()
+                    .filter(|p| !p.two_factor_enabled && !p.you)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The grace days of an owned account's schedule, as the API lists
+    /// them with the date (0 without a date, or from an older host).
     pub fn grace_of(&self, account_id: i64) -> u32 {
-        self.grace
+        self.accounts
             .iter()
-            .find(|(id, _)| *id == account_id)
-            .map(|(_, g)| *g)
+            .flatten()
+            .find(|a| a.id == account_id)
+            .and_then(|a| a.grace_days)
             .unwrap_or(0)
     }
 
@@ -684,10 +711,9 @@ impl Settings {
                             a.enforce_2fa = Some(set.enforce_2fa);
                             a.members_without_two_factor = Some(set.members_without_two_factor);
                             a.enforce_from = set.enforce_from;
+                            a.grace_days = set.enforce_from.map(|_| set.grace_days);
                         }
                     }
-                    self.grace.retain(|(a, _)| *a != set.account_id);
-                    self.grace.push((set.account_id, set.grace_days));
                     self.schedule = Schedule::default();
                     self.notice = Some(if set.enforce_2fa && set.enforce_from.is_some() {
                         "2FA is now scheduled for everyone in this account.".into()
@@ -926,6 +952,7 @@ mod tests {
                         member_count: Some(without + 1),
                         enforce_from: None,
                         members_with_two_factor: Some(1),
+                        grace_days: None,
                     },
                     AccountMembership {
                         id: 2,
@@ -936,6 +963,7 @@ mod tests {
                         member_count: None,
                         enforce_from: None,
                         members_with_two_factor: None,
+                        grace_days: None,
                     },
                 ],
             }),
@@ -1175,6 +1203,7 @@ mod tests {
             email: email.into(),
             role: AccountRole::Member,
             two_factor_enabled,
+            you: false,
         }
     }
 
@@ -1194,6 +1223,7 @@ mod tests {
                         member_count: Some(2),
                         enforce_from: None,
                         members_with_two_factor: Some(1),
+                        grace_days: None,
                     },
                     AccountMembership {
                         id: 2,
@@ -1204,6 +1234,7 @@ mod tests {
                         member_count: None,
                         enforce_from: None,
                         members_with_two_factor: None,
+                        grace_days: None,
                     },
                 ],
             }),
@@ -1319,6 +1350,76 @@ mod tests {
         );
         // A date ahead is the banner's to tell, not "set it up now".
         assert_eq!(s.own_requirement(), None);
+    }
+
+    /// A page drawn again (reload, another window) shows the whole
+    /// schedule: its grace days come with the accounts list, not only
+    /// from an answer this page received.
+    #[test]
+    fn a_reloaded_page_shows_the_schedules_grace_days() {
+        let mut s = loaded(session(None, &[]));
+        s.update(Msg::Answered(
+            Key::Accounts,
+            ok(AccountList {
+                accounts: vec![AccountMembership {
+                    id: 1,
+                    name: "Acme".into(),
+                    role: AccountRole::Owner,
+                    enforce_2fa: Some(true),
+                    members_without_two_factor: Some(2),
+                    member_count: Some(3),
+                    enforce_from: Some(1_801_000_000),
+                    members_with_two_factor: Some(1),
+                    grace_days: Some(3),
+                }],
+            }),
+        ));
+        assert_eq!(s.grace_of(1), 3);
+        assert_eq!(s.grace_of(2), 0, "not an account of this page");
+        // An older host leaves the field out: read as no grace days.
+        let old: AccountMembership = serde_json::from_str(
+            r#"{"id": 1, "name": "Acme", "role": "owner", "enforce_2fa": true, "enforce_from": 1801000000}"#,
+        )
+        .unwrap();
+        assert_eq!(old.grace_days, None);
+    }
+
+    /// The owner reading the list is named as such, and "Send reminder",
+    /// which never mails its sender, is offered only when it reaches
+    /// someone else.
+    #[test]
+    fn the_owner_is_named_in_the_list_and_a_reminder_reaches_only_the_others() {
+        let mut s = loaded(session(None, &[]));
+        with_accounts(&mut s, 2);
+        let mut own = member("own@example.com", false);
+        own.role = AccountRole::Owner;
+        own.you = true;
+        s.update(Msg::Answered(
+            Key::Members(1),
+            ok(AccountMembers {
+                members: vec![own.clone(), member("late@example.com", false)],
+                next_reminder_at: None,
+            }),
+        ));
+        assert_eq!(
+            s.not_set_up(1),
+            Some(vec![
+                "own@example.com (you)".to_string(),
+                "late@example.com".to_string()
+            ])
+        );
+        assert!(s.you_not_set_up(1));
+        assert_eq!(s.reminder_recipients(1), 1);
+        // Only the owner is left: nobody a reminder would reach.
+        s.update(Msg::Answered(
+            Key::Members(1),
+            ok(AccountMembers {
+                members: vec![own, member("late@example.com", true)],
+                next_reminder_at: None,
+            }),
+        ));
+        assert_eq!(s.reminder_recipients(1), 0);
+        assert!(s.you_not_set_up(1));
     }
 
     #[test]

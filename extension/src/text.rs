@@ -269,6 +269,16 @@ pub fn scheduled_text(date: &str, grace_days: u32) -> String {
     }
 }
 
+/// The owner's own entry among those who have not set up 2FA.
+pub fn you(email: &str) -> String {
+    format!("{} (you)", email)
+}
+
+/// Under "Send reminder" while the owner has not set up 2FA either: a
+/// reminder never goes to the person who sends it.
+pub const REMINDER_NOT_TO_YOU: &str =
+    "Send reminder mails everyone listed but you: set up your own 2FA yourself.";
+
 /// The members an owner still waits for, in words.
 pub fn not_set_up_text(emails: &[String]) -> String {
     if emails.is_empty() {

@@ -671,6 +671,10 @@ fn scheduled_2fa_members_reminders_and_the_grace_skip() {
     let (code, _) = host.err(json!({"type": "set_enforcement", "account_id": acme_id,
         "enforce_2fa": true, "password": PASSWORD, "from": from + 100 * DAY}));
     assert_eq!(code, "bad_request");
+    // A settings page drawn afresh reads the whole schedule from the list.
+    let listed = host.ok(json!({"type": "list_accounts"}));
+    assert_eq!(listed["accounts"][0]["enforce_from"], from, "{}", listed);
+    assert_eq!(listed["accounts"][0]["grace_days"], 1, "{}", listed);
     let members = host.ok(json!({"type": "list_members", "account_id": acme_id}));
     assert_eq!(
         members["members"].as_array().unwrap().len(),
@@ -679,6 +683,14 @@ fn scheduled_2fa_members_reminders_and_the_grace_skip() {
         members
     );
     assert_eq!(members["members"][0]["two_factor_enabled"], false);
+    // The owner asking is marked: the reminder below skips her.
+    let olga_entry = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "olga@example.com")
+        .unwrap();
+    assert_eq!(olga_entry["you"], true, "{}", members);
     let sent = host.ok(json!({"type": "send_reminder", "account_id": acme_id}));
     assert_eq!(sent["sent"], 1, "{}", sent);
     let (code, _) = host.err(json!({"type": "send_reminder", "account_id": acme_id}));

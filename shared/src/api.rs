@@ -370,6 +370,11 @@ pub struct AccountMembership {
     /// Only shown to owners: how many of those people have set up 2FA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members_with_two_factor: Option<u32>,
+    /// Only shown to owners, with `enforce_from`: the schedule's grace
+    /// days, so a settings page drawn again shows the whole schedule
+    /// (absent from hosts and APIs older than this field: read as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_days: Option<u32>,
 }
 
 /// `GET /v1/accounts`.
@@ -427,6 +432,15 @@ pub struct AccountMember {
     pub email: String,
     pub role: AccountRole,
     pub two_factor_enabled: bool,
+    /// This is the owner asking: a reminder never goes to its sender, so
+    /// the list can say that this person sets up 2FA themselves. Sent
+    /// only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub you: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// `GET /v1/accounts/{id}/members`.

@@ -89,6 +89,9 @@ test('an owner schedules 2FA 14 days ahead with 2 grace days, sees who has not s
   await missing.waitFor();
   assert.match(await missing.innerText(), /^Not set up yet: .*member@example\.com/);
   assert.equal(await missing.getAttribute('data-count'), '2');
+  // The owner reading it is named as such: a reminder skips its sender.
+  assert.match(await missing.innerText(), /owner@example\.com \(you\)/);
+  await settings.locator('#reminder-not-you-1').waitFor();
 
   // Require from 14 days ahead with 2 grace days, behind the password.
   await settings.locator('#accounts input[data-account="Acme"]').click();
@@ -112,6 +115,8 @@ test('an owner schedules 2FA 14 days ahead with 2 grace days, sees who has not s
   // A second settings page, open before the reminder goes out.
   const other = await openSettings(browser);
   await other.locator('#remind-1:enabled').waitFor();
+  // Drawn afresh, it shows the whole schedule, grace days included.
+  assert.match(await other.locator('#scheduled-1').innerText(), /\(grace period 2 days\)\.$/);
   // One reminder: sent, then the button waits for the next allowed time.
   await settings.locator('#remind-1').click();
   await settings.locator('#notice', { hasText: /^Reminder sent to \d+ (people|person)\.$/ }).waitFor();

@@ -71,6 +71,7 @@ test('web app: the owner schedules 2FA and sees who has not set it up; a member 
     const missing = page.locator('#not-set-up-1');
     await missing.waitFor();
     assert.match(await missing.innerText(), /^Not set up yet: .*late@example\.com/);
+    assert.match(await missing.innerText(), /owner@example\.com \(you\)/);
     await page.locator('#enforce-1').click();
     await page.locator('#enforce-when-7').check();
     await page.locator('#grace-days').fill('1');

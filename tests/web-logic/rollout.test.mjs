@@ -126,8 +126,39 @@ test('enforcement_from_a_date_sends_the_date_and_the_grace_days', () => {
     answer: ok({ account_id: 1, enforce_2fa: true, members_without_two_factor: 2, caller_two_factor_enabled: false, enforce_from: now + 14 * 86_400, grace_days: 2 }),
   }, tf);
   assert.equal(page.accounts[0].enforce_from, now + 14 * 86_400);
-  assert.equal(page.grace[1], 2);
+  assert.equal(logic.graceOf(page, 1), 2);
   assert.deepEqual(next, { reload: true, notice: '2FA is now scheduled for everyone in this account.' });
+});
+
+// Mirrors settings_state.rs `a_reloaded_page_shows_the_schedules_grace_days`.
+test('a_reloaded_page_shows_the_schedules_grace_days', () => {
+  const page = logic.settingsPage('owner');
+  page.accounts = logic.owned([{ id: 1, name: 'Acme', role: 'owner', enforce_2fa: true, members_without_two_factor: 2, member_count: 3, enforce_from: 1_801_000_000, members_with_two_factor: 1, grace_days: 3 }]);
+  assert.equal(logic.graceOf(page, 1), 3);
+  assert.equal(logic.graceOf(page, 2), 0, 'not an account of this page');
+  // An older API leaves the field out: read as no grace days.
+  page.accounts = logic.owned([{ id: 1, name: 'Acme', role: 'owner', enforce_2fa: true, enforce_from: 1_801_000_000 }]);
+  assert.equal(logic.graceOf(page, 1), 0);
+});
+
+// Mirrors settings_state.rs `the_owner_is_named_in_the_list_and_a_reminder_reaches_only_the_others`.
+test('the_owner_is_named_in_the_list_and_a_reminder_reaches_only_the_others', () => {
+  const page = ownerPage(2);
+  const own = { email: 'own@example.com', role: 'owner', two_factor_enabled: false, you: true };
+  logic.pageUpdate(page, {
+    type: 'answered', key: 'members', id: 1,
+    answer: ok({ members: [own, { email: 'late@example.com', role: 'member', two_factor_enabled: false }] }),
+  });
+  assert.deepEqual(logic.notSetUp(page, 1), ['own@example.com (you)', 'late@example.com']);
+  assert.equal(logic.youNotSetUp(page, 1), true);
+  assert.equal(logic.reminderRecipients(page, 1), 1);
+  // Only the owner is left: nobody a reminder would reach.
+  logic.pageUpdate(page, {
+    type: 'answered', key: 'members', id: 1,
+    answer: ok({ members: [own, { email: 'late@example.com', role: 'member', two_factor_enabled: true }] }),
+  });
+  assert.equal(logic.reminderRecipients(page, 1), 0);
+  assert.equal(logic.youNotSetUp(page, 1), true);
 });
 
 // Mirrors settings_state.rs `only_the_offered_days_and_a_grace_of_at_most_seven_days_are_sent`.

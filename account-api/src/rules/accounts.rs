@@ -50,8 +50,9 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
         .db
         .call(move |conn| {
             let rows = conn.query_map(
-                "SELECT a.id, a.name, m.role, a.enforce_2fa, a.enforce_from FROM accounts a
-                 JOIN memberships m ON m.account_id = a.id WHERE m.user_id = ?1 ORDER BY a.name",
+                "SELECT a.id, a.name, m.role, a.enforce_2fa, a.enforce_from, a.grace_days
+                   FROM accounts a JOIN memberships m ON m.account_id = a.id
+                  WHERE m.user_id = ?1 ORDER BY a.name",
                 params![caller.user_id],
                 |r| {
                     Ok((
@@ -60,15 +61,17 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                         r.get::<String>(2)?,
                         r.get::<bool>(3)?,
                         r.get::<Option<i64>>(4)?,
+                        r.get::<u32>(5)?,
                     ))
                 },
             )?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, name, role, enforce, enforce_from) = row;
+                let (id, name, role, enforce, enforce_from, grace_days) = row;
                 let role =
                     role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?;
                 let owner = role == AccountRole::Owner;
+                let scheduled = enforce_from.filter(|_| owner && enforce);
                 // Members see their role only: how many people an account
                 // has, and who lacks 2FA, is the owners' to know.
                 let counts = if owner {
@@ -84,8 +87,10 @@ pub async fn list_accounts(state: &AppState, caller: Caller) -> ApiResult<Accoun
                     members_without_two_factor: counts
                         .map(|c| c.members.saturating_sub(c.with_two_factor)),
                     member_count: counts.map(|c| c.members),
-                    enforce_from: if owner && enforce { enforce_from } else { None },
+                    enforce_from: scheduled,
                     members_with_two_factor: counts.map(|c| c.with_two_factor),
+                    // The grace days belong to the date: shown with it.
+                    grace_days: scheduled.map(|_| grace_days),
                 });
             }
             Ok(out)
@@ -337,19 +342,27 @@ pub async fn list_members(
         .call(move |conn| {
             require_owner(conn, account_id, caller.user_id)?;
             let rows = conn.query_map(
-                "SELECT u.email, m.role, u.tfa_method IS NOT NULL FROM memberships m
+                "SELECT u.email, m.role, u.tfa_method IS NOT NULL, u.id FROM memberships m
                    JOIN users u ON u.id = m.user_id
                   WHERE m.account_id = ?1
                   ORDER BY u.tfa_method IS NOT NULL, u.email",
                 params![account_id],
-                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<String>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<bool>(2)?,
+                        r.get::<i64>(3)?,
+                    ))
+                },
             )?;
             let mut members = Vec::with_capacity(rows.len());
-            for (email, role, two_factor_enabled) in rows {
+            for (email, role, two_factor_enabled, user_id) in rows {
                 members.push(AccountMember {
                     email,
                     role: role_from_str(&role).ok_or_else(|| ApiError::internal("unknown role"))?,
                     two_factor_enabled,
+                    you: user_id == caller.user_id,
                 });
             }
             let last: Option<i64> = conn.query_row(

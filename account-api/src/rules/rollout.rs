@@ -73,9 +73,22 @@ impl NoticeKind {
     }
 }
 
+/// The most deadline notices one person is sent in any 24 hours, of all
+/// kinds and deadlines together. Each date an owner picks is a new
+/// deadline with notices of its own, and a correct password is not
+/// rate-limited, so without this bound an owner (or whoever holds an
+/// owner's session and password) moving the date back and forth could
+/// fill every member's inbox. Four covers the busiest honest day: the
+/// platform's date, two accounts' dates and one reminder.
+pub const MAX_NOTICES_PER_DAY: i64 = 4;
+
 /// Queues a notice in the outbox unless this person already got this kind
-/// for this deadline. Must run inside the caller's transaction, so the
-/// notice row and its message are written together or not at all.
+/// for this deadline, or got [`MAX_NOTICES_PER_DAY`] notices in the last
+/// 24 hours (a reminder held back so is tried again by the next janitor
+/// pass while its window is open; a held-back "set" notice is not, the
+/// banner and the coming reminders say the same). Must run inside the
+/// caller's transaction, so the notice row and its message are written
+/// together or not at all.
 pub fn send_notice(
     conn: &Conn,
     now: i64,
@@ -84,6 +97,19 @@ pub fn send_notice(
     kind: NoticeKind,
     text: &str,
 ) -> StoreResult<bool> {
+    let recent: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM deadline_notices WHERE user_id = ?1 AND sent_at > ?2",
+        params![user_id, now - DAY],
+        |r| r.get(0),
+    )?;
+    if recent >= MAX_NOTICES_PER_DAY {
+        tracing::info!(
+            user_id,
+            kind = kind.as_str(),
+            "deadline notice held back: the day's notices were sent"
+        );
+        return Ok(false);
+    }
     let fresh = conn.execute(
         "INSERT INTO deadline_notices (user_id, deadline_at, kind, sent_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO NOTHING",

@@ -19,6 +19,7 @@ mod ready;
 mod recovery;
 mod robustness;
 mod rollout;
+mod rollout_abuse;
 mod setup_only;
 mod sign_in;
 mod sms;

@@ -15,7 +15,12 @@ const DAY: i64 = 86_400;
 /// An account with an owner who has 2FA (so the schedule never restricts
 /// them) and the given members without it. Returns the account id and
 /// the owner's session.
-async fn account_with(s: &Server, name: &str, owner: &str, members: &[&str]) -> (i64, String) {
+pub(crate) async fn account_with(
+    s: &Server,
+    name: &str,
+    owner: &str,
+    members: &[&str],
+) -> (i64, String) {
     let id = s.account(name);
     s.user(owner);
     s.member(name, owner, AccountRole::Owner);
@@ -28,7 +33,13 @@ async fn account_with(s: &Server, name: &str, owner: &str, members: &[&str]) -> 
     (id, token)
 }
 
-async fn schedule(s: &Server, owner: &str, id: i64, from: Option<i64>, grace_days: u32) -> Resp {
+pub(crate) async fn schedule(
+    s: &Server,
+    owner: &str,
+    id: i64,
+    from: Option<i64>,
+    grace_days: u32,
+) -> Resp {
     let mut body = json!({"enforce_2fa": true, "password": PASSWORD, "grace_days": grace_days});
     if let Some(from) = from {
         body["from"] = json!(from);
@@ -42,23 +53,23 @@ async fn schedule(s: &Server, owner: &str, id: i64, from: Option<i64>, grace_day
     .await
 }
 
-async fn skip(s: &Server, token: &str) -> Resp {
+pub(crate) async fn skip(s: &Server, token: &str) -> Resp {
     s.post("/v1/two-factor/setup/skip", Some(token), json!({}))
         .await
 }
 
-fn token_of(r: &Resp) -> String {
+pub(crate) fn token_of(r: &Resp) -> String {
     r.body["session_token"].as_str().unwrap().to_string()
 }
 
 /// Signs in a person without 2FA whose setup is required now.
-async fn setup_required(s: &Server, email: &str) -> (String, Value) {
+pub(crate) async fn setup_required(s: &Server, email: &str) -> (String, Value) {
     let r = s.sign_in(email).await;
     assert_eq!(r.ok()["status"], "two_factor_setup_required", "{}", r.body);
     (token_of(&r), r.body["deadline"].clone())
 }
 
-fn notices(s: &Server, email: &str, like: &str) -> i64 {
+pub(crate) fn notices(s: &Server, email: &str, like: &str) -> i64 {
     s.count(&format!(
         "SELECT COUNT(*) FROM outbox WHERE kind = 'notification' AND recipient = '{email}'
            AND body LIKE '%{like}%'"
@@ -417,7 +428,7 @@ async fn an_owner_sees_who_has_not_set_up_and_only_owners_do() {
         json!([
             {"email": "amy@example.com", "role": "member", "two_factor_enabled": false},
             {"email": "zed@example.com", "role": "member", "two_factor_enabled": false},
-            {"email": "own@example.com", "role": "owner", "two_factor_enabled": true},
+            {"email": "own@example.com", "role": "owner", "two_factor_enabled": true, "you": true},
             {"email": "set@example.com", "role": "member", "two_factor_enabled": true},
         ])
     );
@@ -523,7 +534,7 @@ async fn two_owners_asking_at_once_send_one_reminder() {
     assert_eq!(notices(&s, "amy@example.com", "asks you"), 1);
 }
 
-async fn janitor(s: &Server) -> i64 {
+pub(crate) async fn janitor(s: &Server) -> i64 {
     let r = s.post("/v1/test/janitor", None, json!({})).await;
     r.ok()["removed"]["deadline_notices"].as_i64().unwrap()
 }
@@ -546,7 +557,7 @@ async fn janitor_until(s: &Server, email: &str, expected: &[&str]) {
     );
 }
 
-fn kinds(s: &Server, email: &str) -> Vec<String> {
+pub(crate) fn kinds(s: &Server, email: &str) -> Vec<String> {
     s.conn()
         .query_map(
             "SELECT n.kind FROM deadline_notices n JOIN users u ON u.id = n.user_id
