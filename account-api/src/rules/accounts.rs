@@ -269,6 +269,10 @@ pub async fn set_enforcement(
         ));
     }
     session::confirm_password(state, &caller, body.password.clone()).await?;
+    // The date was judged against the request's arrival; judging it again
+    // against a later reading would refuse a date at exactly 24 hours
+    // after the password was spent. The writes carry the later time.
+    let arrived = now;
     let now = state.clock.now();
     let view = state
         .db
@@ -288,7 +292,7 @@ pub async fn set_enforcement(
                 from: from.filter(|_| enforce_2fa),
                 grace_days: if enforce_2fa { grace_days } else { 0 },
             };
-            let after = checked(&body, from, now)?;
+            let after = checked(&body, from, arrived)?;
             if before != after {
                 let members: Vec<i64> = tx.query_map(
                     "SELECT user_id FROM memberships WHERE account_id = ?1",
