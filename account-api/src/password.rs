@@ -5,7 +5,7 @@
 //! their own parameters, so changing them later still verifies old hashes.
 //!
 //! Every hash and verification in the server goes through one [`HashLimiter`]
-//! with one slot per core: each Argon2 run holds 19 MiB and a core for tens
+//! with one slot per core but one ([`slots_for`]): each Argon2 run holds 19 MiB and a core for tens
 //! of milliseconds, so hundreds at once would only exhaust memory without
 //! finishing any sooner. A request waits a bounded time for a slot and is
 //! then answered `429 Busy` with `Retry-After`, unchecked.
@@ -95,6 +95,14 @@ pub const SLOT_WAIT: Duration = Duration::from_secs(3);
 /// even the queue of waiting requests stays bounded.
 const WAITERS_PER_SLOT: usize = 64;
 
+/// Argon2 slots for a machine with `cores` cores: one core always stays
+/// free of password hashing, so a burst of sign-ins (or a password-guessing
+/// flood) cannot take every core from code verification and the rest of
+/// the API (issue 12). A one-core machine still gets its one slot.
+pub fn slots_for(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
+}
+
 /// Bounds concurrent Argon2 work: `slots` runs at once, at most
 /// `slots * WAITERS_PER_SLOT` waiting, none waiting longer than `wait`.
 #[derive(Debug)]
@@ -116,14 +124,14 @@ impl HashLimiter {
         }
     }
 
-    /// The server's limiter: one slot per core this process may use.
+    /// The server's limiter: see [`slots_for`].
     pub fn global() -> &'static HashLimiter {
         static LIMITER: OnceLock<HashLimiter> = OnceLock::new();
         LIMITER.get_or_init(|| {
             let cores = std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1);
-            HashLimiter::new(cores, SLOT_WAIT)
+            HashLimiter::new(slots_for(cores), SLOT_WAIT)
         })
     }
 
@@ -224,6 +232,14 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_blocking(cost, "correct horse", &h).unwrap());
         assert!(!verify_blocking(cost, "wrong horse", &h).unwrap());
+    }
+
+    #[test]
+    fn one_core_stays_free_of_password_hashing() {
+        assert_eq!(slots_for(0), 1);
+        assert_eq!(slots_for(1), 1);
+        assert_eq!(slots_for(2), 1);
+        assert_eq!(slots_for(8), 7);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
