@@ -215,7 +215,7 @@ $('challenge-form').addEventListener('submit', async (event) => {
   const body = { remember_device: $('remember').checked };
   if (recovery) {
     body.recovery_code = $('recovery-code').value.trim();
-    if (!body.recovery_code) return showError('challenge-error', 'Enter one of your recovery codes.');
+    if (!body.recovery_code) return showError('challenge-error', logic.word('input.recovery_empty'));
   } else {
     body.code = $('code').value.replace(/\s+/g, '');
     if (!/^\d{6}$/.test(body.code)) return showError('challenge-error', 'The code is 6 digits.');
@@ -382,7 +382,7 @@ function deadlineBanner(parent, d, onSetUp) {
   el(b, 'p', logic.deadlineText(d.days_left, logic.dateText(d.at)), { id: 'deadline-text' });
   el(b, 'p', logic.setByText(d.set_by), { id: 'deadline-set-by', class: 'muted' });
   if (typeof d.skips_left === 'number') el(b, 'p', logic.skipsLeftText(d.skips_left), { id: 'deadline-skips', class: 'muted' });
-  button(b, 'set-up-now', 'Set up now', onSetUp, { cls: 'primary' });
+  button(b, 'set-up-now', logic.word('deadline.set_up_now'), onSetUp, { cls: 'primary' });
 }
 
 // "Skip for now" on the forced setup during the grace period: one skip,
@@ -503,8 +503,8 @@ function drawWizard() {
     switch (w.step) {
       case 'choose':
         el(app, 'p', 'Choose how you want to confirm it is you when you sign in.');
-        button(app, 'choose-app', 'Authenticator app', () => wizardDo({ type: 'choose', method: 'authenticator' })).dataset.focus = '';
-        button(app, 'choose-sms', 'Text message (SMS)', () => wizardDo({ type: 'choose', method: 'sms' }));
+        button(app, 'choose-app', logic.word('method.authenticator'), () => wizardDo({ type: 'choose', method: 'authenticator' })).dataset.focus = '';
+        button(app, 'choose-sms', logic.word('method.sms'), () => wizardDo({ type: 'choose', method: 'sms' }));
         break;
       case 'app-start': {
         el(app, 'p', 'Use an app such as Google Authenticator or Authy. You will scan a QR code with it.');
@@ -660,7 +660,7 @@ function drawMy2fa() {
     if (deadline) deadlineBanner(app, deadline, () => startWizard(logic.setupWizard(me.email)));
     const section = el(app, 'section', '', { class: 'card', id: 'method-section' });
     if (tf.enabled && tf.method) {
-      const line = tf.method === 'sms' && tf.phone_hint ? `Text message (SMS) to ${tf.phone_hint}` : logic.methodName(tf.method);
+      const line = tf.method === 'sms' && tf.phone_hint ? logic.fill('method.sms_to', { phone: tf.phone_hint }) : logic.methodName(tf.method);
       el(section, 'p', `Current method: ${line}`, { id: 'current-method', 'data-method': tf.method });
       const other = tf.method === 'sms' ? 'authenticator' : 'sms';
       const ask = (pending) => () => pageDo({ type: 'ask', pending });
@@ -673,7 +673,7 @@ function drawMy2fa() {
       const p = page.pending;
       if (p) confirmPanel(section, logic.question(page, p, tf), { disable: p.what === 'disable' });
     } else {
-      el(section, 'p', 'Two-factor authentication is off.', { id: 'current-method' });
+      el(section, 'p', logic.word('settings.off'), { id: 'current-method' });
       button(section, 'set-up', 'Set up 2FA', () => startWizard(logic.setupWizard(me.email)), { cls: 'primary' });
     }
     if (page.devices) {
@@ -763,7 +763,7 @@ function rollout(li, id) {
   // Nobody a reminder would reach: the owner alone is not set up.
   if (!logic.reminderRecipients(page, id)) return;
   const next = page.members[id]?.next_reminder_at;
-  button(li, `remind-${id}`, 'Send reminder', () => pageDo({ type: 'remind', accountId: id }), { enabled: !next && !page.busy });
+  button(li, `remind-${id}`, logic.word('reminder.send'), () => pageDo({ type: 'remind', accountId: id }), { enabled: !next && !page.busy });
   if (next) el(li, 'p', logic.nextReminderText(logic.dateTimeText(next)), { id: `next-reminder-${id}`, class: 'muted' });
 }
 

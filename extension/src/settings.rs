@@ -106,7 +106,9 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
     match tf.method {
         Some(method) if tf.enabled => {
             let line = match (method, &tf.phone_hint) {
-                (TwoFactorMethod::Sms, Some(hint)) => format!("Text message (SMS) to {}", hint),
+                (TwoFactorMethod::Sms, Some(hint)) => {
+                    text::fill("method.sms_to", &[("phone", hint)])
+                }
                 _ => text::method_name(method).to_string(),
             };
             let p = ui.el(&section, "p", &format!("Current method: {}", line))?;
@@ -176,7 +178,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     p.set_attribute("data-required", "true")?;
                 }
                 None => {
-                    ui.el(&section, "p", "Two-factor authentication is off.")?
+                    ui.el(&section, "p", text::word("settings.off"))?
                         .set_id("current-method");
                 }
             }
@@ -298,7 +300,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
     p.set_id(&format!("not-set-up-{}", id));
     p.set_attribute("data-count", &missing.len().to_string())?;
     if s.you_not_set_up(id) {
-        ui.class(li, "p", "muted", text::REMINDER_NOT_TO_YOU)?
+        ui.class(li, "p", "muted", text::reminder_not_to_you())?
             .set_id(&format!("reminder-not-you-{}", id));
     }
     // Nobody a reminder would reach: the owner alone is not set up.
@@ -309,7 +311,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
     ui.button(
         li,
         &format!("remind-{}", id),
-        "Send reminder",
+        text::word("reminder.send"),
         next.is_none() && !s.busy,
         move || Msg::Remind(id),
     )?;

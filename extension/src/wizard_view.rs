@@ -15,9 +15,9 @@ pub fn render<M: 'static>(
     wrap: fn(WizMsg) -> M,
 ) -> Result<(), JsValue> {
     let title = match (w.kind, &w.step) {
-        (_, Step::Codes { .. }) => "Your recovery codes",
-        (Kind::Switch, _) => "Switch your second step",
-        _ => "Set up two-factor authentication",
+        (_, Step::Codes { .. }) => text::word("wizard.title_codes"),
+        (Kind::Switch, _) => text::word("wizard.title_switch"),
+        _ => text::word("wizard.title_setup"),
     };
     ui.el(app, "h1", title)?;
     // Set when a step drew the error under its own field.
@@ -29,13 +29,21 @@ pub fn render<M: 'static>(
                 "p",
                 "Choose how you want to confirm it is you when you sign in.",
             )?;
-            let b = ui.button(app, "choose-app", "Authenticator app", true, move || {
-                wrap(WizMsg::Choose(TwoFactorMethod::Authenticator))
-            })?;
+            let b = ui.button(
+                app,
+                "choose-app",
+                text::word("method.authenticator"),
+                true,
+                move || wrap(WizMsg::Choose(TwoFactorMethod::Authenticator)),
+            )?;
             b.set_attribute("data-focus", "")?;
-            ui.button(app, "choose-sms", "Text message (SMS)", true, move || {
-                wrap(WizMsg::Choose(TwoFactorMethod::Sms))
-            })?;
+            ui.button(
+                app,
+                "choose-sms",
+                text::word("method.sms"),
+                true,
+                move || wrap(WizMsg::Choose(TwoFactorMethod::Sms)),
+            )?;
         }
         Step::AppStart => {
             ui.el(
