@@ -3,46 +3,23 @@
 //! the tests run on the build machine.
 //!
 //! The words both clients show live in one catalogue, `web-app/words.json`,
-//! which the web app reads too (`logic.mjs`): compiled in here, parsed once,
-//! so the same thing reads the same in the popup, the settings page and the
+//! which the web app reads too (`logic.mjs`): `build.rs` compiles it in as
+//! string constants, so the same thing reads the same in the popup, the settings page and the
 //! web app, and a new copy of a phrase elsewhere fails
 //! `tests/web-logic/words.test.mjs`.
 
-use serde::Deserialize;
 use shared::api::TwoFactorMethod;
 use shared::{ErrorBody, ErrorCode};
-use std::collections::BTreeMap;
 
-/// The catalogue, as the API serves it to the web app at `/words.json`.
-const CATALOGUE: &str = include_str!("../../web-app/words.json");
-
-#[derive(Deserialize, Default)]
-struct Catalogue {
-    words: BTreeMap<String, String>,
-    /// `Intl.DateTimeFormat` options by name (`date`, `date_time`), so both
-    /// clients write dates alike.
-    intl: BTreeMap<String, BTreeMap<String, String>>,
-}
-
-fn catalogue() -> &'static Catalogue {
-    thread_local! {
-        // Parsed once per thread and kept for the page's life. The text is
-        // compiled in and the tests parse it, so the empty fallback (keys
-        // shown as themselves) is never what a person sees.
-        static WORDS: &'static Catalogue =
-            Box::leak(Box::new(serde_json::from_str(CATALOGUE).unwrap_or_default()));
-    }
-    WORDS.with(|c| *c)
+/// `lookup` and `intl`, written by `build.rs` from `web-app/words.json`.
+mod catalogue {
+    include!(concat!(env!("OUT_DIR"), "/words.rs"));
 }
 
 /// The catalogue's words for `key`, or the key itself if it has none (the
 /// tests make sure every key asked for is there).
 pub fn word(key: &'static str) -> &'static str {
-    catalogue()
-        .words
-        .get(key)
-        .map(String::as_str)
-        .unwrap_or(key)
+    catalogue::lookup(key).unwrap_or(key)
 }
 
 /// The words for `key` with each `{name}` placeholder replaced by its
@@ -72,13 +49,10 @@ pub fn fill(key: &'static str, args: &[(&str, &str)]) -> String {
     out
 }
 
-/// The `Intl.DateTimeFormat` options the catalogue names `name`.
-pub fn intl_options(name: &str) -> Vec<(&'static str, &'static str)> {
-    catalogue()
-        .intl
-        .get(name)
-        .map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
-        .unwrap_or_default()
+/// The `Intl.DateTimeFormat` options the catalogue names `name`, so both
+/// clients write dates alike.
+pub fn intl_options(name: &str) -> &'static [(&'static str, &'static str)] {
+    catalogue::intl(name)
 }
 
 /// How long an SMS code lives on the API. `SmsCodeSent` gives expiry and
@@ -399,6 +373,16 @@ pub fn toolbar_title(state: crate::toolbar::ToolbarState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    /// The catalogue as the web app reads it.
+    const CATALOGUE: &str = include_str!("../../web-app/words.json");
+
+    #[derive(Deserialize)]
+    struct Catalogue {
+        words: BTreeMap<String, String>,
+    }
 
     #[test]
     fn pasted_codes_with_spaces_are_accepted() {
@@ -603,10 +587,10 @@ mod tests {
             "2FA will be required from x ({days} days left)."
         );
         assert_eq!(word("no.such.key"), "no.such.key");
-        assert_eq!(intl_options("date"), vec![("dateStyle", "medium")]);
+        assert_eq!(intl_options("date"), &[("dateStyle", "medium")]);
         assert_eq!(
             intl_options("date_time"),
-            vec![("dateStyle", "medium"), ("timeStyle", "short")]
+            &[("dateStyle", "medium"), ("timeStyle", "short")]
         );
     }
 
