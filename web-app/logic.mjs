@@ -206,7 +206,7 @@ export function groupedKey(key) {
 }
 
 export function resendLabel(seconds) {
-  return seconds > 0 ? `Resend code (${seconds} s)` : 'Resend code';
+  return seconds > 0 ? fill('wizard.resend_wait', { seconds }) : word('wizard.resend');
 }
 
 function copyFailed(error) {

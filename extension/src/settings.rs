@@ -53,8 +53,10 @@ impl Page for Settings {
             View::Wizard(w) => {
                 wizard_view::render(ui, app, w, Msg::Wizard)?;
                 if self.can_leave_wizard() {
-                    ui.button(app, "cancel", "Cancel", true, || Msg::Reload)?
-                        .set_class_name("link");
+                    ui.button(app, "cancel", text::word("button.cancel"), true, || {
+                        Msg::Reload
+                    })?
+                    .set_class_name("link");
                 }
                 // The grace period after a deadline: setup may wait, a
                 // counted number of times.
@@ -75,7 +77,7 @@ impl Page for Settings {
 }
 
 fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
-    ui.el(app, "h1", "Two-factor authentication")?;
+    ui.el(app, "h1", text::word("settings.title"))?;
     let session = match &s.session {
         Some(session) => session,
         None => return Ok(()),
@@ -83,7 +85,10 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
     ui.el(
         app,
         "p",
-        &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
+        &text::fill(
+            "settings.signed_in_as",
+            &[("email", session.email.as_deref().unwrap_or("?"))],
+        ),
     )?
     .set_id("who");
     // The messages sit at the top, next to what they are about; while a
@@ -111,7 +116,11 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 }
                 _ => text::method_name(method).to_string(),
             };
-            let p = ui.el(&section, "p", &format!("Current method: {}", line))?;
+            let p = ui.el(
+                &section,
+                "p",
+                &text::fill("settings.current_method", &[("method", &line)]),
+            )?;
             p.set_id("current-method");
             p.set_attribute(
                 "data-method",
@@ -125,8 +134,8 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 TwoFactorMethod::Authenticator => TwoFactorMethod::Sms,
             };
             let label = match other {
-                TwoFactorMethod::Sms => "Switch to text message",
-                TwoFactorMethod::Authenticator => "Switch to authenticator app",
+                TwoFactorMethod::Sms => text::word("settings.switch_to_sms"),
+                TwoFactorMethod::Authenticator => text::word("settings.switch_to_app"),
             };
             ui.button(&section, "switch", label, !s.busy, move || {
                 Msg::Ask(Pending::Switch(other))
@@ -149,7 +158,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             ui.button(
                 &section,
                 "regenerate",
-                "New recovery codes",
+                text::word("settings.new_codes"),
                 !s.busy,
                 || Msg::Ask(Pending::Regenerate),
             )?;
@@ -157,7 +166,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             ui.button(
                 &section,
                 "disable",
-                "Turn off 2FA",
+                text::word("settings.disable"),
                 blocked.is_none() && !s.busy,
                 || Msg::Ask(Pending::Disable),
             )?;
@@ -182,22 +191,28 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                         .set_id("current-method");
                 }
             }
-            ui.button(&section, "set-up", "Set up 2FA", true, || Msg::SetUp)?
-                .set_class_name("primary");
+            ui.button(
+                &section,
+                "set-up",
+                text::word("settings.set_up"),
+                true,
+                || Msg::SetUp,
+            )?
+            .set_class_name("primary");
         }
     }
 
     if let Some(devices) = &s.devices {
         let section = ui.class(app, "section", "card", "")?;
-        ui.el(&section, "h2", "Remembered computers")?;
+        ui.el(&section, "h2", text::word("settings.remembered"))?;
         if devices.is_empty() {
             ui.class(
                 &section,
                 "p",
                 "muted",
-                &format!(
-                    "None. Tick \"Remember this computer\" when you sign in to skip codes for {} days.",
-                    shared::rules::TRUSTED_DEVICE_DAYS
+                &text::fill(
+                    "settings.none_remembered",
+                    &[("days", &shared::rules::TRUSTED_DEVICE_DAYS.to_string())],
                 ),
             )?;
         }
@@ -205,23 +220,22 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         list.set_id("devices");
         for d in devices {
             let li = ui.el(&list, "li", "")?;
-            let name = d.label.clone().unwrap_or_else(|| "A computer".to_string());
-            let here = if d.current { " (this computer)" } else { "" };
-            ui.el(
-                &li,
-                "span",
-                &format!(
-                    "{}{}: remembered until {}",
-                    name,
-                    here,
-                    dom::date(d.expires_at)
-                ),
-            )?;
+            let name = d
+                .label
+                .clone()
+                .unwrap_or_else(|| text::word("settings.a_computer").to_string());
+            let date = dom::date(d.expires_at);
+            let line = if d.current {
+                text::fill("settings.device_here", &[("name", &name), ("date", &date)])
+            } else {
+                text::fill("settings.device", &[("name", &name), ("date", &date)])
+            };
+            ui.el(&li, "span", &line)?;
             let id = d.id;
             ui.button(
                 &li,
                 &format!("revoke-{}", id),
-                "Revoke",
+                text::word("button.revoke"),
                 !s.busy,
                 move || Msg::Revoke(id),
             )?;
@@ -258,7 +272,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 let input = ui.checkbox(
                     &li,
                     &input_id,
-                    &format!("Enforce 2FA for everyone in {} (you own it)", a.name),
+                    &text::fill("settings.enforce_box", &[("name", &a.name)]),
                     asked.unwrap_or_else(|| a.enforce_2fa.unwrap_or(false)),
                 )?;
                 input.set_attribute("data-account", &a.name)?;
@@ -331,7 +345,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
 /// days, in the panel that turns enforcement on.
 fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), JsValue> {
     let set = ui.class(parent, "fieldset", "when", "")?;
-    ui.el(&set, "legend", "When")?;
+    ui.el(&set, "legend", text::word("settings.when"))?;
     let mut choices: Vec<Option<u32>> = vec![None];
     choices.extend(text::ENFORCE_IN_DAYS.iter().map(|d| Some(*d)));
     for choice in choices {
@@ -358,7 +372,10 @@ fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), J
         let l = ui.el(
             &set,
             "label",
-            "Grace period after that day, in days (0 to 7)",
+            &text::fill(
+                "settings.grace_field",
+                &[("max", &text::MAX_GRACE_DAYS.to_string())],
+            ),
         )?;
         l.set_attribute("for", "grace-days")?;
         let g = ui.el(&set, "input", "")?;
@@ -396,17 +413,24 @@ fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(
     }
     ui.el(&f, "p", &question)?.set_id("confirm-question");
     if p == Pending::Disable {
-        ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;
+        ui.checkbox(
+            &f,
+            "confirm-disable",
+            text::word("settings.disable_tick"),
+            false,
+        )?;
     }
     let input = ui.field(
         &f,
         "confirm-password",
-        "Your password",
+        text::word("label.password"),
         "password",
         &[("autocomplete", "current-password"), ("data-focus", "")],
     )?;
     ui.field_error(&f, &input, &s.error)?;
-    ui.submit(&f, "confirm", "Confirm", !s.busy)?;
-    ui.button(&f, "cancel", "Cancel", true, || Msg::Cancel)?;
+    ui.submit(&f, "confirm", text::word("button.confirm"), !s.busy)?;
+    ui.button(&f, "cancel", text::word("button.cancel"), true, || {
+        Msg::Cancel
+    })?;
     Ok(())
 }

@@ -517,6 +517,17 @@ mod tests {
                         None => continue, // the definition, `key: &'static str`
                     };
                     let names = if is_fill {
+                        // The names are read from the call itself: `&[("name", ..)]`.
+                        let after = rest[key.len() + 2..].trim_start();
+                        let inline = after
+                            .strip_prefix(',')
+                            .map(|a| a.trim_start().starts_with("&["))
+                            .unwrap_or(false);
+                        assert!(
+                            inline,
+                            "{}: fill(\"{}\", ..) writes its arguments inline",
+                            file, key
+                        );
                         let args = &rest[rest.find('[').unwrap()..];
                         let mut depth = 0;
                         let end = args

@@ -24,11 +24,7 @@ pub fn render<M: 'static>(
     let mut error_shown = false;
     match &w.step {
         Step::Choose => {
-            ui.el(
-                app,
-                "p",
-                "Choose how you want to confirm it is you when you sign in.",
-            )?;
+            ui.el(app, "p", text::word("wizard.choose"))?;
             let b = ui.button(
                 app,
                 "choose-app",
@@ -46,11 +42,7 @@ pub fn render<M: 'static>(
             )?;
         }
         Step::AppStart => {
-            ui.el(
-                app,
-                "p",
-                "Use an app such as Google Authenticator or Authy. You will scan a QR code with it.",
-            )?;
+            ui.el(app, "p", text::word("wizard.app_start"))?;
             let f = ui.form(app, "app-start-form", move || {
                 wrap(WizMsg::StartApp {
                     password: value("password"),
@@ -60,25 +52,21 @@ pub fn render<M: 'static>(
                 let i = ui.field(
                     &f,
                     "password",
-                    "Your password",
+                    text::word("label.password"),
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
                 error_shown = ui.field_error(&f, &i, &w.error)?;
             }
-            let b = ui.submit(&f, "start-setup", "Start setup", !w.busy)?;
+            let b = ui.submit(&f, "start-setup", text::word("wizard.start_setup"), !w.busy)?;
             b.set_attribute("data-focus", "")?;
             back(ui, &f, w, wrap)?;
         }
         Step::AppScan(setup) => {
-            ui.el(
-                app,
-                "p",
-                "Scan this QR code with your authenticator app, or type the key into it.",
-            )?;
+            ui.el(app, "p", text::word("wizard.scan"))?;
             let img = ui.el(app, "img", "")?;
             img.set_id("qr");
-            img.set_attribute("alt", "QR code for your authenticator app")?;
+            img.set_attribute("alt", text::word("wizard.qr_alt"))?;
             img.set_attribute("width", "180")?;
             img.set_attribute("height", "180")?;
             img.set_attribute(
@@ -94,12 +82,20 @@ pub fn render<M: 'static>(
             )?;
             key.set_id("secret-key");
             key.set_attribute("data-key", &setup.secret_base32)?;
-            ui.button(app, "copy-key", "Copy key", true, move || {
-                wrap(WizMsg::CopyKey)
-            })?;
-            let b = ui.button(app, "continue", "Continue", true, move || {
-                wrap(WizMsg::Continue)
-            })?;
+            ui.button(
+                app,
+                "copy-key",
+                text::word("wizard.copy_key"),
+                true,
+                move || wrap(WizMsg::CopyKey),
+            )?;
+            let b = ui.button(
+                app,
+                "continue",
+                text::word("button.continue"),
+                true,
+                move || wrap(WizMsg::Continue),
+            )?;
             b.set_class_name("primary");
             b.set_attribute("data-focus", "")?;
         }
@@ -109,9 +105,9 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            let i = ui.code_field(&f, "code", "The 6-digit code your app shows")?;
+            let i = ui.code_field(&f, "code", text::word("wizard.code_app"))?;
             error_shown = ui.field_error(&f, &i, &w.error)?;
-            ui.submit(&f, "verify", "Verify", !w.busy)?;
+            ui.submit(&f, "verify", text::word("button.verify"), !w.busy)?;
         }
         Step::SmsPhone => {
             let f = ui.form(app, "sms-phone-form", move || {
@@ -123,7 +119,7 @@ pub fn render<M: 'static>(
             let phone = ui.field(
                 &f,
                 "phone",
-                "Your mobile number, with country code",
+                text::word("wizard.phone"),
                 "tel",
                 &[("autocomplete", "tel"), ("placeholder", "+1 415 555 0123")],
             )?;
@@ -135,12 +131,12 @@ pub fn render<M: 'static>(
                 ui.field(
                     &f,
                     "password",
-                    "Your password",
+                    text::word("label.password"),
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
             }
-            ui.submit(&f, "continue", "Continue", !w.busy)?;
+            ui.submit(&f, "continue", text::word("button.continue"), !w.busy)?;
             back(ui, &f, w, wrap)?;
         }
         Step::SmsCode { .. } => {
@@ -149,9 +145,9 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            let i = ui.code_field(&f, "code", "The 6-digit code we sent")?;
+            let i = ui.code_field(&f, "code", text::word("wizard.code_sms"))?;
             error_shown = ui.field_error(&f, &i, &w.error)?;
-            ui.submit(&f, "verify", "Verify", !w.busy)?;
+            ui.submit(&f, "verify", text::word("button.verify"), !w.busy)?;
             resend_button(ui, &f, w.resend_in, !w.busy, move || wrap(WizMsg::Resend))?;
         }
         Step::Codes {
@@ -159,11 +155,7 @@ pub fn render<M: 'static>(
             copied,
             kept,
         } => {
-            ui.el(
-                app,
-                "p",
-                "Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.",
-            )?;
+            ui.el(app, "p", text::word("wizard.codes_intro"))?;
             // One code a row: its number, the code (never wrapped) and its
             // own Copy, so a code is never read across into its neighbour.
             let list = ui.class(app, "ol", "codes", "")?;
@@ -175,15 +167,22 @@ pub fn render<M: 'static>(
                 let b = ui.button(
                     &li,
                     &format!("copy-code-{}", i + 1),
-                    "Copy",
+                    text::word("button.copy"),
                     true,
                     move || wrap(WizMsg::CopyCode(i)),
                 )?;
-                b.set_attribute("aria-label", &format!("Copy code {}", i + 1))?;
+                b.set_attribute(
+                    "aria-label",
+                    &text::fill("codes.copy_one", &[("number", &(i + 1).to_string())]),
+                )?;
             }
-            ui.button(app, "copy-codes", "Copy all codes", true, move || {
-                wrap(WizMsg::CopyCodes)
-            })?
+            ui.button(
+                app,
+                "copy-codes",
+                text::word("codes.copy_all"),
+                true,
+                move || wrap(WizMsg::CopyCodes),
+            )?
             .set_attribute("data-focus", "")?;
             ui.button(
                 app,
@@ -192,20 +191,23 @@ pub fn render<M: 'static>(
                 !*kept && !w.busy,
                 move || wrap(WizMsg::KeepCodes),
             )?;
-            ui.button(app, "download-codes", "Download .txt", true, move || {
-                wrap(WizMsg::DownloadCodes)
-            })?;
-            let done = ui.button(app, "complete", "Complete", w.can_complete(), move || {
-                wrap(WizMsg::Complete)
-            })?;
+            ui.button(
+                app,
+                "download-codes",
+                text::word("codes.download"),
+                true,
+                move || wrap(WizMsg::DownloadCodes),
+            )?;
+            let done = ui.button(
+                app,
+                "complete",
+                text::word("wizard.complete"),
+                w.can_complete(),
+                move || wrap(WizMsg::Complete),
+            )?;
             done.set_class_name("primary");
             if !copied {
-                ui.class(
-                    app,
-                    "p",
-                    "muted",
-                    "Complete unlocks once you press Copy all codes.",
-                )?;
+                ui.class(app, "p", "muted", text::word("codes.complete_hint"))?;
             }
             if let Some(note) = &w.kept_note {
                 let p = ui.class(app, "p", "notice", note)?;
@@ -225,7 +227,9 @@ fn back<M: 'static>(
     wrap: fn(WizMsg) -> M,
 ) -> Result<(), JsValue> {
     if w.kind == Kind::Setup {
-        ui.button(parent, "back", "Back", true, move || wrap(WizMsg::Back))?;
+        ui.button(parent, "back", text::word("button.back"), true, move || {
+            wrap(WizMsg::Back)
+        })?;
     }
     Ok(())
 }
@@ -239,9 +243,9 @@ pub fn resend_button<M: 'static>(
     msg: impl Fn() -> M + 'static,
 ) -> Result<Element, JsValue> {
     let label = if resend_in > 0 {
-        format!("Resend code ({} s)", resend_in)
+        text::fill("wizard.resend_wait", &[("seconds", &resend_in.to_string())])
     } else {
-        "Resend code".to_string()
+        text::word("wizard.resend").to_string()
     };
     let b = ui.button(parent, "resend", &label, resend_in == 0 && enabled, msg)?;
     b.set_attribute("data-cooldown", &resend_in.to_string())?;

@@ -45,8 +45,13 @@ function jsCalls(text) {
       calls.push({ key: m[2], names: null });
       continue;
     }
-    const objAt = text.indexOf('{', m.index + m[0].length);
-    const args = bracketed(text, objAt);
+    const after = text.slice(m.index + m[0].length);
+    const inline = /^\s*,\s*\{/.exec(after);
+    if (!inline) {
+      calls.push({ key: m[2], names: ['(arguments not written inline)'] });
+      continue;
+    }
+    const args = bracketed(text, m.index + m[0].length + inline[0].length - 1);
     const names = [];
     let depth = 0;
     let part = '';
@@ -71,7 +76,13 @@ function rustCalls(text) {
       calls.push({ key: m[2], names: null });
       continue;
     }
-    const args = bracketed(text, text.indexOf('[', m.index + m[0].length));
+    const after = text.slice(m.index + m[0].length);
+    const inline = /^\s*,\s*&\[/.exec(after);
+    if (!inline) {
+      calls.push({ key: m[2], names: ['(arguments not written inline)'] });
+      continue;
+    }
+    const args = bracketed(text, m.index + m[0].length + inline[0].length - 1);
     calls.push({ key: m[2], names: [...args.matchAll(/\(\s*"(\w+)"\s*,/g)].map((n) => n[1]).sort() });
   }
   return calls;
