@@ -276,7 +276,7 @@ pub fn deadline_banner<M: 'static>(
     ui.button(
         &banner,
         "set-up-now",
-        crate::text::word("deadline.set_up_now"),
+        word!("deadline.set_up_now"),
         true,
         set_up,
     )?

@@ -139,7 +139,7 @@ impl Page for Popup {
                 // The wrong-code error under the code, above the links.
                 error_shown = ui.field_error(&f, &input, &self.error)?;
                 ui.checkbox(&f, "remember", &text::remember_computer_label(), false)?;
-                ui.submit(&f, "verify", text::word("button.verify"), !self.busy)?;
+                ui.submit(&f, "verify", word!("button.verify"), !self.busy)?;
                 if c.method == TwoFactorMethod::Sms && !c.recovery {
                     wizard_view::resend_button(ui, &f, c.resend_in, !self.busy, || Msg::Resend)?;
                 }
@@ -178,7 +178,7 @@ impl Page for Popup {
                 ui.messages(app, &self.error, &self.notice)?;
                 // Nothing else is offered, but leaving is: someone at a
                 // shared computer must be able to sign out.
-                ui.button(app, "sign-out", text::word("button.sign_out"), true, || {
+                ui.button(app, "sign-out", word!("button.sign_out"), true, || {
                     Msg::SignOut
                 })?
                 .set_class_name("link");
@@ -211,7 +211,7 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
     let who = ui.el(
         app,
         "p",
-        &text::fill(
+        &fill!(
             "settings.signed_in_as",
             &[("email", session.email.as_deref().unwrap_or("?"))],
         ),
@@ -288,7 +288,7 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
                     ui.button(
                         &li,
                         &format!("copy-kept-{}", id),
-                        text::word("button.copy"),
+                        word!("button.copy"),
                         true,
                         move || Msg::CopyKept(id),
                     )?;
@@ -310,7 +310,7 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         }
     }
     ui.button(app, "settings", "Settings", true, || Msg::OpenSettings)?;
-    ui.button(app, "sign-out", text::word("button.sign_out"), true, || {
+    ui.button(app, "sign-out", word!("button.sign_out"), true, || {
         Msg::SignOut
     })?;
     Ok(())

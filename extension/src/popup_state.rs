@@ -398,7 +398,7 @@ impl Popup {
         };
         let mut fx: Fx = fx.into_iter().map(|e| e.map(Key::Wizard)).collect();
         if outcome == Outcome::Finished {
-            self.notice = Some(text::word("finished.on").into());
+            self.notice = Some(word!("finished.on").into());
             self.screen = Screen::Loading;
             fx.push(account(AccountRequest::Session, Key::Session));
         }
@@ -729,9 +729,9 @@ pub fn unused(kept: &[KeptCode]) -> u32 {
 /// Why setup is forced, in words: who requires it.
 pub fn required_text(required_by: &[String]) -> String {
     if required_by.is_empty() {
-        text::word("required.anyone").into()
+        word!("required.anyone").into()
     } else {
-        text::fill("required.by", &[("names", &required_by.join(", "))])
+        fill!("required.by", &[("names", &required_by.join(", "))])
     }
 }
 

@@ -53,10 +53,8 @@ impl Page for Settings {
             View::Wizard(w) => {
                 wizard_view::render(ui, app, w, Msg::Wizard)?;
                 if self.can_leave_wizard() {
-                    ui.button(app, "cancel", text::word("button.cancel"), true, || {
-                        Msg::Reload
-                    })?
-                    .set_class_name("link");
+                    ui.button(app, "cancel", word!("button.cancel"), true, || Msg::Reload)?
+                        .set_class_name("link");
                 }
                 // The grace period after a deadline: setup may wait, a
                 // counted number of times.
@@ -77,7 +75,7 @@ impl Page for Settings {
 }
 
 fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
-    ui.el(app, "h1", text::word("settings.title"))?;
+    ui.el(app, "h1", word!("settings.title"))?;
     let session = match &s.session {
         Some(session) => session,
         None => return Ok(()),
@@ -85,7 +83,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
     ui.el(
         app,
         "p",
-        &text::fill(
+        &fill!(
             "settings.signed_in_as",
             &[("email", session.email.as_deref().unwrap_or("?"))],
         ),
@@ -112,14 +110,14 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         Some(method) if tf.enabled => {
             let line = match (method, &tf.phone_hint) {
                 (TwoFactorMethod::Sms, Some(hint)) => {
-                    text::fill("method.sms_to", &[("phone", hint)])
+                    fill!("method.sms_to", &[("phone", hint)])
                 }
                 _ => text::method_name(method).to_string(),
             };
             let p = ui.el(
                 &section,
                 "p",
-                &text::fill("settings.current_method", &[("method", &line)]),
+                &fill!("settings.current_method", &[("method", &line)]),
             )?;
             p.set_id("current-method");
             p.set_attribute(
@@ -134,8 +132,8 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 TwoFactorMethod::Authenticator => TwoFactorMethod::Sms,
             };
             let label = match other {
-                TwoFactorMethod::Sms => text::word("settings.switch_to_sms"),
-                TwoFactorMethod::Authenticator => text::word("settings.switch_to_app"),
+                TwoFactorMethod::Sms => word!("settings.switch_to_sms"),
+                TwoFactorMethod::Authenticator => word!("settings.switch_to_app"),
             };
             ui.button(&section, "switch", label, !s.busy, move || {
                 Msg::Ask(Pending::Switch(other))
@@ -158,7 +156,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             ui.button(
                 &section,
                 "regenerate",
-                text::word("settings.new_codes"),
+                word!("settings.new_codes"),
                 !s.busy,
                 || Msg::Ask(Pending::Regenerate),
             )?;
@@ -166,7 +164,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             ui.button(
                 &section,
                 "disable",
-                text::word("settings.disable"),
+                word!("settings.disable"),
                 blocked.is_none() && !s.busy,
                 || Msg::Ask(Pending::Disable),
             )?;
@@ -187,30 +185,26 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     p.set_attribute("data-required", "true")?;
                 }
                 None => {
-                    ui.el(&section, "p", text::word("settings.off"))?
+                    ui.el(&section, "p", word!("settings.off"))?
                         .set_id("current-method");
                 }
             }
-            ui.button(
-                &section,
-                "set-up",
-                text::word("settings.set_up"),
-                true,
-                || Msg::SetUp,
-            )?
+            ui.button(&section, "set-up", word!("settings.set_up"), true, || {
+                Msg::SetUp
+            })?
             .set_class_name("primary");
         }
     }
 
     if let Some(devices) = &s.devices {
         let section = ui.class(app, "section", "card", "")?;
-        ui.el(&section, "h2", text::word("settings.remembered"))?;
+        ui.el(&section, "h2", word!("settings.remembered"))?;
         if devices.is_empty() {
             ui.class(
                 &section,
                 "p",
                 "muted",
-                &text::fill(
+                &fill!(
                     "settings.none_remembered",
                     &[("days", &shared::rules::TRUSTED_DEVICE_DAYS.to_string())],
                 ),
@@ -223,19 +217,19 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             let name = d
                 .label
                 .clone()
-                .unwrap_or_else(|| text::word("settings.a_computer").to_string());
+                .unwrap_or_else(|| word!("settings.a_computer").to_string());
             let date = dom::date(d.expires_at);
             let line = if d.current {
-                text::fill("settings.device_here", &[("name", &name), ("date", &date)])
+                fill!("settings.device_here", &[("name", &name), ("date", &date)])
             } else {
-                text::fill("settings.device", &[("name", &name), ("date", &date)])
+                fill!("settings.device", &[("name", &name), ("date", &date)])
             };
             ui.el(&li, "span", &line)?;
             let id = d.id;
             ui.button(
                 &li,
                 &format!("revoke-{}", id),
-                text::word("button.revoke"),
+                word!("button.revoke"),
                 !s.busy,
                 move || Msg::Revoke(id),
             )?;
@@ -272,7 +266,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 let input = ui.checkbox(
                     &li,
                     &input_id,
-                    &text::fill("settings.enforce_box", &[("name", &a.name)]),
+                    &fill!("settings.enforce_box", &[("name", &a.name)]),
                     asked.unwrap_or_else(|| a.enforce_2fa.unwrap_or(false)),
                 )?;
                 input.set_attribute("data-account", &a.name)?;
@@ -325,7 +319,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
     ui.button(
         li,
         &format!("remind-{}", id),
-        text::word("reminder.send"),
+        word!("reminder.send"),
         next.is_none() && !s.busy,
         move || Msg::Remind(id),
     )?;
@@ -345,7 +339,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
 /// days, in the panel that turns enforcement on.
 fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), JsValue> {
     let set = ui.class(parent, "fieldset", "when", "")?;
-    ui.el(&set, "legend", text::word("settings.when"))?;
+    ui.el(&set, "legend", word!("settings.when"))?;
     let mut choices: Vec<Option<u32>> = vec![None];
     choices.extend(text::ENFORCE_IN_DAYS.iter().map(|d| Some(*d)));
     for choice in choices {
@@ -372,7 +366,7 @@ fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), J
         let l = ui.el(
             &set,
             "label",
-            &text::fill(
+            &fill!(
                 "settings.grace_field",
                 &[("max", &text::MAX_GRACE_DAYS.to_string())],
             ),
@@ -413,24 +407,17 @@ fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(
     }
     ui.el(&f, "p", &question)?.set_id("confirm-question");
     if p == Pending::Disable {
-        ui.checkbox(
-            &f,
-            "confirm-disable",
-            text::word("settings.disable_tick"),
-            false,
-        )?;
+        ui.checkbox(&f, "confirm-disable", word!("settings.disable_tick"), false)?;
     }
     let input = ui.field(
         &f,
         "confirm-password",
-        text::word("label.password"),
+        word!("label.password"),
         "password",
         &[("autocomplete", "current-password"), ("data-focus", "")],
     )?;
     ui.field_error(&f, &input, &s.error)?;
-    ui.submit(&f, "confirm", text::word("button.confirm"), !s.busy)?;
-    ui.button(&f, "cancel", text::word("button.cancel"), true, || {
-        Msg::Cancel
-    })?;
+    ui.submit(&f, "confirm", word!("button.confirm"), !s.busy)?;
+    ui.button(&f, "cancel", word!("button.cancel"), true, || Msg::Cancel)?;
     Ok(())
 }

@@ -185,11 +185,11 @@ impl Settings {
             return None;
         }
         let by = if tf.required_by.is_empty() {
-            text::word("settings.disable_blocked_org").to_string()
+            word!("settings.disable_blocked_org").to_string()
         } else {
             tf.required_by.join(", ")
         };
-        Some(text::fill("settings.disable_blocked", &[("names", &by)]))
+        Some(fill!("settings.disable_blocked", &[("names", &by)]))
     }
 
     /// Whether "Cancel" may leave the wizard: not at the recovery codes
@@ -213,12 +213,12 @@ impl Settings {
     /// the owner needs 2FA too.
     pub fn question(&self, p: Pending) -> String {
         match p {
-            Pending::Switch(TwoFactorMethod::Sms) => text::word("settings.ask_switch_sms").into(),
+            Pending::Switch(TwoFactorMethod::Sms) => word!("settings.ask_switch_sms").into(),
             Pending::Switch(TwoFactorMethod::Authenticator) => {
-                text::word("settings.ask_switch_app").into()
+                word!("settings.ask_switch_app").into()
             }
-            Pending::Regenerate => text::word("settings.ask_regenerate").into(),
-            Pending::Disable => text::word("settings.ask_disable").into(),
+            Pending::Regenerate => word!("settings.ask_regenerate").into(),
+            Pending::Disable => word!("settings.ask_disable").into(),
             Pending::Enforce { account_id, on } => self.enforce_question(account_id, on),
         }
     }
@@ -297,18 +297,18 @@ impl Settings {
         let account = self.accounts.iter().flatten().find(|a| a.id == account_id);
         let name = account
             .map(|a| a.name.as_str())
-            .unwrap_or_else(|| text::word("enforce.this_account"));
+            .unwrap_or_else(|| word!("enforce.this_account"));
         if !on {
-            return text::fill("enforce.ask_stop", &[("name", name)]);
+            return fill!("enforce.ask_stop", &[("name", name)]);
         }
         if let Some(days) = self.schedule.in_days {
             return self.schedule_question(account, name, days);
         }
         let waiting = match account.and_then(|a| a.members_without_two_factor) {
-            Some(0) => text::word("enforce.all_set_up").to_string(),
-            Some(1) => text::word("enforce.now_waiting_one").to_string(),
-            Some(n) => text::fill("enforce.now_waiting_many", &[("count", &n.to_string())]),
-            None => text::word("enforce.now_waiting_unknown").to_string(),
+            Some(0) => word!("enforce.all_set_up").to_string(),
+            Some(1) => word!("enforce.now_waiting_one").to_string(),
+            Some(n) => fill!("enforce.now_waiting_many", &[("count", &n.to_string())]),
+            None => word!("enforce.now_waiting_unknown").to_string(),
         };
         let own = self
             .session
@@ -317,11 +317,11 @@ impl Settings {
             .map(|t| t.enabled)
             .unwrap_or(false);
         let yourself = if own {
-            text::word("enforce.owner_has_it")
+            word!("enforce.owner_has_it")
         } else {
-            text::word("enforce.owner_lacks_it")
+            word!("enforce.owner_lacks_it")
         };
-        text::fill(
+        fill!(
             "enforce.ask_now",
             &[
                 ("name", name),
@@ -338,17 +338,17 @@ impl Settings {
         days: u32,
     ) -> String {
         let waiting = match account.and_then(|a| a.members_without_two_factor) {
-            Some(0) => text::word("enforce.all_set_up").to_string(),
-            Some(1) => text::word("enforce.later_waiting_one").to_string(),
-            Some(n) => text::fill("enforce.later_waiting_many", &[("count", &n.to_string())]),
-            None => text::word("enforce.later_waiting_unknown").to_string(),
+            Some(0) => word!("enforce.all_set_up").to_string(),
+            Some(1) => word!("enforce.later_waiting_one").to_string(),
+            Some(n) => fill!("enforce.later_waiting_many", &[("count", &n.to_string())]),
+            None => word!("enforce.later_waiting_unknown").to_string(),
         };
         let grace = match self.schedule.grace_days {
-            0 => text::word("enforce.grace_none").to_string(),
-            1 => text::word("enforce.grace_one").to_string(),
-            g => text::fill("enforce.grace_many", &[("days", &g.to_string())]),
+            0 => word!("enforce.grace_none").to_string(),
+            1 => word!("enforce.grace_one").to_string(),
+            g => fill!("enforce.grace_many", &[("days", &g.to_string())]),
         };
-        text::fill(
+        fill!(
             "enforce.ask_scheduled",
             &[
                 ("name", name),
@@ -433,7 +433,7 @@ impl Settings {
                     None => return vec![],
                 };
                 if password.is_empty() {
-                    self.error = Some(text::word("input.password_to_confirm").into());
+                    self.error = Some(word!("input.password_to_confirm").into());
                     return vec![];
                 }
                 self.busy = true;
@@ -459,7 +459,7 @@ impl Settings {
                     Pending::Disable => {
                         if !confirmed {
                             self.busy = false;
-                            self.error = Some(text::word("input.tick_to_disable").into());
+                            self.error = Some(word!("input.tick_to_disable").into());
                             return vec![];
                         }
                         vec![account(
@@ -495,7 +495,7 @@ impl Settings {
                     typed => match typed.parse::<u32>() {
                         Ok(g) if g <= text::MAX_GRACE_DAYS => g,
                         _ => {
-                            self.error = Some(text::fill(
+                            self.error = Some(fill!(
                                 "input.grace_range",
                                 &[("max", &text::MAX_GRACE_DAYS.to_string())],
                             ));
@@ -619,8 +619,8 @@ impl Settings {
                         }
                     }
                     self.notice = Some(match sent.sent {
-                        1 => text::word("reminder.sent_one").to_string(),
-                        n => text::fill("reminder.sent_many", &[("count", &n.to_string())]),
+                        1 => word!("reminder.sent_one").to_string(),
+                        n => fill!("reminder.sent_many", &[("count", &n.to_string())]),
                     });
                     vec![]
                 }
@@ -679,7 +679,7 @@ impl Settings {
                     let mut fx = self.update(Msg::Reload);
                     // R6 cleared the recovery codes; so does this computer.
                     fx.push(forget_vault(email));
-                    self.notice = Some(text::word("settings.off").into());
+                    self.notice = Some(word!("settings.off").into());
                     fx
                 }
                 Err(e) => self.failed(e),
@@ -689,7 +689,7 @@ impl Settings {
                     if let Some(devices) = &mut self.devices {
                         devices.retain(|d| d.id != id);
                     }
-                    self.notice = Some(text::word("settings.device_removed").into());
+                    self.notice = Some(word!("settings.device_removed").into());
                     vec![]
                 }
                 Err(e) => self.failed(e),
@@ -707,14 +707,14 @@ impl Settings {
                     }
                     self.schedule = Schedule::default();
                     self.notice = Some(if set.enforce_2fa && set.enforce_from.is_some() {
-                        text::word("enforce.done_scheduled").into()
+                        word!("enforce.done_scheduled").into()
                     } else if set.enforce_2fa && !set.caller_two_factor_enabled {
                         "2FA is now required for everyone in this account, you too: set it up now."
                             .into()
                     } else if set.enforce_2fa {
-                        text::word("enforce.done_required").into()
+                        word!("enforce.done_required").into()
                     } else {
-                        text::word("enforce.done_optional").into()
+                        word!("enforce.done_optional").into()
                     });
                     vec![]
                 }

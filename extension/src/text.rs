@@ -11,21 +11,24 @@
 use shared::api::TwoFactorMethod;
 use shared::{ErrorBody, ErrorCode};
 
-/// `lookup` and `intl`, written by `build.rs` from `web-app/words.json`.
+/// `word!` and `intl`, written by `build.rs` from `web-app/words.json`.
+#[macro_use]
 mod catalogue {
     include!(concat!(env!("OUT_DIR"), "/words.rs"));
 }
 
-/// The catalogue's words for `key`, or the key itself if it has none (the
-/// tests make sure every key asked for is there).
-pub fn word(key: &'static str) -> &'static str {
-    catalogue::lookup(key).unwrap_or(key)
+/// `fill!("key", &[("name", value)])`: the catalogue's words for `key` with
+/// each `{name}` placeholder replaced by its value.
+macro_rules! fill {
+    ($key:tt, $args:expr $(,)?) => {
+        $crate::text::fill_in(word!($key), $args)
+    };
 }
 
-/// The words for `key` with each `{name}` placeholder replaced by its
-/// value; one left unfilled stays visible, and the tests refuse it.
-pub fn fill(key: &'static str, args: &[(&str, &str)]) -> String {
-    let mut rest = word(key);
+/// `words` with each `{name}` placeholder replaced by its value; one left
+/// unfilled stays visible, and the tests refuse it.
+pub fn fill_in(words: &str, args: &[(&str, &str)]) -> String {
+    let mut rest = words;
     let mut out = String::with_capacity(rest.len() + 16);
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -79,8 +82,8 @@ pub const LOW_RECOVERY_CODES: u32 = 3;
 
 pub fn method_name(method: TwoFactorMethod) -> &'static str {
     match method {
-        TwoFactorMethod::Authenticator => word("method.authenticator"),
-        TwoFactorMethod::Sms => word("method.sms"),
+        TwoFactorMethod::Authenticator => word!("method.authenticator"),
+        TwoFactorMethod::Sms => word!("method.sms"),
     }
 }
 
@@ -103,10 +106,10 @@ pub fn clean_code(typed: &str) -> Result<String, String> {
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
     if code.is_empty() {
-        return Err(word("input.code_empty").into());
+        return Err(word!("input.code_empty").into());
     }
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(word("input.code_format").into());
+        return Err(word!("input.code_format").into());
     }
     Ok(code)
 }
@@ -116,7 +119,7 @@ pub fn clean_code(typed: &str) -> Result<String, String> {
 pub fn clean_recovery_code(typed: &str) -> Result<String, String> {
     let code = typed.trim();
     if code.is_empty() {
-        return Err(word("input.recovery_empty").into());
+        return Err(word!("input.recovery_empty").into());
     }
     Ok(code.to_string())
 }
@@ -129,14 +132,14 @@ pub fn clean_phone(typed: &str) -> Result<String, String> {
         .collect();
     let digits = phone.strip_prefix('+').unwrap_or("");
     if phone.is_empty() {
-        return Err(word("input.phone_empty").into());
+        return Err(word!("input.phone_empty").into());
     }
     if !phone.starts_with('+')
         || digits.len() < 8
         || digits.len() > 15
         || !digits.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(word("input.phone_format").into());
+        return Err(word!("input.phone_format").into());
     }
     Ok(phone)
 }
@@ -152,16 +155,16 @@ pub fn resend_cooldown(expires_at: i64, resend_available_at: i64) -> u32 {
 /// went wrong get their own words.
 pub fn error_text(error: &ErrorBody) -> String {
     match error.code {
-        ErrorCode::HostNotInstalled => word("error.host_not_installed").into(),
-        ErrorCode::ApiUnreachable => fill("error.api_unreachable", &[("message", &error.message)]),
+        ErrorCode::HostNotInstalled => word!("error.host_not_installed").into(),
+        ErrorCode::ApiUnreachable => fill!("error.api_unreachable", &[("message", &error.message)]),
         // Our own words, not the message: an older API put the SMS
         // provider's refusal text there.
-        ErrorCode::SmsDeliveryFailed => word("error.sms_delivery_failed").into(),
-        ErrorCode::ReminderTooSoon => fill(
+        ErrorCode::SmsDeliveryFailed => word!("error.sms_delivery_failed").into(),
+        ErrorCode::ReminderTooSoon => fill!(
             "error.reminder_too_soon",
             &[("message", &sentence(&error.message))],
         ),
-        ErrorCode::GraceExhausted => word("error.grace_exhausted").into(),
+        ErrorCode::GraceExhausted => word!("error.grace_exhausted").into(),
         _ => sentence(&error.message),
     }
 }
@@ -219,9 +222,9 @@ pub const PLATFORM: &str = "server policy";
 /// it says since when.
 pub fn deadline_text(days_left: i64, date: &str) -> String {
     match days_left {
-        d if d <= 0 => fill("deadline.since", &[("date", date)]),
-        1 => fill("deadline.one_day", &[("date", date)]),
-        d => fill("deadline.days", &[("date", date), ("days", &d.to_string())]),
+        d if d <= 0 => fill!("deadline.since", &[("date", date)]),
+        1 => fill!("deadline.one_day", &[("date", date)]),
+        d => fill!("deadline.days", &[("date", date), ("days", &d.to_string())]),
     }
 }
 
@@ -232,34 +235,34 @@ pub fn set_by_text(set_by: &[String]) -> String {
         .iter()
         .map(|s| {
             if s == PLATFORM {
-                word("deadline.platform")
+                word!("deadline.platform")
             } else {
                 s.as_str()
             }
         })
         .collect();
     if names.is_empty() {
-        word("deadline.set_by_platform").into()
+        word!("deadline.set_by_platform").into()
     } else {
-        fill("deadline.set_by", &[("names", &names.join(", "))])
+        fill!("deadline.set_by", &[("names", &names.join(", "))])
     }
 }
 
 /// The grace period's skip button: "Skip for now (2 skips left)".
 pub fn skip_label(skips_left: u32) -> String {
     if skips_left == 1 {
-        word("skip.one").into()
+        word!("skip.one").into()
     } else {
-        fill("skip.many", &[("skips", &skips_left.to_string())])
+        fill!("skip.many", &[("skips", &skips_left.to_string())])
     }
 }
 
 /// After a skip, on the banner: how many more sign-ins may skip setup.
 pub fn skips_left_text(skips_left: u32) -> String {
     match skips_left {
-        0 => word("skip.left_none").into(),
-        1 => word("skip.left_one").into(),
-        n => fill("skip.left_many", &[("skips", &n.to_string())]),
+        0 => word!("skip.left_none").into(),
+        1 => word!("skip.left_one").into(),
+        n => fill!("skip.left_many", &[("skips", &n.to_string())]),
     }
 }
 
@@ -270,7 +273,7 @@ pub fn deadline_badge(days_left: i64) -> String {
 
 /// "Send reminder" once a reminder went out: when the next may.
 pub fn next_reminder_text(date_time: &str) -> String {
-    fill("reminder.next", &[("date", date_time)])
+    fill!("reminder.next", &[("date", date_time)])
 }
 
 /// The owners' choices of when enforcement starts: now, or in this many
@@ -283,17 +286,17 @@ pub const MAX_GRACE_DAYS: u32 = 7;
 /// A choice of when enforcement starts, as the settings page lists it.
 pub fn enforce_when_label(in_days: Option<u32>) -> String {
     match in_days {
-        None => word("enforce.now").into(),
-        Some(d) => fill("enforce.in_days", &[("days", &d.to_string())]),
+        None => word!("enforce.now").into(),
+        Some(d) => fill!("enforce.in_days", &[("days", &d.to_string())]),
     }
 }
 
 /// A grace period, as the settings page lists it.
 pub fn grace_label(days: u32) -> String {
     match days {
-        0 => word("grace.none").into(),
-        1 => word("grace.one").into(),
-        d => fill("grace.many", &[("days", &d.to_string())]),
+        0 => word!("grace.none").into(),
+        1 => word!("grace.one").into(),
+        d => fill!("grace.many", &[("days", &d.to_string())]),
     }
 }
 
@@ -301,9 +304,9 @@ pub fn grace_label(days: u32) -> String {
 /// (grace period 2 days)."
 pub fn scheduled_text(date: &str, grace_days: u32) -> String {
     match grace_days {
-        0 => fill("scheduled.no_grace", &[("date", date)]),
-        1 => fill("scheduled.grace_one", &[("date", date)]),
-        g => fill(
+        0 => fill!("scheduled.no_grace", &[("date", date)]),
+        1 => fill!("scheduled.grace_one", &[("date", date)]),
+        g => fill!(
             "scheduled.grace_many",
             &[("date", date), ("days", &g.to_string())],
         ),
@@ -312,27 +315,27 @@ pub fn scheduled_text(date: &str, grace_days: u32) -> String {
 
 /// The owner's own entry among those who have not set up 2FA.
 pub fn you(email: &str) -> String {
-    fill("members.you", &[("email", email)])
+    fill!("members.you", &[("email", email)])
 }
 
 /// Under "Send reminder" while the owner has not set up 2FA either: a
 /// reminder never goes to the person who sends it.
 pub fn reminder_not_to_you() -> &'static str {
-    word("reminder.not_to_you")
+    word!("reminder.not_to_you")
 }
 
 /// The members an owner still waits for, in words.
 pub fn not_set_up_text(emails: &[String]) -> String {
     if emails.is_empty() {
-        word("members.all_set_up").into()
+        word!("members.all_set_up").into()
     } else {
-        fill("members.not_set_up", &[("emails", &emails.join(", "))])
+        fill!("members.not_set_up", &[("emails", &emails.join(", "))])
     }
 }
 
 /// The text of the downloadable recovery-code file.
 pub fn codes_file(email: &str, codes: &[String]) -> String {
-    let mut out = fill("codes.file", &[("email", email)]);
+    let mut out = fill!("codes.file", &[("email", email)]);
     for code in codes {
         out.push_str(code);
         out.push('\n');
@@ -344,10 +347,10 @@ pub fn codes_file(email: &str, codes: &[String]) -> String {
 /// left (`None` when it did not say).
 pub fn skipped_notice(skips_left: Option<u32>) -> String {
     match skips_left {
-        Some(0) => word("skip.done_last").into(),
-        Some(1) => word("skip.done_one").into(),
-        Some(n) => fill("skip.done_many", &[("skips", &n.to_string())]),
-        None => word("skip.done").into(),
+        Some(0) => word!("skip.done_last").into(),
+        Some(1) => word!("skip.done_one").into(),
+        Some(n) => fill!("skip.done_many", &[("skips", &n.to_string())]),
+        None => word!("skip.done").into(),
     }
 }
 
@@ -495,7 +498,7 @@ mod tests {
         names
     }
 
-    /// Every `word("key")` and `fill("key", &[("name", ..)])` in the
+    /// Every `word!("key")` and `fill!("key", &[("name", ..)])` in the
     /// extension's code (its tests aside): (file, key, names filled, or
     /// `None` for `word`).
     fn calls() -> Vec<(String, String, Option<Vec<String>>)> {
@@ -504,9 +507,18 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+            // Code only: comments quote calls to say what they do.
+            let code: String = text
+                .split("#[cfg(test)]\nmod tests")
+                .next()
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let code = code.as_str();
             let file = path.file_name().unwrap().to_string_lossy().to_string();
-            for (fun, is_fill) in [("word(", false), ("fill(", true)] {
+            for (fun, is_fill) in [("word!(", false), ("fill!(", true)] {
                 for (at, _) in code.match_indices(fun) {
                     if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
                         continue;
@@ -525,7 +537,7 @@ mod tests {
                             .unwrap_or(false);
                         assert!(
                             inline,
-                            "{}: fill(\"{}\", ..) writes its arguments inline",
+                            "{}: fill!(\"{}\", ..) writes its arguments inline",
                             file, key
                         );
                         let args = &rest[rest.find('[').unwrap()..];
@@ -590,14 +602,13 @@ mod tests {
     #[test]
     fn fill_replaces_each_placeholder_and_leaves_an_unknown_one_visible() {
         assert_eq!(
-            fill("deadline.days", &[("date", "3 Feb 2027"), ("days", "12")]),
+            fill!("deadline.days", &[("date", "3 Feb 2027"), ("days", "12")]),
             "2FA will be required from 3 Feb 2027 (12 days left)."
         );
         assert_eq!(
-            fill("deadline.days", &[("date", "x")]),
+            fill!("deadline.days", &[("date", "x")]),
             "2FA will be required from x ({days} days left)."
         );
-        assert_eq!(word("no.such.key"), "no.such.key");
         assert_eq!(intl_options("date"), &[("dateStyle", "medium")]);
         assert_eq!(
             intl_options("date_time"),

@@ -232,7 +232,7 @@ impl Wizard {
             }
             WizMsg::StartApp { password } => {
                 if self.needs_password && password.is_empty() {
-                    self.error = Some(text::word("input.password_to_continue").into());
+                    self.error = Some(word!("input.password_to_continue").into());
                     return run(vec![]);
                 }
                 self.busy = true;
@@ -289,7 +289,7 @@ impl Wizard {
                     }
                 };
                 if self.needs_password && password.is_empty() {
-                    self.error = Some(text::word("input.password_to_continue").into());
+                    self.error = Some(word!("input.password_to_continue").into());
                     return run(vec![]);
                 }
                 self.busy = true;
@@ -357,7 +357,7 @@ impl Wizard {
                 if self.can_complete() {
                     (vec![], Outcome::Finished)
                 } else {
-                    self.error = Some(text::word("codes.copy_first").into());
+                    self.error = Some(word!("codes.copy_first").into());
                     run(vec![])
                 }
             }
@@ -377,7 +377,7 @@ impl Wizard {
             }
             WizKey::CopyKey => {
                 match answer {
-                    Ok(_) => self.notice = Some(text::word("codes.key_copied").into()),
+                    Ok(_) => self.notice = Some(word!("codes.key_copied").into()),
                     Err(e) => self.error = Some(copy_failed(&e)),
                 }
                 return run(vec![]);
@@ -388,7 +388,7 @@ impl Wizard {
                         if let Step::Codes { copied, .. } = &mut self.step {
                             *copied = true;
                         }
-                        self.notice = Some(text::word("codes.copied").into());
+                        self.notice = Some(word!("codes.copied").into());
                     }
                     Err(e) => self.error = Some(copy_failed(&e)),
                 }
@@ -397,7 +397,7 @@ impl Wizard {
             WizKey::CopyCode(i) => {
                 match answer {
                     Ok(_) => {
-                        self.notice = Some(text::fill(
+                        self.notice = Some(fill!(
                             "codes.one_copied",
                             &[("number", &(i + 1).to_string())],
                         ))
@@ -461,7 +461,7 @@ impl Wizard {
         self.step = Step::SmsCode {
             phone_hint: sent.phone_hint.clone(),
         };
-        self.notice = Some(text::fill("codes.sms_sent", &[("phone", &sent.phone_hint)]));
+        self.notice = Some(fill!("codes.sms_sent", &[("phone", &sent.phone_hint)]));
         self.resend_in = text::resend_cooldown(sent.expires_at, sent.resend_available_at);
         self.tick()
     }
@@ -489,7 +489,7 @@ fn send(request: AccountRequest, key: WizKey) -> Effect<WizKey> {
 }
 
 fn copy_failed(e: &ErrorBody) -> String {
-    text::fill("codes.copy_failed", &[("error", &e.message)])
+    fill!("codes.copy_failed", &[("error", &e.message)])
 }
 
 #[cfg(test)]

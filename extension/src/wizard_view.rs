@@ -15,34 +15,30 @@ pub fn render<M: 'static>(
     wrap: fn(WizMsg) -> M,
 ) -> Result<(), JsValue> {
     let title = match (w.kind, &w.step) {
-        (_, Step::Codes { .. }) => text::word("wizard.title_codes"),
-        (Kind::Switch, _) => text::word("wizard.title_switch"),
-        _ => text::word("wizard.title_setup"),
+        (_, Step::Codes { .. }) => word!("wizard.title_codes"),
+        (Kind::Switch, _) => word!("wizard.title_switch"),
+        _ => word!("wizard.title_setup"),
     };
     ui.el(app, "h1", title)?;
     // Set when a step drew the error under its own field.
     let mut error_shown = false;
     match &w.step {
         Step::Choose => {
-            ui.el(app, "p", text::word("wizard.choose"))?;
+            ui.el(app, "p", word!("wizard.choose"))?;
             let b = ui.button(
                 app,
                 "choose-app",
-                text::word("method.authenticator"),
+                word!("method.authenticator"),
                 true,
                 move || wrap(WizMsg::Choose(TwoFactorMethod::Authenticator)),
             )?;
             b.set_attribute("data-focus", "")?;
-            ui.button(
-                app,
-                "choose-sms",
-                text::word("method.sms"),
-                true,
-                move || wrap(WizMsg::Choose(TwoFactorMethod::Sms)),
-            )?;
+            ui.button(app, "choose-sms", word!("method.sms"), true, move || {
+                wrap(WizMsg::Choose(TwoFactorMethod::Sms))
+            })?;
         }
         Step::AppStart => {
-            ui.el(app, "p", text::word("wizard.app_start"))?;
+            ui.el(app, "p", word!("wizard.app_start"))?;
             let f = ui.form(app, "app-start-form", move || {
                 wrap(WizMsg::StartApp {
                     password: value("password"),
@@ -52,21 +48,21 @@ pub fn render<M: 'static>(
                 let i = ui.field(
                     &f,
                     "password",
-                    text::word("label.password"),
+                    word!("label.password"),
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
                 error_shown = ui.field_error(&f, &i, &w.error)?;
             }
-            let b = ui.submit(&f, "start-setup", text::word("wizard.start_setup"), !w.busy)?;
+            let b = ui.submit(&f, "start-setup", word!("wizard.start_setup"), !w.busy)?;
             b.set_attribute("data-focus", "")?;
             back(ui, &f, w, wrap)?;
         }
         Step::AppScan(setup) => {
-            ui.el(app, "p", text::word("wizard.scan"))?;
+            ui.el(app, "p", word!("wizard.scan"))?;
             let img = ui.el(app, "img", "")?;
             img.set_id("qr");
-            img.set_attribute("alt", text::word("wizard.qr_alt"))?;
+            img.set_attribute("alt", word!("wizard.qr_alt"))?;
             img.set_attribute("width", "180")?;
             img.set_attribute("height", "180")?;
             img.set_attribute(
@@ -82,20 +78,12 @@ pub fn render<M: 'static>(
             )?;
             key.set_id("secret-key");
             key.set_attribute("data-key", &setup.secret_base32)?;
-            ui.button(
-                app,
-                "copy-key",
-                text::word("wizard.copy_key"),
-                true,
-                move || wrap(WizMsg::CopyKey),
-            )?;
-            let b = ui.button(
-                app,
-                "continue",
-                text::word("button.continue"),
-                true,
-                move || wrap(WizMsg::Continue),
-            )?;
+            ui.button(app, "copy-key", word!("wizard.copy_key"), true, move || {
+                wrap(WizMsg::CopyKey)
+            })?;
+            let b = ui.button(app, "continue", word!("button.continue"), true, move || {
+                wrap(WizMsg::Continue)
+            })?;
             b.set_class_name("primary");
             b.set_attribute("data-focus", "")?;
         }
@@ -105,9 +93,9 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            let i = ui.code_field(&f, "code", text::word("wizard.code_app"))?;
+            let i = ui.code_field(&f, "code", word!("wizard.code_app"))?;
             error_shown = ui.field_error(&f, &i, &w.error)?;
-            ui.submit(&f, "verify", text::word("button.verify"), !w.busy)?;
+            ui.submit(&f, "verify", word!("button.verify"), !w.busy)?;
         }
         Step::SmsPhone => {
             let f = ui.form(app, "sms-phone-form", move || {
@@ -119,7 +107,7 @@ pub fn render<M: 'static>(
             let phone = ui.field(
                 &f,
                 "phone",
-                text::word("wizard.phone"),
+                word!("wizard.phone"),
                 "tel",
                 &[("autocomplete", "tel"), ("placeholder", "+1 415 555 0123")],
             )?;
@@ -131,12 +119,12 @@ pub fn render<M: 'static>(
                 ui.field(
                     &f,
                     "password",
-                    text::word("label.password"),
+                    word!("label.password"),
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
             }
-            ui.submit(&f, "continue", text::word("button.continue"), !w.busy)?;
+            ui.submit(&f, "continue", word!("button.continue"), !w.busy)?;
             back(ui, &f, w, wrap)?;
         }
         Step::SmsCode { .. } => {
@@ -145,9 +133,9 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            let i = ui.code_field(&f, "code", text::word("wizard.code_sms"))?;
+            let i = ui.code_field(&f, "code", word!("wizard.code_sms"))?;
             error_shown = ui.field_error(&f, &i, &w.error)?;
-            ui.submit(&f, "verify", text::word("button.verify"), !w.busy)?;
+            ui.submit(&f, "verify", word!("button.verify"), !w.busy)?;
             resend_button(ui, &f, w.resend_in, !w.busy, move || wrap(WizMsg::Resend))?;
         }
         Step::Codes {
@@ -155,7 +143,7 @@ pub fn render<M: 'static>(
             copied,
             kept,
         } => {
-            ui.el(app, "p", text::word("wizard.codes_intro"))?;
+            ui.el(app, "p", word!("wizard.codes_intro"))?;
             // One code a row: its number, the code (never wrapped) and its
             // own Copy, so a code is never read across into its neighbour.
             let list = ui.class(app, "ol", "codes", "")?;
@@ -167,19 +155,19 @@ pub fn render<M: 'static>(
                 let b = ui.button(
                     &li,
                     &format!("copy-code-{}", i + 1),
-                    text::word("button.copy"),
+                    word!("button.copy"),
                     true,
                     move || wrap(WizMsg::CopyCode(i)),
                 )?;
                 b.set_attribute(
                     "aria-label",
-                    &text::fill("codes.copy_one", &[("number", &(i + 1).to_string())]),
+                    &fill!("codes.copy_one", &[("number", &(i + 1).to_string())]),
                 )?;
             }
             ui.button(
                 app,
                 "copy-codes",
-                text::word("codes.copy_all"),
+                word!("codes.copy_all"),
                 true,
                 move || wrap(WizMsg::CopyCodes),
             )?
@@ -194,20 +182,20 @@ pub fn render<M: 'static>(
             ui.button(
                 app,
                 "download-codes",
-                text::word("codes.download"),
+                word!("codes.download"),
                 true,
                 move || wrap(WizMsg::DownloadCodes),
             )?;
             let done = ui.button(
                 app,
                 "complete",
-                text::word("wizard.complete"),
+                word!("wizard.complete"),
                 w.can_complete(),
                 move || wrap(WizMsg::Complete),
             )?;
             done.set_class_name("primary");
             if !copied {
-                ui.class(app, "p", "muted", text::word("codes.complete_hint"))?;
+                ui.class(app, "p", "muted", word!("codes.complete_hint"))?;
             }
             if let Some(note) = &w.kept_note {
                 let p = ui.class(app, "p", "notice", note)?;
@@ -227,7 +215,7 @@ fn back<M: 'static>(
     wrap: fn(WizMsg) -> M,
 ) -> Result<(), JsValue> {
     if w.kind == Kind::Setup {
-        ui.button(parent, "back", text::word("button.back"), true, move || {
+        ui.button(parent, "back", word!("button.back"), true, move || {
             wrap(WizMsg::Back)
         })?;
     }
@@ -243,9 +231,9 @@ pub fn resend_button<M: 'static>(
     msg: impl Fn() -> M + 'static,
 ) -> Result<Element, JsValue> {
     let label = if resend_in > 0 {
-        text::fill("wizard.resend_wait", &[("seconds", &resend_in.to_string())])
+        fill!("wizard.resend_wait", &[("seconds", &resend_in.to_string())])
     } else {
-        text::word("wizard.resend").to_string()
+        word!("wizard.resend").to_string()
     };
     let b = ui.button(parent, "resend", &label, resend_in == 0 && enabled, msg)?;
     b.set_attribute("data-cooldown", &resend_in.to_string())?;

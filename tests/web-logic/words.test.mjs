@@ -14,10 +14,13 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const catalogue = JSON.parse(readFileSync(join(root, 'web-app/words.json'), 'utf8'));
 const WORDS = catalogue.words;
 
+// Comment lines quote words to say what code does; only code counts.
+const code = (text) => text.split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
+
 function sources(dir, ext) {
   return readdirSync(join(root, dir))
     .filter((f) => ext.some((e) => f.endsWith(e)))
-    .map((f) => ({ name: `${dir}/${f}`, text: readFileSync(join(root, dir, f), 'utf8') }));
+    .map((f) => ({ name: `${dir}/${f}`, text: code(readFileSync(join(root, dir, f), 'utf8')) }));
 }
 const web = sources('web-app', ['.js', '.mjs']);
 // The extension's unit tests may spell words out: they check them.
@@ -68,10 +71,10 @@ function jsCalls(text) {
   return calls;
 }
 
-/** Every text::word / text::fill call in Rust, the same way. */
+/** Every word! / fill! call in Rust (text.rs's macros), the same way. */
 function rustCalls(text) {
   const calls = [];
-  for (const m of text.matchAll(/\b(word|fill)\(\s*"([^"]+)"/g)) {
+  for (const m of text.matchAll(/\b(word|fill)!\(\s*"([^"]+)"/g)) {
     if (m[1] === 'word') {
       calls.push({ key: m[2], names: null });
       continue;
@@ -128,22 +131,19 @@ function rustLiterals(text) {
   return [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\n/g, '\n').replace(/\\"/g, '"'));
 }
 
-// Comment lines quote words to say what code does; only code counts.
-const code = (text) => text.split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
-
 test('no client keeps its own copy of a catalogued phrase', () => {
   const copies = [];
   for (const f of web) {
-    for (const lit of jsLiterals(code(f.text))) {
+    for (const lit of jsLiterals(f.text)) {
       if (catalogued.has(shape(lit.replace(/\\n/g, '\n')))) copies.push(`${f.name}: ${lit} (${catalogued.get(shape(lit.replace(/\\n/g, '\n')))})`);
     }
   }
   for (const f of extension) {
-    for (const lit of rustLiterals(code(f.text))) {
+    for (const lit of rustLiterals(f.text)) {
       if (catalogued.has(shape(lit))) copies.push(`${f.name}: ${lit} (${catalogued.get(shape(lit))})`);
     }
   }
-  assert.deepEqual(copies, [], 'use text::word/fill or logic.word/fill instead');
+  assert.deepEqual(copies, [], 'use word!/fill! (Rust) or logic.word/fill instead');
 });
 
 test('the scan finds a copy: a phrase written out again is caught', () => {
