@@ -239,8 +239,8 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         };
         ui.el(app, "p", &method)?.set_id("method");
         let verified = match tf.verified_until {
-            Some(t) => format!("This computer is verified until {}.", dom::date(t)),
-            None => "This computer asks for a code at each sign-in.".to_string(),
+            Some(t) => fill!("popup.verified_until", &[("date", &dom::date(t))]),
+            None => word!("popup.code_each_time").to_string(),
         };
         ui.el(app, "p", &verified)?.set_id("verified-until");
         if tf.enabled {

@@ -448,7 +448,10 @@ impl Wizard {
                         *kept = true;
                     }
                     self.notice = None;
-                    self.kept_note = Some(format!("{} codes kept on this computer.", saved.saved));
+                    self.kept_note = Some(fill!(
+                        "codes.kept_notice",
+                        &[("count", &saved.saved.to_string())]
+                    ));
                     run(vec![])
                 }
                 Err(e) => self.failed(e),
