@@ -215,7 +215,7 @@ $('challenge-form').addEventListener('submit', async (event) => {
   const body = { remember_device: $('remember').checked };
   if (recovery) {
     body.recovery_code = $('recovery-code').value.trim();
-    if (!body.recovery_code) return showError('challenge-error', 'Enter one of your recovery codes.');
+    if (!body.recovery_code) return showError('challenge-error', logic.word('input.recovery_empty'));
   } else {
     body.code = $('code').value.replace(/\s+/g, '');
     if (!/^\d{6}$/.test(body.code)) return showError('challenge-error', 'The code is 6 digits.');
@@ -382,7 +382,7 @@ function deadlineBanner(parent, d, onSetUp) {
   el(b, 'p', logic.deadlineText(d.days_left, logic.dateText(d.at)), { id: 'deadline-text' });
   el(b, 'p', logic.setByText(d.set_by), { id: 'deadline-set-by', class: 'muted' });
   if (typeof d.skips_left === 'number') el(b, 'p', logic.skipsLeftText(d.skips_left), { id: 'deadline-skips', class: 'muted' });
-  button(b, 'set-up-now', 'Set up now', onSetUp, { cls: 'primary' });
+  button(b, 'set-up-now', logic.word('deadline.set_up_now'), onSetUp, { cls: 'primary' });
 }
 
 // "Skip for now" on the forced setup during the grace period: one skip,
@@ -492,43 +492,43 @@ function drawWizard() {
     el(app, 'h1', logic.wizardTitle(w));
     if (w.forced && w.step !== 'codes') el(app, 'p', logic.requiredText(me.two_factor.required_by), { id: 'required' });
     const back = (parent) => {
-      if (logic.canGoBack(w)) button(parent, 'back', 'Back', () => wizardDo({ type: 'back' }));
+      if (logic.canGoBack(w)) button(parent, 'back', logic.word('button.back'), () => wizardDo({ type: 'back' }));
     };
     let errorShown = false;
     const password = (parent) => {
-      if (w.needsPassword) return field(parent, 'setup-password', 'Your password', 'password', { autocomplete: 'current-password' });
+      if (w.needsPassword) return field(parent, 'setup-password', logic.word('label.password'), 'password', { autocomplete: 'current-password' });
       return null;
     };
     const typedPassword = () => ($('setup-password') ? $('setup-password').value : '');
     switch (w.step) {
       case 'choose':
-        el(app, 'p', 'Choose how you want to confirm it is you when you sign in.');
-        button(app, 'choose-app', 'Authenticator app', () => wizardDo({ type: 'choose', method: 'authenticator' })).dataset.focus = '';
-        button(app, 'choose-sms', 'Text message (SMS)', () => wizardDo({ type: 'choose', method: 'sms' }));
+        el(app, 'p', logic.word('wizard.choose'));
+        button(app, 'choose-app', logic.word('method.authenticator'), () => wizardDo({ type: 'choose', method: 'authenticator' })).dataset.focus = '';
+        button(app, 'choose-sms', logic.word('method.sms'), () => wizardDo({ type: 'choose', method: 'sms' }));
         break;
       case 'app-start': {
-        el(app, 'p', 'Use an app such as Google Authenticator or Authy. You will scan a QR code with it.');
+        el(app, 'p', logic.word('wizard.app_start'));
         const f = form(app, 'app-start-form', () => wizardDo({ type: 'start-app', password: typedPassword() }));
         errorShown = fieldError(password(f), w.error);
-        el(f, 'button', 'Start setup', { id: 'start-setup', type: 'submit', disabled: w.busy, 'data-focus': true });
+        el(f, 'button', logic.word('wizard.start_setup'), { id: 'start-setup', type: 'submit', disabled: w.busy, 'data-focus': true });
         back(f);
         break;
       }
       case 'app-scan':
-        el(app, 'p', 'Scan this QR code with your authenticator app, or type the key into it.');
-        el(app, 'img', '', { id: 'qr', alt: 'QR code for your authenticator app', width: '180', height: '180', src: `data:image/png;base64,${w.setup.qr_png_base64}` });
+        el(app, 'p', logic.word('wizard.scan'));
+        el(app, 'img', '', { id: 'qr', alt: logic.word('wizard.qr_alt'), width: '180', height: '180', src: `data:image/png;base64,${w.setup.qr_png_base64}` });
         el(app, 'p', logic.groupedKey(w.setup.secret_base32), { id: 'secret-key', class: 'code secret' });
-        button(app, 'copy-key', 'Copy key', () => wizardDo({ type: 'copy-key' }));
-        button(app, 'continue', 'Continue', () => wizardDo({ type: 'continue' }), { cls: 'primary' }).dataset.focus = '';
+        button(app, 'copy-key', logic.word('wizard.copy_key'), () => wizardDo({ type: 'copy-key' }));
+        button(app, 'continue', logic.word('button.continue'), () => wizardDo({ type: 'continue' }), { cls: 'primary' }).dataset.focus = '';
         break;
       case 'app-code':
       case 'sms-code': {
         const sms = w.step === 'sms-code';
         const f = form(app, sms ? 'sms-code-form' : 'app-code-form', () => wizardDo({ type: 'verify', code: $('setup-code').value }));
-        const code = codeField(f, sms ? 'The 6-digit code we sent' : 'The 6-digit code your app shows');
+        const code = codeField(f, sms ? logic.word('wizard.code_sms') : logic.word('wizard.code_app'));
         code.dataset.focus = '';
         errorShown = fieldError(code, w.error);
-        el(f, 'button', 'Verify', { id: 'verify', type: 'submit', disabled: w.busy });
+        el(f, 'button', logic.word('button.verify'), { id: 'verify', type: 'submit', disabled: w.busy });
         if (sms) {
           const b = button(f, 'resend', logic.resendLabel(w.resendIn), () => wizardDo({ type: 'resend' }), { enabled: w.resendIn === 0 && !w.busy });
           b.dataset.cooldown = String(w.resendIn);
@@ -537,15 +537,15 @@ function drawWizard() {
       }
       case 'sms-phone': {
         const f = form(app, 'sms-phone-form', () => wizardDo({ type: 'submit-phone', phone: $('phone').value, password: typedPassword() }));
-        const phone = field(f, 'phone', 'Your mobile number, with country code', 'tel', { autocomplete: 'tel', placeholder: '+1 415 555 0123', value: w.phone ?? undefined, 'data-focus': true });
+        const phone = field(f, 'phone', logic.word('wizard.phone'), 'tel', { autocomplete: 'tel', placeholder: '+1 415 555 0123', value: w.phone ?? undefined, 'data-focus': true });
         const typed = password(f);
         errorShown = fieldError(typed ?? phone, w.error);
-        el(f, 'button', 'Continue', { id: 'continue', type: 'submit', disabled: w.busy });
+        el(f, 'button', logic.word('button.continue'), { id: 'continue', type: 'submit', disabled: w.busy });
         back(f);
         break;
       }
       case 'codes': {
-        el(app, 'p', 'Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.');
+        el(app, 'p', logic.word('wizard.codes_intro'));
         // One code a row: its number, the code (never wrapped) and its own
         // Copy, as in the extension.
         const list = el(app, 'ol', '', { id: 'recovery-codes', class: 'codes' });
@@ -553,15 +553,15 @@ function drawWizard() {
           const li = el(list, 'li', '');
           el(li, 'span', `${i + 1}.`, { class: 'n' });
           el(li, 'code', code, { class: 'recovery-code' });
-          button(li, `copy-code-${i + 1}`, 'Copy', () => wizardDo({ type: 'copy-code', index: i }))
-            .setAttribute('aria-label', `Copy code ${i + 1}`);
+          button(li, `copy-code-${i + 1}`, logic.word('button.copy'), () => wizardDo({ type: 'copy-code', index: i }))
+            .setAttribute('aria-label', logic.fill('codes.copy_one', { number: i + 1 }));
         });
-        button(app, 'copy-codes', 'Copy all codes', () => wizardDo({ type: 'copy-codes' })).dataset.focus = '';
-        button(app, 'download-codes', 'Download .txt', () => wizardDo({ type: 'download-codes' }));
+        button(app, 'copy-codes', logic.word('codes.copy_all'), () => wizardDo({ type: 'copy-codes' })).dataset.focus = '';
+        button(app, 'download-codes', logic.word('codes.download'), () => wizardDo({ type: 'download-codes' }));
         keepInExtensionButton(app, w);
         // R4: Complete only once the codes were copied.
-        button(app, 'complete', 'Complete', () => wizardDo({ type: 'complete' }), { enabled: logic.canComplete(w), cls: 'primary' });
-        if (!w.copied) el(app, 'p', 'Complete unlocks once you press Copy all codes.', { class: 'muted' });
+        button(app, 'complete', logic.word('wizard.complete'), () => wizardDo({ type: 'complete' }), { enabled: logic.canComplete(w), cls: 'primary' });
+        if (!w.copied) el(app, 'p', logic.word('codes.complete_hint'), { class: 'muted' });
         break;
       }
       default:
@@ -572,8 +572,8 @@ function drawWizard() {
     // codes are shown once, behind the Copy gate.
     const skips = w.forced && w.step !== 'codes' ? logic.skipsOffered(me) : null;
     if (skips) button(app, 'skip', logic.skipLabel(skips), () => skipSetup(w), { enabled: !w.busy });
-    if (w.forced) button(app, 'setup-sign-out', 'Sign out', () => signOut('/web/sign-out'), { cls: 'link' });
-    else if (logic.canLeaveWizard(w)) button(app, 'cancel', 'Cancel', () => { wiz = null; route(); }, { cls: 'link' });
+    if (w.forced) button(app, 'setup-sign-out', logic.word('button.sign_out'), () => signOut('/web/sign-out'), { cls: 'link' });
+    else if (logic.canLeaveWizard(w)) button(app, 'cancel', logic.word('button.cancel'), () => { wiz = null; route(); }, { cls: 'link' });
   });
 }
 
@@ -639,20 +639,20 @@ function confirmPanel(parent, question, { disable = false, schedule = false } = 
   if (disable) {
     const l = el(f, 'label', '', { class: 'check' });
     el(l, 'input', '', { id: 'confirm-disable', type: 'checkbox' });
-    l.append(' Yes, turn off 2FA');
+    l.append(` ${logic.word('settings.disable_tick')}`);
   }
-  const typed = field(f, 'confirm-password', 'Your password', 'password', { autocomplete: 'current-password', 'data-focus': true });
+  const typed = field(f, 'confirm-password', logic.word('label.password'), 'password', { autocomplete: 'current-password', 'data-focus': true });
   fieldError(typed, page.error);
-  el(f, 'button', 'Confirm', { id: 'confirm', type: 'submit', disabled: page.busy });
-  button(f, 'cancel', 'Cancel', () => pageDo({ type: 'cancel' }));
+  el(f, 'button', logic.word('button.confirm'), { id: 'confirm', type: 'submit', disabled: page.busy });
+  button(f, 'cancel', logic.word('button.cancel'), () => pageDo({ type: 'cancel' }));
 }
 
 function drawMy2fa() {
   const tf = me.two_factor;
   view('my-2fa', (app) => {
     el(app, 'p', '', { class: 'crumbs' }).append('My Account → Two-Factor Authentication');
-    el(app, 'h1', 'Two-factor authentication');
-    el(app, 'p', `Signed in as ${me.email}`, { id: 'my-who' });
+    el(app, 'h1', logic.word('settings.title'));
+    el(app, 'p', logic.fill('settings.signed_in_as', { email: me.email }), { id: 'my-who' });
     // With a confirmation panel open, its error sits under its password field.
     const panel = Boolean(tf.enabled && tf.method && page.pending);
     messages(app, panel ? null : page.error, page.notice);
@@ -660,38 +660,41 @@ function drawMy2fa() {
     if (deadline) deadlineBanner(app, deadline, () => startWizard(logic.setupWizard(me.email)));
     const section = el(app, 'section', '', { class: 'card', id: 'method-section' });
     if (tf.enabled && tf.method) {
-      const line = tf.method === 'sms' && tf.phone_hint ? `Text message (SMS) to ${tf.phone_hint}` : logic.methodName(tf.method);
-      el(section, 'p', `Current method: ${line}`, { id: 'current-method', 'data-method': tf.method });
+      const line = tf.method === 'sms' && tf.phone_hint ? logic.fill('method.sms_to', { phone: tf.phone_hint }) : logic.methodName(tf.method);
+      el(section, 'p', logic.fill('settings.current_method', { method: line }), { id: 'current-method', 'data-method': tf.method });
       const other = tf.method === 'sms' ? 'authenticator' : 'sms';
       const ask = (pending) => () => pageDo({ type: 'ask', pending });
-      button(section, 'switch', other === 'sms' ? 'Switch to text message' : 'Switch to authenticator app', ask({ what: 'switch', method: other }), { enabled: !page.busy });
+      button(section, 'switch', other === 'sms' ? logic.word('settings.switch_to_sms') : logic.word('settings.switch_to_app'), ask({ what: 'switch', method: other }), { enabled: !page.busy });
       el(section, 'p', `${tf.recovery_codes_remaining} recovery codes left.`, { id: 'codes-left-2fa' });
-      button(section, 'regenerate', 'New recovery codes', ask({ what: 'regenerate' }), { enabled: !page.busy });
+      button(section, 'regenerate', logic.word('settings.new_codes'), ask({ what: 'regenerate' }), { enabled: !page.busy });
       const blocked = logic.disableBlocked(tf);
-      button(section, 'disable', 'Turn off 2FA', ask({ what: 'disable' }), { enabled: !blocked && !page.busy });
+      button(section, 'disable', logic.word('settings.disable'), ask({ what: 'disable' }), { enabled: !blocked && !page.busy });
       if (blocked) el(section, 'p', blocked, { id: 'disable-reason', class: 'muted' });
       const p = page.pending;
       if (p) confirmPanel(section, logic.question(page, p, tf), { disable: p.what === 'disable' });
     } else {
-      el(section, 'p', 'Two-factor authentication is off.', { id: 'current-method' });
-      button(section, 'set-up', 'Set up 2FA', () => startWizard(logic.setupWizard(me.email)), { cls: 'primary' });
+      el(section, 'p', logic.word('settings.off'), { id: 'current-method' });
+      button(section, 'set-up', logic.word('settings.set_up'), () => startWizard(logic.setupWizard(me.email)), { cls: 'primary' });
     }
     if (page.devices) {
       const devices = el(app, 'section', '', { class: 'card' });
-      el(devices, 'h2', 'Remembered computers');
-      if (!page.devices.length) el(devices, 'p', 'None. Tick "Remember this computer" when you sign in to skip codes for 60 days.', { class: 'muted' });
+      el(devices, 'h2', logic.word('settings.remembered'));
+      // 60: the API's trusted-device days (shared::rules::TRUSTED_DEVICE_DAYS).
+      if (!page.devices.length) el(devices, 'p', logic.fill('settings.none_remembered', { days: 60 }), { class: 'muted' });
       const list = el(devices, 'ul', '', { id: 'devices' });
       for (const d of page.devices) {
         const li = el(list, 'li', '', { 'data-device': String(d.id) });
-        el(li, 'span', `${d.label ?? 'A computer'}${d.current ? ' (this computer)' : ''}: remembered until ${logic.dateText(d.expires_at)}`);
-        button(li, `revoke-${d.id}`, 'Revoke', () => pageDo({ type: 'revoke', id: d.id }), { enabled: !page.busy });
+        const name = d.label ?? logic.word('settings.a_computer');
+        const date = logic.dateText(d.expires_at);
+        el(li, 'span', d.current ? logic.fill('settings.device_here', { name, date }) : logic.fill('settings.device', { name, date }));
+        button(li, `revoke-${d.id}`, logic.word('button.revoke'), () => pageDo({ type: 'revoke', id: d.id }), { enabled: !page.busy });
       }
     }
     const everywhere = el(app, 'section', '', { class: 'card' });
     el(everywhere, 'h2', 'Sessions');
     el(everywhere, 'p', 'Signs you out on every computer and in the extension; remembered computers still skip the code.', { class: 'muted' });
     button(everywhere, 'sign-out-everywhere-2fa', 'Sign out everywhere', () => signOut('/web/sign-out-everywhere'));
-    el(app, 'a', 'Back', { id: 'home', href: '#/' });
+    el(app, 'a', logic.word('button.back'), { id: 'home', href: '#/' });
   });
 }
 
@@ -719,7 +722,7 @@ async function openOwnerTab() {
     return view('owner-2fa-refused', (app) => {
       el(app, 'h1', 'Two-Factor Authentication');
       el(app, 'p', "Only the account's owners can see or change its 2FA enforcement.", { id: 'problem', class: 'problem' });
-      el(app, 'a', 'Back', { id: 'home', href: '#/' });
+      el(app, 'a', logic.word('button.back'), { id: 'home', href: '#/' });
     });
   }
   drawOwnerTab();
@@ -739,7 +742,7 @@ function drawOwnerTab() {
       const l = el(li, 'label', '', { class: 'check' });
       const box = el(l, 'input', '', { id, type: 'checkbox', 'data-account': a.name, disabled: page.busy });
       box.checked = asked ?? a.enforce_2fa ?? false;
-      l.append(` Enforce 2FA for everyone in ${a.name} (you own it)`);
+      l.append(` ${logic.fill('settings.enforce_box', { name: a.name })}`);
       box.addEventListener('change', () => pageDo({ type: 'enforce', accountId: a.id, on: box.checked }));
       if (a.enforce_from) {
         el(li, 'p', logic.scheduledText(logic.dateText(a.enforce_from), logic.graceOf(page, a.id)), { id: `scheduled-${a.id}` });
@@ -749,7 +752,7 @@ function drawOwnerTab() {
       if (asked !== null) confirmPanel(li, logic.question(page, page.pending, me.two_factor), { schedule: asked === true });
       rollout(li, a.id);
     }
-    el(app, 'a', 'Back', { id: 'home', href: '#/' });
+    el(app, 'a', logic.word('button.back'), { id: 'home', href: '#/' });
   });
 }
 
@@ -763,7 +766,7 @@ function rollout(li, id) {
   // Nobody a reminder would reach: the owner alone is not set up.
   if (!logic.reminderRecipients(page, id)) return;
   const next = page.members[id]?.next_reminder_at;
-  button(li, `remind-${id}`, 'Send reminder', () => pageDo({ type: 'remind', accountId: id }), { enabled: !next && !page.busy });
+  button(li, `remind-${id}`, logic.word('reminder.send'), () => pageDo({ type: 'remind', accountId: id }), { enabled: !next && !page.busy });
   if (next) el(li, 'p', logic.nextReminderText(logic.dateTimeText(next)), { id: `next-reminder-${id}`, class: 'muted' });
 }
 
@@ -771,7 +774,7 @@ function rollout(li, id) {
 // days, in the panel that turns enforcement on.
 function scheduleChoice(f) {
   const set = el(f, 'fieldset', '', { class: 'when' });
-  el(set, 'legend', 'When');
+  el(set, 'legend', logic.word('settings.when'));
   const choose = (inDays) => pageDo({
     type: 'schedule', inDays, graceDays: $('grace-days') ? $('grace-days').value : '0', now: Math.floor(Date.now() / 1000),
   });
@@ -783,7 +786,7 @@ function scheduleChoice(f) {
     r.addEventListener('change', () => choose(inDays));
   }
   if (page.schedule.inDays !== null) {
-    const g = field(set, 'grace-days', `Grace period after that day, in days (0 to ${logic.MAX_GRACE_DAYS})`, 'number', { min: '0', max: String(logic.MAX_GRACE_DAYS), value: String(page.schedule.graceDays) });
+    const g = field(set, 'grace-days', logic.fill('settings.grace_field', { max: logic.MAX_GRACE_DAYS }), 'number', { min: '0', max: String(logic.MAX_GRACE_DAYS), value: String(page.schedule.graceDays) });
     g.addEventListener('change', () => choose(page.schedule.inDays));
     el(set, 'p', logic.graceLabel(page.schedule.graceDays), { id: 'grace-label', class: 'muted' });
   }

@@ -4,10 +4,26 @@
 // download). It mirrors the extension's `wizard.rs` and
 // `settings_state.rs` step for step, with the /web/ routes where those
 // send native-host requests, and `tests/web-logic/logic.test.mjs` runs
-// their unit tests against it. The words are the extension's (`text.rs`,
-// `wizard_view.rs`, `settings.rs`); every rule is the API's.
+// their unit tests against it. The words are the catalogue both clients
+// read, `words.json` (the extension compiles it into `text.rs`); every
+// rule is the API's.
 //
 // Answers come back as { ok: value } or { error: { code, message, status } }.
+
+import CATALOGUE from './words.json' with { type: 'json' };
+
+/** The catalogue's words by key (`text.rs` `word`). */
+export const WORDS = CATALOGUE.words;
+
+/** The words for `key`, or the key itself if it has none (the tests make sure none is missing). */
+export function word(key) {
+  return Object.hasOwn(WORDS, key) ? WORDS[key] : key;
+}
+
+/** The words for `key` with each `{name}` filled from `args`; one left unfilled stays visible (`text.rs` `fill`). */
+export function fill(key, args) {
+  return word(key).replace(/\{(\w+)\}/g, (m, name) => (Object.hasOwn(args, name) ? String(args[name]) : m));
+}
 
 // How long an SMS code lives on the API (shared::rules): with the expiry
 // and the resend time, both on the server's clock, it gives the cooldown
@@ -32,7 +48,7 @@ export function landing(session, hash) {
 // ---- Words and input clean-up (text.rs).
 
 export function methodName(method) {
-  return method === 'sms' ? 'Text message (SMS)' : 'Authenticator app';
+  return method === 'sms' ? word('method.sms') : word('method.authenticator');
 }
 
 export function sentence(message) {
@@ -44,25 +60,25 @@ export function sentence(message) {
 
 /** An API error as the page shows it (text.rs `error_text`). */
 export function errorText(e) {
-  if (e.code === 'sms_delivery_failed') return 'We could not send the text message. Try again in a minute.';
-  if (e.code === 'reminder_too_soon') return `A reminder already went out for this account today: one a day at most. ${sentence(e.message)}`;
-  if (e.code === 'grace_exhausted') return 'No more skips: set up two-factor authentication now to continue.';
+  if (e.code === 'sms_delivery_failed') return word('error.sms_delivery_failed');
+  if (e.code === 'reminder_too_soon') return fill('error.reminder_too_soon', { message: sentence(e.message) });
+  if (e.code === 'grace_exhausted') return word('error.grace_exhausted');
   return sentence(e.message);
 }
 
 /** The typed code without spaces or dashes, or why it cannot be one. */
 export function cleanCode(typed) {
   const code = String(typed).replace(/[\s-]/g, '');
-  if (!code) return { error: 'Enter the 6-digit code.' };
-  if (!/^\d{6}$/.test(code)) return { error: 'The code is 6 digits, like 123 456.' };
+  if (!code) return { error: word('input.code_empty') };
+  if (!/^\d{6}$/.test(code)) return { error: word('input.code_format') };
   return { value: code };
 }
 
 /** The typed number in E.164, or why it cannot be one. */
 export function cleanPhone(typed) {
   const phone = String(typed).replace(/[ \-.()]/g, '');
-  if (!phone) return { error: 'Enter your mobile number with its country code.' };
-  if (!/^\+\d{8,15}$/.test(phone)) return { error: 'Enter the number with + and the country code, like +1 415 555 0123.' };
+  if (!phone) return { error: word('input.phone_empty') };
+  if (!/^\+\d{8,15}$/.test(phone)) return { error: word('input.phone_format') };
   return { value: phone };
 }
 
@@ -73,17 +89,17 @@ export function resendCooldown(expiresAt, resendAvailableAt) {
 }
 
 /**
- * A date in the person's locale through Intl, `dateStyle: 'medium'`: the
- * extension formats its dates the same way (extension/src/dom.rs), so both
- * read alike. `locale` is for tests; the page passes none.
+ * A date in the person's locale through Intl, with the catalogue's options
+ * (`intl.date`), which the extension uses too (extension/src/dom.rs), so
+ * both read alike. `locale` is for tests; the page passes none.
  */
 export function dateText(unixSeconds, locale = undefined) {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(new Date(unixSeconds * 1000));
+  return new Intl.DateTimeFormat(locale, CATALOGUE.intl.date).format(new Date(unixSeconds * 1000));
 }
 
 export function requiredText(requiredBy) {
-  if (!requiredBy.length) return 'Two-factor authentication is required for your sign-in. Set it up to continue.';
-  return `${requiredBy.join(', ')} requires two-factor authentication. Set it up to continue.`;
+  if (!requiredBy.length) return word('required.anyone');
+  return fill('required.by', { names: requiredBy.join(', ') });
 }
 
 // ---- Scheduled 2FA (issue 14), in text.rs's words.
@@ -98,55 +114,55 @@ export const MAX_GRACE_DAYS = 7;
 
 /** The banner's line, with the date already written (`dateText`). */
 export function deadlineText(daysLeft, date) {
-  if (daysLeft <= 0) return `2FA is required since ${date}.`;
-  if (daysLeft === 1) return `2FA will be required from ${date} (1 day left).`;
-  return `2FA will be required from ${date} (${daysLeft} days left).`;
+  if (daysLeft <= 0) return fill('deadline.since', { date });
+  if (daysLeft === 1) return fill('deadline.one_day', { date });
+  return fill('deadline.days', { date, days: daysLeft });
 }
 
 /** Who set a deadline: account names, "the platform" for the server's. */
 export function setByText(setBy) {
-  const names = (setBy ?? []).map((s) => (s === PLATFORM ? 'the platform' : s));
-  return names.length ? `Set by ${names.join(', ')}.` : 'Set by the platform.';
+  const names = (setBy ?? []).map((s) => (s === PLATFORM ? word('deadline.platform') : s));
+  return names.length ? fill('deadline.set_by', { names: names.join(', ') }) : word('deadline.set_by_platform');
 }
 
 export function skipLabel(skipsLeft) {
-  return skipsLeft === 1 ? 'Skip for now (1 skip left)' : `Skip for now (${skipsLeft} skips left)`;
+  return skipsLeft === 1 ? word('skip.one') : fill('skip.many', { skips: skipsLeft });
 }
 
 export function skipsLeftText(skipsLeft) {
-  if (skipsLeft === 0) return 'No skips left: set it up before your next sign-in.';
-  return skipsLeft === 1 ? 'You can skip setup 1 more time.' : `You can skip setup ${skipsLeft} more times.`;
+  if (skipsLeft === 0) return word('skip.left_none');
+  return skipsLeft === 1 ? word('skip.left_one') : fill('skip.left_many', { skips: skipsLeft });
 }
 
 export function nextReminderText(dateTime) {
-  return `Reminder sent. The next one can go out from ${dateTime}.`;
+  return fill('reminder.next', { date: dateTime });
 }
 
 export function enforceWhenLabel(inDays) {
-  return inDays === null ? 'Require now' : `Require in ${inDays} days`;
+  return inDays === null ? word('enforce.now') : fill('enforce.in_days', { days: inDays });
 }
 
 export function graceLabel(days) {
-  if (days === 0) return 'No grace period';
-  return days === 1 ? '1 day of grace' : `${days} days of grace`;
+  if (days === 0) return word('grace.none');
+  return days === 1 ? word('grace.one') : fill('grace.many', { days });
 }
 
 export function scheduledText(date, graceDays) {
-  if (!graceDays) return `2FA will be required from ${date}.`;
+  if (!graceDays) return fill('scheduled.no_grace', { date });
   return graceDays === 1
-    ? `2FA will be required from ${date} (grace period 1 day).`
-    : `2FA will be required from ${date} (grace period ${graceDays} days).`;
+    ? fill('scheduled.grace_one', { date })
+    : fill('scheduled.grace_many', { date, days: graceDays });
 }
 
 /** The owner's own entry among those who have not set up 2FA. */
 export function youText(email) {
-  return `${email} (you)`;
+  return fill('members.you', { email });
 }
 
-export const REMINDER_NOT_TO_YOU = 'Send reminder mails everyone listed but you: set up your own 2FA yourself.';
+export const REMINDER_NOT_TO_YOU = word('reminder.not_to_you');
 
 export function notSetUpText(emails) {
-  return emails.length ? `Not set up yet: ${emails.join(', ')}.` : 'Everyone in it has set up 2FA.';
+  return emails.length ? fill('members.not_set_up', { emails: emails.join(', ') }) : word('members.all_set_up');
 }
 
 /** The deadline the banner shows: none once 2FA is on (popup_state.rs). */
@@ -166,21 +182,22 @@ export function skipsOffered(session) {
 /** What the page says after a skip, from the session it answered with. */
 export function skippedNotice(session) {
   const n = session?.two_factor?.deadline?.skips_left;
-  if (typeof n !== 'number') return 'Skipped for now.';
-  if (n === 0) return 'Skipped for now. That was the last skip.';
-  return n === 1 ? 'Skipped for now. 1 skip left.' : `Skipped for now. ${n} skips left.`;
+  if (typeof n !== 'number') return word('skip.done');
+  if (n === 0) return word('skip.done_last');
+  return n === 1 ? word('skip.done_one') : fill('skip.done_many', { skips: n });
 }
 
 /**
  * A date and time of day in the person's locale (the next reminder, at
- * most a day away, needs the hour): extension/src/dom.rs `date_time`.
+ * most a day away, needs the hour), with the catalogue's `intl.date_time`
+ * options: extension/src/dom.rs `date_time`.
  */
 export function dateTimeText(unixSeconds, locale = undefined) {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(unixSeconds * 1000));
+  return new Intl.DateTimeFormat(locale, CATALOGUE.intl.date_time).format(new Date(unixSeconds * 1000));
 }
 
 export function codesFile(email, codes) {
-  return `dialer-2fa recovery codes for ${email}\nEach code works once. Keep this file somewhere safe.\n\n${codes.map((c) => `${c}\n`).join('')}`;
+  return `${fill('codes.file', { email })}${codes.map((c) => `${c}\n`).join('')}`;
 }
 
 /** The key in groups of four, as people type it into an app. */
@@ -189,11 +206,11 @@ export function groupedKey(key) {
 }
 
 export function resendLabel(seconds) {
-  return seconds > 0 ? `Resend code (${seconds} s)` : 'Resend code';
+  return seconds > 0 ? fill('wizard.resend_wait', { seconds }) : word('wizard.resend');
 }
 
 function copyFailed(error) {
-  return `Could not copy to the clipboard (${error.message}). Select the text and copy it by hand.`;
+  return fill('codes.copy_failed', { error: error.message });
 }
 
 // ---- The wizard (wizard.rs): Setup turns 2FA on and ends at the recovery
@@ -249,8 +266,8 @@ export function wizardScreen(w) {
 }
 
 export function wizardTitle(w) {
-  if (w.step === 'codes') return 'Your recovery codes';
-  return w.kind === 'switch' ? 'Switch your second step' : 'Set up two-factor authentication';
+  if (w.step === 'codes') return word('wizard.title_codes');
+  return w.kind === 'switch' ? word('wizard.title_switch') : word('wizard.title_setup');
 }
 
 /** "Complete" works only once the codes were copied (R4). */
@@ -275,7 +292,7 @@ export function canGoBack(w) {
 /** What the page says once the wizard is over. */
 export function finishedNotice(w) {
   if (w.kind === 'regenerate') return 'New recovery codes are ready; the old ones no longer work.';
-  if (w.step === 'codes') return 'Two-factor authentication is on.';
+  if (w.step === 'codes') return word('finished.on');
   return 'Saved.';
 }
 
@@ -303,7 +320,7 @@ export function wizardUpdate(w, msg) {
       return running();
     case 'start-app': {
       if (w.needsPassword && !msg.password) {
-        w.error = 'Enter your password to continue.';
+        w.error = word('input.password_to_continue');
         return running();
       }
       w.busy = true;
@@ -335,7 +352,7 @@ export function wizardUpdate(w, msg) {
         return running();
       }
       if (w.needsPassword && !msg.password) {
-        w.error = 'Enter your password to continue.';
+        w.error = word('input.password_to_continue');
         return running();
       }
       w.busy = true;
@@ -360,7 +377,7 @@ export function wizardUpdate(w, msg) {
         : []);
     case 'complete':
       if (canComplete(w)) return { effects: [], finished: true };
-      w.error = 'Copy the codes first, then press Complete.';
+      w.error = word('codes.copy_first');
       return running();
     default:
       return running();
@@ -370,7 +387,7 @@ export function wizardUpdate(w, msg) {
 function answered(w, key, answer) {
   if (key.startsWith('copy-code:')) {
     if (answer.error) w.error = copyFailed(answer.error);
-    else w.notice = `Code ${Number(key.slice('copy-code:'.length)) + 1} copied.`;
+    else w.notice = fill('codes.one_copied', { number: Number(key.slice('copy-code:'.length)) + 1 });
     return running();
   }
   switch (key) {
@@ -381,14 +398,14 @@ function answered(w, key, answer) {
       return running();
     case 'copy-key':
       if (answer.error) w.error = copyFailed(answer.error);
-      else w.notice = 'Key copied.';
+      else w.notice = word('codes.key_copied');
       return running();
     case 'copy-codes':
       if (answer.error) {
         w.error = copyFailed(answer.error);
       } else if (w.step === 'codes') {
         w.copied = true;
-        w.notice = 'Codes copied. Paste them somewhere safe.';
+        w.notice = word('codes.copied');
       }
       return running();
     default:
@@ -422,7 +439,7 @@ function answered(w, key, answer) {
 function codeSent(w, sent) {
   w.step = 'sms-code';
   w.phoneHint = sent.phone_hint;
-  w.notice = `We sent a code to ${sent.phone_hint}.`;
+  w.notice = fill('codes.sms_sent', { phone: sent.phone_hint });
   w.resendIn = resendCooldown(sent.expires_at, sent.resend_available_at);
   if (w.resendIn > 0 && !w.ticking) {
     w.ticking = true;
@@ -479,8 +496,8 @@ export function graceOf(page, accountId) {
 /** Why 2FA cannot be turned off, when it cannot (R9, R10); else null. */
 export function disableBlocked(tf) {
   if (!tf?.required) return null;
-  const by = tf.required_by.length ? tf.required_by.join(', ') : 'your organisation';
-  return `2FA cannot be turned off: it is required by ${by}.`;
+  const by = tf.required_by.length ? tf.required_by.join(', ') : word('settings.disable_blocked_org');
+  return fill('settings.disable_blocked', { names: by });
 }
 
 /** The accounts this person owns, where "Enforce 2FA" is theirs to set. */
@@ -499,35 +516,33 @@ export function setUpCountText(account) {
 /** How many in an owned account lack 2FA, as the tab says it. */
 export function withoutText(account) {
   const n = account.members_without_two_factor ?? 0;
-  if (n === 0) return 'Everyone in it has set up 2FA.';
+  if (n === 0) return word('members.all_set_up');
   return n === 1 ? '1 person has not set up 2FA yet.' : `${n} people have not set up 2FA yet.`;
 }
 
 function scheduleQuestion(account, name, days, graceDays) {
   const n = account?.members_without_two_factor;
-  const waiting = n === undefined || n === null ? 'People without 2FA see the date from now on and are reminded before it.'
-    : n === 0 ? 'Everyone in it has set up 2FA already.'
-      : n === 1 ? '1 person in it has not set up 2FA yet: they see the date from now on and are reminded before it.'
-        : `${n} people in it have not set up 2FA yet: they see the date from now on and are reminded before it.`;
-  const grace = graceDays === 0 ? 'From that day they can do nothing but set it up.'
-    : graceDays === 1 ? 'After that day they may skip setup for 1 more day.'
-      : `After that day they may skip setup for ${graceDays} more days.`;
-  return `Require 2FA for everyone in ${name} ${days} days from now? ${waiting} ${grace} As an owner you need 2FA by then too.`;
+  const waiting = n === undefined || n === null ? word('enforce.later_waiting_unknown')
+    : n === 0 ? word('enforce.all_set_up')
+      : n === 1 ? word('enforce.later_waiting_one')
+        : fill('enforce.later_waiting_many', { count: n });
+  const grace = graceDays === 0 ? word('enforce.grace_none')
+    : graceDays === 1 ? word('enforce.grace_one')
+      : fill('enforce.grace_many', { days: graceDays });
+  return fill('enforce.ask_scheduled', { name, days, waiting, grace });
 }
 
 function enforceQuestion(account, on, tf, schedule) {
-  const name = account ? account.name : 'this account';
-  if (!on) return `Stop requiring 2FA in ${name}? People there can then turn it off.`;
+  const name = account ? account.name : word('enforce.this_account');
+  if (!on) return fill('enforce.ask_stop', { name });
   if (schedule?.inDays) return scheduleQuestion(account, name, schedule.inDays, schedule.graceDays);
   const n = account?.members_without_two_factor;
-  const waiting = n === undefined || n === null ? 'People without 2FA will be able to do nothing but set it up.'
-    : n === 0 ? 'Everyone in it has set up 2FA already.'
-      : n === 1 ? '1 person in it has not set up 2FA yet and will be able to do nothing but set it up.'
-        : `${n} people in it have not set up 2FA yet and will be able to do nothing but set it up.`;
-  const yourself = tf?.enabled
-    ? 'As an owner you must have 2FA too; you have it.'
-    : 'As an owner you must have 2FA too: you have not set it up, so you will be asked to right away.';
-  return `Require 2FA for everyone in ${name}? ${waiting} ${yourself}`;
+  const waiting = n === undefined || n === null ? word('enforce.now_waiting_unknown')
+    : n === 0 ? word('enforce.all_set_up')
+      : n === 1 ? word('enforce.now_waiting_one')
+        : fill('enforce.now_waiting_many', { count: n });
+  const yourself = tf?.enabled ? word('enforce.owner_has_it') : word('enforce.owner_lacks_it');
+  return fill('enforce.ask_now', { name, waiting, yourself });
 }
 
 /**
@@ -538,13 +553,11 @@ function enforceQuestion(account, on, tf, schedule) {
 export function question(page, pending, tf) {
   switch (pending.what) {
     case 'switch':
-      return pending.method === 'sms'
-        ? 'Switch to text messages? Codes go to the number you used before.'
-        : 'Switch to an authenticator app? You will scan a new QR code.';
+      return pending.method === 'sms' ? word('settings.ask_switch_sms') : word('settings.ask_switch_app');
     case 'regenerate':
-      return 'Make 10 new recovery codes? The old ones stop working.';
+      return word('settings.ask_regenerate');
     case 'disable':
-      return 'Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.';
+      return word('settings.ask_disable');
     case 'enforce':
       return enforceQuestion((page.accounts ?? []).find((a) => a.id === pending.accountId), pending.on, tf, page.schedule);
     default:
@@ -591,7 +604,7 @@ export function pageUpdate(page, msg, tf) {
       const typed = String(msg.graceDays ?? '').trim();
       const grace = typed === '' ? 0 : Number(typed);
       if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_DAYS) {
-        page.error = `The grace period is 0 to ${MAX_GRACE_DAYS} days.`;
+        page.error = fill('input.grace_range', { max: MAX_GRACE_DAYS });
         return { effects: [] };
       }
       const inDays = ENFORCE_IN_DAYS.includes(msg.inDays) ? msg.inDays : null;
@@ -609,11 +622,11 @@ export function pageUpdate(page, msg, tf) {
       const p = page.pending;
       if (!p) return { effects: [] };
       if (!msg.password) {
-        page.error = 'Enter your password to confirm.';
+        page.error = word('input.password_to_confirm');
         return { effects: [] };
       }
       if (p.what === 'disable' && !msg.confirmed) {
-        page.error = 'Tick the box to confirm you want 2FA off.';
+        page.error = word('input.tick_to_disable');
         return { effects: [] };
       }
       page.busy = true;
@@ -669,17 +682,17 @@ function pageAnswered(page, { key, answer, email, id }) {
       return { effects: [], next: { wizard: codesWizard(email, value.codes), effects: [] } };
     case 'disable':
       page.pending = null;
-      return { effects: [], next: { reload: true, notice: 'Two-factor authentication is off.' } };
+      return { effects: [], next: { reload: true, notice: word('settings.off') } };
     case 'revoke':
       page.devices = (page.devices ?? []).filter((d) => d.id !== id);
-      page.notice = 'Device removed. It will ask for a code at the next sign-in.';
+      page.notice = word('settings.device_removed');
       return { effects: [] };
     case 'members':
       page.members[id] = value;
       return { effects: [] };
     case 'remind':
       if (page.members[id]) page.members[id].next_reminder_at = value.next_reminder_at;
-      page.notice = value.sent === 1 ? 'Reminder sent to 1 person.' : `Reminder sent to ${value.sent} people.`;
+      page.notice = value.sent === 1 ? word('reminder.sent_one') : fill('reminder.sent_many', { count: value.sent });
       return { effects: [] };
     case 'enforce':
       page.pending = null;
@@ -693,7 +706,7 @@ function pageAnswered(page, { key, answer, email, id }) {
       }
       page.schedule = noSchedule();
       if (value.enforce_2fa && value.enforce_from) {
-        return { effects: [], next: { reload: true, notice: '2FA is now scheduled for everyone in this account.' } };
+        return { effects: [], next: { reload: true, notice: word('enforce.done_scheduled') } };
       }
       // Enforcement applies to the owner too: without 2FA they are now held
       // to setup, which the reload shows.
@@ -701,7 +714,7 @@ function pageAnswered(page, { key, answer, email, id }) {
         effects: [],
         next: {
           reload: true,
-          notice: value.enforce_2fa ? '2FA is now required for everyone in this account.' : '2FA is now optional in this account.',
+          notice: value.enforce_2fa ? word('enforce.done_required') : word('enforce.done_optional'),
         },
       };
     default:

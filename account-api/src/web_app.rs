@@ -48,6 +48,9 @@ const APP_JS: &str = include_str!("../../web-app/app.js");
 /// node unit tests in `tests/web-logic/`.
 const LOGIC_JS: &str = include_str!("../../web-app/logic.mjs");
 const APP_CSS: &str = include_str!("../../web-app/app.css");
+/// The words both clients show, imported by `logic.mjs` as a JSON module;
+/// the extension compiles the same file into its `text` module.
+const WORDS_JSON: &str = include_str!("../../web-app/words.json");
 /// The design tokens the extension's pages use too (one blue everywhere).
 const TOKENS_CSS: &str = include_str!("../../web-app/tokens.css");
 
@@ -122,6 +125,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/", get(index))
         .route("/app.js", get(app_js))
         .route("/logic.mjs", get(logic_js))
+        .route("/words.json", get(words_json))
         .route("/app.css", get(app_css))
         .route("/tokens.css", get(tokens_css))
         .route("/web/sign-in", post(web_sign_in))
@@ -162,6 +166,15 @@ async fn logic_js() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         LOGIC_JS,
+    )
+        .into_response()
+}
+
+async fn words_json() -> Response {
+    // A JSON module is run only with a JSON content type.
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        WORDS_JSON,
     )
         .into_response()
 }

@@ -216,11 +216,9 @@ pub fn document() -> Result<Document, JsValue> {
 /// same `dateStyle: "medium"` the web app uses), so both read alike.
 pub fn date(unix_seconds: i64) -> String {
     let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(
-        &options,
-        &JsValue::from_str("dateStyle"),
-        &JsValue::from_str("medium"),
-    );
+    for (k, v) in crate::text::intl_options("date") {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options).format();
     let when = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
     format
@@ -235,7 +233,7 @@ pub fn date(unix_seconds: i64) -> String {
 /// may go out, at most a day away, needs the hour.
 pub fn date_time(unix_seconds: i64) -> String {
     let options = js_sys::Object::new();
-    for (k, v) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+    for (k, v) in crate::text::intl_options("date_time") {
         let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
     }
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options).format();
@@ -275,8 +273,14 @@ pub fn deadline_banner<M: 'static>(
         ui.class(&banner, "p", "muted", &text::skips_left_text(left))?
             .set_id("deadline-skips");
     }
-    ui.button(&banner, "set-up-now", "Set up now", true, set_up)?
-        .set_class_name("primary");
+    ui.button(
+        &banner,
+        "set-up-now",
+        word!("deadline.set_up_now"),
+        true,
+        set_up,
+    )?
+    .set_class_name("primary");
     Ok(banner)
 }
 

@@ -13,10 +13,12 @@
 //! behaviour is unit-tested on the build machine; `dom`, `popup`, `settings`
 //! and `service_worker` are the thin layer that binds them to the browser.
 
+// First: its `word!` and `fill!` macros are for every module after it.
+#[macro_use]
+pub mod text;
 pub mod effect;
 pub mod popup_state;
 pub mod settings_state;
-pub mod text;
 pub mod toolbar;
 pub mod wizard;
 

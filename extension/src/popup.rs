@@ -139,7 +139,7 @@ impl Page for Popup {
                 // The wrong-code error under the code, above the links.
                 error_shown = ui.field_error(&f, &input, &self.error)?;
                 ui.checkbox(&f, "remember", &text::remember_computer_label(), false)?;
-                ui.submit(&f, "verify", "Verify", !self.busy)?;
+                ui.submit(&f, "verify", word!("button.verify"), !self.busy)?;
                 if c.method == TwoFactorMethod::Sms && !c.recovery {
                     wizard_view::resend_button(ui, &f, c.resend_in, !self.busy, || Msg::Resend)?;
                 }
@@ -178,8 +178,10 @@ impl Page for Popup {
                 ui.messages(app, &self.error, &self.notice)?;
                 // Nothing else is offered, but leaving is: someone at a
                 // shared computer must be able to sign out.
-                ui.button(app, "sign-out", "Sign out", true, || Msg::SignOut)?
-                    .set_class_name("link");
+                ui.button(app, "sign-out", word!("button.sign_out"), true, || {
+                    Msg::SignOut
+                })?
+                .set_class_name("link");
                 return footer(ui, app, self);
             }
         }
@@ -209,7 +211,10 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
     let who = ui.el(
         app,
         "p",
-        &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
+        &fill!(
+            "settings.signed_in_as",
+            &[("email", session.email.as_deref().unwrap_or("?"))],
+        ),
     )?;
     who.set_id("who");
     if let Some(d) = session.two_factor.as_ref().and_then(deadline_shown) {
@@ -234,8 +239,8 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         };
         ui.el(app, "p", &method)?.set_id("method");
         let verified = match tf.verified_until {
-            Some(t) => format!("This computer is verified until {}.", dom::date(t)),
-            None => "This computer asks for a code at each sign-in.".to_string(),
+            Some(t) => fill!("popup.verified_until", &[("date", &dom::date(t))]),
+            None => word!("popup.code_each_time").to_string(),
         };
         ui.el(app, "p", &verified)?.set_id("verified-until");
         if tf.enabled {
@@ -280,9 +285,13 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
                 code.set_class_name("vault-code");
                 if !k.entry.used && k.code.is_some() {
                     let id = k.entry.id;
-                    ui.button(&li, &format!("copy-kept-{}", id), "Copy", true, move || {
-                        Msg::CopyKept(id)
-                    })?;
+                    ui.button(
+                        &li,
+                        &format!("copy-kept-{}", id),
+                        word!("button.copy"),
+                        true,
+                        move || Msg::CopyKept(id),
+                    )?;
                 }
             }
             let left = unused(kept);
@@ -301,7 +310,9 @@ fn signed_in(ui: &Ui<Msg>, app: &Element, s: &SignedIn) -> Result<(), JsValue> {
         }
     }
     ui.button(app, "settings", "Settings", true, || Msg::OpenSettings)?;
-    ui.button(app, "sign-out", "Sign out", true, || Msg::SignOut)?;
+    ui.button(app, "sign-out", word!("button.sign_out"), true, || {
+        Msg::SignOut
+    })?;
     Ok(())
 }
 

@@ -398,7 +398,7 @@ impl Popup {
         };
         let mut fx: Fx = fx.into_iter().map(|e| e.map(Key::Wizard)).collect();
         if outcome == Outcome::Finished {
-            self.notice = Some("Two-factor authentication is on.".into());
+            self.notice = Some(word!("finished.on").into());
             self.screen = Screen::Loading;
             fx.push(account(AccountRequest::Session, Key::Session));
         }
@@ -526,12 +526,7 @@ impl Popup {
                         .and_then(|t| t.deadline.as_ref())
                         .and_then(|d| d.skips_left);
                     let fx = self.route(session);
-                    self.notice = Some(match left {
-                        Some(0) => "Skipped for now. That was the last skip.".to_string(),
-                        Some(1) => "Skipped for now. 1 skip left.".to_string(),
-                        Some(n) => format!("Skipped for now. {} skips left.", n),
-                        None => "Skipped for now.".to_string(),
-                    });
+                    self.notice = Some(text::skipped_notice(left));
                     fx
                 }
                 Err(e) => {
@@ -734,12 +729,9 @@ pub fn unused(kept: &[KeptCode]) -> u32 {
 /// Why setup is forced, in words: who requires it.
 pub fn required_text(required_by: &[String]) -> String {
     if required_by.is_empty() {
-        "Two-factor authentication is required for your sign-in. Set it up to continue.".into()
+        word!("required.anyone").into()
     } else {
-        format!(
-            "{} requires two-factor authentication. Set it up to continue.",
-            required_by.join(", ")
-        )
+        fill!("required.by", &[("names", &required_by.join(", "))])
     }
 }
 

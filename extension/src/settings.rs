@@ -53,7 +53,7 @@ impl Page for Settings {
             View::Wizard(w) => {
                 wizard_view::render(ui, app, w, Msg::Wizard)?;
                 if self.can_leave_wizard() {
-                    ui.button(app, "cancel", "Cancel", true, || Msg::Reload)?
+                    ui.button(app, "cancel", word!("button.cancel"), true, || Msg::Reload)?
                         .set_class_name("link");
                 }
                 // The grace period after a deadline: setup may wait, a
@@ -75,7 +75,7 @@ impl Page for Settings {
 }
 
 fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
-    ui.el(app, "h1", "Two-factor authentication")?;
+    ui.el(app, "h1", word!("settings.title"))?;
     let session = match &s.session {
         Some(session) => session,
         None => return Ok(()),
@@ -83,7 +83,10 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
     ui.el(
         app,
         "p",
-        &format!("Signed in as {}", session.email.as_deref().unwrap_or("?")),
+        &fill!(
+            "settings.signed_in_as",
+            &[("email", session.email.as_deref().unwrap_or("?"))],
+        ),
     )?
     .set_id("who");
     // The messages sit at the top, next to what they are about; while a
@@ -106,10 +109,16 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
     match tf.method {
         Some(method) if tf.enabled => {
             let line = match (method, &tf.phone_hint) {
-                (TwoFactorMethod::Sms, Some(hint)) => format!("Text message (SMS) to {}", hint),
+                (TwoFactorMethod::Sms, Some(hint)) => {
+                    fill!("method.sms_to", &[("phone", hint)])
+                }
                 _ => text::method_name(method).to_string(),
             };
-            let p = ui.el(&section, "p", &format!("Current method: {}", line))?;
+            let p = ui.el(
+                &section,
+                "p",
+                &fill!("settings.current_method", &[("method", &line)]),
+            )?;
             p.set_id("current-method");
             p.set_attribute(
                 "data-method",
@@ -123,8 +132,8 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 TwoFactorMethod::Authenticator => TwoFactorMethod::Sms,
             };
             let label = match other {
-                TwoFactorMethod::Sms => "Switch to text message",
-                TwoFactorMethod::Authenticator => "Switch to authenticator app",
+                TwoFactorMethod::Sms => word!("settings.switch_to_sms"),
+                TwoFactorMethod::Authenticator => word!("settings.switch_to_app"),
             };
             ui.button(&section, "switch", label, !s.busy, move || {
                 Msg::Ask(Pending::Switch(other))
@@ -147,7 +156,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             ui.button(
                 &section,
                 "regenerate",
-                "New recovery codes",
+                word!("settings.new_codes"),
                 !s.busy,
                 || Msg::Ask(Pending::Regenerate),
             )?;
@@ -155,7 +164,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
             ui.button(
                 &section,
                 "disable",
-                "Turn off 2FA",
+                word!("settings.disable"),
                 blocked.is_none() && !s.busy,
                 || Msg::Ask(Pending::Disable),
             )?;
@@ -176,26 +185,28 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                     p.set_attribute("data-required", "true")?;
                 }
                 None => {
-                    ui.el(&section, "p", "Two-factor authentication is off.")?
+                    ui.el(&section, "p", word!("settings.off"))?
                         .set_id("current-method");
                 }
             }
-            ui.button(&section, "set-up", "Set up 2FA", true, || Msg::SetUp)?
-                .set_class_name("primary");
+            ui.button(&section, "set-up", word!("settings.set_up"), true, || {
+                Msg::SetUp
+            })?
+            .set_class_name("primary");
         }
     }
 
     if let Some(devices) = &s.devices {
         let section = ui.class(app, "section", "card", "")?;
-        ui.el(&section, "h2", "Remembered computers")?;
+        ui.el(&section, "h2", word!("settings.remembered"))?;
         if devices.is_empty() {
             ui.class(
                 &section,
                 "p",
                 "muted",
-                &format!(
-                    "None. Tick \"Remember this computer\" when you sign in to skip codes for {} days.",
-                    shared::rules::TRUSTED_DEVICE_DAYS
+                &fill!(
+                    "settings.none_remembered",
+                    &[("days", &shared::rules::TRUSTED_DEVICE_DAYS.to_string())],
                 ),
             )?;
         }
@@ -203,23 +214,22 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
         list.set_id("devices");
         for d in devices {
             let li = ui.el(&list, "li", "")?;
-            let name = d.label.clone().unwrap_or_else(|| "A computer".to_string());
-            let here = if d.current { " (this computer)" } else { "" };
-            ui.el(
-                &li,
-                "span",
-                &format!(
-                    "{}{}: remembered until {}",
-                    name,
-                    here,
-                    dom::date(d.expires_at)
-                ),
-            )?;
+            let name = d
+                .label
+                .clone()
+                .unwrap_or_else(|| word!("settings.a_computer").to_string());
+            let date = dom::date(d.expires_at);
+            let line = if d.current {
+                fill!("settings.device_here", &[("name", &name), ("date", &date)])
+            } else {
+                fill!("settings.device", &[("name", &name), ("date", &date)])
+            };
+            ui.el(&li, "span", &line)?;
             let id = d.id;
             ui.button(
                 &li,
                 &format!("revoke-{}", id),
-                "Revoke",
+                word!("button.revoke"),
                 !s.busy,
                 move || Msg::Revoke(id),
             )?;
@@ -256,7 +266,7 @@ fn main(ui: &Ui<Msg>, app: &Element, s: &Settings) -> Result<(), JsValue> {
                 let input = ui.checkbox(
                     &li,
                     &input_id,
-                    &format!("Enforce 2FA for everyone in {} (you own it)", a.name),
+                    &fill!("settings.enforce_box", &[("name", &a.name)]),
                     asked.unwrap_or_else(|| a.enforce_2fa.unwrap_or(false)),
                 )?;
                 input.set_attribute("data-account", &a.name)?;
@@ -298,7 +308,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
     p.set_id(&format!("not-set-up-{}", id));
     p.set_attribute("data-count", &missing.len().to_string())?;
     if s.you_not_set_up(id) {
-        ui.class(li, "p", "muted", text::REMINDER_NOT_TO_YOU)?
+        ui.class(li, "p", "muted", text::reminder_not_to_you())?
             .set_id(&format!("reminder-not-you-{}", id));
     }
     // Nobody a reminder would reach: the owner alone is not set up.
@@ -309,7 +319,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
     ui.button(
         li,
         &format!("remind-{}", id),
-        "Send reminder",
+        word!("reminder.send"),
         next.is_none() && !s.busy,
         move || Msg::Remind(id),
     )?;
@@ -329,7 +339,7 @@ fn rollout(ui: &Ui<Msg>, li: &Element, s: &Settings, id: i64) -> Result<(), JsVa
 /// days, in the panel that turns enforcement on.
 fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), JsValue> {
     let set = ui.class(parent, "fieldset", "when", "")?;
-    ui.el(&set, "legend", "When")?;
+    ui.el(&set, "legend", word!("settings.when"))?;
     let mut choices: Vec<Option<u32>> = vec![None];
     choices.extend(text::ENFORCE_IN_DAYS.iter().map(|d| Some(*d)));
     for choice in choices {
@@ -356,7 +366,10 @@ fn schedule_choice(ui: &Ui<Msg>, parent: &Element, s: &Settings) -> Result<(), J
         let l = ui.el(
             &set,
             "label",
-            "Grace period after that day, in days (0 to 7)",
+            &fill!(
+                "settings.grace_field",
+                &[("max", &text::MAX_GRACE_DAYS.to_string())],
+            ),
         )?;
         l.set_attribute("for", "grace-days")?;
         let g = ui.el(&set, "input", "")?;
@@ -394,17 +407,17 @@ fn pending(ui: &Ui<Msg>, parent: &Element, s: &Settings, p: Pending) -> Result<(
     }
     ui.el(&f, "p", &question)?.set_id("confirm-question");
     if p == Pending::Disable {
-        ui.checkbox(&f, "confirm-disable", "Yes, turn off 2FA", false)?;
+        ui.checkbox(&f, "confirm-disable", word!("settings.disable_tick"), false)?;
     }
     let input = ui.field(
         &f,
         "confirm-password",
-        "Your password",
+        word!("label.password"),
         "password",
         &[("autocomplete", "current-password"), ("data-focus", "")],
     )?;
     ui.field_error(&f, &input, &s.error)?;
-    ui.submit(&f, "confirm", "Confirm", !s.busy)?;
-    ui.button(&f, "cancel", "Cancel", true, || Msg::Cancel)?;
+    ui.submit(&f, "confirm", word!("button.confirm"), !s.busy)?;
+    ui.button(&f, "cancel", word!("button.cancel"), true, || Msg::Cancel)?;
     Ok(())
 }

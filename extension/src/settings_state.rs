@@ -185,14 +185,11 @@ impl Settings {
             return None;
         }
         let by = if tf.required_by.is_empty() {
-            "your organisation".to_string()
+            word!("settings.disable_blocked_org").to_string()
         } else {
             tf.required_by.join(", ")
         };
-        Some(format!(
-            "2FA cannot be turned off: it is required by {}.",
-            by
-        ))
+        Some(fill!("settings.disable_blocked", &[("names", &by)]))
     }
 
     /// Whether "Cancel" may leave the wizard: not at the recovery codes
@@ -216,14 +213,12 @@ impl Settings {
     /// the owner needs 2FA too.
     pub fn question(&self, p: Pending) -> String {
         match p {
-            Pending::Switch(TwoFactorMethod::Sms) => {
-                "Switch to text messages? Codes go to the number you used before.".into()
-            }
+            Pending::Switch(TwoFactorMethod::Sms) => word!("settings.ask_switch_sms").into(),
             Pending::Switch(TwoFactorMethod::Authenticator) => {
-                "Switch to an authenticator app? You will scan a new QR code.".into()
+                word!("settings.ask_switch_app").into()
             }
-            Pending::Regenerate => "Make 10 new recovery codes? The old ones stop working.".into(),
-            Pending::Disable => "Turn off two-factor authentication? Your recovery codes and remembered computers are removed too.".into(),
+            Pending::Regenerate => word!("settings.ask_regenerate").into(),
+            Pending::Disable => word!("settings.ask_disable").into(),
             Pending::Enforce { account_id, on } => self.enforce_question(account_id, on),
         }
     }
@@ -300,24 +295,20 @@ impl Settings {
 
     fn enforce_question(&self, account_id: i64, on: bool) -> String {
         let account = self.accounts.iter().flatten().find(|a| a.id == account_id);
-        let name = account.map(|a| a.name.as_str()).unwrap_or("this account");
+        let name = account
+            .map(|a| a.name.as_str())
+            .unwrap_or_else(|| word!("enforce.this_account"));
         if !on {
-            return format!(
-                "Stop requiring 2FA in {}? People there can then turn it off.",
-                name
-            );
+            return fill!("enforce.ask_stop", &[("name", name)]);
         }
         if let Some(days) = self.schedule.in_days {
             return self.schedule_question(account, name, days);
         }
         let waiting = match account.and_then(|a| a.members_without_two_factor) {
-            Some(0) => "Everyone in it has set up 2FA already.".to_string(),
-            Some(1) => "1 person in it has not set up 2FA yet and will be able to do nothing but set it up.".to_string(),
-            Some(n) => format!(
-                "{} people in it have not set up 2FA yet and will be able to do nothing but set it up.",
-                n
-            ),
-            None => "People without 2FA will be able to do nothing but set it up.".to_string(),
+            Some(0) => word!("enforce.all_set_up").to_string(),
+            Some(1) => word!("enforce.now_waiting_one").to_string(),
+            Some(n) => fill!("enforce.now_waiting_many", &[("count", &n.to_string())]),
+            None => word!("enforce.now_waiting_unknown").to_string(),
         };
         let own = self
             .session
@@ -326,13 +317,17 @@ impl Settings {
             .map(|t| t.enabled)
             .unwrap_or(false);
         let yourself = if own {
-            "As an owner you must have 2FA too; you have it."
+            word!("enforce.owner_has_it")
         } else {
-            "As an owner you must have 2FA too: you have not set it up, so you will be asked to right away."
+            word!("enforce.owner_lacks_it")
         };
-        format!(
-            "Require 2FA for everyone in {}? {} {}",
-            name, waiting, yourself
+        fill!(
+            "enforce.ask_now",
+            &[
+                ("name", name),
+                ("waiting", &waiting),
+                ("yourself", yourself),
+            ],
         )
     }
 
@@ -343,22 +338,24 @@ impl Settings {
         days: u32,
     ) -> String {
         let waiting = match account.and_then(|a| a.members_without_two_factor) {
-            Some(0) => "Everyone in it has set up 2FA already.".to_string(),
-            Some(1) => "1 person in it has not set up 2FA yet: they see the date from now on and are reminded before it.".to_string(),
-            Some(n) => format!(
-                "{} people in it have not set up 2FA yet: they see the date from now on and are reminded before it.",
-                n
-            ),
-            None => "People without 2FA see the date from now on and are reminded before it.".to_string(),
+            Some(0) => word!("enforce.all_set_up").to_string(),
+            Some(1) => word!("enforce.later_waiting_one").to_string(),
+            Some(n) => fill!("enforce.later_waiting_many", &[("count", &n.to_string())]),
+            None => word!("enforce.later_waiting_unknown").to_string(),
         };
         let grace = match self.schedule.grace_days {
-            0 => "From that day they can do nothing but set it up.".to_string(),
-            1 => "After that day they may skip setup for 1 more day.".to_string(),
-            g => format!("After that day they may skip setup for {} more days.", g),
+            0 => word!("enforce.grace_none").to_string(),
+            1 => word!("enforce.grace_one").to_string(),
+            g => fill!("enforce.grace_many", &[("days", &g.to_string())]),
         };
-        format!(
-            "Require 2FA for everyone in {} {} days from now? {} {} As an owner you need 2FA by then too.",
-            name, days, waiting, grace
+        fill!(
+            "enforce.ask_scheduled",
+            &[
+                ("name", name),
+                ("days", &days.to_string()),
+                ("waiting", &waiting),
+                ("grace", &grace),
+            ],
         )
     }
 
@@ -436,7 +433,7 @@ impl Settings {
                     None => return vec![],
                 };
                 if password.is_empty() {
-                    self.error = Some("Enter your password to confirm.".into());
+                    self.error = Some(word!("input.password_to_confirm").into());
                     return vec![];
                 }
                 self.busy = true;
@@ -462,7 +459,7 @@ impl Settings {
                     Pending::Disable => {
                         if !confirmed {
                             self.busy = false;
-                            self.error = Some("Tick the box to confirm you want 2FA off.".into());
+                            self.error = Some(word!("input.tick_to_disable").into());
                             return vec![];
                         }
                         vec![account(
@@ -498,9 +495,9 @@ impl Settings {
                     typed => match typed.parse::<u32>() {
                         Ok(g) if g <= text::MAX_GRACE_DAYS => g,
                         _ => {
-                            self.error = Some(format!(
-                                "The grace period is 0 to {} days.",
-                                text::MAX_GRACE_DAYS
+                            self.error = Some(fill!(
+                                "input.grace_range",
+                                &[("max", &text::MAX_GRACE_DAYS.to_string())],
                             ));
                             return vec![];
                         }
@@ -622,8 +619,8 @@ impl Settings {
                         }
                     }
                     self.notice = Some(match sent.sent {
-                        1 => "Reminder sent to 1 person.".to_string(),
-                        n => format!("Reminder sent to {} people.", n),
+                        1 => word!("reminder.sent_one").to_string(),
+                        n => fill!("reminder.sent_many", &[("count", &n.to_string())]),
                     });
                     vec![]
                 }
@@ -638,12 +635,7 @@ impl Settings {
                         .and_then(|s| s.two_factor.as_ref())
                         .and_then(|t| t.deadline.as_ref())
                         .and_then(|d| d.skips_left);
-                    self.notice = Some(match left {
-                        Some(0) => "Skipped for now. That was the last skip.".to_string(),
-                        Some(1) => "Skipped for now. 1 skip left.".to_string(),
-                        Some(n) => format!("Skipped for now. {} skips left.", n),
-                        None => "Skipped for now.".to_string(),
-                    });
+                    self.notice = Some(text::skipped_notice(left));
                     fx
                 }
                 Err(e) => {
@@ -687,7 +679,7 @@ impl Settings {
                     let mut fx = self.update(Msg::Reload);
                     // R6 cleared the recovery codes; so does this computer.
                     fx.push(forget_vault(email));
-                    self.notice = Some("Two-factor authentication is off.".into());
+                    self.notice = Some(word!("settings.off").into());
                     fx
                 }
                 Err(e) => self.failed(e),
@@ -697,8 +689,7 @@ impl Settings {
                     if let Some(devices) = &mut self.devices {
                         devices.retain(|d| d.id != id);
                     }
-                    self.notice =
-                        Some("Device removed. It will ask for a code at the next sign-in.".into());
+                    self.notice = Some(word!("settings.device_removed").into());
                     vec![]
                 }
                 Err(e) => self.failed(e),
@@ -716,14 +707,14 @@ impl Settings {
                     }
                     self.schedule = Schedule::default();
                     self.notice = Some(if set.enforce_2fa && set.enforce_from.is_some() {
-                        "2FA is now scheduled for everyone in this account.".into()
+                        word!("enforce.done_scheduled").into()
                     } else if set.enforce_2fa && !set.caller_two_factor_enabled {
                         "2FA is now required for everyone in this account, you too: set it up now."
                             .into()
                     } else if set.enforce_2fa {
-                        "2FA is now required for everyone in this account.".into()
+                        word!("enforce.done_required").into()
                     } else {
-                        "2FA is now optional in this account.".into()
+                        word!("enforce.done_optional").into()
                     });
                     vec![]
                 }

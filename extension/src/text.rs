@@ -1,9 +1,62 @@
 //! Words and small conversions the pages share: how a method, a date or an
 //! error reads to a person, and how typed codes are cleaned up. Plain Rust so
 //! the tests run on the build machine.
+//!
+//! The words both clients show live in one catalogue, `web-app/words.json`,
+//! which the web app reads too (`logic.mjs`): `build.rs` compiles it in as
+//! string constants, so the same thing reads the same in the popup, the settings page and the
+//! web app, and a new copy of a phrase elsewhere fails
+//! `tests/web-logic/words.test.mjs`.
 
 use shared::api::TwoFactorMethod;
 use shared::{ErrorBody, ErrorCode};
+
+/// `word!` and `intl`, written by `build.rs` from `web-app/words.json`.
+#[macro_use]
+mod catalogue {
+    include!(concat!(env!("OUT_DIR"), "/words.rs"));
+}
+
+/// `fill!("key", &[("name", value)])`: the catalogue's words for `key` with
+/// each `{name}` placeholder replaced by its value.
+macro_rules! fill {
+    ($key:tt, $args:expr $(,)?) => {
+        $crate::text::fill_in(word!($key), $args)
+    };
+}
+
+/// `words` with each `{name}` placeholder replaced by its value; one left
+/// unfilled stays visible, and the tests refuse it.
+pub fn fill_in(words: &str, args: &[(&str, &str)]) -> String {
+    let mut rest = words;
+    let mut out = String::with_capacity(rest.len() + 16);
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match args.iter().find(|(n, _)| *n == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => out.push_str(&rest[open..open + close + 2]),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The `Intl.DateTimeFormat` options the catalogue names `name`, so both
+/// clients write dates alike.
+pub fn intl_options(name: &str) -> &'static [(&'static str, &'static str)] {
+    catalogue::intl(name)
+}
 
 /// How long an SMS code lives on the API. `SmsCodeSent` gives expiry and
 /// resend times on the server's clock, which tests move by weeks; their
@@ -29,8 +82,8 @@ pub const LOW_RECOVERY_CODES: u32 = 3;
 
 pub fn method_name(method: TwoFactorMethod) -> &'static str {
     match method {
-        TwoFactorMethod::Authenticator => "Authenticator app",
-        TwoFactorMethod::Sms => "Text message (SMS)",
+        TwoFactorMethod::Authenticator => word!("method.authenticator"),
+        TwoFactorMethod::Sms => word!("method.sms"),
     }
 }
 
@@ -53,10 +106,10 @@ pub fn clean_code(typed: &str) -> Result<String, String> {
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
     if code.is_empty() {
-        return Err("Enter the 6-digit code.".into());
+        return Err(word!("input.code_empty").into());
     }
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("The code is 6 digits, like 123 456.".into());
+        return Err(word!("input.code_format").into());
     }
     Ok(code)
 }
@@ -66,7 +119,7 @@ pub fn clean_code(typed: &str) -> Result<String, String> {
 pub fn clean_recovery_code(typed: &str) -> Result<String, String> {
     let code = typed.trim();
     if code.is_empty() {
-        return Err("Enter one of your recovery codes.".into());
+        return Err(word!("input.recovery_empty").into());
     }
     Ok(code.to_string())
 }
@@ -79,14 +132,14 @@ pub fn clean_phone(typed: &str) -> Result<String, String> {
         .collect();
     let digits = phone.strip_prefix('+').unwrap_or("");
     if phone.is_empty() {
-        return Err("Enter your mobile number with its country code.".into());
+        return Err(word!("input.phone_empty").into());
     }
     if !phone.starts_with('+')
         || digits.len() < 8
         || digits.len() > 15
         || !digits.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err("Enter the number with + and the country code, like +1 415 555 0123.".into());
+        return Err(word!("input.phone_format").into());
     }
     Ok(phone)
 }
@@ -102,25 +155,16 @@ pub fn resend_cooldown(expires_at: i64, resend_available_at: i64) -> u32 {
 /// went wrong get their own words.
 pub fn error_text(error: &ErrorBody) -> String {
     match error.code {
-        ErrorCode::HostNotInstalled => {
-            "The dialer-2fa helper is not installed for this browser.".into()
-        }
-        ErrorCode::ApiUnreachable => format!(
-            "The account server did not answer. Check your connection and try again. ({})",
-            error.message
-        ),
+        ErrorCode::HostNotInstalled => word!("error.host_not_installed").into(),
+        ErrorCode::ApiUnreachable => fill!("error.api_unreachable", &[("message", &error.message)]),
         // Our own words, not the message: an older API put the SMS
         // provider's refusal text there.
-        ErrorCode::SmsDeliveryFailed => {
-            "We could not send the text message. Try again in a minute.".into()
-        }
-        ErrorCode::ReminderTooSoon => format!(
-            "A reminder already went out for this account today: one a day at most. {}",
-            sentence(&error.message)
+        ErrorCode::SmsDeliveryFailed => word!("error.sms_delivery_failed").into(),
+        ErrorCode::ReminderTooSoon => fill!(
+            "error.reminder_too_soon",
+            &[("message", &sentence(&error.message))],
         ),
-        ErrorCode::GraceExhausted => {
-            "No more skips: set up two-factor authentication now to continue.".into()
-        }
+        ErrorCode::GraceExhausted => word!("error.grace_exhausted").into(),
         _ => sentence(&error.message),
     }
 }
@@ -178,9 +222,9 @@ pub const PLATFORM: &str = "server policy";
 /// it says since when.
 pub fn deadline_text(days_left: i64, date: &str) -> String {
     match days_left {
-        d if d <= 0 => format!("2FA is required since {}.", date),
-        1 => format!("2FA will be required from {} (1 day left).", date),
-        d => format!("2FA will be required from {} ({} days left).", date, d),
+        d if d <= 0 => fill!("deadline.since", &[("date", date)]),
+        1 => fill!("deadline.one_day", &[("date", date)]),
+        d => fill!("deadline.days", &[("date", date), ("days", &d.to_string())]),
     }
 }
 
@@ -191,34 +235,34 @@ pub fn set_by_text(set_by: &[String]) -> String {
         .iter()
         .map(|s| {
             if s == PLATFORM {
-                "the platform"
+                word!("deadline.platform")
             } else {
                 s.as_str()
             }
         })
         .collect();
     if names.is_empty() {
-        "Set by the platform.".into()
+        word!("deadline.set_by_platform").into()
     } else {
-        format!("Set by {}.", names.join(", "))
+        fill!("deadline.set_by", &[("names", &names.join(", "))])
     }
 }
 
 /// The grace period's skip button: "Skip for now (2 skips left)".
 pub fn skip_label(skips_left: u32) -> String {
     if skips_left == 1 {
-        "Skip for now (1 skip left)".into()
+        word!("skip.one").into()
     } else {
-        format!("Skip for now ({} skips left)", skips_left)
+        fill!("skip.many", &[("skips", &skips_left.to_string())])
     }
 }
 
 /// After a skip, on the banner: how many more sign-ins may skip setup.
 pub fn skips_left_text(skips_left: u32) -> String {
     match skips_left {
-        0 => "No skips left: set it up before your next sign-in.".into(),
-        1 => "You can skip setup 1 more time.".into(),
-        n => format!("You can skip setup {} more times.", n),
+        0 => word!("skip.left_none").into(),
+        1 => word!("skip.left_one").into(),
+        n => fill!("skip.left_many", &[("skips", &n.to_string())]),
     }
 }
 
@@ -229,7 +273,7 @@ pub fn deadline_badge(days_left: i64) -> String {
 
 /// "Send reminder" once a reminder went out: when the next may.
 pub fn next_reminder_text(date_time: &str) -> String {
-    format!("Reminder sent. The next one can go out from {}.", date_time)
+    fill!("reminder.next", &[("date", date_time)])
 }
 
 /// The owners' choices of when enforcement starts: now, or in this many
@@ -242,17 +286,17 @@ pub const MAX_GRACE_DAYS: u32 = 7;
 /// A choice of when enforcement starts, as the settings page lists it.
 pub fn enforce_when_label(in_days: Option<u32>) -> String {
     match in_days {
-        None => "Require now".into(),
-        Some(d) => format!("Require in {} days", d),
+        None => word!("enforce.now").into(),
+        Some(d) => fill!("enforce.in_days", &[("days", &d.to_string())]),
     }
 }
 
 /// A grace period, as the settings page lists it.
 pub fn grace_label(days: u32) -> String {
     match days {
-        0 => "No grace period".into(),
-        1 => "1 day of grace".into(),
-        d => format!("{} days of grace", d),
+        0 => word!("grace.none").into(),
+        1 => word!("grace.one").into(),
+        d => fill!("grace.many", &[("days", &d.to_string())]),
     }
 }
 
@@ -260,45 +304,54 @@ pub fn grace_label(days: u32) -> String {
 /// (grace period 2 days)."
 pub fn scheduled_text(date: &str, grace_days: u32) -> String {
     match grace_days {
-        0 => format!("2FA will be required from {}.", date),
-        1 => format!("2FA will be required from {} (grace period 1 day).", date),
-        g => format!(
-            "2FA will be required from {} (grace period {} days).",
-            date, g
+        0 => fill!("scheduled.no_grace", &[("date", date)]),
+        1 => fill!("scheduled.grace_one", &[("date", date)]),
+        g => fill!(
+            "scheduled.grace_many",
+            &[("date", date), ("days", &g.to_string())],
         ),
     }
 }
 
 /// The owner's own entry among those who have not set up 2FA.
 pub fn you(email: &str) -> String {
-    format!("{} (you)", email)
+    fill!("members.you", &[("email", email)])
 }
 
 /// Under "Send reminder" while the owner has not set up 2FA either: a
 /// reminder never goes to the person who sends it.
-pub const REMINDER_NOT_TO_YOU: &str =
-    "Send reminder mails everyone listed but you: set up your own 2FA yourself.";
+pub fn reminder_not_to_you() -> &'static str {
+    word!("reminder.not_to_you")
+}
 
 /// The members an owner still waits for, in words.
 pub fn not_set_up_text(emails: &[String]) -> String {
     if emails.is_empty() {
-        "Everyone in it has set up 2FA.".into()
+        word!("members.all_set_up").into()
     } else {
-        format!("Not set up yet: {}.", emails.join(", "))
+        fill!("members.not_set_up", &[("emails", &emails.join(", "))])
     }
 }
 
 /// The text of the downloadable recovery-code file.
 pub fn codes_file(email: &str, codes: &[String]) -> String {
-    let mut out = format!(
-        "dialer-2fa recovery codes for {}\nEach code works once. Keep this file somewhere safe.\n\n",
-        email
-    );
+    let mut out = fill!("codes.file", &[("email", email)]);
     for code in codes {
         out.push_str(code);
         out.push('\n');
     }
     out
+}
+
+/// What a page says after "Skip for now", from the skips the API says are
+/// left (`None` when it did not say).
+pub fn skipped_notice(skips_left: Option<u32>) -> String {
+    match skips_left {
+        Some(0) => word!("skip.done_last").into(),
+        Some(1) => word!("skip.done_one").into(),
+        Some(n) => fill!("skip.done_many", &[("skips", &n.to_string())]),
+        None => word!("skip.done").into(),
+    }
 }
 
 /// The toolbar button's tooltip (and its name for a screen reader): the
@@ -323,6 +376,16 @@ pub fn toolbar_title(state: crate::toolbar::ToolbarState) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    /// The catalogue as the web app reads it.
+    const CATALOGUE: &str = include_str!("../../web-app/words.json");
+
+    #[derive(Deserialize)]
+    struct Catalogue {
+        words: BTreeMap<String, String>,
+    }
 
     #[test]
     fn pasted_codes_with_spaces_are_accepted() {
@@ -423,6 +486,145 @@ mod tests {
             error_text(&e),
             "No more skips: set up two-factor authentication now to continue."
         );
+    }
+
+    fn placeholders(words: &str) -> Vec<String> {
+        let mut names: Vec<String> = words
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Every `word!("key")` and `fill!("key", &[("name", ..)])` in the
+    /// extension's code (its tests aside): (file, key, names filled, or
+    /// `None` for `word`).
+    fn calls() -> Vec<(String, String, Option<Vec<String>>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut out = vec![];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Code only: comments quote calls to say what they do.
+            let code: String = text
+                .split("#[cfg(test)]\nmod tests")
+                .next()
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let code = code.as_str();
+            let file = path.file_name().unwrap().to_string_lossy().to_string();
+            for (fun, is_fill) in [("word!(", false), ("fill!(", true)] {
+                for (at, _) in code.match_indices(fun) {
+                    if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let rest = code[at + fun.len()..].trim_start();
+                    let key = match rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
+                        Some((key, _)) => key.to_string(),
+                        None => continue, // the definition, `key: &'static str`
+                    };
+                    let names = if is_fill {
+                        // The names are read from the call itself: `&[("name", ..)]`.
+                        let after = rest[key.len() + 2..].trim_start();
+                        let inline = after
+                            .strip_prefix(',')
+                            .map(|a| a.trim_start().starts_with("&["))
+                            .unwrap_or(false);
+                        assert!(
+                            inline,
+                            "{}: fill!(\"{}\", ..) writes its arguments inline",
+                            file, key
+                        );
+                        let args = &rest[rest.find('[').unwrap()..];
+                        let mut depth = 0;
+                        let end = args
+                            .char_indices()
+                            .find(|&(_, c)| {
+                                match c {
+                                    '[' => depth += 1,
+                                    ']' => depth -= 1,
+                                    _ => {}
+                                }
+                                depth == 0
+                            })
+                            .unwrap()
+                            .0;
+                        let args = &args[..end];
+                        let mut names: Vec<String> = args
+                            .split('(')
+                            .skip(1)
+                            .filter_map(|p| p.trim_start().strip_prefix('"'))
+                            .filter_map(|p| {
+                                let (name, after) = p.split_once('"')?;
+                                let named = !name.is_empty()
+                                    && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+                                (named && after.trim_start().starts_with(','))
+                                    .then(|| name.to_string())
+                            })
+                            .collect();
+                        names.sort();
+                        Some(names)
+                    } else {
+                        None
+                    };
+                    out.push((file.clone(), key, names));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_word_the_extension_asks_for_is_in_the_catalogue() {
+        let catalogue: Catalogue = serde_json::from_str(CATALOGUE).expect("words.json parses");
+        let calls = calls();
+        assert!(calls.len() > 50, "only {} calls found", calls.len());
+        for (file, key, names) in calls {
+            let words = catalogue
+                .words
+                .get(&key)
+                .unwrap_or_else(|| panic!("{}: \"{}\" is not in web-app/words.json", file, key));
+            assert_eq!(
+                names.unwrap_or_default(),
+                placeholders(words),
+                "{}: \"{}\" fills exactly its placeholders",
+                file,
+                key
+            );
+        }
+    }
+
+    #[test]
+    fn fill_replaces_each_placeholder_and_leaves_an_unknown_one_visible() {
+        assert_eq!(
+            fill!("deadline.days", &[("date", "3 Feb 2027"), ("days", "12")]),
+            "2FA will be required from 3 Feb 2027 (12 days left)."
+        );
+        assert_eq!(
+            fill!("deadline.days", &[("date", "x")]),
+            "2FA will be required from x ({days} days left)."
+        );
+        assert_eq!(intl_options("date"), &[("dateStyle", "medium")]);
+        assert_eq!(
+            intl_options("date_time"),
+            &[("dateStyle", "medium"), ("timeStyle", "short")]
+        );
+    }
+
+    #[test]
+    fn skipped_notices_count_the_skips_left() {
+        assert_eq!(skipped_notice(None), "Skipped for now.");
+        assert_eq!(
+            skipped_notice(Some(0)),
+            "Skipped for now. That was the last skip."
+        );
+        assert_eq!(skipped_notice(Some(1)), "Skipped for now. 1 skip left.");
+        assert_eq!(skipped_notice(Some(4)), "Skipped for now. 4 skips left.");
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Wizard {
             }
             WizMsg::StartApp { password } => {
                 if self.needs_password && password.is_empty() {
-                    self.error = Some("Enter your password to continue.".into());
+                    self.error = Some(word!("input.password_to_continue").into());
                     return run(vec![]);
                 }
                 self.busy = true;
@@ -289,7 +289,7 @@ impl Wizard {
                     }
                 };
                 if self.needs_password && password.is_empty() {
-                    self.error = Some("Enter your password to continue.".into());
+                    self.error = Some(word!("input.password_to_continue").into());
                     return run(vec![]);
                 }
                 self.busy = true;
@@ -357,7 +357,7 @@ impl Wizard {
                 if self.can_complete() {
                     (vec![], Outcome::Finished)
                 } else {
-                    self.error = Some("Copy the codes first, then press Complete.".into());
+                    self.error = Some(word!("codes.copy_first").into());
                     run(vec![])
                 }
             }
@@ -377,7 +377,7 @@ impl Wizard {
             }
             WizKey::CopyKey => {
                 match answer {
-                    Ok(_) => self.notice = Some("Key copied.".into()),
+                    Ok(_) => self.notice = Some(word!("codes.key_copied").into()),
                     Err(e) => self.error = Some(copy_failed(&e)),
                 }
                 return run(vec![]);
@@ -388,7 +388,7 @@ impl Wizard {
                         if let Step::Codes { copied, .. } = &mut self.step {
                             *copied = true;
                         }
-                        self.notice = Some("Codes copied. Paste them somewhere safe.".into());
+                        self.notice = Some(word!("codes.copied").into());
                     }
                     Err(e) => self.error = Some(copy_failed(&e)),
                 }
@@ -396,7 +396,12 @@ impl Wizard {
             }
             WizKey::CopyCode(i) => {
                 match answer {
-                    Ok(_) => self.notice = Some(format!("Code {} copied.", i + 1)),
+                    Ok(_) => {
+                        self.notice = Some(fill!(
+                            "codes.one_copied",
+                            &[("number", &(i + 1).to_string())],
+                        ))
+                    }
                     Err(e) => self.error = Some(copy_failed(&e)),
                 }
                 return run(vec![]);
@@ -443,7 +448,10 @@ impl Wizard {
                         *kept = true;
                     }
                     self.notice = None;
-                    self.kept_note = Some(format!("{} codes kept on this computer.", saved.saved));
+                    self.kept_note = Some(fill!(
+                        "codes.kept_notice",
+                        &[("count", &saved.saved.to_string())]
+                    ));
                     run(vec![])
                 }
                 Err(e) => self.failed(e),
@@ -456,7 +464,7 @@ impl Wizard {
         self.step = Step::SmsCode {
             phone_hint: sent.phone_hint.clone(),
         };
-        self.notice = Some(format!("We sent a code to {}.", sent.phone_hint));
+        self.notice = Some(fill!("codes.sms_sent", &[("phone", &sent.phone_hint)]));
         self.resend_in = text::resend_cooldown(sent.expires_at, sent.resend_available_at);
         self.tick()
     }
@@ -484,10 +492,7 @@ fn send(request: AccountRequest, key: WizKey) -> Effect<WizKey> {
 }
 
 fn copy_failed(e: &ErrorBody) -> String {
-    format!(
-        "Could not copy to the clipboard ({}). Select the text and copy it by hand.",
-        e.message
-    )
+    fill!("codes.copy_failed", &[("error", &e.message)])
 }
 
 #[cfg(test)]

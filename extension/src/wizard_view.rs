@@ -15,34 +15,30 @@ pub fn render<M: 'static>(
     wrap: fn(WizMsg) -> M,
 ) -> Result<(), JsValue> {
     let title = match (w.kind, &w.step) {
-        (_, Step::Codes { .. }) => "Your recovery codes",
-        (Kind::Switch, _) => "Switch your second step",
-        _ => "Set up two-factor authentication",
+        (_, Step::Codes { .. }) => word!("wizard.title_codes"),
+        (Kind::Switch, _) => word!("wizard.title_switch"),
+        _ => word!("wizard.title_setup"),
     };
     ui.el(app, "h1", title)?;
     // Set when a step drew the error under its own field.
     let mut error_shown = false;
     match &w.step {
         Step::Choose => {
-            ui.el(
+            ui.el(app, "p", word!("wizard.choose"))?;
+            let b = ui.button(
                 app,
-                "p",
-                "Choose how you want to confirm it is you when you sign in.",
+                "choose-app",
+                word!("method.authenticator"),
+                true,
+                move || wrap(WizMsg::Choose(TwoFactorMethod::Authenticator)),
             )?;
-            let b = ui.button(app, "choose-app", "Authenticator app", true, move || {
-                wrap(WizMsg::Choose(TwoFactorMethod::Authenticator))
-            })?;
             b.set_attribute("data-focus", "")?;
-            ui.button(app, "choose-sms", "Text message (SMS)", true, move || {
+            ui.button(app, "choose-sms", word!("method.sms"), true, move || {
                 wrap(WizMsg::Choose(TwoFactorMethod::Sms))
             })?;
         }
         Step::AppStart => {
-            ui.el(
-                app,
-                "p",
-                "Use an app such as Google Authenticator or Authy. You will scan a QR code with it.",
-            )?;
+            ui.el(app, "p", word!("wizard.app_start"))?;
             let f = ui.form(app, "app-start-form", move || {
                 wrap(WizMsg::StartApp {
                     password: value("password"),
@@ -52,25 +48,21 @@ pub fn render<M: 'static>(
                 let i = ui.field(
                     &f,
                     "password",
-                    "Your password",
+                    word!("label.password"),
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
                 error_shown = ui.field_error(&f, &i, &w.error)?;
             }
-            let b = ui.submit(&f, "start-setup", "Start setup", !w.busy)?;
+            let b = ui.submit(&f, "start-setup", word!("wizard.start_setup"), !w.busy)?;
             b.set_attribute("data-focus", "")?;
             back(ui, &f, w, wrap)?;
         }
         Step::AppScan(setup) => {
-            ui.el(
-                app,
-                "p",
-                "Scan this QR code with your authenticator app, or type the key into it.",
-            )?;
+            ui.el(app, "p", word!("wizard.scan"))?;
             let img = ui.el(app, "img", "")?;
             img.set_id("qr");
-            img.set_attribute("alt", "QR code for your authenticator app")?;
+            img.set_attribute("alt", word!("wizard.qr_alt"))?;
             img.set_attribute("width", "180")?;
             img.set_attribute("height", "180")?;
             img.set_attribute(
@@ -86,10 +78,10 @@ pub fn render<M: 'static>(
             )?;
             key.set_id("secret-key");
             key.set_attribute("data-key", &setup.secret_base32)?;
-            ui.button(app, "copy-key", "Copy key", true, move || {
+            ui.button(app, "copy-key", word!("wizard.copy_key"), true, move || {
                 wrap(WizMsg::CopyKey)
             })?;
-            let b = ui.button(app, "continue", "Continue", true, move || {
+            let b = ui.button(app, "continue", word!("button.continue"), true, move || {
                 wrap(WizMsg::Continue)
             })?;
             b.set_class_name("primary");
@@ -101,9 +93,9 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            let i = ui.code_field(&f, "code", "The 6-digit code your app shows")?;
+            let i = ui.code_field(&f, "code", word!("wizard.code_app"))?;
             error_shown = ui.field_error(&f, &i, &w.error)?;
-            ui.submit(&f, "verify", "Verify", !w.busy)?;
+            ui.submit(&f, "verify", word!("button.verify"), !w.busy)?;
         }
         Step::SmsPhone => {
             let f = ui.form(app, "sms-phone-form", move || {
@@ -115,7 +107,7 @@ pub fn render<M: 'static>(
             let phone = ui.field(
                 &f,
                 "phone",
-                "Your mobile number, with country code",
+                word!("wizard.phone"),
                 "tel",
                 &[("autocomplete", "tel"), ("placeholder", "+1 415 555 0123")],
             )?;
@@ -127,12 +119,12 @@ pub fn render<M: 'static>(
                 ui.field(
                     &f,
                     "password",
-                    "Your password",
+                    word!("label.password"),
                     "password",
                     &[("autocomplete", "current-password")],
                 )?;
             }
-            ui.submit(&f, "continue", "Continue", !w.busy)?;
+            ui.submit(&f, "continue", word!("button.continue"), !w.busy)?;
             back(ui, &f, w, wrap)?;
         }
         Step::SmsCode { .. } => {
@@ -141,9 +133,9 @@ pub fn render<M: 'static>(
                     code: value("code"),
                 })
             })?;
-            let i = ui.code_field(&f, "code", "The 6-digit code we sent")?;
+            let i = ui.code_field(&f, "code", word!("wizard.code_sms"))?;
             error_shown = ui.field_error(&f, &i, &w.error)?;
-            ui.submit(&f, "verify", "Verify", !w.busy)?;
+            ui.submit(&f, "verify", word!("button.verify"), !w.busy)?;
             resend_button(ui, &f, w.resend_in, !w.busy, move || wrap(WizMsg::Resend))?;
         }
         Step::Codes {
@@ -151,11 +143,7 @@ pub fn render<M: 'static>(
             copied,
             kept,
         } => {
-            ui.el(
-                app,
-                "p",
-                "Each code signs you in once if you lose your phone. They are shown only now: copy them somewhere safe.",
-            )?;
+            ui.el(app, "p", word!("wizard.codes_intro"))?;
             // One code a row: its number, the code (never wrapped) and its
             // own Copy, so a code is never read across into its neighbour.
             let list = ui.class(app, "ol", "codes", "")?;
@@ -167,15 +155,22 @@ pub fn render<M: 'static>(
                 let b = ui.button(
                     &li,
                     &format!("copy-code-{}", i + 1),
-                    "Copy",
+                    word!("button.copy"),
                     true,
                     move || wrap(WizMsg::CopyCode(i)),
                 )?;
-                b.set_attribute("aria-label", &format!("Copy code {}", i + 1))?;
+                b.set_attribute(
+                    "aria-label",
+                    &fill!("codes.copy_one", &[("number", &(i + 1).to_string())]),
+                )?;
             }
-            ui.button(app, "copy-codes", "Copy all codes", true, move || {
-                wrap(WizMsg::CopyCodes)
-            })?
+            ui.button(
+                app,
+                "copy-codes",
+                word!("codes.copy_all"),
+                true,
+                move || wrap(WizMsg::CopyCodes),
+            )?
             .set_attribute("data-focus", "")?;
             ui.button(
                 app,
@@ -184,20 +179,23 @@ pub fn render<M: 'static>(
                 !*kept && !w.busy,
                 move || wrap(WizMsg::KeepCodes),
             )?;
-            ui.button(app, "download-codes", "Download .txt", true, move || {
-                wrap(WizMsg::DownloadCodes)
-            })?;
-            let done = ui.button(app, "complete", "Complete", w.can_complete(), move || {
-                wrap(WizMsg::Complete)
-            })?;
+            ui.button(
+                app,
+                "download-codes",
+                word!("codes.download"),
+                true,
+                move || wrap(WizMsg::DownloadCodes),
+            )?;
+            let done = ui.button(
+                app,
+                "complete",
+                word!("wizard.complete"),
+                w.can_complete(),
+                move || wrap(WizMsg::Complete),
+            )?;
             done.set_class_name("primary");
             if !copied {
-                ui.class(
-                    app,
-                    "p",
-                    "muted",
-                    "Complete unlocks once you press Copy all codes.",
-                )?;
+                ui.class(app, "p", "muted", word!("codes.complete_hint"))?;
             }
             if let Some(note) = &w.kept_note {
                 let p = ui.class(app, "p", "notice", note)?;
@@ -217,7 +215,9 @@ fn back<M: 'static>(
     wrap: fn(WizMsg) -> M,
 ) -> Result<(), JsValue> {
     if w.kind == Kind::Setup {
-        ui.button(parent, "back", "Back", true, move || wrap(WizMsg::Back))?;
+        ui.button(parent, "back", word!("button.back"), true, move || {
+            wrap(WizMsg::Back)
+        })?;
     }
     Ok(())
 }
@@ -231,9 +231,9 @@ pub fn resend_button<M: 'static>(
     msg: impl Fn() -> M + 'static,
 ) -> Result<Element, JsValue> {
     let label = if resend_in > 0 {
-        format!("Resend code ({} s)", resend_in)
+        fill!("wizard.resend_wait", &[("seconds", &resend_in.to_string())])
     } else {
-        "Resend code".to_string()
+        word!("wizard.resend").to_string()
     };
     let b = ui.button(parent, "resend", &label, resend_in == 0 && enabled, msg)?;
     b.set_attribute("data-cooldown", &resend_in.to_string())?;

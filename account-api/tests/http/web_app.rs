@@ -44,6 +44,22 @@ async fn page_is_served_with_the_pinned_extension_id_and_a_csp() {
         );
         assert!(js.text().await.unwrap().contains(needle), "{path}");
     }
+    // The words it shows come from the catalogue the extension compiles
+    // in, imported as a JSON module: served as JSON from this origin.
+    let words = s
+        .client
+        .get(format!("{}/words.json", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(words.status(), 200);
+    assert_eq!(
+        words.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let words: serde_json::Value = words.json().await.unwrap();
+    assert_eq!(words["words"]["method.authenticator"], "Authenticator app");
+    assert_eq!(words["intl"]["date"]["dateStyle"], "medium");
 }
 
 #[tokio::test(flavor = "multi_thread")]
