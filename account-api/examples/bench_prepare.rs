@@ -15,7 +15,8 @@
 //!                   --users N --out DIR
 //!
 //! writes DIR/verify.txt (`{"challenge_token", "code"}` per line, codes for
-//! the TOTP step 20 s from now, so they are good for the next ~40 s),
+//! the TOTP step 20 s after the inserts commit, so they are good for the
+//! next ~40 s however long the inserts took),
 //! DIR/sign_in.txt (`{"email", "password"}` per line) and DIR/sessions.txt
 //! (a session token per line).
 
@@ -78,9 +79,11 @@ fn main() {
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64;
-    let code_time = now + 20;
     let started = std::time::Instant::now();
-    let mut verify = Vec::with_capacity(users);
+    // (challenge token, TOTP secret): the codes are computed after the
+    // commit, so a long insert (PostgreSQL, hundreds of thousands of users)
+    // cannot leave them a minute old when the window starts.
+    let mut challenges = Vec::with_capacity(users);
     let mut sign_in = Vec::with_capacity(users);
     let mut sessions = Vec::with_capacity(users);
     let tx = conn.transaction().expect("begin");
@@ -112,13 +115,24 @@ fn main() {
             params![user_id, hash_token(&challenge), now, now + CHALLENGE_TTL],
         )
         .expect("insert challenge");
-        let code = code_at(&secret, code_time).expect("code");
-        verify.push(serde_json::json!({"challenge_token": challenge, "code": code}).to_string());
+        challenges.push((challenge, secret));
         sign_in.push(serde_json::json!({"email": email, "password": PASSWORD}).to_string());
         sessions
             .push(session::create_session(&tx, now, user_id, Some(now), None).expect("session"));
     }
     tx.commit().expect("commit");
+    let code_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+        + 20;
+    let verify: Vec<String> = challenges
+        .iter()
+        .map(|(challenge, secret)| {
+            let code = code_at(secret, code_time).expect("code");
+            serde_json::json!({"challenge_token": challenge, "code": code}).to_string()
+        })
+        .collect();
     let write = |name: &str, lines: &[String]| {
         let path = std::path::Path::new(&out).join(name);
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
