@@ -489,9 +489,11 @@ mod tests {
     }
 
     fn placeholders(words: &str) -> Vec<String> {
+        // What follows each `{`, the text before the first one aside.
         let mut names: Vec<String> = words
+            .split_once('{')
+            .map_or("", |(_, rest)| rest)
             .split('{')
-            .skip(1)
             .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
             .collect();
         names.sort();
@@ -556,8 +558,9 @@ mod tests {
                             .0;
                         let args = &args[..end];
                         let mut names: Vec<String> = args
+                            .split_once('(')
+                            .map_or("", |(_, rest)| rest)
                             .split('(')
-                            .skip(1)
                             .filter_map(|p| p.trim_start().strip_prefix('"'))
                             .filter_map(|p| {
                                 let (name, after) = p.split_once('"')?;

@@ -167,9 +167,11 @@ fn doctor_api_section(sandbox: &Sandbox, ca: Option<&Path>) -> String {
         .split("account API:")
         .nth(1)
         .unwrap_or_else(|| panic!("no account API section in: {stdout}"));
+    // The lines after the section's own heading line.
     section
+        .split_once('\n')
+        .map_or("", |(_, rest)| rest)
         .lines()
-        .skip(1)
         .map(str::trim)
         .collect::<Vec<_>>()
         .join("\n")
