@@ -215,25 +215,21 @@ pub fn document() -> Result<Document, JsValue> {
 /// A date on the server's clock in the person's own locale (`Intl`, the
 /// same `dateStyle: "medium"` the web app uses), so both read alike.
 pub fn date(unix_seconds: i64) -> String {
-    let options = js_sys::Object::new();
-    for (k, v) in crate::text::intl_options("date") {
-        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
-    }
-    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options).format();
-    let when = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
-    format
-        .call1(&JsValue::NULL, &when)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| crate::text::date(unix_seconds))
+    intl_format("date", unix_seconds)
 }
 
 /// A date and time of day on the server's clock in the person's locale
 /// (`dateStyle: "medium"`, `timeStyle: "short"`): when the next reminder
 /// may go out, at most a day away, needs the hour.
 pub fn date_time(unix_seconds: i64) -> String {
+    intl_format("date_time", unix_seconds)
+}
+
+/// `Intl.DateTimeFormat` with the catalogue's options named `kind`; the
+/// plain date of `text::date` if the browser refuses them.
+fn intl_format(kind: &str, unix_seconds: i64) -> String {
     let options = js_sys::Object::new();
-    for (k, v) in crate::text::intl_options("date_time") {
+    for (k, v) in crate::text::intl_options(kind) {
         let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
     }
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &options).format();

@@ -73,6 +73,16 @@ export async function startApi({ dir = mkdtempSync(join(tmpdir(), 'd2fa-api-')),
  * environment Chromium and the host it starts inherit, and `hostPath`
  * replaces the host binary in its manifest (a wrapper that execs it).
  */
+// Headless Chromium without any extension: the web app as a person
+// without the extension sees it.
+export function launchPlainChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-extensions', '--no-first-run'],
+  });
+}
+
 export async function launchBrowser({
   apiUrl, webAppOrigin, widenManifest = [], systemHost = false, chromiumArgs = [], env: extraEnv = {}, hostPath,
 } = {}) {

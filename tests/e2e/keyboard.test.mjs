@@ -5,10 +5,10 @@
 // right on a row).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import {
   startApi, launchBrowser, expectScreen, createUser, createAccount, addMember, admin, openSettings,
   totp, nextTotp, PASSWORD,
+  launchPlainChromium,
 } from './harness.mjs';
 
 /** The focused element: its id, text, box, and whether its focus ring shows. */
@@ -208,11 +208,7 @@ test('popup and settings page with the keyboard alone: sign in, required setup, 
 
 test('web app with the keyboard alone: sign in, My Account setup, owner enforcement', async () => {
   const api = await startApi({ args: ['--allow-clock-control'] });
-  const chrome = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-extensions', '--no-first-run'],
-  });
+  const chrome = await launchPlainChromium();
   try {
     const email = 'web-keys@example.com';
     createUser(api, email);

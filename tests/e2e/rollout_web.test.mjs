@@ -8,9 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   startApi, expectScreen, createUser, createAccount, addMember, advanceClock, admin, shot, ROOT, SHOTS, PASSWORD,
+  launchPlainChromium,
 } from './harness.mjs';
 
 const OWNER = 'owner@example.com';
@@ -19,11 +19,7 @@ const DAY = 86_400;
 let chrome;
 
 before(async () => {
-  chrome = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-extensions', '--no-first-run'],
-  });
+  chrome = await launchPlainChromium();
 });
 
 after(async () => {

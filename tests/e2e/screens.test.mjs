@@ -6,10 +6,10 @@
 import { test, after } from 'node:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   SHOTS, startApi, launchBrowser, expectScreen, createUser, createAccount, addMember, admin, openSettings,
   signIn, totp, certainlyWrongCode, totpWindow, assertAccessible, axeChecked, PASSWORD,
+  launchPlainChromium,
 } from './harness.mjs';
 
 const OUT = join(SHOTS, 'screens');
@@ -180,11 +180,7 @@ test('every screen of the popup and the settings page passes axe-core in light a
 
 test('every screen of the web app passes axe-core in light and dark mode', async () => {
   const api = await startApi({ args: ['--allow-clock-control'] });
-  const chrome = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-extensions', '--no-first-run'],
-  });
+  const chrome = await launchPlainChromium();
   try {
     const email = 'web-walk@example.com';
     createUser(api, email);

@@ -7,21 +7,17 @@
 // the page shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import {
   startApi, expectScreen, createUser, createAccount, addMember, lastSmsCode, smsCount, totp,
   nextTotp, advanceClock, untilTrue, shot, PASSWORD, assertCodesLaidOut, certainlyWrongCode, totpWindow, assertAccessible,
+  launchPlainChromium,
 } from './harness.mjs';
 
 const PHONE = '+14155550123';
 let chrome;
 
 before(async () => {
-  chrome = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-extensions', '--no-first-run'],
-  });
+  chrome = await launchPlainChromium();
 });
 
 after(async () => {
