@@ -28,9 +28,12 @@ use crate::error::{ApiError, ApiResult};
 /// back an unbounded number of answers.
 const MAX_BATCH: usize = 128;
 
-/// The savepoint around one request. `Tx` names its own `sp<depth>`, so
-/// this name cannot clash with them.
-const REQUEST: &str = "request";
+/// The savepoint around one request, written out once rather than
+/// formatted per request. `Tx` names its own `sp<depth>`, so this name
+/// cannot clash with them.
+const OPEN_REQUEST: &str = "SAVEPOINT request";
+const KEEP_REQUEST: &str = "RELEASE SAVEPOINT request";
+const UNDO_REQUEST: &str = "ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request";
 
 /// What a job leaves to do once its batch's COMMIT has succeeded (`None`)
 /// or failed (`Some(reason)`): answer the waiting request.
@@ -159,17 +162,17 @@ where
 {
     let depth = conn.depth();
     let hooks = conn.after_commit_len();
-    conn.execute_batch(&format!("SAVEPOINT {REQUEST}"))?;
+    conn.execute_batch(OPEN_REQUEST)?;
     conn.set_depth(depth + 1);
     let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut *conn)));
     let end = match &outcome {
-        Ok(_) => format!("RELEASE SAVEPOINT {REQUEST}"),
-        Err(_) => format!("ROLLBACK TO SAVEPOINT {REQUEST}; RELEASE SAVEPOINT {REQUEST}"),
+        Ok(_) => KEEP_REQUEST,
+        Err(_) => UNDO_REQUEST,
     };
     let ended = if conn.is_autocommit() {
         Ok(())
     } else {
-        conn.execute_batch(&end)
+        conn.execute_batch(end)
     };
     conn.set_depth(if conn.is_autocommit() { 0 } else { depth });
     match outcome {
