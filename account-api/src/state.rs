@@ -38,7 +38,7 @@ impl AppState {
     /// Opens and migrates the database and loads (or creates) the server key.
     pub fn open(config: ServerConfig) -> Result<AppState, StartError> {
         let db = match &config.store {
-            Store::Sqlite(path) => db::open(path).map(Db::new),
+            Store::Sqlite(path) => Db::serve_sqlite(path),
             Store::Postgres { url, pool_size } => {
                 // Refused before connecting: a node without the shared key
                 // must not even migrate the database others use.

@@ -15,7 +15,7 @@ use crate::phone;
 use crate::rules::audit::{self, Event};
 use crate::rules::recovery_codes;
 use crate::rules::second_factor::{
-    is_failed_guess, method_from_db, method_to_db, record_failure, verify_totp,
+    self, is_failed_guess, method_from_db, method_to_db, record_failure,
 };
 use crate::rules::session;
 use crate::rules::sms::{self, Purpose, Reuse};
@@ -41,28 +41,63 @@ pub fn create(conn: &Conn, now: i64, user_id: i64) -> StoreResult<(String, i64)>
     Ok((token, now + CHALLENGE_TTL))
 }
 
+/// An open challenge with what answering it needs of its user, read in
+/// one statement: the verification runs on SQLite's single writer thread,
+/// where each statement is time every other request waits for.
 struct OpenChallenge {
     id: i64,
     user_id: i64,
     created_at: i64,
     attempts: i64,
+    method: Option<String>,
+    totp: second_factor::StoredTotp,
 }
 
 fn find(conn: &Conn, now: i64, token: &str) -> ApiResult<OpenChallenge> {
-    let row: Option<(i64, i64, i64, i64, i64, Option<i64>)> = conn
+    type Found = (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<i64>,
+    );
+    let row: Option<Found> = conn
         .query_row(
-            "SELECT id, user_id, created_at, expires_at, attempts, consumed_at FROM challenges WHERE token_hash = ?1",
+            "SELECT c.id, c.user_id, c.created_at, c.expires_at, c.attempts, c.consumed_at,
+                    u.tfa_method, u.totp_secret, u.totp_last_step
+             FROM challenges c JOIN users u ON u.id = c.user_id
+             WHERE c.token_hash = ?1",
             params![hash_token(token)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
         )
         .optional()?;
     match row {
-        Some((id, user_id, created_at, expires_at, attempts, None)) if expires_at > now => {
+        Some((id, user_id, created_at, expires_at, attempts, None, method, sealed, last_step))
+            if expires_at > now =>
+        {
             Ok(OpenChallenge {
                 id,
                 user_id,
                 created_at,
                 attempts,
+                method,
+                totp: second_factor::StoredTotp { sealed, last_step },
             })
         }
         _ => Err(ApiError::CodeExpired(
@@ -82,10 +117,11 @@ fn check_answer(
     conn: &Conn,
     secrets: &SecretBox,
     now: i64,
-    user_id: i64,
+    challenge: &OpenChallenge,
     method: TwoFactorMethod,
     answer: &ChallengeAnswer,
 ) -> ApiResult<Proof> {
+    let user_id = challenge.user_id;
     match (&answer.code, &answer.recovery_code) {
         (Some(_), Some(_)) | (None, None) => Err(ApiError::BadRequest(
             "send either `code` or `recovery_code`".into(),
@@ -101,7 +137,14 @@ fn check_answer(
         }
         (Some(code), None) => match method {
             TwoFactorMethod::Authenticator => {
-                verify_totp(conn, secrets, now, user_id, code)?;
+                second_factor::verify_stored_totp(
+                    conn,
+                    secrets,
+                    now,
+                    user_id,
+                    &challenge.totp,
+                    code,
+                )?;
                 Ok(Proof::Code)
             }
             TwoFactorMethod::Sms => {
@@ -143,24 +186,25 @@ pub async fn answer(
         .call(move |conn| {
             let challenge = find(conn, now, &answer.challenge_token)?;
             let user_id = challenge.user_id;
-            throttle::check(conn, Scope::SecondFactor, &user_id.to_string(), now)?;
-            throttle::check(conn, Scope::Address, &addr, now)?;
+            let user_key = user_id.to_string();
+            let failures_on_record = throttle::check_both(
+                conn,
+                (Scope::SecondFactor, &user_key),
+                (Scope::Address, &addr),
+                now,
+            )?;
             if challenge.attempts >= MAX_ATTEMPTS {
                 return Err(ApiError::TooManyAttempts(
                     "this sign-in took too many wrong codes; sign in again".into(),
                 ));
             }
-            let method: Option<String> = conn.query_row(
-                "SELECT tfa_method FROM users WHERE id = ?1",
-                params![user_id],
-                |r| r.get(0),
-            )?;
-            let method = method
+            let method = challenge
+                .method
                 .as_deref()
                 .map(method_from_db)
                 .transpose()?
                 .ok_or(ApiError::TwoFactorNotEnabled)?;
-            let proof = match check_answer(conn, &secrets, now, user_id, method, &answer) {
+            let proof = match check_answer(conn, &secrets, now, &challenge, method, &answer) {
                 Ok(p) => p,
                 Err(e) => {
                     if is_failed_guess(&e) {
@@ -184,7 +228,9 @@ pub async fn answer(
             if consumed != 1 {
                 return Err(ApiError::CodeExpired("this sign-in was already completed".into()));
             }
-            throttle::success(&tx, Scope::SecondFactor, &user_id.to_string())?;
+            if failures_on_record {
+                throttle::success(&tx, Scope::SecondFactor, &user_key)?;
+            }
             let entered = match proof {
                 Proof::Code => method_to_db(method),
                 Proof::RecoveryCode => "recovery_code",

@@ -31,6 +31,14 @@ pub fn method_to_db(m: TwoFactorMethod) -> &'static str {
     }
 }
 
+/// The user's sealed TOTP secret and the last step used, as read from
+/// `users` (by the caller's own query, so sign-in reads them together with
+/// the challenge).
+pub struct StoredTotp {
+    pub sealed: Option<Vec<u8>>,
+    pub last_step: Option<i64>,
+}
+
 /// Checks a TOTP code against the user's active secret and records its step
 /// so it cannot be used again.
 pub fn verify_totp(
@@ -45,12 +53,38 @@ pub fn verify_totp(
         params![user_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let sealed =
-        sealed.ok_or_else(|| ApiError::internal("authenticator method without a secret"))?;
+    verify_stored_totp(
+        conn,
+        secrets,
+        now,
+        user_id,
+        &StoredTotp { sealed, last_step },
+        code,
+    )
+}
+
+/// [`verify_totp`] with the secret already read in this transaction. The
+/// step is recorded by a conditional UPDATE, so even a stale `last_step`
+/// cannot let a code through twice.
+pub fn verify_stored_totp(
+    conn: &Conn,
+    secrets: &SecretBox,
+    now: i64,
+    user_id: i64,
+    stored: &StoredTotp,
+    code: &str,
+) -> ApiResult<()> {
+    let sealed = stored
+        .sealed
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("authenticator method without a secret"))?;
     let secret = secrets
-        .open(&sealed, &format!("totp:{user_id}"))
+        .open(sealed, &format!("totp:{user_id}"))
         .map_err(ApiError::internal)?;
-    let step = authenticator::accept(authenticator::compare(&secret, code, now)?, last_step)?;
+    let step = authenticator::accept(
+        authenticator::compare(&secret, code, now)?,
+        stored.last_step,
+    )?;
     let updated = conn.execute(
         "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
         params![step, user_id],

@@ -131,6 +131,35 @@ pub fn check(conn: &Conn, scope: Scope, key: &str, now: i64) -> ApiResult<()> {
     }
 }
 
+/// [`check`] for two keys in one statement (a verification checks the user
+/// and the address every time). Returns whether the first key has a row:
+/// a success after it then knows whether there is a run of failures to
+/// end, without a DELETE that would find nothing.
+pub fn check_both(
+    conn: &Conn,
+    first: (Scope, &str),
+    second: (Scope, &str),
+    now: i64,
+) -> ApiResult<bool> {
+    let (k1, k2) = (first.0.key(first.1), second.0.key(second.1));
+    let rows: Vec<(i64, i64)> = conn.query_map(
+        "SELECT CAST(1 AS BIGINT), locked_until FROM throttles WHERE scope = ?1 AND key = ?2
+         UNION ALL
+         SELECT CAST(2 AS BIGINT), locked_until FROM throttles WHERE scope = ?3 AND key = ?4",
+        params![first.0.as_str(), k1, second.0.as_str(), k2],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let locked_until = |which: i64| rows.iter().find(|r| r.0 == which).map(|r| r.1);
+    let first_row = locked_until(1);
+    if let Some(until) = first_row {
+        refuse_if_locked(until, now)?;
+    }
+    if let Some(until) = locked_until(2) {
+        refuse_if_locked(until, now)?;
+    }
+    Ok(first_row.is_some())
+}
+
 /// Counts a failure and locks when over the threshold. Returns true when
 /// this failure started a lock.
 pub fn failure(conn: &Conn, scope: Scope, key: &str, now: i64) -> StoreResult<bool> {

@@ -23,6 +23,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
+use super::checkpoint::{Checkpointer, WRITER_FALLBACK_PAGES};
 use super::conn::{Backend, Conn, PgClient, StoreError};
 use super::group_commit::Writer;
 use super::migrations::MIGRATIONS;
@@ -32,7 +33,7 @@ use crate::error::{ApiError, ApiResult};
 const STATEMENT_CACHE: usize = 256;
 
 /// SQLite's page cache, in KiB (a negative `cache_size`).
-const CACHE_KIB: i64 = -65_536;
+const CACHE_KIB: i64 = -8_000;
 /// How much of the file SQLite reads through a memory map.
 const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
@@ -234,7 +235,18 @@ pub enum Db {
 
 impl Db {
     pub fn new(conn: Conn) -> Db {
-        Db::Sqlite(Writer::start(conn))
+        Db::Sqlite(Writer::start(conn, None))
+    }
+
+    /// The server's SQLite store: [`open`], the writer thread, and the WAL
+    /// checkpoints on their own thread (`checkpoint`), off the writer's path.
+    pub fn serve_sqlite(path: &Path) -> Result<Db, DbOpenError> {
+        let conn = open(path)?;
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = {WRITER_FALLBACK_PAGES}"
+        ))?;
+        let checkpointer = Checkpointer::start(path)?;
+        Ok(Db::Sqlite(Writer::start(conn, Some(checkpointer))))
     }
 
     pub async fn call<T, F>(&self, f: F) -> ApiResult<T>

@@ -21,6 +21,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 
+use super::checkpoint::Checkpointer;
 use super::conn::Conn;
 use crate::error::{ApiError, ApiResult};
 
@@ -47,11 +48,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Conn) -> Writer {
+    /// Starts the thread; it owns `checkpointer` (if any) and stops it
+    /// when it stops itself.
+    pub fn start(conn: Conn, checkpointer: Option<Checkpointer>) -> Writer {
         let (jobs, queue) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, queue));
+            .spawn(move || {
+                run(conn, queue);
+                drop(checkpointer);
+            });
         if let Err(e) = spawned {
             // Without the thread every call answers "stopped" below, which
             // /v1/ready reports; there is nothing better to do here.
@@ -124,7 +130,7 @@ fn run(conn: Conn, queue: Receiver<Job>) {
         let committed = if conn.is_autocommit() {
             Ok(())
         } else {
-            conn.execute_batch("COMMIT")
+            conn.control("COMMIT")
         };
         conn.set_depth(0);
         match committed {
@@ -150,7 +156,7 @@ fn run(conn: Conn, queue: Receiver<Job>) {
 }
 
 fn begin(conn: &Conn) -> super::conn::Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    conn.control("BEGIN IMMEDIATE")?;
     conn.set_depth(1);
     Ok(())
 }
@@ -162,7 +168,7 @@ where
 {
     let depth = conn.depth();
     let hooks = conn.after_commit_len();
-    conn.execute_batch(OPEN_REQUEST)?;
+    conn.control(OPEN_REQUEST)?;
     conn.set_depth(depth + 1);
     let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut *conn)));
     let end = match &outcome {
@@ -171,7 +177,10 @@ where
     };
     let ended = if conn.is_autocommit() {
         Ok(())
+    } else if outcome.is_ok() {
+        conn.control(end)
     } else {
+        // Two statements: not through the cache, and rare.
         conn.execute_batch(end)
     };
     conn.set_depth(if conn.is_autocommit() { 0 } else { depth });

@@ -1,8 +1,10 @@
 //! The database: either engine's connection behind one interface
 //! (`conn`), the schema for both (`migrations`), and opening, pooling and
 //! running each request atomically (`db`), and SQLite's one writer thread
-//! that commits requests in batches (`group_commit`).
+//! that commits requests in batches (`group_commit`), with its WAL
+//! checkpoints on a thread of their own (`checkpoint`).
 
+pub mod checkpoint;
 pub mod conn;
 pub mod db;
 pub mod group_commit;
