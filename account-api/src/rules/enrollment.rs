@@ -68,7 +68,7 @@ pub async fn read_state(state: &AppState, caller: Caller) -> ApiResult<TwoFactor
     let now = state.clock.now();
     let result = state
         .db
-        .call(move |conn| {
+        .read(move |conn| {
             let user = load(conn, caller.user_id)?;
             Ok(TwoFactorState {
                 enabled: user.method.is_some(),

@@ -59,7 +59,7 @@ pub async fn load_caller(state: &AppState, token: &str, addr: String) -> ApiResu
     let now = state.clock.now();
     state
         .db
-        .call(move |conn| {
+        .read(move |conn| {
             let row = conn
                 .query_row(
                     "SELECT s.id, s.user_id, u.email, s.trusted_device_id, s.password_at, u.tfa_method,

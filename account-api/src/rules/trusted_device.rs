@@ -98,7 +98,7 @@ pub async fn list(state: &AppState, caller: Caller) -> ApiResult<TrustedDeviceLi
     let now = state.clock.now();
     let devices = state
         .db
-        .call(move |conn| {
+        .read(move |conn| {
             Ok(conn.query_map(
                 "SELECT id, label, created_at, expires_at, last_used_at FROM trusted_devices
                  WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY id",
