@@ -177,20 +177,7 @@ fn read_reply(reply: JsValue) -> Answer {
             "The extension's background worker did not answer.",
         ));
     }
-    let result = chrome::reply_parts(&reply)?;
-    if result.is_null() {
-        return Ok(Json::null());
-    }
-    js_sys::JSON::stringify(&result)
-        .ok()
-        .and_then(|text| text.as_string())
-        .map(Json)
-        .ok_or_else(|| {
-            ErrorBody::new(
-                ErrorCode::InvalidRequest,
-                "Unexpected reply: its result is not JSON.",
-            )
-        })
+    chrome::reply_parts(&reply).map(Json)
 }
 
 fn download(file_name: &str, text: &str) -> Result<(), JsValue> {
@@ -221,6 +208,7 @@ pub fn date(unix_seconds: i64) -> String {
 /// A date and time of day on the server's clock in the person's locale
 /// (`dateStyle: "medium"`, `timeStyle: "short"`): when the next reminder
 /// may go out, at most a day away, needs the hour.
+#[cfg(feature = "options")]
 pub fn date_time(unix_seconds: i64) -> String {
     intl_format("date_time", unix_seconds)
 }
@@ -242,6 +230,7 @@ fn intl_format(kind: &str, unix_seconds: i64) -> String {
 }
 
 /// This computer's clock in unix seconds, for an owner's "in 7 days".
+#[cfg(feature = "options")]
 pub fn now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
@@ -495,7 +484,9 @@ impl<M: 'static> Ui<M> {
     ///
     /// The closure is boxed at once: the wiring below is then compiled once
     /// per page, not once per button (each closure is its own type), which
-    /// was a tenth of the module's code (issue 12).
+    /// was a tenth of the module's code (issue 12). Only the settings
+    /// page's inputs use it.
+    #[cfg(feature = "options")]
     pub fn on(
         &self,
         target: &Element,

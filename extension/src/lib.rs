@@ -20,6 +20,7 @@ pub mod effect;
 pub mod popup_state;
 pub mod settings_state;
 pub mod toolbar;
+pub mod wire;
 pub mod wizard;
 
 #[cfg(target_arch = "wasm32")]
