@@ -26,6 +26,13 @@ pub trait Page: 'static {
     fn update(&mut self, msg: Self::Msg) -> Vec<Effect<Self::Key>>;
     fn answered(key: Self::Key, answer: Answer) -> Self::Msg;
     fn screen_name(&self) -> &'static str;
+    /// The screen drawn is provisional: an answer on its way may replace it
+    /// (the popup's early sign-in form before the host's session answer).
+    /// Shown as `data-pending` on `#app`, so tests and tools wait for the
+    /// settled screen instead of racing the answer.
+    fn pending(&self) -> bool {
+        false
+    }
     fn render(&self, ui: &Ui<Self::Msg>, app: &Element) -> Result<(), JsValue>;
 }
 
@@ -334,6 +341,11 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
     });
     app.set_inner_html("");
     app.set_attribute("data-screen", screen)?;
+    if rt.page.borrow().pending() {
+        app.set_attribute("data-pending", "")?;
+    } else {
+        app.remove_attribute("data-pending")?;
+    }
     let ui = Ui {
         doc: doc.clone(),
         send: sender(rt),
