@@ -13,20 +13,22 @@ rm -rf "$out"
 mkdir -p "$out/pkg"
 cd "$ROOT/extension"
 
-# EXTENSION_MODULES=shared (the default): one wasm module with all three
-# pages' code (cargo features popup, options and sw together), loaded by the
-# popup, the settings page and the service worker alike. The three share
-# most of their code (serde's decoders, the shared types, the standard
-# library), so one module is about half the bytes of three; the popup loads
-# more than its own module would hold, but the extension as a whole is what
-# is downloaded, installed and kept in memory (issue 12, extension/README.md
-# has the figures of both layouts).
-# EXTENSION_MODULES=per-page: one module per page, each only its own code.
-modules=${EXTENSION_MODULES:-shared}
+# EXTENSION_MODULES picks how the three pages' code (cargo features popup,
+# options and sw) is cut into wasm modules (issue 12, goals 4a and 4b;
+# extension/README.md has the figures of every layout):
+#   split (the default): the popup's own module (pkg/popup*), and one module
+#     the settings page and the service worker share (pkg/options_sw*). The
+#     popup loads only its own code (4a: the popup's wasm+js); the other two
+#     share their common bytes, so the extension as a whole stays small (4b).
+#   shared: one module with all three (pkg/extension*): the smallest whole,
+#     but the popup loads the other two pages' code too.
+#   per-page: one module per page (pkg/popup*, pkg/options*, pkg/sw*).
+modules=${EXTENSION_MODULES:-split}
 case "$modules" in
+  split) builds="popup:popup options_sw:options,sw" ;;
   shared) builds="extension:popup,options,sw" ;;
   per-page) builds="popup:popup options:options sw:sw" ;;
-  *) echo "build-extension: EXTENSION_MODULES is shared or per-page, not $modules" >&2; exit 2 ;;
+  *) echo "build-extension: EXTENSION_MODULES is split, shared or per-page, not $modules" >&2; exit 2 ;;
 esac
 for build in $builds; do
   name=${build%%:*}
@@ -66,13 +68,21 @@ node --input-type=module -e '
   manifest.version = version;
   writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
 ' "$out/manifest.json" "$(workspace_version)"
-# The pages and the worker name their own module (pkg/popup.js, ...); with
-# one shared module they all load pkg/extension.js instead.
-if [ "$modules" = shared ]; then
-  for f in popup.js options.js sw.js popup.html options.html; do
-    sed -i -E 's#pkg/(popup|options|sw)(_bg\.wasm|\.js)#pkg/extension\2#g' "$out/$f"
-  done
-fi
+# The pages and the worker name their own module (pkg/popup.js, ...); the
+# split layout points the settings page and the worker at the module they
+# share, the shared layout points all three at the one module.
+case "$modules" in
+  split)
+    for f in options.js sw.js options.html; do
+      sed -i -E 's#pkg/(options|sw)(_bg\.wasm|\.js)#pkg/options_sw\2#g' "$out/$f"
+    done
+    ;;
+  shared)
+    for f in popup.js options.js sw.js popup.html options.html; do
+      sed -i -E 's#pkg/(popup|options|sw)(_bg\.wasm|\.js)#pkg/extension\2#g' "$out/$f"
+    done
+    ;;
+esac
 for w in "$out"/pkg/*_bg.wasm; do
   echo "build-extension: $(basename "$w") $(gzip -9c "$w" | wc -c) bytes gzipped"
 done

@@ -85,9 +85,14 @@ export function checkExtensionZip(zip, version) {
     need('tokens.css', 'the pages\' design tokens');
     need('popup.css', 'the pages\' stylesheet');
   }
-  for (const page of ['popup', 'options', 'sw']) {
-    need(`pkg/${page}.js`, `the ${page} module`);
-    need(`pkg/${page}_bg.wasm`, `the ${page} module`);
+  // The wasm modules each loader imports: their names depend on the build's
+  // layout (EXTENSION_MODULES in scripts/build-extension.sh), so they are
+  // read from the loaders, and a loader that names no module is refused.
+  for (const loader of ['popup.js', 'options.js', 'sw.js']) {
+    if (!has.has(loader)) continue;
+    const modules = new Set(read(loader).toString('utf8').match(/pkg\/[A-Za-z0-9_]+?(?:_bg\.wasm|\.js)/g) ?? []);
+    if (modules.size === 0) problems.push(`${loader} loads no module from pkg/`);
+    for (const m of modules) need(m, `the module ${loader} loads`);
   }
   need('web_app.json', 'the service worker\'s web app origin');
   for (const state of STATE_ICONS) for (const size of ICON_SIZES) need(`icons/${state}-${size}.png`, `the toolbar's ${state} state`);

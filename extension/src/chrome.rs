@@ -4,6 +4,8 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::wire::Decode;
+
 #[wasm_bindgen]
 extern "C" {
     /// `chrome.runtime.Port`
@@ -89,12 +91,10 @@ pub fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
     }
 }
 
-/// JS object -> serde value, through JSON text.
-pub fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T, String> {
-    let text: String = js_sys::JSON::stringify(value)
-        .map_err(|_| "the message is not JSON".to_string())?
-        .into();
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+/// JS object -> a `shared` type, read field by field (`crate::wire`: not
+/// serde, whose deserializers the size budget cannot afford).
+pub fn from_js<T: Decode>(value: &JsValue) -> Result<T, String> {
+    T::decode(value).map_err(|problem| problem.describe())
 }
 
 /// A property of a JS object, `undefined` when absent.
@@ -144,9 +144,7 @@ pub fn reply_parts(reply: &JsValue) -> Result<JsValue, shared::ErrorBody> {
 }
 
 /// A host reply's result as `T`, or its error.
-pub fn reply_result<T: serde::de::DeserializeOwned>(
-    reply: &JsValue,
-) -> Result<T, shared::ErrorBody> {
+pub fn reply_result<T: Decode>(reply: &JsValue) -> Result<T, shared::ErrorBody> {
     let result = reply_parts(reply)?;
     from_js::<T>(&result).map_err(|e| {
         shared::ErrorBody::new(

@@ -26,6 +26,13 @@ pub trait Page: 'static {
     fn update(&mut self, msg: Self::Msg) -> Vec<Effect<Self::Key>>;
     fn answered(key: Self::Key, answer: Answer) -> Self::Msg;
     fn screen_name(&self) -> &'static str;
+    /// The screen drawn is provisional: an answer on its way may replace it
+    /// (the popup's early sign-in form before the host's session answer).
+    /// Shown as `data-pending` on `#app`, so tests and tools wait for the
+    /// settled screen instead of racing the answer.
+    fn pending(&self) -> bool {
+        false
+    }
     fn render(&self, ui: &Ui<Self::Msg>, app: &Element) -> Result<(), JsValue>;
 }
 
@@ -177,20 +184,7 @@ fn read_reply(reply: JsValue) -> Answer {
             "The extension's background worker did not answer.",
         ));
     }
-    let result = chrome::reply_parts(&reply)?;
-    if result.is_null() {
-        return Ok(Json::null());
-    }
-    js_sys::JSON::stringify(&result)
-        .ok()
-        .and_then(|text| text.as_string())
-        .map(Json)
-        .ok_or_else(|| {
-            ErrorBody::new(
-                ErrorCode::InvalidRequest,
-                "Unexpected reply: its result is not JSON.",
-            )
-        })
+    chrome::reply_parts(&reply).map(Json)
 }
 
 fn download(file_name: &str, text: &str) -> Result<(), JsValue> {
@@ -221,6 +215,7 @@ pub fn date(unix_seconds: i64) -> String {
 /// A date and time of day on the server's clock in the person's locale
 /// (`dateStyle: "medium"`, `timeStyle: "short"`): when the next reminder
 /// may go out, at most a day away, needs the hour.
+#[cfg(feature = "options")]
 pub fn date_time(unix_seconds: i64) -> String {
     intl_format("date_time", unix_seconds)
 }
@@ -242,6 +237,7 @@ fn intl_format(kind: &str, unix_seconds: i64) -> String {
 }
 
 /// This computer's clock in unix seconds, for an owner's "in 7 days".
+#[cfg(feature = "options")]
 pub fn now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
@@ -345,6 +341,11 @@ fn draw<P: Page>(rt: &Rc<Runtime<P>>) -> Result<(), JsValue> {
     });
     app.set_inner_html("");
     app.set_attribute("data-screen", screen)?;
+    if rt.page.borrow().pending() {
+        app.set_attribute("data-pending", "")?;
+    } else {
+        app.remove_attribute("data-pending")?;
+    }
     let ui = Ui {
         doc: doc.clone(),
         send: sender(rt),
@@ -495,7 +496,9 @@ impl<M: 'static> Ui<M> {
     ///
     /// The closure is boxed at once: the wiring below is then compiled once
     /// per page, not once per button (each closure is its own type), which
-    /// was a tenth of the module's code (issue 12).
+    /// was a tenth of the module's code (issue 12). Only the settings
+    /// page's inputs use it.
+    #[cfg(feature = "options")]
     pub fn on(
         &self,
         target: &Element,

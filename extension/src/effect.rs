@@ -3,32 +3,45 @@
 //! outcome comes back as `(key, Answer)`, so a reply, a clipboard write and a
 //! timer all re-enter the machine the same way.
 
-use serde::de::DeserializeOwned;
 use shared::native::Request;
 use shared::{ErrorBody, ErrorCode};
 
-/// The outcome of an effect: the host's `result` (still JSON: the machine
-/// decodes it into the type it expects) or the error.
+use crate::wire::Decode;
+
+/// The outcome of an effect: the host's `result` (still undecoded: the
+/// machine decodes it into the type it expects) or the error.
 pub type Answer = Result<Json, ErrorBody>;
 
-/// A host result as JSON text, decoded once, straight into the type the
-/// machine expects. Text rather than `serde_json::Value`: decoding through a
-/// `Value` compiles every result type's deserializer a second time (for the
-/// `Value` deserializer) and pulls `Value`'s own parser into the wasm, which
-/// is most of the bytes the popup's size budget cannot afford (issue 12).
+/// A host result as it arrived: a JS value in the browser, decoded once,
+/// field by field, straight into the type the machine expects
+/// (`crate::wire`). Not serde: its derived deserializers, the tagged enums'
+/// buffering and serde_json's parser were most of the bytes the popup's size
+/// budget cannot afford (issue 12). On the build machine, where the machines
+/// are unit-tested, it is a `serde_json::Value` written by serde, as the
+/// host writes it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Json(pub String);
+pub struct Json(pub Raw);
+
+#[cfg(target_arch = "wasm32")]
+pub type Raw = wasm_bindgen::JsValue;
+#[cfg(not(target_arch = "wasm32"))]
+pub type Raw = serde_json::Value;
 
 impl Json {
     /// The answer of an effect with no result (a clipboard write, a timer).
     pub fn null() -> Json {
-        Json("null".into())
+        #[cfg(target_arch = "wasm32")]
+        let null = wasm_bindgen::JsValue::NULL;
+        #[cfg(not(target_arch = "wasm32"))]
+        let null = serde_json::Value::Null;
+        Json(null)
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl From<serde_json::Value> for Json {
     fn from(value: serde_json::Value) -> Json {
-        Json(value.to_string())
+        Json(value)
     }
 }
 
@@ -63,12 +76,12 @@ impl<K> Effect<K> {
 }
 
 /// A host result as the type its request is answered with.
-pub fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, ErrorBody> {
+pub fn decode<T: Decode>(answer: Answer) -> Result<T, ErrorBody> {
     let json = answer?;
-    serde_json::from_str(&json.0).map_err(|e| {
+    T::decode(&json.0).map_err(|problem| {
         ErrorBody::new(
             ErrorCode::InvalidRequest,
-            format!("The helper answered in a way this extension does not understand ({}). Install the same release of both.", e),
+            format!("The helper answered in a way this extension does not understand ({}). Install the same release of both.", problem.describe()),
         )
     })
 }

@@ -1,10 +1,10 @@
 //! The dialer-2fa Chrome extension, compiled to WebAssembly.
 //!
 //! Three pages (cargo features `popup`, `options`, `sw`), built by default
-//! into one wasm module that all three load (see README.md for why and the
-//! figures): the background service worker
-//! owns the native messaging port to the host; the toolbar popup and the
-//! settings page only talk to the service worker. The pages never see a
+//! into two wasm modules, the popup's own and one the settings page and the
+//! worker share (see README.md for why and the figures): the background
+//! service worker owns the native messaging port to the host; the toolbar
+//! popup and the settings page only talk to the service worker. The pages never see a
 //! secret: the host keeps them, and what crosses into the extension is
 //! status and UI data.
 //!
@@ -20,6 +20,7 @@ pub mod effect;
 pub mod popup_state;
 pub mod settings_state;
 pub mod toolbar;
+pub mod wire;
 pub mod wizard;
 
 #[cfg(target_arch = "wasm32")]

@@ -36,6 +36,10 @@ impl Page for Popup {
         Popup::screen_name(self)
     }
 
+    fn pending(&self) -> bool {
+        self.session_pending
+    }
+
     fn render(&self, ui: &Ui<Msg>, app: &Element) -> Result<(), JsValue> {
         ui.brand(app)?;
         // The web app waits on the person: asked here, in the extension,

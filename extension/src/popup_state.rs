@@ -96,6 +96,10 @@ pub struct Popup {
     /// The wizard was opened from the deadline banner's "Set up now", not
     /// forced: it may be left again.
     pub setup_optional: bool,
+    /// The first screen (the early sign-in form) was drawn before the
+    /// host's answer on the session, which may replace it: true until that
+    /// answer, whatever it says, arrives.
+    pub session_pending: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +223,7 @@ impl Popup {
             prompt: None,
             deadline: None,
             setup_optional: false,
+            session_pending: true,
         };
         (
             popup,
@@ -461,6 +466,9 @@ impl Popup {
             _ => {}
         }
         self.busy = false;
+        if key == Key::Session {
+            self.session_pending = false;
+        }
         match key {
             Key::Session => match decode::<SessionView>(answer) {
                 Ok(session) => self.route(session),
@@ -864,6 +872,24 @@ mod tests {
             Err(ErrorBody::new(ErrorCode::HostNotInstalled, "not found")),
         ));
         assert_eq!(p.screen_name(), "host-missing");
+        assert!(!p.session_pending);
+    }
+
+    #[test]
+    fn the_early_form_is_pending_until_the_session_answers_whatever_comes_first() {
+        let (mut p, _) = Popup::init();
+        assert!(p.session_pending);
+        // The status and the web app's prompt do not settle the screen.
+        p.update(Msg::Answered(Key::Prompt, ok(PendingPrompt::default())));
+        assert!(p.session_pending);
+        p.update(Msg::Answered(
+            Key::Status,
+            Err(ErrorBody::new(ErrorCode::ApiUnreachable, "down")),
+        ));
+        assert!(p.session_pending);
+        p.update(Msg::Answered(Key::Session, ok(SessionView::signed_out())));
+        assert!(!p.session_pending);
+        assert_eq!(p.screen_name(), "sign-in");
     }
 
     fn signed_in_popup() -> Popup {

@@ -380,9 +380,13 @@ export async function openSettings(browser) {
   return page;
 }
 
-/** Types email and password on the popup's sign-in screen and presses Enter. */
+/**
+ * Types email and password on the popup's sign-in screen and presses Enter.
+ * Waits for the settled form, not the early one drawn before the host's
+ * session answer (data-pending), which that answer may replace.
+ */
 export async function signIn(page, email, password = PASSWORD) {
-  await page.locator('#app[data-screen="sign-in"]').waitFor({ timeout: 20_000 });
+  await page.locator('#app[data-screen="sign-in"]:not([data-pending])').waitFor({ timeout: 20_000 });
   await page.locator('#email').fill(email);
   await page.locator('#password').fill(password);
   await page.locator('#password').press('Enter');

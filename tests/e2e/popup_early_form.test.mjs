@@ -35,6 +35,8 @@ test('the sign-in form is usable before the host answers, and the status fills i
     await expectScreen(popup, 'sign-in', 'early-form');
     // No answer yet: no status in the footer, and the form takes input.
     assert.equal(await popup.locator('#connection').count(), 0, 'the host has not answered yet');
+    // Provisional, and says so: the session's answer may replace it.
+    assert.equal(await popup.locator('#app').getAttribute('data-pending'), '', 'the early form is marked pending');
     await popup.locator('#email').fill('early@example.com');
     assert.equal(await popup.locator('#email').isEditable(), true);
 
@@ -43,6 +45,7 @@ test('the sign-in form is usable before the host answers, and the status fills i
     // what was typed is kept.
     await popup.locator('#connection').waitFor({ timeout: 20_000 });
     assert.match(await popup.locator('#connection').innerText(), /^Connected/);
+    await popup.locator('#app:not([data-pending])').waitFor({ timeout: 20_000 });
     assert.equal(await popup.locator('#app').getAttribute('data-screen'), 'sign-in');
     assert.equal(await popup.locator('#email').inputValue(), 'early@example.com');
   } finally {

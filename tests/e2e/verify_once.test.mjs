@@ -47,9 +47,14 @@ function assertOneCode(api, email) {
   assert.equal(rows.length, 1, `codes entered by ${email}: ${JSON.stringify(rows)}`);
 }
 
-/** Waits until the page shows either signed in or the sign-in form. */
+/**
+ * Waits until the page shows either signed in or the sign-in form, settled:
+ * the popup's early sign-in form (drawn before the host's session answer,
+ * marked data-pending) does not count, or a signed-in session could replace
+ * it after this returned "sign-in".
+ */
 async function settled(page) {
-  const either = page.locator('#app[data-screen="signed-in"], #app[data-screen="sign-in"]');
+  const either = page.locator('#app[data-screen="signed-in"]:not([data-pending]), #app[data-screen="sign-in"]:not([data-pending])');
   await either.waitFor({ timeout: 20_000 });
   return either.getAttribute('data-screen');
 }

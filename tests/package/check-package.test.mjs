@@ -26,13 +26,17 @@ function extensionDir(edit = (m) => m) {
   const repoManifest = JSON.parse(readFileSync(join(ROOT, 'manifest/manifest.json'), 'utf8'));
   const manifest = edit(storeManifest(repoManifest, VERSION));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  for (const f of ['popup.html', 'popup.js', 'popup.css', 'options.html', 'options.js', 'sw.js', 'tokens.css', 'web_app.json']) {
+  for (const f of ['popup.html', 'popup.css', 'options.html', 'tokens.css', 'web_app.json']) {
     writeFileSync(join(dir, f), '/* */');
   }
+  // The loaders as scripts/build-extension.sh's default (split) layout
+  // writes them: the popup's own module, one for the settings page and the
+  // worker.
   mkdirSync(join(dir, 'pkg'));
-  for (const p of ['popup', 'options', 'sw']) {
-    writeFileSync(join(dir, 'pkg', `${p}.js`), '');
-    writeFileSync(join(dir, 'pkg', `${p}_bg.wasm`), '');
+  for (const [loader, module] of [['popup', 'popup'], ['options', 'options_sw'], ['sw', 'options_sw']]) {
+    writeFileSync(join(dir, `${loader}.js`), `import init from './pkg/${module}.js';\ninit({ module_or_path: './pkg/${module}_bg.wasm' });\n`);
+    writeFileSync(join(dir, 'pkg', `${module}.js`), '');
+    writeFileSync(join(dir, 'pkg', `${module}_bg.wasm`), '');
   }
   mkdirSync(join(dir, 'icons'));
   for (const s of STATE_ICONS) for (const n of ICON_SIZES) cpSync(join(ROOT, 'extension/icons', `${s}-${n}.png`), join(dir, 'icons', `${s}-${n}.png`));
@@ -67,12 +71,18 @@ test('a zip whose manifest has a key is refused', () => {
 });
 
 test('a zip missing an icon, a page module or the web app origin is refused, naming the file', () => {
-  for (const missing of ['icons/icon-48.png', 'icons/icon-setup-16.png', 'pkg/sw_bg.wasm', 'web_app.json', 'popup.html']) {
+  for (const missing of ['icons/icon-48.png', 'icons/icon-setup-16.png', 'pkg/options_sw_bg.wasm', 'pkg/popup.js', 'sw.js', 'web_app.json', 'popup.html']) {
     const dir = extensionDir();
     rmSync(join(dir, missing));
     const problems = checkExtensionZip(zipOf(dir), VERSION);
     assert.ok(problems.some((p) => p.startsWith(`${missing} is missing`)), `${missing}: ${problems}`);
   }
+});
+
+test('a loader that loads no module from pkg/ is refused', () => {
+  const dir = extensionDir();
+  writeFileSync(join(dir, 'options.js'), '/* */');
+  assert.deepEqual(checkExtensionZip(zipOf(dir), VERSION), ['options.js loads no module from pkg/']);
 });
 
 test('a zip with an icon of the wrong size, another version or no icons in the manifest is refused', () => {
