@@ -27,6 +27,7 @@ use super::checkpoint::{Checkpointer, WRITER_FALLBACK_PAGES};
 use super::conn::{Backend, Conn, PgClient, StoreError};
 use super::group_commit::Writer;
 use super::migrations::MIGRATIONS;
+use super::readers::Readers;
 use crate::error::{ApiError, ApiResult};
 /// Prepared statements one SQLite connection keeps: more than the rules
 /// have, so none is parsed twice.
@@ -234,13 +235,16 @@ fn migrate_postgres(conn: &Conn) -> Result<(), StoreError> {
 /// outside it could happen once per attempt.
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Writer),
+    /// The writer thread, and the read-only connections when the store is
+    /// a file (`Db::new` on a bare connection has none: reads go to the
+    /// writer).
+    Sqlite(Writer, Option<Arc<Readers>>),
     Postgres(Arc<r2d2::Pool<PgManager>>),
 }
 
 impl Db {
     pub fn new(conn: Conn) -> Db {
-        Db::Sqlite(Writer::start(conn, None))
+        Db::Sqlite(Writer::start(conn, None), None)
     }
 
     /// The server's SQLite store: [`open`], the writer thread, and the WAL
@@ -251,7 +255,11 @@ impl Db {
             "PRAGMA wal_autocheckpoint = {WRITER_FALLBACK_PAGES}"
         ))?;
         let checkpointer = Checkpointer::start(path)?;
-        Ok(Db::Sqlite(Writer::start(conn, Some(checkpointer))))
+        let readers = Readers::open(path)?;
+        Ok(Db::Sqlite(
+            Writer::start(conn, Some(checkpointer)),
+            Some(Arc::new(readers)),
+        ))
     }
 
     pub async fn call<T, F>(&self, f: F) -> ApiResult<T>
@@ -260,7 +268,7 @@ impl Db {
         F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
     {
         match self {
-            Db::Sqlite(writer) => writer.call(f).await,
+            Db::Sqlite(writer, _) => writer.call(f).await,
             Db::Postgres(pool) => {
                 let pool = pool.clone();
                 tokio::task::spawn_blocking(move || call_postgres(&pool, f))
@@ -275,6 +283,23 @@ impl Db {
                         }
                     })?
             }
+        }
+    }
+}
+
+impl Db {
+    /// Runs a closure that only reads. On a SQLite file it runs at once on
+    /// a read-only connection (`store::readers`), not queued behind the
+    /// writer's batches; it sees every write already answered. Elsewhere
+    /// it is [`Db::call`].
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
+    {
+        match self {
+            Db::Sqlite(_, Some(readers)) => readers.read(f),
+            _ => self.call(f).await,
         }
     }
 }
