@@ -28,7 +28,7 @@ use rusqlite::Connection;
 
 /// How often the WAL is copied back: short, so that when the writer does
 /// checkpoint (see below) little is left to copy.
-pub const INTERVAL: Duration = Duration::from_millis(50);
+pub const INTERVAL: Duration = Duration::from_millis(20);
 
 /// The writer's own automatic checkpoint, in WAL pages (256 MiB of WAL at
 /// most on disk). Its pass stalls every queued request for the fsyncs of
