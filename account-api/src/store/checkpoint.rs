@@ -44,6 +44,11 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 /// longer WAL: they search only the frames after the last checkpoint.
 pub const WRITER_FALLBACK_PAGES: i64 = 65_536;
 
+/// How long a pass waits for a lock another process holds (an admin
+/// command's write): a PASSIVE checkpoint never waits for this server's
+/// own writer.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
 /// Stops the thread (after one last checkpoint) when dropped, which the
 /// writer thread does when the server's last handle to it is gone.
 pub struct Checkpointer {
@@ -66,7 +71,7 @@ impl Checkpointer {
     /// Opens the second connection and starts the thread.
     pub fn start(path: &Path) -> Result<Checkpointer, rusqlite::Error> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(super::db::BUSY_WAIT)?;
+        conn.busy_timeout(BUSY_WAIT)?;
         let (stop, stopped) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
