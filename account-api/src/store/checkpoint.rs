@@ -35,15 +35,16 @@ use rusqlite::Connection;
 /// remainder did.
 pub const INTERVAL: Duration = Duration::from_millis(20);
 
-/// The writer's own automatic checkpoint, in WAL pages (256 MiB of WAL at
-/// most on disk). Its pass stalls every queued request for the fsyncs of
-/// the last few pages, so it should come rarely: measured under `make
-/// bench-api`'s verification load (6 s windows), the verification's p99
-/// was 14-18 ms at 1,000-16,384 pages, 8-10 ms at 32,768-65,536, and
-/// 3.6-4.5 ms with no writer checkpoint at all (not an option: only the
-/// writer's pass lets the WAL start over). Readers do not pay for the
-/// longer WAL: they search only the frames after the last checkpoint.
-pub const WRITER_FALLBACK_PAGES: i64 = 65_536;
+/// The writer's own automatic checkpoint, in WAL pages (512 MiB of WAL at
+/// most on disk). Its pass stalls every queued request for 17-20 ms (the
+/// fsyncs of the last pages), so it should come rarely: measured under
+/// `make bench-api`'s verification load, the verification's p99 was
+/// 14-18 ms at 1,000-16,384 pages, 10.0-10.5 ms at 65,536 and 6.8-7.4 ms
+/// at 131,072 (two runs each of the last two), and 3.6-4.5 ms with no
+/// writer checkpoint at all (not an option: only the writer's pass lets
+/// the WAL start over). Readers do not pay for the longer WAL: they
+/// search only the frames after the last checkpoint.
+pub const WRITER_FALLBACK_PAGES: i64 = 131_072;
 
 /// How long a pass waits for a lock another process holds (an admin
 /// command's write): a PASSIVE checkpoint never waits for this server's
