@@ -585,7 +585,7 @@ impl Conn {
             };
             self.control(sql)?;
         } else {
-            self.control(&savepoint_sql("SAVEPOINT sp", depth))?;
+            self.control(&format!("SAVEPOINT sp{depth}"))?;
         }
         self.depth.set(depth + 1);
         Ok(Tx {
@@ -645,19 +645,6 @@ impl Drop for Conn {
     }
 }
 
-/// `SAVEPOINT sp<level>` and its RELEASE, written out for the shallow
-/// levels requests use, so the statement cache finds the same text
-/// without a format per request.
-fn savepoint_sql(verb: &'static str, level: u32) -> std::borrow::Cow<'static, str> {
-    match (verb, level) {
-        ("SAVEPOINT sp", 1) => "SAVEPOINT sp1".into(),
-        ("SAVEPOINT sp", 2) => "SAVEPOINT sp2".into(),
-        ("RELEASE SAVEPOINT sp", 1) => "RELEASE SAVEPOINT sp1".into(),
-        ("RELEASE SAVEPOINT sp", 2) => "RELEASE SAVEPOINT sp2".into(),
-        _ => format!("{verb}{level}").into(),
-    }
-}
-
 /// A transaction or savepoint; see `Conn::transaction`.
 pub struct Tx<'c> {
     conn: &'c Conn,
@@ -669,9 +656,9 @@ impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
         let sql = if self.level == 0 {
-            std::borrow::Cow::Borrowed("COMMIT")
+            "COMMIT".to_string()
         } else {
-            savepoint_sql("RELEASE SAVEPOINT sp", self.level)
+            format!("RELEASE SAVEPOINT sp{}", self.level)
         };
         let r = self.conn.control(&sql);
         self.conn.depth.set(self.level);

@@ -262,6 +262,21 @@ impl Db {
         ))
     }
 
+    /// Runs a closure that only reads. On a SQLite file it runs at once on
+    /// a read-only connection (`store::readers`), not queued behind the
+    /// writer's batches; it sees every write already answered. Elsewhere
+    /// it is [`Db::call`].
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
+    {
+        match self {
+            Db::Sqlite(_, Some(readers)) => readers.read(f),
+            _ => self.call(f).await,
+        }
+    }
+
     pub async fn call<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
@@ -283,23 +298,6 @@ impl Db {
                         }
                     })?
             }
-        }
-    }
-}
-
-impl Db {
-    /// Runs a closure that only reads. On a SQLite file it runs at once on
-    /// a read-only connection (`store::readers`), not queued behind the
-    /// writer's batches; it sees every write already answered. Elsewhere
-    /// it is [`Db::call`].
-    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
-    {
-        match self {
-            Db::Sqlite(_, Some(readers)) => readers.read(f),
-            _ => self.call(f).await,
         }
     }
 }
