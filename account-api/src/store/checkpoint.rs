@@ -15,7 +15,9 @@
 //! ([`WRITER_FALLBACK_PAGES`]): by then this thread has copied almost
 //! everything, the writer's own pass copies the last few pages, and the
 //! WAL restarts. Measured: the writer's checkpoint share fell from a fifth
-//! of its time to a few percent.
+//! of its time to a few percent. Near that threshold this thread passes
+//! every millisecond ([`CLOSING_PAGES`]), so the writer's pass finds
+//! little left to sync.
 //!
 //! Durability is unchanged: a commit is in the WAL before its request is
 //! answered, and a checkpoint only moves committed pages.
@@ -30,21 +32,51 @@ use rusqlite::Connection;
 /// checkpoint (see below) little is left to copy. Measured with `make
 /// bench-api` (250,000 users, 10 s windows): the verification's p99 was
 /// 10.5 ms at 20 ms and 22.7 ms at 100 ms (300 ms: 21 ms in a shorter
-/// run). Each pass fsyncs, and on ext4 a WAL append that meets the journal
-/// commit of that fsync waits for it, but that cost less than the longer
-/// remainder did.
+/// run), before [`CLOSING_INTERVAL`] existed.
 pub const INTERVAL: Duration = Duration::from_millis(20);
 
-/// The writer's own automatic checkpoint, in WAL pages (512 MiB of WAL at
-/// most on disk). Its pass stalls every queued request for 17-20 ms (the
-/// fsyncs of the last pages), so it should come rarely: measured under
-/// `make bench-api`'s verification load, the verification's p99 was
-/// 14-18 ms at 1,000-16,384 pages, 10.0-10.5 ms at 65,536 and 6.8-7.4 ms
-/// at 131,072 (two runs each of the last two), and 3.6-4.5 ms with no
-/// writer checkpoint at all (not an option: only the writer's pass lets
-/// the WAL start over). Readers do not pay for the longer WAL: they
-/// search only the frames after the last checkpoint.
-pub const WRITER_FALLBACK_PAGES: i64 = 131_072;
+/// The writer's own automatic checkpoint, in WAL pages (128 MiB of WAL at
+/// most on disk). Only that pass lets the WAL start over, and it stalls
+/// every queued request until it is done. What it costs is the fsync of
+/// the WAL written since this thread's last pass: the disk writes that
+/// tail out, at about one page per verification under load. Measured with
+/// a PASSIVE checkpoint on the writer after every 500 batches of `make
+/// bench-api`'s load, the stall was 14-33 ms with passes every 20 ms and
+/// 4-10 ms every 5 ms. (The data disk is ext4 without a journal:
+/// `ext4_fsync_nojournal` in perf, so no journal commit is involved.)
+///
+/// Hence [`CLOSING_PAGES`]: near this threshold the passes come every
+/// millisecond, the tail is small when the writer's pass comes, and the
+/// threshold can be low enough that the WAL file is reused rather than
+/// grown. Verification p99 under `make bench-api`'s load (three runs
+/// each, 2026-11-29): 131,072 pages without the closing passes 5.0-8.9 ms;
+/// with them 4.0-4.2 ms; 32,768 pages with them 3.8-4.1 ms. Readers do
+/// not pay for a longer WAL: they search only the frames after the last
+/// checkpoint.
+pub const WRITER_FALLBACK_PAGES: i64 = 32_768;
+
+/// Once the WAL is this close to [`WRITER_FALLBACK_PAGES`], passes come
+/// every [`CLOSING_INTERVAL`] instead, until the writer's pass has let the
+/// WAL start over: about half a second of `make bench-api`'s load at
+/// 4 KiB pages.
+pub const CLOSING_PAGES: i64 = WRITER_FALLBACK_PAGES - 8_192;
+
+/// The interval near the threshold: short, so little is left unsynced
+/// when the writer checkpoints; only for the last quarter of a cycle, so
+/// the extra fsyncs are few.
+pub const CLOSING_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The wait before the next pass, given the WAL's length after the two
+/// last: an idle server whose WAL stopped near the threshold keeps the
+/// normal pace (nothing is left to sync, and waking every millisecond
+/// would be waste).
+fn wait_after(before: i64, wal_pages: i64) -> Duration {
+    if wal_pages >= CLOSING_PAGES && wal_pages > before {
+        CLOSING_INTERVAL
+    } else {
+        INTERVAL
+    }
+}
 
 /// How long a pass waits for a lock another process holds (an admin
 /// command's write): a PASSIVE checkpoint never waits for this server's
@@ -77,16 +109,20 @@ impl Checkpointer {
         let (stop, stopped) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || loop {
-                let last = !matches!(
-                    stopped.recv_timeout(INTERVAL),
-                    Err(RecvTimeoutError::Timeout)
-                );
-                if let Err(e) = checkpoint(&conn) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoint is the backstop");
-                }
-                if last {
-                    break;
+            .spawn(move || {
+                let (mut before, mut wal_pages) = (0, 0);
+                loop {
+                    let last = !matches!(
+                        stopped.recv_timeout(wait_after(before, wal_pages)),
+                        Err(RecvTimeoutError::Timeout)
+                    );
+                    match checkpoint(&conn) {
+                        Ok((pages, _)) => (before, wal_pages) = (wal_pages, pages),
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoint is the backstop"),
+                    }
+                    if last {
+                        break;
+                    }
                 }
             });
         let thread = match spawned {
@@ -153,6 +189,27 @@ mod tests {
             );
             std::thread::sleep(INTERVAL);
         }
+    }
+
+    #[test]
+    fn passes_come_every_millisecond_only_near_the_writers_threshold() {
+        assert_eq!(wait_after(0, 10), INTERVAL);
+        assert_eq!(wait_after(0, CLOSING_PAGES - 1), INTERVAL);
+        assert_eq!(
+            wait_after(CLOSING_PAGES - 1, CLOSING_PAGES),
+            CLOSING_INTERVAL
+        );
+        assert_eq!(
+            wait_after(CLOSING_PAGES, WRITER_FALLBACK_PAGES + 100),
+            CLOSING_INTERVAL
+        );
+        // The writer's pass let the WAL start over: back to the normal pace.
+        assert_eq!(wait_after(WRITER_FALLBACK_PAGES, 40), INTERVAL);
+        // Idle near the threshold: nothing new to sync, no busy loop.
+        assert_eq!(wait_after(CLOSING_PAGES + 5, CLOSING_PAGES + 5), INTERVAL);
+        // A pass that met another checkpoint reports no length (SQLite's -1).
+        assert_eq!(wait_after(CLOSING_PAGES, -1), INTERVAL);
+        const { assert!(CLOSING_PAGES > 0 && CLOSING_PAGES < WRITER_FALLBACK_PAGES) };
     }
 
     #[test]
