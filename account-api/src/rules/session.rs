@@ -204,29 +204,24 @@ pub async fn confirm_password(
             Ok((reservation, attempt.clone(), hash))
         })
         .await?;
-    let ok = throttle::check_password(
+    let session_id = caller.session_id;
+    throttle::check_password_then(
         &state.db,
         state.config.password_cost,
         reservation,
         attempt,
         password,
         Some(stored),
-    )
-    .await?;
-    if !ok {
-        return Err(ApiError::InvalidCredentials);
-    }
-    let session_id = caller.session_id;
-    state
-        .db
-        .call(move |conn| {
+        move |conn| {
             conn.execute(
                 "UPDATE sessions SET password_at = ?1 WHERE id = ?2",
                 params![now, session_id],
             )?;
             Ok(())
-        })
-        .await
+        },
+    )
+    .await?
+    .ok_or(ApiError::InvalidCredentials)
 }
 
 /// Requires the password unless this session proved it moments ago.

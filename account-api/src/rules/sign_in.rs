@@ -60,27 +60,25 @@ pub async fn sign_in(
             Ok((reservation, attempt, user.map(|u| u.1)))
         })
         .await?;
-    let user_id = attempt.user_id;
-    let ok = throttle::check_password(
+    let known_user = attempt.user_id;
+    let secrets = state.secrets.clone();
+    let caps = state.config.sms_caps;
+    let device_token = req.trusted_device_token;
+    // Opened in the database call that settles the password check: one
+    // trip through the writer fewer (see `check_password_then`).
+    let outcome = throttle::check_password_then(
         &state.db,
         state.config.password_cost,
         reservation,
         attempt,
         req.password,
         stored,
-    )
-    .await?;
-    let user_id = match (ok, user_id) {
-        (true, Some(id)) => id,
-        _ => return Err(ApiError::InvalidCredentials),
-    };
-
-    let secrets = state.secrets.clone();
-    let caps = state.config.sms_caps;
-    let device_token = req.trusted_device_token;
-    let outcome = state
-        .db
-        .call(move |conn| {
+        move |conn| {
+            // A right password with no user cannot happen (an unknown
+            // email is checked against a dummy hash); refused all the same.
+            let Some(user_id) = known_user else {
+                return Err(ApiError::InvalidCredentials);
+            };
             let (method, phone): (Option<String>, Option<String>) = conn.query_row(
                 "SELECT tfa_method, phone FROM users WHERE id = ?1",
                 params![user_id],
@@ -169,8 +167,10 @@ pub async fn sign_in(
                     })
                 }
             }
-        })
-        .await?;
+        },
+    )
+    .await?
+    .ok_or(ApiError::InvalidCredentials)?;
     match outcome {
         Outcome::Done(response) => Ok(response),
         Outcome::SendSms {
