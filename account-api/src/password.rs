@@ -4,18 +4,17 @@
 //! the default is the argon2 crate's (OWASP's 19 MiB, 2 passes). Hashes keep
 //! their own parameters, so changing them later still verifies old hashes.
 //!
-//! Every hash and verification in the server goes through one [`HashLimiter`]
-//! with one slot per core but one ([`slots_for`]): each Argon2 run holds 19 MiB and a core for tens
-//! of milliseconds, so hundreds at once would only exhaust memory without
+//! Every hash and verification in the server goes through one
+//! [`HashLimiter`] with one slot (a thread) per core but one
+//! ([`slots_for`]): each Argon2 run holds 19 MiB and a core for tens of
+//! milliseconds, so hundreds at once would only exhaust memory without
 //! finishing any sooner. A request waits a bounded time for a slot and is
 //! then answered `429 Busy` with `Retry-After`, unchecked.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
-
-use tokio::sync::Semaphore;
 
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -105,21 +104,47 @@ pub fn slots_for(cores: usize) -> usize {
 
 /// Bounds concurrent Argon2 work: `slots` runs at once, at most
 /// `slots * WAITERS_PER_SLOT` waiting, none waiting longer than `wait`.
+///
+/// The slots are `slots` threads of its own that take queued jobs in
+/// turn. Why not a semaphore in front of tokio's blocking pool (as before):
+/// there a freed slot went to a waiting task, which had to be scheduled
+/// on a busy tokio worker before it could hand its hash to a blocking
+/// thread, and under `make bench-api`'s mixed load a slot turned over
+/// every 1.0 ms for a 0.3 ms check; here the thread that finishes a hash
+/// starts the next one at once.
 #[derive(Debug)]
 pub struct HashLimiter {
-    slots: Arc<Semaphore>,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    /// Jobs sent and not yet taken by a thread.
+    queued: Arc<AtomicUsize>,
     max_waiting: usize,
-    waiting: AtomicUsize,
     wait: Duration,
 }
+
+/// A hash to run. It says it has started first, and is dropped unrun
+/// when nobody is waiting any more (its request was answered busy).
+type Job = Box<dyn FnOnce() + Send>;
 
 impl HashLimiter {
     pub fn new(slots: usize, wait: Duration) -> HashLimiter {
         let slots = slots.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let queued = Arc::new(AtomicUsize::new(0));
+        for _ in 0..slots {
+            let (queue, queued) = (queue.clone(), queued.clone());
+            let spawned = std::thread::Builder::new()
+                .name("argon2".into())
+                .spawn(move || take_jobs(&queue, &queued));
+            if let Err(e) = spawned {
+                // Fewer slots; with none, every check answers busy below.
+                tracing::error!(error = %e, "could not start an Argon2 thread");
+            }
+        }
         HashLimiter {
-            slots: Arc::new(Semaphore::new(slots)),
+            jobs: Mutex::new(jobs),
+            queued,
             max_waiting: slots * WAITERS_PER_SLOT,
-            waiting: AtomicUsize::new(0),
             wait,
         }
     }
@@ -135,9 +160,9 @@ impl HashLimiter {
         })
     }
 
-    /// Runs `work` on a blocking thread once a slot is free. The slot moves
-    /// into the thread, so it stays taken until the hash is done even when
-    /// the request that asked for it has gone away.
+    /// Runs `work` on one of the limiter's threads once one is free. A job
+    /// a thread has taken runs to the end even when the request that asked
+    /// for it has gone away, so it keeps its slot until the hash is done.
     pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
     where
         T: Send + 'static,
@@ -146,32 +171,52 @@ impl HashLimiter {
         let busy = ApiError::Busy {
             retry_after: self.wait.as_secs().max(1) as i64,
         };
-        let slot = match self.slots.clone().try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Err(busy);
-                }
-                let waited =
-                    tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await;
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
-                match waited {
-                    Ok(Ok(slot)) => slot,
-                    Ok(Err(closed)) => return Err(ApiError::internal(closed)),
-                    Err(_) => {
-                        tracing::warn!("argon2 slots stayed busy; password check refused");
-                        return Err(busy);
-                    }
-                }
+        if self.queued.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(busy);
+        }
+        let (started, taken) = tokio::sync::oneshot::channel::<()>();
+        let (tell, told) = tokio::sync::oneshot::channel::<ApiResult<T>>();
+        let job: Job = Box::new(move || {
+            if started.send(()).is_err() {
+                return;
             }
+            // A panic answers this request and keeps the thread (the slot).
+            let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .unwrap_or_else(|_| Err(ApiError::internal("password hashing panicked")));
+            let _ = tell.send(answer);
+        });
+        let sent = match self.jobs.lock() {
+            Ok(jobs) => jobs.send(job).is_ok(),
+            Err(_) => false,
         };
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            work()
-        })
-        .await
-        .map_err(ApiError::internal)?
+        if !sent {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::internal("the Argon2 threads have stopped"));
+        }
+        // The wait is for a slot; a check that has started runs to the end.
+        match tokio::time::timeout(self.wait, taken).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => {
+                tracing::warn!("argon2 slots stayed busy; password check refused");
+                return Err(busy);
+            }
+        }
+        told.await
+            .map_err(|_| ApiError::internal("an Argon2 thread dropped a started check"))?
+    }
+}
+
+/// One slot's thread: takes the next job as soon as the last is done.
+fn take_jobs(queue: &Mutex<mpsc::Receiver<Job>>, queued: &AtomicUsize) {
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        queued.fetch_sub(1, Ordering::SeqCst);
+        job();
     }
 }
 
@@ -272,39 +317,86 @@ mod tests {
         assert!(most.load(Ordering::SeqCst) <= 2, "{most:?}");
     }
 
+    /// Occupies the limiter's only thread until the returned sender is
+    /// dropped or sent to.
+    async fn occupy(
+        limiter: &Arc<HashLimiter>,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<ApiResult<()>>,
+    ) {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let l = limiter.clone();
+        let holder = tokio::spawn(async move {
+            l.run(move || {
+                let _ = started.send(());
+                let _ = released.recv();
+                Ok(())
+            })
+            .await
+        });
+        running.await.unwrap();
+        (release, holder)
+    }
+
     #[tokio::test]
     async fn a_full_limiter_answers_busy_after_the_bounded_wait() {
-        let limiter = HashLimiter::new(1, Duration::from_millis(50));
-        let held = limiter.slots.clone().try_acquire_owned().unwrap();
-        match limiter.run(|| Ok(())).await {
+        let limiter = Arc::new(HashLimiter::new(1, Duration::from_millis(50)));
+        let (release, holder) = occupy(&limiter).await;
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        match limiter
+            .run(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+            .await
+        {
             Err(ApiError::Busy { retry_after }) => assert!(retry_after >= 1),
             other => panic!("{other:?}"),
         }
-        drop(held);
+        drop(release);
+        holder.await.unwrap().unwrap();
         limiter.run(|| Ok(())).await.unwrap();
+        // The refused job went stale in the queue and was never run.
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
     async fn the_queue_of_waiters_is_bounded_too() {
         let limiter = Arc::new(HashLimiter::new(1, Duration::from_secs(30)));
-        let held = limiter.slots.clone().try_acquire_owned().unwrap();
+        let (release, holder) = occupy(&limiter).await;
         let mut waiters = Vec::new();
         for _ in 0..WAITERS_PER_SLOT {
             let l = limiter.clone();
             waiters.push(tokio::spawn(async move { l.run(|| Ok(())).await }));
         }
         // Poll until every waiter is queued.
-        while limiter.waiting.load(Ordering::SeqCst) < WAITERS_PER_SLOT {
+        while limiter.queued.load(Ordering::SeqCst) < WAITERS_PER_SLOT {
             tokio::task::yield_now().await;
         }
         assert!(matches!(
             limiter.run(|| Ok(())).await,
             Err(ApiError::Busy { .. })
         ));
-        drop(held);
+        drop(release);
+        holder.await.unwrap().unwrap();
         for w in waiters {
             w.await.unwrap().unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_answers_internal_and_keeps_its_slot() {
+        let limiter = HashLimiter::new(1, Duration::from_secs(30));
+        let panicked = limiter.run(|| -> ApiResult<()> { panic!("boom") }).await;
+        assert!(
+            matches!(panicked, Err(ApiError::Internal(_))),
+            "{panicked:?}"
+        );
+        // The one thread is still there to run the next check.
+        limiter.run(|| Ok(())).await.unwrap();
     }
 
     #[test]
