@@ -57,6 +57,7 @@ CORES=$(nproc)
 work="$(mktemp -d)"
 chmod 755 "$work"
 pids=()
+nodes=()
 cluster=""
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
@@ -77,6 +78,7 @@ start_node() {
     "$BIN" serve "$@" "${SERVE_FLAGS[@]}" >"$work/$name.stdout" 2>"$work/$name.stderr" &
     local pid=$!
     pids+=("$pid")
+    nodes+=("$name")
     url=""
     for _ in $(seq 1 200); do
         url="$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\)$/\1/p' "$work/$name.stdout")"
@@ -92,6 +94,17 @@ start_node() {
 stop_all() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     pids=()
+    nodes=()
+}
+
+# refusals: the answers that were not 2xx, by route and status, from the
+# running nodes' access logs (wrk counts them but cannot say which).
+refusals() {
+    local name
+    for name in "${nodes[@]}"; do sed 's/\x1b\[[0-9;]*m//g' "$work/$name.stderr"; done |
+        sed -n 's/.*route="\([^"]*\)".*finished processing request.* status=\([0-9]*\).*/\1 \2/p' |
+        awk '$2 !~ /^2/ { n[$1 " " $2]++ } END { for (k in n) printf "  not 2xx in the servers\047 logs: %s, %d times\n", k, n[k] }' |
+        sort
 }
 
 # The PostgreSQL server: the one given, or a throw-away cluster.
@@ -193,6 +206,7 @@ measure() {
         show "  $(case $r in signin) echo 'POST /v1/sign-in';; verify) echo 'POST /v1/sign-in/challenge';;
             state) echo 'GET /v1/two-factor';; devices) echo 'GET /v1/trusted-devices';; health) echo 'GET /v1/health';; esac)" "$key-mix-$r"
     done
+    refusals
     echo "ROW|$key|$(rate "$key-verify")|$(p99 "$key-verify")|$(rate "$key-health")|$(p99 "$key-health")|$(ratio_of "$key-verify" "$key-health")" >>"$work/rows"
     if [ "$(bad "$key-verify")" != 0 ] || [ "$(bad "$key-mix-verify")" != 0 ]; then
         echo "  note: some verifications were refused or failed (see non-2xx): the figures are not clean" >&2
