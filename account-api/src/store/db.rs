@@ -348,6 +348,13 @@ where
         let jitter = rand::random::<u64>() % (2 * u64::from(attempt)) + 1;
         std::thread::sleep(Duration::from_millis(jitter));
     }
+    // Said once here, since the answer (429 busy) does not tell the
+    // operator why: `make bench-api`'s mixed load meets it on sign-in,
+    // where every client shares one address key.
+    tracing::warn!(
+        attempts = MAX_ATTEMPTS,
+        "a request lost every serialization race it ran; answered busy"
+    );
     Err(ApiError::Busy { retry_after: 1 })
 }
 
