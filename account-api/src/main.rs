@@ -6,10 +6,10 @@ use std::io::Write;
 /// allocated on a tokio worker and freed on the SQLite writer thread, and
 /// glibc serialises such frees on the allocating arena's lock (perf's
 /// sched_switch events on the writer: 12 % of its sleeps were in
-/// `_int_free`'s lock wait). Under `make bench-api`'s load the HTTP
-/// workers went from 37-41 to 34-35 us of CPU per verification and the
-/// writer from 30-32 to 29 us (three runs each, 2026-11-29); health's
-/// workers from 26-27 to 24 us.
+/// `_int_free`'s lock wait). Under `make bench-api`'s load, three runs
+/// each on 2026-11-29: the HTTP workers' CPU per verification went from
+/// 36-39 to 34-35 us and health's from 25-27 to 24-26 us; the writer's
+/// stayed at 28-29 us, and the verification rate moved within noise.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
