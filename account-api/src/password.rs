@@ -114,7 +114,7 @@ pub fn slots_for(cores: usize) -> usize {
 /// starts the next one at once.
 #[derive(Debug)]
 pub struct HashLimiter {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     /// Jobs sent and not yet taken by a thread.
     queued: Arc<AtomicUsize>,
     max_waiting: usize,
@@ -142,7 +142,7 @@ impl HashLimiter {
             }
         }
         HashLimiter {
-            jobs: Mutex::new(jobs),
+            jobs,
             queued,
             max_waiting: slots * WAITERS_PER_SLOT,
             wait,
@@ -186,11 +186,7 @@ impl HashLimiter {
                 .unwrap_or_else(|_| Err(ApiError::internal("password hashing panicked")));
             let _ = tell.send(answer);
         });
-        let sent = match self.jobs.lock() {
-            Ok(jobs) => jobs.send(job).is_ok(),
-            Err(_) => false,
-        };
-        if !sent {
+        if self.jobs.send(job).is_err() {
             self.queued.fetch_sub(1, Ordering::SeqCst);
             return Err(ApiError::internal("the Argon2 threads have stopped"));
         }

@@ -106,7 +106,8 @@ pub enum DbOpenError {
 }
 
 /// How long a request waits for a free PostgreSQL connection before it is
-/// answered 503, and how long a new connection may take.
+/// answered 429 busy with Retry-After, and how long a new connection may
+/// take.
 pub const POOL_WAIT: Duration = Duration::from_secs(5);
 
 /// Connections one node keeps to PostgreSQL unless told otherwise: enough
@@ -115,7 +116,7 @@ pub const POOL_WAIT: Duration = Duration::from_secs(5);
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 
 /// A serialization failure is re-run this many times before the request
-/// is answered 503 with Retry-After; each retry sees the winner's write,
+/// is answered 429 busy with Retry-After; each retry sees the winner's write,
 /// so more than a few means heavy contention on one row.
 const MAX_ATTEMPTS: u32 = 12;
 
