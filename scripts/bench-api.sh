@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
         *) echo "bench-api: unknown option $1" >&2; exit 2 ;;
     esac
 done
-for tool in wrk psql caddy openssl; do
+for tool in wrk psql pgbench caddy openssl; do
     command -v "$tool" >/dev/null || { echo "bench-api: $tool is missing; run make setup" >&2; exit 1; }
 done
 
@@ -213,6 +213,47 @@ measure() {
     fi
 }
 
+# pg_floor: the floors under goal 3, with pgbench alone (no HTTP server, no
+# wrk) on the same PostgreSQL server, as many connections as a node's pool,
+# SERIALIZABLE, one window each. It runs the least a verification must
+# write, four rows (scripts/bench/pg-floor-schema.sql), in one statement:
+#   one at a time (pg-floor.sql): a design with one transaction per
+#     verification cannot beat this;
+#   32 at a time (pg-floor-batch.sql): what a PostgreSQL group commit could
+#     reach at best.
+# Sets $floor_one and $floor_batch to the ratios to this run's health rate.
+pg_floor_run() { # NAME SCRIPT VERIFICATIONS-PER-TRANSACTION
+    local db_url tps cpu per_second ratio
+    db_url="$(pg_database "bench_$1")"
+    psql -q "$db_url" -f scripts/bench/pg-floor-schema.sql >/dev/null
+    PGOPTIONS="-c default_transaction_isolation=serializable" /usr/bin/time -f "CPU %U %S %e" -o "$work/$1.time" \
+        pgbench -n -c 8 -j 1 --max-tries=12 -M prepared -T "$SECONDS_PER_WINDOW" -f "$2" "$db_url" \
+        >"$work/$1.out" 2>&1 || { cat "$work/$1.out" >&2; exit 1; }
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/$1.out")
+    [ -n "$tps" ] || { echo "bench-api: pgbench printed no rate:" >&2; cat "$work/$1.out" >&2; exit 1; }
+    cpu=$(awk -v cores="$CORES" '/^CPU/ { printf "%.1f", 100 * ($2 + $3) / ($4 * cores) }' "$work/$1.time")
+    per_second=$(awk -v t="$tps" -v n="$3" 'BEGIN { printf "%.0f", t * n }')
+    ratio=$(awk -v v="$per_second" -v h="$(rate postgres-health)" 'BEGIN { printf "%.2f", v / h }')
+    printf '  floor, %-2s per transaction: %6s verifications/s = %s x health  (pgbench alone: %s%% of the cores; %s)\n' \
+        "$3" "$per_second" "$ratio" "$cpu" "$(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1 retried/p' "$work/$1.out")"
+    printf -v "floor_$1" '%s' "$ratio"
+}
+pg_floor() {
+    echo "  floors under goal 3: four rows written per verification, one statement, pgbench alone:"
+    pg_floor_run one scripts/bench/pg-floor.sql 1
+    pg_floor_run batch scripts/bench/pg-floor-batch.sql 32
+    # A verification costs the cores at least a health request (HTTP and
+    # wrk, measured at this run's health rate h) plus its writes (at the
+    # floor's rate f = r x h): at most 1 / (1/h + 1/f), i.e. r / (1 + r) x h.
+    local best_one best_batch
+    best_one=$(awk -v r="$floor_one" 'BEGIN { printf "%.2f", r / (1 + r) }')
+    best_batch=$(awk -v r="$floor_batch" 'BEGIN { printf "%.2f", r / (1 + r) }')
+    echo "  best a verification can do (a health request's CPU plus the floor's): $best_one x one per transaction, $best_batch x 32 together"
+    if [ "$(at_least "$best_one" 0.3)" = 0 ]; then
+        echo "  so goal 3 cannot pass here with one transaction per verification; only a group commit could"
+    fi
+}
+
 echo "bench-api: $CORES cores shared by servers, proxy, database and wrk; ${SECONDS_PER_WINDOW} s windows, $CONNECTIONS connections, $USERS (SQLite) or $PG_USERS (PostgreSQL) prepared users per window"
 for store in $STORES; do
     case "$store" in
@@ -235,6 +276,7 @@ for store in $STORES; do
             stop_all
             ratio=$(ratio_of postgres-verify postgres-health)
             goal "3. verification >= 0.3 x health (PostgreSQL, 1 node)" "$ratio x" "$(at_least "$ratio" 0.3)"
+            pg_floor
             ;;
         postgres-2)
             echo; echo "== postgres, 2 nodes behind Caddy (TLS)"
