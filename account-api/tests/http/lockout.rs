@@ -460,3 +460,75 @@ async fn wrong_passwords_for_a_user_id_typed_as_email_leave_that_users_codes_alo
     let session = s.sign_in_totp("vera@example.com", &secret).await;
     s.get("/v1/two-factor", Some(&session)).await.ok();
 }
+
+/// A client that hangs up while its password is being checked still has a
+/// wrong one counted and audited, and gives its reservation back: the check
+/// and its settlement run in a task of their own, which the dropped request
+/// does not cancel. (If they ran in the request, hanging up before the
+/// answer would leave a guess uncounted once the reservation expired.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_mid_check_still_has_its_wrong_password_counted() {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start().await;
+    // A stored hash that takes a while to check (Argon2 takes the cost
+    // from the hash), so the client can hang up in the middle.
+    let slow = account_api::password::PasswordCost {
+        memory_kib: 64 * 1024,
+        iterations: 6,
+    };
+    let user =
+        account_api::admin::create_user(&s.conn(), slow, "hangup@example.com", PASSWORD).unwrap();
+    let audited = |s: &Server| {
+        s.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE event = 'password_failed' AND user_id = {user}"
+        ))
+    };
+    let reserved = |s: &Server| s.count("SELECT COUNT(*) FROM throttle_reservations");
+
+    let body = json!({"email": "hangup@example.com", "password": "a wrong guess"}).to_string();
+    let mut socket = tokio::net::TcpStream::connect(s.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket
+        .write_all(
+            format!(
+                "POST /v1/sign-in HTTP/1.1\r\nhost: api\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // The attempt is reserved before its hash is checked: once the
+    // reservation is there, the check is under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while reserved(&s) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the attempt was never reserved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    // Nothing answered yet: the client hangs up before the verdict.
+    let mut answer = [0u8; 64];
+    assert!(
+        matches!(socket.try_read(&mut answer), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the check finished before the client could hang up"
+    );
+    drop(socket);
+
+    while audited(&s) == 0 || reserved(&s) != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hung-up attempt was not settled: {} audited, {} still reserved",
+            audited(&s),
+            reserved(&s)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(audited(&s), 1);
+    let failures = s.count(
+        "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM throttles WHERE scope = 'password'",
+    );
+    assert_eq!(failures, 1, "the guess counts toward the password lock");
+}
