@@ -18,6 +18,8 @@ want+=(wrk)
 # throw-away cluster, scripts/pg-cluster.sh); Caddy, the TLS proxy in front
 # of the two nodes (deploy/Caddyfile); openssl makes that test's certificate.
 want+=(postgresql caddy openssl)
+# zip and unzip: the package checker's tests (tests/package) and `make package`.
+want+=(zip unzip)
 if ! have_rustup_wasm_target; then
   # No rustup wasm32 target: build the wasm module with Debian's 1.63 toolchain.
   want+=(rustc cargo libstd-rust-dev-wasm32 lld)

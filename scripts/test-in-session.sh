@@ -18,6 +18,9 @@ cd "$ROOT"
 echo "== JavaScript: the web app's 2FA logic (node unit tests, a second)"
 node --test tests/web-logic/
 
+echo "== JavaScript: the package checker refuses each faulty package (zip, dpkg-deb; a second)"
+node --test tests/package/
+
 echo "== PostgreSQL: a throw-away cluster"
 pg_url=$(bash "$here/pg-cluster.sh" start "$pg_dir")
 echo "PostgreSQL at $pg_url"
