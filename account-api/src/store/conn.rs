@@ -367,6 +367,20 @@ pub struct Conn {
     /// What to do once the request's writes are final (metrics), each
     /// with the transaction depth it was registered at.
     after_commit: RefCell<Vec<(u32, AfterCommit)>>,
+    /// PostgreSQL only: the savepoint whose RELEASE is owed. A committed
+    /// inner `Tx` does not send its RELEASE at once: it goes in front of
+    /// the next statement sent as text, or is sent on its own before the
+    /// next prepared one, and is never sent when COMMIT or ROLLBACK ends
+    /// the transaction first (both end every savepoint). A verification
+    /// commits its savepoint just before the request's COMMIT, so this
+    /// saves it one round trip of about twelve.
+    owed_release: Cell<Option<u32>>,
+    /// PostgreSQL only: a statement failed inside the open transaction,
+    /// which PostgreSQL then refuses to go on with until it is rolled back
+    /// (to a savepoint or whole). A savepoint committed meanwhile sends its
+    /// RELEASE at once, so the commit fails as it always did, instead of
+    /// owing it to a COMMIT that would quietly roll back.
+    aborted: Cell<bool>,
 }
 
 type AfterCommit = Box<dyn FnOnce() + Send>;
@@ -386,6 +400,8 @@ impl Conn {
             depth: Cell::new(0),
             lost_race: Cell::new(false),
             after_commit: RefCell::new(Vec::new()),
+            owed_release: Cell::new(None),
+            aborted: Cell::new(false),
         }
     }
 
@@ -445,6 +461,15 @@ impl Conn {
         }
     }
 
+    /// True when the server closed this connection (PostgreSQL only):
+    /// nothing more can be sent on it.
+    pub(crate) fn is_closed(&self) -> bool {
+        match &self.backend {
+            BackendCell::Sqlite(_) => false,
+            BackendCell::Postgres(cell) => cell.borrow().is_closed(),
+        }
+    }
+
     pub(crate) fn lost_race(&self) -> bool {
         self.lost_race.get()
     }
@@ -454,6 +479,9 @@ impl Conn {
     }
 
     fn note(&self, e: postgres::Error) -> StoreError {
+        if self.depth.get() > 0 {
+            self.aborted.set(true);
+        }
         if matches!(
             e.code(),
             Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
@@ -472,6 +500,7 @@ impl Conn {
             }
             BackendCell::Postgres(cell) => {
                 let mut pg = cell.borrow_mut();
+                self.pay_owed_release(&mut pg)?;
                 let stmt = pg.statement(sql).map_err(|e| self.note_store(e))?;
                 let values = pg_values(params);
                 let client = pg.client()?;
@@ -480,6 +509,25 @@ impl Conn {
                 Ok(n as usize)
             }
         }
+    }
+
+    /// Sends the owed RELEASE on its own, before a prepared statement.
+    fn pay_owed_release(&self, pg: &mut PgClient) -> Result<()> {
+        if let Some(level) = self.owed_release.take() {
+            let client = pg.client()?;
+            let sql = format!("RELEASE SAVEPOINT sp{level}");
+            off_runtime(|| client.batch_execute(&sql)).map_err(|e| self.note(e))?;
+        }
+        Ok(())
+    }
+
+    /// Ends the whole transaction with COMMIT or ROLLBACK, which end every
+    /// savepoint too: an owed RELEASE is dropped, not sent.
+    pub(crate) fn end_transaction(&self, sql: &'static str) -> Result<()> {
+        self.owed_release.set(None);
+        let r = self.execute_batch(sql);
+        self.aborted.set(false);
+        r
     }
 
     fn note_store(&self, e: StoreError) -> StoreError {
@@ -527,6 +575,7 @@ impl Conn {
             }
             BackendCell::Postgres(cell) => {
                 let mut pg = cell.borrow_mut();
+                self.pay_owed_release(&mut pg)?;
                 let stmt = pg.statement(sql).map_err(|e| self.note_store(e))?;
                 let values = pg_values(params);
                 let client = pg.client()?;
@@ -544,7 +593,13 @@ impl Conn {
             BackendCell::Postgres(cell) => {
                 let mut pg = cell.borrow_mut();
                 let client = pg.client()?;
-                off_runtime(|| client.batch_execute(sql)).map_err(|e| self.note(e))
+                match self.owed_release.take() {
+                    Some(level) => {
+                        let both = format!("RELEASE SAVEPOINT sp{level}; {sql}");
+                        off_runtime(|| client.batch_execute(&both)).map_err(|e| self.note(e))
+                    }
+                    None => off_runtime(|| client.batch_execute(sql)).map_err(|e| self.note(e)),
+                }
             }
         }
     }
@@ -638,7 +693,7 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         if self.depth.get() > 0 && self.engine() == Engine::Postgres {
-            if let Err(e) = self.execute_batch("ROLLBACK") {
+            if let Err(e) = self.end_transaction("ROLLBACK") {
                 tracing::warn!(error = %e, "rolling back an abandoned transaction failed");
             }
         }
@@ -655,12 +710,22 @@ pub struct Tx<'c> {
 impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
-        let sql = if self.level == 0 {
-            "COMMIT".to_string()
-        } else {
-            format!("RELEASE SAVEPOINT sp{}", self.level)
+        let r = match (self.level, self.conn.engine()) {
+            (0, Engine::Postgres) => self.conn.end_transaction("COMMIT"),
+            (0, Engine::Sqlite) => self.conn.control("COMMIT"),
+            // Owed rather than sent (see `Conn::owed_release`). Releasing
+            // an outer savepoint releases the inner ones too, so the
+            // shallowest owed one is all that has to be sent.
+            (level, Engine::Postgres) if self.conn.aborted.get() => {
+                self.conn.control(&format!("RELEASE SAVEPOINT sp{level}"))
+            }
+            (level, Engine::Postgres) => {
+                let owed = self.conn.owed_release.get().map_or(level, |o| o.min(level));
+                self.conn.owed_release.set(Some(owed));
+                Ok(())
+            }
+            (level, Engine::Sqlite) => self.conn.control(&format!("RELEASE SAVEPOINT sp{level}")),
         };
-        let r = self.conn.control(&sql);
         self.conn.depth.set(self.level);
         // What was registered inside now belongs to the enclosing level,
         // so an outer rollback still forgets it.
@@ -679,15 +744,25 @@ impl Tx<'_> {
 
     fn undo(&mut self) {
         self.done = true;
-        let sql = if self.level == 0 {
-            "ROLLBACK".to_string()
+        let r = if self.level == 0 {
+            self.conn.end_transaction("ROLLBACK")
         } else {
-            format!(
+            // An owed RELEASE of a savepoint made inside this one is moot:
+            // rolling back to this one ends it.
+            if self.conn.owed_release.get().is_some_and(|o| o > self.level) {
+                self.conn.owed_release.set(None);
+            }
+            let r = self.conn.execute_batch(&format!(
                 "ROLLBACK TO SAVEPOINT sp{0}; RELEASE SAVEPOINT sp{0}",
                 self.level
-            )
+            ));
+            if r.is_ok() {
+                // Rolled back past whatever failed: usable again.
+                self.conn.aborted.set(false);
+            }
+            r
         };
-        if let Err(e) = self.conn.execute_batch(&sql) {
+        if let Err(e) = r {
             tracing::warn!(error = %e, "rolling back a transaction failed");
         }
         self.conn.depth.set(self.level);

@@ -152,6 +152,8 @@ pub fn open_postgres(url: &str, pool_size: u32) -> Result<Db, DbOpenError> {
     let manager = PgManager { config };
     let pool = r2d2::Pool::builder()
         .max_size(pool_size.max(1))
+        // BEGIN tests each connection instead (`begin_postgres`).
+        .test_on_check_out(false)
         .min_idle(Some(1))
         .connection_timeout(POOL_WAIT)
         .build(manager)?;
@@ -303,17 +305,39 @@ impl Db {
     }
 }
 
+/// A pooled connection with a SERIALIZABLE transaction begun on it.
+///
+/// The pool does not test a connection before handing it out (that was an
+/// empty query, one round trip of about twelve in a verification): BEGIN is
+/// the test. A connection PostgreSQL closed while it sat in the pool (a
+/// restart, `pg_terminate_backend`, an idle timeout) fails its BEGIN before
+/// anything of the request was sent, so it is dropped (the pool sees it is
+/// closed) and the next one is tried, up to one more than the pool holds.
+fn begin_postgres(pool: &r2d2::Pool<PgManager>) -> ApiResult<Conn> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let client = pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "no PostgreSQL connection free");
+            ApiError::Busy { retry_after: 1 }
+        })?;
+        let conn = Conn::new(Backend::Postgres(Box::new(client)));
+        match conn.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE") {
+            Ok(()) => return Ok(conn),
+            Err(e) if conn.is_closed() && tries <= pool.max_size() as usize + 1 => {
+                tracing::info!(error = %e, "a pooled PostgreSQL connection was closed; trying another");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn call_postgres<T, F>(pool: &r2d2::Pool<PgManager>, f: F) -> ApiResult<T>
 where
     F: Fn(&mut Conn) -> ApiResult<T>,
 {
     for attempt in 1..=MAX_ATTEMPTS {
-        let client = pool.get().map_err(|e| {
-            tracing::warn!(error = %e, "no PostgreSQL connection free");
-            ApiError::Busy { retry_after: 1 }
-        })?;
-        let mut conn = Conn::new(Backend::Postgres(Box::new(client)));
-        conn.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+        let mut conn = begin_postgres(pool)?;
         conn.set_depth(1);
         let result = f(&mut conn);
         // A lost race anywhere in the attempt voids all of it, even when
@@ -328,7 +352,7 @@ where
             // closure that must undo its writes on error opens a `Tx`,
             // which rolls back to its savepoint when dropped. After a failed
             // statement PostgreSQL turns this COMMIT into a rollback.
-            let committed = conn.execute_batch("COMMIT");
+            let committed = conn.end_transaction("COMMIT");
             conn.set_depth(0);
             if !conn.lost_race() {
                 committed?;
@@ -336,7 +360,7 @@ where
                 return result;
             }
         } else {
-            if let Err(e) = conn.execute_batch("ROLLBACK") {
+            if let Err(e) = conn.end_transaction("ROLLBACK") {
                 tracing::warn!(error = %e, "rolling back a lost attempt failed");
             }
             conn.set_depth(0);

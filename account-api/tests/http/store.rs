@@ -140,3 +140,186 @@ async fn verified_tables_leave_room_for_updates_on_postgres() {
         );
     }
 }
+
+/// Connections PostgreSQL closed while they sat in the pool (a restart, an
+/// operator's `pg_terminate_backend`, an idle timeout) cost no request: the
+/// next requests get working connections.
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_closed_while_pooled_cost_no_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_for(&dir.path().join("closed.sqlite3"));
+    let Store::Postgres { url, .. } = &store else {
+        return; // SQLite has no pool of server connections.
+    };
+    let db = db::open_postgres(url, 4).unwrap();
+    // Fill the pool: four requests at once, each holding its connection.
+    let busy = (0..4).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.call(|conn| {
+                conn.execute_batch("SELECT pg_sleep(0.2)")?;
+                Ok(())
+            })
+            .await
+        })
+    });
+    for call in busy.collect::<Vec<_>>() {
+        call.await.unwrap().unwrap();
+    }
+    // Close every connection of this database but the one asking.
+    let killer = account_api::store::db::connect_postgres(url).unwrap();
+    let closed: i64 = killer
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            account_api::params![],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(closed >= 4, "only {closed} pooled connections were closed");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Every one of the next requests is answered, one after another and
+    // then four at once.
+    for _ in 0..6 {
+        let n: i64 = db
+            .call(|conn| Ok(conn.query_row("SELECT 1 + 1", account_api::params![], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+    let again = (0..4).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.call(|conn| {
+                Ok(conn.query_row("SELECT 2 + 2", account_api::params![], |r| r.get::<i64>(0))?)
+            })
+            .await
+        })
+    });
+    for call in again.collect::<Vec<_>>() {
+        assert_eq!(call.await.unwrap().unwrap(), 4);
+    }
+}
+
+/// Savepoints mean the same on both engines however they end, including
+/// on PostgreSQL where a committed savepoint's RELEASE is sent late or not
+/// at all (`Conn::owed_release`): committed ones keep their rows, rolled
+/// back ones (with whatever was committed inside them) lose theirs, and a
+/// statement that fails after a committed savepoint leaves the connection
+/// usable by the next request. One connection, so the next request gets
+/// the same one.
+#[tokio::test(flavor = "multi_thread")]
+async fn savepoints_keep_their_meaning_however_they_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_for(&dir.path().join("savepoints.sqlite3"));
+    let db = match &store {
+        Store::Sqlite(path) => Db::new(db::open(path).unwrap()),
+        Store::Postgres { url, .. } => db::open_postgres(url, 1).unwrap(),
+    };
+    let insert = |conn: &account_api::store::Conn, x: i64| {
+        conn.execute(
+            "INSERT INTO audit_log (at, event, detail) VALUES (?1, 'savepoint test', '')",
+            account_api::params![x],
+        )
+    };
+    db.call(move |conn| {
+        insert(conn, 1)?;
+        let a = conn.transaction()?;
+        insert(&a, 2)?;
+        a.commit()?;
+        {
+            let b = conn.transaction()?;
+            insert(&b, 3)?;
+            // dropped: rolled back
+        }
+        {
+            let c = conn.transaction()?;
+            let d = c.transaction()?;
+            insert(&d, 4)?;
+            d.commit()?;
+            // c dropped: 4, committed inside it, goes with it
+        }
+        let e = conn.transaction()?;
+        let f = e.transaction()?;
+        insert(&f, 5)?;
+        f.commit()?;
+        e.commit()?;
+        insert(conn, 6)?;
+        let g = conn.transaction()?;
+        insert(&g, 7)?;
+        g.commit()?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let failed: Result<(), ApiError> = db
+        .call(move |conn| {
+            let h = conn.transaction()?;
+            insert(&h, 8)?;
+            h.commit()?;
+            conn.execute("DELETE FROM no_such_table", account_api::params![])?;
+            Ok(())
+        })
+        .await;
+    assert!(failed.is_err());
+    let rows: Vec<i64> = db
+        .call(|conn| {
+            Ok(conn.query_map(
+                "SELECT at FROM audit_log WHERE event = 'savepoint test' ORDER BY at",
+                account_api::params![],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    match store {
+        // The failed statement aborted PostgreSQL's transaction, 8 with it.
+        Store::Postgres { .. } => assert_eq!(rows, vec![1, 2, 5, 6, 7]),
+        // SQLite keeps what a failing request wrote before (autocommit).
+        Store::Sqlite(_) => assert_eq!(rows, vec![1, 2, 5, 6, 7, 8]),
+    }
+}
+
+/// A savepoint committed after a statement inside it failed (the error
+/// swallowed) fails its commit on PostgreSQL, where the failure aborted the
+/// transaction, rather than letting the request answer Ok for writes the
+/// COMMIT then quietly rolls back. SQLite's failed statement aborts
+/// nothing, and the write before it stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_savepoint_committed_after_a_failed_statement_does_not_pass_for_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_for(&dir.path().join("aborted.sqlite3"));
+    let db = open(&store);
+    let result: Result<(), ApiError> = db
+        .call(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO audit_log (at, event, detail) VALUES (1, 'aborted test', '')",
+                account_api::params![],
+            )?;
+            let _ignored = tx.execute("DELETE FROM no_such_table", account_api::params![]);
+            tx.commit()?;
+            Ok(())
+        })
+        .await;
+    let kept = db
+        .call(|conn| {
+            Ok(conn.query_row(
+                "SELECT COUNT(*) FROM audit_log WHERE event = 'aborted test'",
+                account_api::params![],
+                |r| r.get::<i64>(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    match store {
+        Store::Postgres { .. } => {
+            assert!(result.is_err(), "answered Ok for a rolled-back write");
+            assert_eq!(kept, 0);
+        }
+        Store::Sqlite(_) => {
+            result.unwrap();
+            assert_eq!(kept, 1);
+        }
+    }
+}
