@@ -153,6 +153,8 @@ async fn oathtool_codes_sign_in_once_and_old_codes_are_refused() {
         .as_str()
         .unwrap()
         .starts_with("ses_"));
+    // A code uses up no recovery code: all ten from enrollment are left.
+    assert_eq!(r.body["recovery_codes_remaining"], 10);
     // The challenge is used up.
     let r = s
         .post(
