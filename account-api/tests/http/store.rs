@@ -152,12 +152,17 @@ async fn connections_closed_while_pooled_cost_no_request() {
         return; // SQLite has no pool of server connections.
     };
     let db = db::open_postgres(url, 4).unwrap();
-    // Fill the pool: four requests at once, each holding its connection.
+    // Fill the pool: four requests at once, each holding its connection
+    // until all four hold one (closures run on blocking threads, where
+    // waiting on a barrier is allowed).
+    let all_hold = Arc::new(std::sync::Barrier::new(4));
     let busy = (0..4).map(|_| {
         let db = db.clone();
+        let all_hold = all_hold.clone();
         tokio::spawn(async move {
-            db.call(|conn| {
-                conn.execute_batch("SELECT pg_sleep(0.2)")?;
+            db.call(move |conn| {
+                conn.execute_batch("SELECT 1")?;
+                all_hold.wait();
                 Ok(())
             })
             .await
