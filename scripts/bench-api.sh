@@ -224,7 +224,8 @@ measure() {
 # Sets $floor_one and $floor_batch to the ratios to this run's health rate.
 pg_floor_run() { # NAME SCRIPT VERIFICATIONS-PER-TRANSACTION
     local db_url tps cpu per_second ratio
-    db_url="$(pg_database "bench_$1")"
+    # Not bench_$1: the one-node window's database is bench_one.
+    db_url="$(pg_database "floor_$1")"
     psql -q "$db_url" -f scripts/bench/pg-floor-schema.sql >/dev/null
     PGOPTIONS="-c default_transaction_isolation=serializable" /usr/bin/time -f "CPU %U %S %e" -o "$work/$1.time" \
         pgbench -n -c 8 -j 1 --max-tries=12 -M prepared -T "$SECONDS_PER_WINDOW" -f "$2" "$db_url" \

@@ -19,16 +19,10 @@ origin=${WEB_APP_ORIGIN:-http://127.0.0.1:8787}
 dist="$ROOT/dist"
 [ -f "$dist/extension/manifest.json" ] || { echo "package: no dist/extension; run make build first" >&2; exit 1; }
 
-# --- zip and unzip (Debian packages), when missing -------------------------
-missing=()
-for tool in zip unzip; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  say "installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# --- zip and unzip: setup installs them (`make package` runs it first) -----
+for tool in zip unzip; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "package: $tool is missing; run make setup" >&2; exit 1; }
+done
 
 # --- cargo-deb, pinned, installed once into the project's cache ------------
 ensure_cargo_deb

@@ -1,18 +1,6 @@
 //! `dialer-2fa-api`: the account API server and its admin commands.
 
 use std::io::Write;
-
-/// mimalloc instead of glibc's malloc. Why: a request's database job is
-/// allocated on a tokio worker and freed on the SQLite writer thread, and
-/// glibc serialises such frees on the allocating arena's lock (perf's
-/// sched_switch events on the writer: 12 % of its sleeps were in
-/// `_int_free`'s lock wait). Under `make bench-api`'s load, three runs
-/// each on 2026-11-29: the HTTP workers' CPU per verification went from
-/// 36-39 to 34-35 us and health's from 25-27 to 24-26 us; the writer's
-/// stayed at 28-29 us, and the verification rate moved within noise.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +16,17 @@ use account_api::AppState;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shared::api::AccountRole;
 use shared::web_sync::WebAppOrigin;
+
+/// mimalloc instead of glibc's malloc. Why: a request's database job is
+/// allocated on a tokio worker and freed on the SQLite writer thread, and
+/// glibc serialises such frees on the allocating arena's lock (perf's
+/// sched_switch events on the writer: 12 % of its sleeps were in
+/// `_int_free`'s lock wait). Under `make bench-api`'s load, three runs
+/// each on 2026-11-29: the HTTP workers' CPU per verification went from
+/// 36-39 to 34-35 us and health's from 25-27 to 24-26 us; the writer's
+/// stayed at 28-29 us, and the verification rate moved within noise.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

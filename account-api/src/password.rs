@@ -137,7 +137,8 @@ impl HashLimiter {
                 .name("argon2".into())
                 .spawn(move || take_jobs(&queue, &queued));
             if let Err(e) = spawned {
-                // Fewer slots; with none, every check answers busy below.
+                // Fewer slots; with none the queue's receiver is gone, and
+                // every check answers 500 ("the Argon2 threads have stopped").
                 tracing::error!(error = %e, "could not start an Argon2 thread");
             }
         }

@@ -713,12 +713,14 @@ impl Tx<'_> {
         let r = match (self.level, self.conn.engine()) {
             (0, Engine::Postgres) => self.conn.end_transaction("COMMIT"),
             (0, Engine::Sqlite) => self.conn.control("COMMIT"),
-            // Owed rather than sent (see `Conn::owed_release`). Releasing
-            // an outer savepoint releases the inner ones too, so the
-            // shallowest owed one is all that has to be sent.
+            // After a failed statement: sent now, so it fails now (see
+            // `Conn::aborted`).
             (level, Engine::Postgres) if self.conn.aborted.get() => {
                 self.conn.control(&format!("RELEASE SAVEPOINT sp{level}"))
             }
+            // Owed rather than sent (see `Conn::owed_release`). Releasing
+            // an outer savepoint releases the inner ones too, so the
+            // shallowest owed one is all that has to be sent.
             (level, Engine::Postgres) => {
                 let owed = self.conn.owed_release.get().map_or(level, |o| o.min(level));
                 self.conn.owed_release.set(Some(owed));

@@ -15,6 +15,16 @@ use crate::common::store_for;
 const LOSE_A_RACE: &str =
     "DO $$ BEGIN RAISE EXCEPTION 'lost' USING ERRCODE = 'serialization_failure'; END $$";
 
+/// Every row's first column of a query, read in a request of its own.
+async fn column<T>(db: &Db, sql: &'static str) -> Vec<T>
+where
+    T: account_api::store::conn::FromValue + Send + 'static,
+{
+    db.call(move |conn| Ok(conn.query_map(sql, account_api::params![], |r| r.get(0))?))
+        .await
+        .unwrap()
+}
+
 fn open(store: &Store) -> Db {
     match store {
         Store::Sqlite(path) => Db::new(db::open(path).unwrap()),
@@ -49,16 +59,11 @@ async fn a_request_that_loses_a_race_runs_again_from_nothing() {
             Ok(n)
         })
         .await;
-    let rows: Vec<String> = db
-        .call(|conn| {
-            Ok(conn.query_map(
-                "SELECT detail FROM audit_log WHERE event = 'race test' ORDER BY id",
-                account_api::params![],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-        .unwrap();
+    let rows: Vec<String> = column(
+        &db,
+        "SELECT detail FROM audit_log WHERE event = 'race test' ORDER BY id",
+    )
+    .await;
     match engine {
         Engine::Postgres => {
             assert_eq!(result.unwrap(), 2, "the lost attempt is run again");
@@ -267,16 +272,11 @@ async fn savepoints_keep_their_meaning_however_they_end() {
         })
         .await;
     assert!(failed.is_err());
-    let rows: Vec<i64> = db
-        .call(|conn| {
-            Ok(conn.query_map(
-                "SELECT at FROM audit_log WHERE event = 'savepoint test' ORDER BY at",
-                account_api::params![],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-        .unwrap();
+    let rows: Vec<i64> = column(
+        &db,
+        "SELECT at FROM audit_log WHERE event = 'savepoint test' ORDER BY at",
+    )
+    .await;
     match store {
         // The failed statement aborted PostgreSQL's transaction, 8 with it.
         Store::Postgres { .. } => assert_eq!(rows, vec![1, 2, 5, 6, 7]),
@@ -307,16 +307,12 @@ async fn a_savepoint_committed_after_a_failed_statement_does_not_pass_for_done()
             Ok(())
         })
         .await;
-    let kept = db
-        .call(|conn| {
-            Ok(conn.query_row(
-                "SELECT COUNT(*) FROM audit_log WHERE event = 'aborted test'",
-                account_api::params![],
-                |r| r.get::<i64>(0),
-            )?)
-        })
-        .await
-        .unwrap();
+    let kept: Vec<i64> = column(
+        &db,
+        "SELECT COUNT(*) FROM audit_log WHERE event = 'aborted test'",
+    )
+    .await;
+    let kept = kept[0];
     match store {
         Store::Postgres { .. } => {
             assert!(result.is_err(), "answered Ok for a rolled-back write");
