@@ -44,6 +44,8 @@ while [ $# -gt 0 ]; do
         *) echo "bench-api: unknown option $1" >&2; exit 2 ;;
     esac
 done
+# shellcheck source=scripts/env.sh
+. scripts/env.sh # the pinned caddy on PATH (we are at the root: cd above)
 for tool in wrk psql pgbench caddy openssl; do
     command -v "$tool" >/dev/null || { echo "bench-api: $tool is missing; run make setup" >&2; exit 1; }
 done

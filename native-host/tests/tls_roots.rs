@@ -5,7 +5,8 @@
 //! which rustls-native-certs reads instead of the system bundle). The same
 //! host without it refuses the certificate and says why.
 //!
-//! Needs Debian's `caddy` and `openssl` (`make setup`); fails without them.
+//! Needs `caddy` (the pinned one `make setup` installs and `scripts/env.sh`
+//! puts on PATH) and `openssl`; fails without them.
 
 mod account_support;
 mod host_support;
@@ -134,7 +135,7 @@ impl Proxy {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("caddy is installed (Debian's caddy, make setup)");
+            .expect("caddy is on PATH (make setup installs the pinned one; scripts/env.sh adds it to PATH)");
         let end = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
