@@ -474,6 +474,12 @@ impl Conn {
         self.lost_race.get()
     }
 
+    /// PostgreSQL: a statement failed in the open transaction and was not
+    /// rolled back to a savepoint, so COMMIT would quietly roll back.
+    pub(crate) fn aborted(&self) -> bool {
+        self.aborted.get()
+    }
+
     pub(crate) fn set_depth(&self, depth: u32) {
         self.depth.set(depth);
     }

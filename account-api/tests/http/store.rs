@@ -324,3 +324,45 @@ async fn a_savepoint_committed_after_a_failed_statement_does_not_pass_for_done()
         }
     }
 }
+
+/// A request that swallowed a failed statement outside any savepoint and
+/// answered Ok: on PostgreSQL the failure aborted the transaction, so its
+/// COMMIT would have rolled back without an error and the request would
+/// have answered Ok for a write that was not kept. It answers an error
+/// instead. SQLite's failed statement aborts nothing: Ok, and the write
+/// stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_went_on_after_a_failed_statement_is_not_answered_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_for(&dir.path().join("went_on.sqlite3"));
+    let db = open(&store);
+    let result: Result<(), ApiError> = db
+        .call(|conn| {
+            conn.execute(
+                "INSERT INTO audit_log (at, event, detail) VALUES (1, 'went on test', '')",
+                account_api::params![],
+            )?;
+            let _ignored = conn.execute("DELETE FROM no_such_table", account_api::params![]);
+            Ok(())
+        })
+        .await;
+    let kept: Vec<i64> = column(
+        &db,
+        "SELECT COUNT(*) FROM audit_log WHERE event = 'went on test'",
+    )
+    .await;
+    match store {
+        Store::Postgres { .. } => {
+            let e = result.expect_err("answered Ok for a write PostgreSQL rolled back");
+            assert!(e.to_string().contains("nothing it wrote was kept"), "{e}");
+            assert_eq!(kept[0], 0);
+        }
+        Store::Sqlite(_) => {
+            result.unwrap();
+            assert_eq!(kept[0], 1);
+        }
+    }
+    // The connection went back to the pool usable: the next request works.
+    let after: Vec<i64> = column(&db, "SELECT COUNT(*) FROM audit_log").await;
+    assert!(after[0] >= kept[0]);
+}
