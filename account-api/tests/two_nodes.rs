@@ -999,7 +999,8 @@ async fn killing_one_node_mid_load_loses_nothing_and_the_other_keeps_serving() {
 /// in: Caddy 2.6 (Debian 12's) retried a refused request with the body its
 /// first try had closed, answered 502 and took the *healthy* node out, so
 /// the next sign-ins got 503 (caddy issue 7546; why setup pins a newer
-/// Caddy). Round robin gives one of the first two sign-ins to the dead node.
+/// Caddy). Round robin gives one of the first two sign-ins to the dead node,
+/// so four sign-ins show whether the other node stayed in.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_dying_costs_at_most_the_request_that_found_it_dead_and_never_the_other_node() {
     let mut d = Deployment::start().await;
@@ -1010,9 +1011,12 @@ async fn a_node_dying_costs_at_most_the_request_that_found_it_dead_and_never_the
         let r = d.proxy.sign_in("ivy@example.com").await;
         answers.push((r.status.as_u16(), r.body["status"].clone()));
     }
+    // The one that found A dead may be the first or, when round robin
+    // gave the first to B, the second; there is at most one, and only 502.
     let served = |a: &(u16, Value)| a == &(200, json!("authenticated"));
+    let failed: Vec<_> = answers.iter().filter(|a| !served(a)).collect();
     assert!(
-        (served(&answers[0]) || answers[0].0 == 502) && answers[1..].iter().all(served),
+        failed.len() <= 1 && failed.iter().all(|a| a.0 == 502),
         "sign-ins after the kill: {answers:?}; caddy: {}",
         d.proxy_log()
     );
