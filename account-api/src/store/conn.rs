@@ -51,6 +51,21 @@ pub enum StoreError {
     Postgres(postgres::Error),
     #[error("{0}")]
     Other(String),
+    /// COMMIT asked of a PostgreSQL transaction in which a statement had
+    /// failed (its error swallowed): PostgreSQL would have rolled it back
+    /// without a word, so it was rolled back and this said instead.
+    #[error(
+        "a statement failed and the transaction went on as if it had not; \
+         nothing it wrote was kept"
+    )]
+    RolledBack,
+}
+
+/// How [`Conn::end_transaction`] ends the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Commit,
+    Rollback,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -474,12 +489,6 @@ impl Conn {
         self.lost_race.get()
     }
 
-    /// PostgreSQL: a statement failed in the open transaction and was not
-    /// rolled back to a savepoint, so COMMIT would quietly roll back.
-    pub(crate) fn aborted(&self) -> bool {
-        self.aborted.get()
-    }
-
     pub(crate) fn set_depth(&self, depth: u32) {
         self.depth.set(depth);
     }
@@ -528,10 +537,18 @@ impl Conn {
     }
 
     /// Ends the whole transaction with COMMIT or ROLLBACK, which end every
-    /// savepoint too: an owed RELEASE is dropped, not sent.
-    pub(crate) fn end_transaction(&self, sql: &'static str) -> Result<()> {
+    /// savepoint too: an owed RELEASE is dropped, not sent. A COMMIT after
+    /// a failed statement (`aborted`) is sent as the ROLLBACK PostgreSQL
+    /// would quietly make of it, and answers [`StoreError::RolledBack`].
+    pub(crate) fn end_transaction(&self, end: End) -> Result<()> {
         self.owed_release.set(None);
-        let r = self.execute_batch(sql);
+        let r = match end {
+            End::Commit if self.aborted.get() => self
+                .execute_batch("ROLLBACK")
+                .and(Err(StoreError::RolledBack)),
+            End::Commit => self.execute_batch("COMMIT"),
+            End::Rollback => self.execute_batch("ROLLBACK"),
+        };
         self.aborted.set(false);
         r
     }
@@ -699,7 +716,7 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         if self.depth.get() > 0 && self.engine() == Engine::Postgres {
-            if let Err(e) = self.end_transaction("ROLLBACK") {
+            if let Err(e) = self.end_transaction(End::Rollback) {
                 tracing::warn!(error = %e, "rolling back an abandoned transaction failed");
             }
         }
@@ -717,7 +734,7 @@ impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
         let r = match (self.level, self.conn.engine()) {
-            (0, Engine::Postgres) => self.conn.end_transaction("COMMIT"),
+            (0, Engine::Postgres) => self.conn.end_transaction(End::Commit),
             (0, Engine::Sqlite) => self.conn.control("COMMIT"),
             // After a failed statement: sent now, so it fails now (see
             // `Conn::aborted`).
@@ -753,7 +770,7 @@ impl Tx<'_> {
     fn undo(&mut self) {
         self.done = true;
         let r = if self.level == 0 {
-            self.conn.end_transaction("ROLLBACK")
+            self.conn.end_transaction(End::Rollback)
         } else {
             // An owed RELEASE of a savepoint made inside this one is moot:
             // rolling back to this one ends it.

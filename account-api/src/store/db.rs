@@ -24,7 +24,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
 use super::checkpoint::{Checkpointer, WRITER_FALLBACK_PAGES};
-use super::conn::{Backend, Conn, PgClient, StoreError};
+use super::conn::{Backend, Conn, End, PgClient, StoreError};
 use super::group_commit::Writer;
 use super::migrations::MIGRATIONS;
 use super::readers::Readers;
@@ -347,37 +347,27 @@ where
         // rolled back: committing the writes made before that savepoint
         // and running the closure again would apply them twice (a TOTP
         // step recorded by the first attempt refuses the second as reused).
-        if !conn.lost_race() && conn.aborted() && result.is_ok() {
-            // The closure went on after a failed statement (its error
-            // swallowed) and answered Ok. PostgreSQL would turn the COMMIT
-            // into a rollback without a word, and the request would answer
-            // Ok for writes that were not kept: answer 500 instead.
-            if let Err(e) = conn.end_transaction("ROLLBACK") {
-                tracing::warn!(error = %e, "rolling back an aborted transaction failed");
-            }
-            conn.set_depth(0);
-            return Err(ApiError::internal(
-                "a statement failed and the request went on as if it had not; \
-                 nothing it wrote was kept",
-            ));
-        }
         if !conn.lost_race() {
             // Committed whether the closure answered Ok or Err, as SQLite's
             // autocommit keeps each statement: a refusal often records
             // something first (a wrong code's attempt, an audit row). A
             // closure that must undo its writes on error opens a `Tx`,
             // which rolls back to its savepoint when dropped. After a failed
-            // statement PostgreSQL turns this COMMIT into a rollback, which
-            // is what an Err answer means (an Ok one was refused above).
-            let committed = conn.end_transaction("COMMIT");
+            // statement the transaction is rolled back instead
+            // (`StoreError::RolledBack`): an Err answer stands as it is, an
+            // Ok one for writes that were not kept becomes a 500.
+            let committed = conn.end_transaction(End::Commit);
             conn.set_depth(0);
             if !conn.lost_race() {
-                committed?;
+                match committed {
+                    Err(StoreError::RolledBack) if result.is_err() => return result,
+                    committed => committed?,
+                }
                 conn.run_after_commit();
                 return result;
             }
         } else {
-            if let Err(e) = conn.end_transaction("ROLLBACK") {
+            if let Err(e) = conn.end_transaction(End::Rollback) {
                 tracing::warn!(error = %e, "rolling back a lost attempt failed");
             }
             conn.set_depth(0);

@@ -307,12 +307,7 @@ async fn a_savepoint_committed_after_a_failed_statement_does_not_pass_for_done()
             Ok(())
         })
         .await;
-    let kept: Vec<i64> = column(
-        &db,
-        "SELECT COUNT(*) FROM audit_log WHERE event = 'aborted test'",
-    )
-    .await;
-    let kept = kept[0];
+    let kept = audit_rows(&db, "aborted test").await;
     match store {
         Store::Postgres { .. } => {
             assert!(result.is_err(), "answered Ok for a rolled-back write");
@@ -346,23 +341,70 @@ async fn a_request_that_went_on_after_a_failed_statement_is_not_answered_ok() {
             Ok(())
         })
         .await;
-    let kept: Vec<i64> = column(
-        &db,
-        "SELECT COUNT(*) FROM audit_log WHERE event = 'went on test'",
-    )
-    .await;
+    let kept = audit_rows(&db, "went on test").await;
     match store {
         Store::Postgres { .. } => {
             let e = result.expect_err("answered Ok for a write PostgreSQL rolled back");
             assert!(e.to_string().contains("nothing it wrote was kept"), "{e}");
-            assert_eq!(kept[0], 0);
+            assert_eq!(kept, 0);
         }
         Store::Sqlite(_) => {
             result.unwrap();
-            assert_eq!(kept[0], 1);
+            assert_eq!(kept, 1);
         }
     }
     // The connection went back to the pool usable: the next request works.
     let after: Vec<i64> = column(&db, "SELECT COUNT(*) FROM audit_log").await;
-    assert!(after[0] >= kept[0]);
+    assert!(after[0] >= kept);
+}
+
+/// How many audit rows `event` left.
+async fn audit_rows(db: &Db, event: &'static str) -> i64 {
+    db.call(move |conn| {
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE event = ?1",
+            account_api::params![event],
+            |r| r.get(0),
+        )?)
+    })
+    .await
+    .unwrap()
+}
+
+/// The admin CLI's own transactions (a connection of its own, outside
+/// `Db::call`) end with the same COMMIT: after a swallowed failed statement
+/// it answers `RolledBack` on PostgreSQL rather than passing for done.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cli_transaction_committed_after_a_failed_statement_does_not_pass_for_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = store_for(&dir.path().join("cli_aborted.sqlite3"));
+    let conn = crate::common::connect(&store);
+    let tx = conn.transaction().unwrap();
+    tx.execute(
+        "INSERT INTO audit_log (at, event, detail) VALUES (1, 'cli aborted test', '')",
+        account_api::params![],
+    )
+    .unwrap();
+    let _ignored = tx.execute("DELETE FROM no_such_table", account_api::params![]);
+    let committed = tx.commit();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE event = 'cli aborted test'",
+            account_api::params![],
+            |r| r.get(0),
+        )
+        .unwrap();
+    match store {
+        Store::Postgres { .. } => {
+            assert!(
+                matches!(committed, Err(account_api::store::StoreError::RolledBack)),
+                "{committed:?}"
+            );
+            assert_eq!(kept, 0);
+        }
+        Store::Sqlite(_) => {
+            committed.unwrap();
+            assert_eq!(kept, 1);
+        }
+    }
 }
