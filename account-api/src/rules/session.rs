@@ -194,7 +194,7 @@ pub async fn confirm_password(
     // Reserved with the same allowance as a sign-in, before any Argon2 work.
     let (reservation, attempt, stored) = state
         .db
-        .call(move |conn| {
+        .call_read_committed(move |conn| {
             let hash: String = conn.query_row(
                 "SELECT password_hash FROM users WHERE id = ?1",
                 params![user_id],

@@ -42,7 +42,7 @@ pub async fn sign_in(
     // call that reads the hash, before any Argon2 work.
     let (reservation, attempt, stored) = state
         .db
-        .call(move |conn| {
+        .call_read_committed(move |conn| {
             let user: Option<(i64, String)> = conn
                 .query_row(
                     "SELECT id, password_hash FROM users WHERE email = ?1",

@@ -25,7 +25,7 @@
 //! after [`RESERVATION_TTL`], so a crash between the two cannot block a key.
 
 use crate::params;
-use crate::store::{Conn, OptionalExtension, StoreResult};
+use crate::store::{Conn, Engine, OptionalExtension, StoreResult};
 
 use crate::client_addr;
 use crate::error::{ApiError, ApiResult};
@@ -213,23 +213,41 @@ pub struct Reservation {
 /// each, in one transaction. Refuses with the lock (`429` with the time
 /// left, or `403` for a hard lock) or, when the key's allowance is all in
 /// flight, with `429` and a short Retry-After.
+///
+/// On PostgreSQL it runs READ COMMITTED ([`Db::call_read_committed`]):
+/// it first takes each key's advisory lock, so reservations of one key
+/// run one after another and each sees the reservations committed before
+/// it; the lock and count of a key are then read in one statement, one
+/// snapshot, so a verdict settled in between (a failure counted and its
+/// reservation released together) is seen whole or not at all.
 pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<Reservation> {
     let tx = conn.transaction_immediate()?;
-    tx.execute(
-        "DELETE FROM throttle_reservations WHERE expires_at <= ?1",
-        params![now],
-    )?;
     let keys: Vec<(Scope, String)> = keys.iter().map(|(s, k)| (*s, s.key(k))).collect();
+    lock_keys(&tx, &keys)?;
     for (scope, key) in &keys {
-        let (failures, locked_until, last) = row(&tx, *scope, key)?.unwrap_or((0, 0, None));
-        refuse_if_locked(locked_until, now)?;
-        let failures = current_failures(*scope, failures, last, now);
-        let allowance = (scope.threshold() - failures).max(1);
-        let in_flight: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM throttle_reservations WHERE scope = ?1 AND key = ?2",
-            params![scope.as_str(), key],
-            |r| r.get(0),
+        // Expired reservations of this key only: a sweep of every key would
+        // make reservations of different keys wait for each other (the
+        // janitor sweeps the rest, `prune_reservations`).
+        tx.execute(
+            "DELETE FROM throttle_reservations WHERE scope = ?1 AND key = ?2 AND expires_at <= ?3",
+            params![scope.as_str(), key, now],
         )?;
+        let (in_flight, failures, locked_until, last): (
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        ) = tx.query_row(
+            "SELECT (SELECT COUNT(*) FROM throttle_reservations WHERE scope = ?1 AND key = ?2),
+                        t.failures, t.locked_until, t.last_failure_at
+                   FROM (SELECT 1 AS one) AS one
+                   LEFT JOIN throttles t ON t.scope = ?1 AND t.key = ?2",
+            params![scope.as_str(), key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        refuse_if_locked(locked_until.unwrap_or(0), now)?;
+        let failures = current_failures(*scope, failures.unwrap_or(0), last, now);
+        let allowance = (scope.threshold() - failures).max(1);
         if in_flight >= allowance {
             return Err(ApiError::RateLimited {
                 retry_after: IN_FLIGHT_RETRY_AFTER,
@@ -247,6 +265,40 @@ pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<R
     }
     tx.commit()?;
     Ok(Reservation { ids })
+}
+
+/// PostgreSQL: takes each key's transaction-scoped advisory lock, in the
+/// order of the lock ids so that two reservations sharing two keys cannot
+/// deadlock. SQLite's writer already runs one request at a time.
+fn lock_keys(conn: &Conn, keys: &[(Scope, String)]) -> StoreResult<()> {
+    if conn.engine() != Engine::Postgres {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = keys
+        .iter()
+        .map(|(scope, key)| lock_id(*scope, key))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        conn.execute("SELECT pg_advisory_xact_lock(?1)", params![id])?;
+    }
+    Ok(())
+}
+
+/// A key's advisory lock id: the same on every node (a digest, not a
+/// per-process hash). Two keys that share an id only wait for each other.
+fn lock_id(scope: Scope, key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"dialer-2fa throttle reservation\0")
+        .chain_update(scope.as_str().as_bytes())
+        .chain_update(b"\0")
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// Gives the slots back (the verdict is counted separately).

@@ -287,11 +287,38 @@ impl Db {
         T: Send + 'static,
         F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
     {
+        self.call_at(Isolation::Serializable, f).await
+    }
+
+    /// [`Db::call`] for a closure that orders itself with locks it takes
+    /// first ([`crate::rules::throttle::reserve`]): on PostgreSQL it runs
+    /// READ COMMITTED, so each statement sees what the lock's previous
+    /// holder committed, and callers of one key wait for each other
+    /// instead of failing as a serialization race and running again. Why:
+    /// sign-ins from one address (an office behind one NAT) all reserve
+    /// that address's key; under SERIALIZABLE every pair of them conflicted
+    /// (each read the key's in-flight count the other added to), and a
+    /// burst could lose twelve races in a row and be answered 429. The
+    /// closure must read what it decides on in one statement after its
+    /// locks. On SQLite it is [`Db::call`]: the writer orders everything.
+    pub async fn call_read_committed<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
+    {
+        self.call_at(Isolation::ReadCommitted, f).await
+    }
+
+    async fn call_at<T, F>(&self, isolation: Isolation, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn) -> ApiResult<T> + Send + 'static,
+    {
         match self {
             Db::Sqlite(writer, _) => writer.call(f).await,
             Db::Postgres(pool) => {
                 let pool = pool.clone();
-                tokio::task::spawn_blocking(move || call_postgres(&pool, f))
+                tokio::task::spawn_blocking(move || call_postgres(&pool, isolation, f))
                     .await
                     .map_err(|e| {
                         if e.is_panic() {
@@ -307,7 +334,24 @@ impl Db {
     }
 }
 
-/// A pooled connection with a SERIALIZABLE transaction begun on it.
+/// The isolation a PostgreSQL call runs at: SERIALIZABLE unless the
+/// closure orders itself with locks ([`Db::call_read_committed`]).
+#[derive(Clone, Copy, Debug)]
+enum Isolation {
+    Serializable,
+    ReadCommitted,
+}
+
+impl Isolation {
+    fn begin(self) -> &'static str {
+        match self {
+            Isolation::Serializable => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            Isolation::ReadCommitted => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        }
+    }
+}
+
+/// A pooled connection with a transaction begun on it.
 ///
 /// The pool does not test a connection before handing it out (that was an
 /// empty query, one round trip of about twelve in a verification): BEGIN is
@@ -315,7 +359,7 @@ impl Db {
 /// restart, `pg_terminate_backend`, an idle timeout) fails its BEGIN before
 /// anything of the request was sent, so it is dropped (the pool sees it is
 /// closed) and the next one is tried, up to one more than the pool holds.
-fn begin_postgres(pool: &r2d2::Pool<PgManager>) -> ApiResult<Conn> {
+fn begin_postgres(pool: &r2d2::Pool<PgManager>, isolation: Isolation) -> ApiResult<Conn> {
     let mut tries = 0;
     loop {
         tries += 1;
@@ -324,7 +368,7 @@ fn begin_postgres(pool: &r2d2::Pool<PgManager>) -> ApiResult<Conn> {
             ApiError::Busy { retry_after: 1 }
         })?;
         let conn = Conn::new(Backend::Postgres(Box::new(client)));
-        match conn.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE") {
+        match conn.execute_batch(isolation.begin()) {
             Ok(()) => return Ok(conn),
             Err(e) if conn.is_closed() && tries <= pool.max_size() as usize + 1 => {
                 tracing::info!(error = %e, "a pooled PostgreSQL connection was closed; trying another");
@@ -334,12 +378,12 @@ fn begin_postgres(pool: &r2d2::Pool<PgManager>) -> ApiResult<Conn> {
     }
 }
 
-fn call_postgres<T, F>(pool: &r2d2::Pool<PgManager>, f: F) -> ApiResult<T>
+fn call_postgres<T, F>(pool: &r2d2::Pool<PgManager>, isolation: Isolation, f: F) -> ApiResult<T>
 where
     F: Fn(&mut Conn) -> ApiResult<T>,
 {
     for attempt in 1..=MAX_ATTEMPTS {
-        let mut conn = begin_postgres(pool)?;
+        let mut conn = begin_postgres(pool, isolation)?;
         conn.set_depth(1);
         let result = f(&mut conn);
         // A lost race anywhere in the attempt voids all of it, even when
