@@ -14,7 +14,10 @@
 //! the single writer gives on SQLite, and aborts a call that lost a race; the call
 //! is re-run from the start, where it sees the winner's write. The
 //! conditional UPDATEs the rules already use (`... AND used_at IS NULL`)
-//! keep working as they do on SQLite.
+//! keep working as they do on SQLite. One kind of call orders itself
+//! instead: a password attempt's reservation takes its keys' advisory
+//! locks and runs READ COMMITTED (`Db::call_read_committed`), since
+//! SERIALIZABLE made every pair of sign-ins from one address a lost race.
 
 use std::path::Path;
 use std::sync::Arc;
