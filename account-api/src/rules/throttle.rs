@@ -25,7 +25,7 @@
 //! after [`RESERVATION_TTL`], so a crash between the two cannot block a key.
 
 use crate::params;
-use crate::store::{Conn, Engine, OptionalExtension, StoreResult};
+use crate::store::{Conn, OptionalExtension, StoreResult};
 
 use crate::client_addr;
 use crate::error::{ApiError, ApiResult};
@@ -223,7 +223,11 @@ pub struct Reservation {
 pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<Reservation> {
     let tx = conn.transaction_immediate()?;
     let keys: Vec<(Scope, String)> = keys.iter().map(|(s, k)| (*s, s.key(k))).collect();
-    lock_keys(&tx, &keys)?;
+    let lock_ids: Vec<i64> = keys
+        .iter()
+        .map(|(scope, key)| lock_id(*scope, key))
+        .collect();
+    tx.lock_for_transaction(&lock_ids)?;
     for (scope, key) in &keys {
         // Expired reservations of this key only: a sweep of every key would
         // make reservations of different keys wait for each other (the
@@ -240,7 +244,7 @@ pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<R
         ) = tx.query_row(
             "SELECT (SELECT COUNT(*) FROM throttle_reservations WHERE scope = ?1 AND key = ?2),
                         t.failures, t.locked_until, t.last_failure_at
-                   FROM (SELECT 1 AS one) AS one
+                   FROM (SELECT 1) AS one
                    LEFT JOIN throttles t ON t.scope = ?1 AND t.key = ?2",
             params![scope.as_str(), key],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -267,27 +271,9 @@ pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<R
     Ok(Reservation { ids })
 }
 
-/// PostgreSQL: takes each key's transaction-scoped advisory lock, in the
-/// order of the lock ids so that two reservations sharing two keys cannot
-/// deadlock. SQLite's writer already runs one request at a time.
-fn lock_keys(conn: &Conn, keys: &[(Scope, String)]) -> StoreResult<()> {
-    if conn.engine() != Engine::Postgres {
-        return Ok(());
-    }
-    let mut ids: Vec<i64> = keys
-        .iter()
-        .map(|(scope, key)| lock_id(*scope, key))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for id in ids {
-        conn.execute("SELECT pg_advisory_xact_lock(?1)", params![id])?;
-    }
-    Ok(())
-}
-
-/// A key's advisory lock id: the same on every node (a digest, not a
-/// per-process hash). Two keys that share an id only wait for each other.
+/// A key's lock id ([`Conn::lock_for_transaction`]): the same on every
+/// node (a digest, not a per-process hash). Two keys that share an id only
+/// wait for each other.
 fn lock_id(scope: Scope, key: &str) -> i64 {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()

@@ -687,6 +687,26 @@ impl Conn {
         self.query_map(sql, crate::params![], |r| r.get(0))
     }
 
+    /// Takes a lock on each of `ids` for the rest of the transaction,
+    /// waiting while another transaction holds one: for a closure that
+    /// orders itself rather than rely on SERIALIZABLE
+    /// (`Db::call_read_committed`). The ids are taken in ascending order,
+    /// so two transactions that share two of them cannot deadlock.
+    /// PostgreSQL's advisory locks; on SQLite nothing, since its one writer
+    /// runs one request at a time.
+    pub fn lock_for_transaction(&self, ids: &[i64]) -> Result<()> {
+        if self.engine() != Engine::Postgres {
+            return Ok(());
+        }
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            self.execute("SELECT pg_advisory_xact_lock(?1)", crate::params![id])?;
+        }
+        Ok(())
+    }
+
     /// How long a statement waits for a lock another connection holds:
     /// SQLite's busy timeout, PostgreSQL's `lock_timeout` (for the rest of
     /// the transaction when one is open).
@@ -737,7 +757,7 @@ impl Tx<'_> {
             (0, Engine::Postgres) => self.conn.end_transaction(End::Commit),
             (0, Engine::Sqlite) => self.conn.control("COMMIT"),
             // After a failed statement: sent now, so it fails now (see
-            // `Conn::aborted`).
+            // the `aborted` field).
             (level, Engine::Postgres) if self.conn.aborted.get() => {
                 self.conn.control(&format!("RELEASE SAVEPOINT sp{level}"))
             }

@@ -206,10 +206,7 @@ fn migrate_postgres(conn: &Conn) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     // PostgreSQL's NOTICE that the table exists already is not news.
     tx.execute_batch("SET LOCAL client_min_messages = warning")?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(?1)",
-        crate::params![MIGRATION_LOCK],
-    )?;
+    tx.lock_for_transaction(&[MIGRATION_LOCK])?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY,
