@@ -67,9 +67,12 @@ pub enum ApiError {
     /// An hourly SMS cap (per user, number, country or overall) is reached.
     #[error("{message}")]
     SmsCapReached { message: String, retry_after: i64 },
-    /// Every Argon2 slot stayed taken for the whole bounded wait: the
-    /// password was not checked and nothing was counted.
-    #[error("the server is busy checking passwords; try again in {retry_after} seconds")]
+    /// The server could not take the request on now, and did nothing:
+    /// every Argon2 slot stayed taken for the whole bounded wait (the
+    /// password was not checked and nothing was counted), or on PostgreSQL
+    /// no pooled connection came free, a lock stayed held past
+    /// `db::LOCK_WAIT`, or every serialization race was lost.
+    #[error("the server is busy; try again in {retry_after} seconds")]
     Busy { retry_after: i64 },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -164,6 +167,11 @@ impl From<rusqlite::Error> for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_lock_wait_over() {
+            // Said here since the client only hears "busy".
+            tracing::warn!(error = %e, "a request waited too long for a database lock; answered busy");
+            return ApiError::Busy { retry_after: 1 };
+        }
         ApiError::Internal(format!("database: {e}"))
     }
 }

@@ -273,8 +273,9 @@ pub fn reserve(conn: &mut Conn, keys: &[(Scope, &str)], now: i64) -> ApiResult<R
 
 /// A key's lock id ([`Conn::lock_for_transaction`]): the same on every
 /// node (a digest, not a per-process hash). Two keys that share an id only
-/// wait for each other.
-fn lock_id(scope: Scope, key: &str) -> i64 {
+/// wait for each other. Public so a test can hold a key's lock from
+/// outside the server.
+pub fn lock_id(scope: Scope, key: &str) -> i64 {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(b"dialer-2fa throttle reservation\0")

@@ -61,6 +61,14 @@ pub enum StoreError {
     RolledBack,
 }
 
+impl StoreError {
+    /// PostgreSQL gave up waiting for a lock (`lock_timeout`,
+    /// `db::LOCK_WAIT`): the request is answered busy, not failed.
+    pub fn is_lock_wait_over(&self) -> bool {
+        matches!(self, StoreError::Postgres(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
+    }
+}
+
 /// How [`Conn::end_transaction`] ends the transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum End {

@@ -113,6 +113,17 @@ pub enum DbOpenError {
 /// take.
 pub const POOL_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a request's statement waits for a lock another transaction
+/// holds (a row, or a password key's advisory lock) before the request is
+/// answered 429 busy with Retry-After: requests hold their locks for
+/// milliseconds, so a wait this long means a stuck or hostile holder, and
+/// without a bound every request behind it would keep a pool connection
+/// for as long as the lock stays. Set on each pooled connection; the
+/// migration lock waits without a bound instead (a node starting while
+/// another migrates must wait its turn), and the admin CLI's own
+/// connections keep PostgreSQL's default.
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// Connections one node keeps to PostgreSQL unless told otherwise: enough
 /// for the blocking threads that run requests' SQL on a small machine,
 /// few enough that ten nodes stay under PostgreSQL's default of 100.
@@ -133,7 +144,9 @@ impl r2d2::ManageConnection for PgManager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<PgClient, postgres::Error> {
-        Ok(PgClient::new(self.config.connect(postgres::NoTls)?))
+        let mut client = self.config.connect(postgres::NoTls)?;
+        client.batch_execute(&format!("SET lock_timeout = {}", LOCK_WAIT.as_millis()))?;
+        Ok(PgClient::new(client))
     }
 
     /// Not called while `test_on_check_out` is off (BEGIN is the test,
@@ -206,6 +219,9 @@ fn migrate_postgres(conn: &Conn) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     // PostgreSQL's NOTICE that the table exists already is not news.
     tx.execute_batch("SET LOCAL client_min_messages = warning")?;
+    // No bound for this one wait (`LOCK_WAIT`): the first connection of
+    // a pool comes here.
+    tx.set_busy_timeout(Duration::ZERO)?;
     tx.lock_for_transaction(&[MIGRATION_LOCK])?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

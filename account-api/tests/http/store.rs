@@ -471,3 +471,102 @@ async fn reservations_of_one_address_at_once_each_run_once_and_keep_the_allowanc
         );
     }
 }
+
+/// Holds a lock on PostgreSQL from a connection outside the server until
+/// told to let go: `take` runs in an open transaction on a thread of its
+/// own (the sync client blocks on a runtime of its own).
+struct HeldLock {
+    release: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl HeldLock {
+    fn take(url: &str, take: String) -> HeldLock {
+        let url = url.to_string();
+        let (held, is_held) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let mut tx = client.transaction().unwrap();
+            tx.batch_execute(&take).unwrap();
+            held.send(()).unwrap();
+            let _ = released.recv();
+            tx.commit().unwrap();
+        });
+        is_held.recv().expect("the lock holder failed");
+        HeldLock { release, thread }
+    }
+
+    fn let_go(self) {
+        self.release.send(()).unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
+/// A request's answer, or a failure saying it is still waiting after
+/// `patience` (far beyond `db::LOCK_WAIT`): without a lock timeout it
+/// would wait for as long as the lock is held, here for ever.
+async fn answered(
+    what: &str,
+    request: impl std::future::Future<Output = crate::common::Resp>,
+) -> crate::common::Resp {
+    let patience = db::LOCK_WAIT * 15;
+    tokio::time::timeout(patience, request).await.unwrap_or_else(|_| {
+        panic!("{what} was still waiting for a held lock after {patience:?}: lock waits have no bound")
+    })
+}
+
+/// PostgreSQL: a request that meets a lock another transaction holds for
+/// longer than `db::LOCK_WAIT` is answered 429 busy with Retry-After
+/// instead of keeping its pool connection for as long as the lock stays,
+/// nothing it wrote is kept, and the same request works once the lock is
+/// gone. Two locks requests meet: a user's row (a verification records
+/// its TOTP step there) and a password key's advisory lock (every sign-in
+/// reserves its attempt under it, `throttle::reserve`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_it_is_gone() {
+    use crate::common::{oathtool, Server};
+    use serde_json::json;
+    let server = Server::start().await;
+    let Store::Postgres { url, .. } = server.store.clone() else {
+        return; // SQLite's one writer: no request waits for another's lock.
+    };
+    let email = "held@example.com";
+    server.user(email);
+    let token = server.session(email).await;
+    let (secret, _) = server.enroll_authenticator(&token).await;
+    let challenge = server.sign_in(email).await;
+    let challenge = challenge.ok()["challenge_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer =
+        json!({ "challenge_token": challenge, "code": oathtool(&secret, server.now().await) });
+
+    let row = HeldLock::take(
+        &url,
+        format!("SELECT 1 FROM users WHERE email = '{email}' FOR UPDATE"),
+    );
+    let r = answered(
+        "a verification",
+        server.post("/v1/sign-in/challenge", None, answer.clone()),
+    )
+    .await;
+    r.err(429, "rate_limited");
+    assert!(r.retry_after.is_some(), "busy without Retry-After");
+    row.let_go();
+    // The refused attempt recorded nothing: not the TOTP step (the same
+    // code would be refused as reused).
+    let r = server.post("/v1/sign-in/challenge", None, answer).await;
+    assert!(r.ok()["session_token"].is_string(), "{}", r.body);
+
+    let key =
+        account_api::rules::throttle::lock_id(account_api::rules::throttle::Scope::Password, email);
+    let advisory = HeldLock::take(&url, format!("SELECT pg_advisory_xact_lock({key})"));
+    let r = answered("a sign-in", server.sign_in(email)).await;
+    r.err(429, "rate_limited");
+    assert!(r.retry_after.is_some(), "busy without Retry-After");
+    advisory.let_go();
+    let r = server.sign_in(email).await;
+    assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
+}
