@@ -62,11 +62,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// PostgreSQL gave up waiting for a lock (`lock_timeout`,
-    /// `db::LOCK_WAIT`): the request is answered busy, not failed.
+    /// Another transaction held a lock past the wait this connection
+    /// allows: PostgreSQL's `lock_timeout` (`db::LOCK_WAIT`), or SQLite's
+    /// busy timeout (`db::BUSY_WAIT`) while another process writes the
+    /// file. The request is answered busy, not failed.
     pub fn is_lock_wait_over(&self) -> bool {
-        matches!(self, StoreError::Postgres(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
+        match self {
+            StoreError::Postgres(e) => e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE),
+            StoreError::Sqlite(e) => is_sqlite_busy(e),
+            _ => false,
+        }
     }
+}
+
+/// SQLite's "database is locked": its busy timeout ran out.
+pub fn is_sqlite_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// How [`Conn::end_transaction`] ends the transaction.

@@ -472,26 +472,37 @@ async fn reservations_of_one_address_at_once_each_run_once_and_keep_the_allowanc
     }
 }
 
-/// Holds a lock on PostgreSQL from a connection outside the server until
-/// told to let go: `take` runs in an open transaction on a thread of its
-/// own (the sync client blocks on a runtime of its own).
+/// Holds a lock from a connection outside the server until told to let
+/// go, on a thread of its own (the sync PostgreSQL client blocks on a
+/// runtime of its own): on PostgreSQL what `take` locks, in an open
+/// transaction; on SQLite the file's write lock, as another process's
+/// transaction (the admin CLI's, a backup tool's) holds it.
 struct HeldLock {
     release: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl HeldLock {
-    fn take(url: &str, take: String) -> HeldLock {
-        let url = url.to_string();
+    fn take(store: &Store, take: String) -> HeldLock {
+        let store = store.clone();
         let (held, is_held) = std::sync::mpsc::channel::<()>();
         let (release, released) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-            let mut tx = client.transaction().unwrap();
-            tx.batch_execute(&take).unwrap();
-            held.send(()).unwrap();
-            let _ = released.recv();
-            tx.commit().unwrap();
+        let thread = std::thread::spawn(move || match store {
+            Store::Postgres { url, .. } => {
+                let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                let mut tx = client.transaction().unwrap();
+                tx.batch_execute(&take).unwrap();
+                held.send(()).unwrap();
+                let _ = released.recv();
+                tx.commit().unwrap();
+            }
+            Store::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                held.send(()).unwrap();
+                let _ = released.recv();
+                conn.execute_batch("COMMIT").unwrap();
+            }
         });
         is_held.recv().expect("the lock holder failed");
         HeldLock { release, thread }
@@ -504,8 +515,10 @@ impl HeldLock {
 }
 
 /// A request's answer, or a failure saying it is still waiting after
-/// `patience` (far beyond `db::LOCK_WAIT`): without a lock timeout it
-/// would wait for as long as the lock is held, here for ever.
+/// `patience`, far beyond either store's bound on a lock wait
+/// (`db::LOCK_WAIT`; on SQLite `db::BUSY_WAIT` for the batch and again
+/// for the request): without a bound it would wait for as long as the
+/// lock is held, here for ever.
 async fn answered(
     what: &str,
     request: impl std::future::Future<Output = crate::common::Resp>,
@@ -516,21 +529,20 @@ async fn answered(
     })
 }
 
-/// PostgreSQL: a request that meets a lock another transaction holds for
-/// longer than `db::LOCK_WAIT` is answered 429 busy with Retry-After
-/// instead of keeping its pool connection for as long as the lock stays,
-/// nothing it wrote is kept, and the same request works once the lock is
-/// gone. Two locks requests meet: a user's row (a verification records
-/// its TOTP step there) and a password key's advisory lock (every sign-in
-/// reserves its attempt under it, `throttle::reserve`).
+/// A request that meets a lock another transaction holds for longer than
+/// the store allows is answered 429 busy with Retry-After, not a 500 and
+/// not held for as long as the lock stays (on PostgreSQL each waiting
+/// request would keep a pool connection); nothing it wrote is kept, and
+/// the same request works once the lock is gone. The locks: on SQLite the
+/// file's write lock held by another process; on PostgreSQL a user's row
+/// (a verification records its TOTP step there) and a password key's
+/// advisory lock (every sign-in reserves its attempt under it,
+/// `throttle::reserve`).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_it_is_gone() {
     use crate::common::{oathtool, Server};
     use serde_json::json;
     let server = Server::start().await;
-    let Store::Postgres { url, .. } = server.store.clone() else {
-        return; // SQLite's one writer: no request waits for another's lock.
-    };
     let email = "held@example.com";
     server.user(email);
     let token = server.session(email).await;
@@ -544,7 +556,7 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
         json!({ "challenge_token": challenge, "code": oathtool(&secret, server.now().await) });
 
     let row = HeldLock::take(
-        &url,
+        &server.store,
         format!("SELECT 1 FROM users WHERE email = '{email}' FOR UPDATE"),
     );
     let r = answered(
@@ -560,9 +572,15 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
     let r = server.post("/v1/sign-in/challenge", None, answer).await;
     assert!(r.ok()["session_token"].is_string(), "{}", r.body);
 
+    if server.store.sqlite_path().is_some() {
+        return; // Advisory locks are PostgreSQL's.
+    }
     let key =
         account_api::rules::throttle::lock_id(account_api::rules::throttle::Scope::Password, email);
-    let advisory = HeldLock::take(&url, format!("SELECT pg_advisory_xact_lock({key})"));
+    let advisory = HeldLock::take(
+        &server.store,
+        format!("SELECT pg_advisory_xact_lock({key})"),
+    );
     let r = answered("a sign-in", server.sign_in(email)).await;
     r.err(429, "rate_limited");
     assert!(r.retry_after.is_some(), "busy without Retry-After");
