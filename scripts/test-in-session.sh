@@ -30,8 +30,8 @@ echo "PostgreSQL at $pg_url"
 echo "== Rust: workspace (shared, native host, account API on SQLite, two API nodes on PostgreSQL behind TLS)"
 DIALER_2FA_TWO_NODES_DATABASE_URL=$pg_url cargo test --workspace --locked
 
-echo "== Rust: account API HTTP suite on PostgreSQL"
-DIALER_2FA_TEST_DATABASE_URL=$pg_url cargo test -p dialer-2fa-api --locked --test http
+echo "== Rust: account API HTTP suite (and the date edge's own process) on PostgreSQL"
+DIALER_2FA_TEST_DATABASE_URL=$pg_url cargo test -p dialer-2fa-api --locked --test http --test date_edge
 
 echo "== Rust: extension state machine (host target)"
 (cd extension && cargo test --locked)

@@ -161,6 +161,12 @@ impl HashLimiter {
         })
     }
 
+    /// Checks queued and not yet started: lets a test know that a
+    /// request is waiting for its slot.
+    pub fn waiting(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
     /// Runs `work` on one of the limiter's threads once one is free. A job
     /// a thread has taken runs to the end even when the request that asked
     /// for it has gone away, so it keeps its slot until the hash is done.
