@@ -39,7 +39,9 @@ const UNDO_REQUEST: &str = "ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT req
 /// What a job leaves to do once its batch's COMMIT has succeeded (`None`)
 /// or failed (`Some(reason)`): answer the waiting request.
 type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
-type Job = Box<dyn FnOnce(&mut Conn) -> Answer + Send>;
+/// A request's work, run on the connection, or refused unrun (`None`):
+/// answered busy without touching the database.
+type Job = Box<dyn FnOnce(Option<&mut Conn>) -> Answer + Send>;
 
 /// The handle requests hold; the thread stops when the last one is gone.
 #[derive(Clone)]
@@ -73,8 +75,11 @@ impl Writer {
         F: FnOnce(&mut Conn) -> ApiResult<T> + Send + 'static,
     {
         let (tell, told) = tokio::sync::oneshot::channel::<ApiResult<T>>();
-        let job: Job = Box::new(move |conn: &mut Conn| {
-            let result = run_request(conn, f);
+        let job: Job = Box::new(move |conn: Option<&mut Conn>| {
+            let result = match conn {
+                Some(conn) => run_request(conn, f),
+                None => Err(ApiError::Busy { retry_after: 1 }),
+            };
             Box::new(move |commit_failed: Option<&str>| {
                 let answer = match commit_failed {
                     None => result,
@@ -99,19 +104,33 @@ fn run(conn: Conn, queue: Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut answers: Vec<Answer> = Vec::new();
         if let Err(e) = begin(&conn) {
-            // Another process holds the write lock past the busy wait. The
-            // request runs as it did before batching, in autocommit, where
-            // its first write meets the same lock and answers with it.
-            tracing::warn!(error = %e, "could not open a batch transaction");
             conn.set_depth(0);
-            let answer = first(&mut conn);
+            if e.is_lock_wait_over() {
+                // Another process held the write lock for the whole busy
+                // wait (`db::BUSY_WAIT`). Every request waiting now is
+                // answered busy unrun: each would otherwise wait as long
+                // again for the next batch, one after another, and its
+                // writes could not be made atomic without the batch.
+                let mut refused = 1;
+                first(None)(None);
+                while let Ok(job) = queue.try_recv() {
+                    job(None)(None);
+                    refused += 1;
+                }
+                tracing::warn!(error = %e, refused, "another process holds the database's write lock; requests answered busy");
+                continue;
+            }
+            // Anything else: the request runs as it did before batching,
+            // in autocommit, and meets the same error where it writes.
+            tracing::warn!(error = %e, "could not open a batch transaction");
+            let answer = first(Some(&mut conn));
             conn.run_after_commit();
             answer(None);
             continue;
         }
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            answers.push(job(&mut conn));
+            answers.push(job(Some(&mut conn)));
             if conn.is_autocommit() {
                 // A request ended the transaction itself (a raw COMMIT or
                 // ROLLBACK); start another for the rest of the batch.

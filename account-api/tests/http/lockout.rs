@@ -240,7 +240,7 @@ async fn wave(s: &Server, email: &str, n: usize) -> Vec<Resp> {
 
 /// Sends `body` to `path` `n` times at once, each on its own task (with
 /// `token` as the bearer when given); returns the answers.
-async fn at_once(
+pub(crate) async fn at_once(
     s: &Server,
     path: &str,
     token: Option<&str>,

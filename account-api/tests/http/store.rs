@@ -588,3 +588,30 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
     let r = server.sign_in(email).await;
     assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
 }
+
+/// SQLite: while another process holds the file's write lock past the
+/// busy wait, every request queued for the writer is answered 429 busy
+/// within about one wait (`db::BUSY_WAIT`), not one request per wait (each
+/// of eight parallel sign-ins here would then take 5 s more than the one
+/// before, and the last ones would run into the 30 s request timeout's
+/// 503), and the writer serves again as soon as the lock is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_queued_behind_another_processs_write_lock_are_all_answered_busy_at_once() {
+    use crate::common::Server;
+    let server = Server::start().await;
+    if server.store.sqlite_path().is_none() {
+        return; // PostgreSQL's lock waits: the test above.
+    }
+    let email = "queued@example.com";
+    server.user(email);
+    let lock = HeldLock::take(&server.store, String::new());
+    let body = serde_json::json!({ "email": email, "password": crate::common::PASSWORD });
+    let answers = crate::lockout::at_once(&server, "/v1/sign-in", None, body, 8).await;
+    for r in answers {
+        r.err(429, "rate_limited");
+        assert!(r.retry_after.is_some(), "busy without Retry-After");
+    }
+    lock.let_go();
+    let r = server.sign_in(email).await;
+    assert_eq!(r.ok()["status"], "authenticated", "{}", r.body);
+}
