@@ -159,28 +159,23 @@ impl ApiError {
     }
 }
 
+/// Through `StoreError`, so both kinds of database error are judged in one
+/// place.
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        if crate::store::conn::is_sqlite_busy(&e) {
-            return lock_wait_over(&e);
-        }
-        ApiError::Internal(format!("database: {e}"))
+        crate::store::StoreError::from(e).into()
     }
 }
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         if e.is_lock_wait_over() {
-            return lock_wait_over(&e);
+            // Said here since the client only hears "busy".
+            tracing::warn!(error = %e, "a request waited too long for a database lock; answered busy");
+            return ApiError::Busy { retry_after: 1 };
         }
         ApiError::Internal(format!("database: {e}"))
     }
-}
-
-fn lock_wait_over(e: &dyn std::fmt::Display) -> ApiError {
-    // Said here since the client only hears "busy".
-    tracing::warn!(error = %e, "a request waited too long for a database lock; answered busy");
-    ApiError::Busy { retry_after: 1 }
 }
 
 impl IntoResponse for ApiError {

@@ -69,15 +69,12 @@ impl StoreError {
     pub fn is_lock_wait_over(&self) -> bool {
         match self {
             StoreError::Postgres(e) => e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE),
-            StoreError::Sqlite(e) => is_sqlite_busy(e),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+                f.code == rusqlite::ErrorCode::DatabaseBusy
+            }
             _ => false,
         }
     }
-}
-
-/// SQLite's "database is locked": its busy timeout ran out.
-pub fn is_sqlite_busy(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// How [`Conn::end_transaction`] ends the transaction.

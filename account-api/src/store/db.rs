@@ -219,9 +219,10 @@ fn migrate_postgres(conn: &Conn) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     // PostgreSQL's NOTICE that the table exists already is not news.
     tx.execute_batch("SET LOCAL client_min_messages = warning")?;
-    // No bound for this one wait (`LOCK_WAIT`): the first connection of
-    // a pool comes here.
-    tx.set_busy_timeout(Duration::ZERO)?;
+    // No bound for this transaction's waits (`LOCK_WAIT` bounds the rest):
+    // the first connection of a pool comes here, and a node starting while
+    // another migrates must wait its turn.
+    tx.execute_batch("SET LOCAL lock_timeout = 0")?;
     tx.lock_for_transaction(&[MIGRATION_LOCK])?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
