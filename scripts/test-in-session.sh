@@ -31,7 +31,10 @@ echo "== Rust: workspace (shared, native host, account API on SQLite, two API no
 DIALER_2FA_TWO_NODES_DATABASE_URL=$pg_url cargo test --workspace --locked
 
 echo "== Rust: account API HTTP suite (and the date edge's own process) on PostgreSQL"
-DIALER_2FA_TEST_DATABASE_URL=$pg_url cargo test -p dialer-2fa-api --locked --test http --test date_edge
+# --workspace, not -p dialer-2fa-api: the same features as the run above, so
+# cargo reuses its build instead of compiling the API and its dependencies
+# a second time (minutes, and gigabytes of disk).
+DIALER_2FA_TEST_DATABASE_URL=$pg_url cargo test --workspace --locked --test http --test date_edge
 
 echo "== Rust: extension state machine (host target)"
 (cd extension && cargo test --locked)

@@ -3,7 +3,7 @@
 // built extension loaded unpacked in headless Chromium.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,23 @@ export const HOST_BIN = join(ROOT, 'target/debug/dialer-2fa-host');
 export const SHOTS = join(ROOT, 'target/e2e');
 mkdirSync(SHOTS, { recursive: true });
 
+/**
+ * A directory under the system temp dir, removed when this test file's
+ * process exits, pass or fail: the API's database, the browser profile and
+ * its keyring hold (test) secrets, and a run of the suite left some 150 MB.
+ */
+const tempDirs = [];
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const dir of tempDirs) {
+    try { rmSync(dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* a best effort on the way out */ }
+  }
+});
+
 /** Chrome's id for an extension: sha256 of its public key, a-p for 0-f. */
 export function extensionIdFromManifest(dir = EXTENSION_DIR) {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -25,7 +42,7 @@ export function extensionIdFromManifest(dir = EXTENSION_DIR) {
 }
 
 /** Starts `dialer-2fa-api serve` on 127.0.0.1:0 with a fresh SQLite file. */
-export async function startApi({ dir = mkdtempSync(join(tmpdir(), 'd2fa-api-')), args = [] } = {}) {
+export async function startApi({ dir = tempDir('d2fa-api-'), args = [] } = {}) {
   const child = spawn(API_BIN, ['serve', '--db', join(dir, 'api.sqlite'), '--listen', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
@@ -86,7 +103,7 @@ export function launchPlainChromium() {
 export async function launchBrowser({
   apiUrl, webAppOrigin, widenManifest = [], systemHost = false, chromiumArgs = [], env: extraEnv = {}, hostPath,
 } = {}) {
-  const base = mkdtempSync(join(tmpdir(), 'd2fa-browser-'));
+  const base = tempDir('d2fa-browser-');
   const userDataDir = join(base, 'profile');
   const xdg = {
     XDG_CONFIG_HOME: join(base, 'config'),
@@ -368,7 +385,7 @@ export function smsCodes(api, phone) {
 
 /** Decodes a QR code PNG (base64) with zbarimg. */
 export function decodeQr(pngBase64) {
-  const file = join(mkdtempSync(join(tmpdir(), 'd2fa-qr-')), 'qr.png');
+  const file = join(tempDir('d2fa-qr-'), 'qr.png');
   writeFileSync(file, Buffer.from(pngBase64, 'base64'));
   return execFileSync('zbarimg', ['-q', '--raw', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 }

@@ -4,10 +4,9 @@
 // gate opens was drawn without a single answer from the host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST_BIN, startApi, launchBrowser, expectScreen, untilTrue } from './harness.mjs';
+import { HOST_BIN, startApi, launchBrowser, expectScreen, untilTrue, tempDir } from './harness.mjs';
 
 function gatedHost(dir) {
   const started = join(dir, 'started');
@@ -23,7 +22,7 @@ exec '${HOST_BIN}' "$@"
 }
 
 test('the sign-in form is usable before the host answers, and the status fills in after', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'd2fa-gated-'));
+  const dir = tempDir('d2fa-gated-');
   const host = gatedHost(dir);
   const api = await startApi();
   const browser = await launchBrowser({ apiUrl: api.url, hostPath: host.wrapper });
