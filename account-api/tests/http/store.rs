@@ -519,10 +519,7 @@ impl HeldLock {
 /// (`db::LOCK_WAIT`; on SQLite `db::BUSY_WAIT` for the batch and again
 /// for the request): without a bound it would wait for as long as the
 /// lock is held, here for ever.
-async fn answered(
-    what: &str,
-    request: impl std::future::Future<Output = crate::common::Resp>,
-) -> crate::common::Resp {
+async fn answered<T>(what: &str, request: impl std::future::Future<Output = T>) -> T {
     let patience = db::LOCK_WAIT * 15;
     tokio::time::timeout(patience, request).await.unwrap_or_else(|_| {
         panic!("{what} was still waiting for a held lock after {patience:?}: lock waits have no bound")
@@ -587,6 +584,52 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
     advisory.let_go();
     let r = server.sign_in(email).await;
     assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
+}
+
+/// PostgreSQL: more sign-ins behind one held lock than the node has pool
+/// connections (8 in the tests) are all answered 429 busy, a wave of them
+/// per lock wait, and meanwhile another person's sign-in is answered as
+/// usual: a lock held on one password key takes the pool for one lock
+/// wait at a time, not for as long as it is held. Without the bound every
+/// pooled connection would wait on the lock, and the other sign-in would
+/// get none (`db::POOL_WAIT`'s busy, or the test's patience).
+#[tokio::test(flavor = "multi_thread")]
+async fn more_requests_behind_a_held_lock_than_the_pool_has_connections_leave_room_for_others() {
+    use crate::common::{Server, PASSWORD};
+    use account_api::rules::throttle::{lock_id, Scope};
+    let server = Server::start().await;
+    if server.store.sqlite_path().is_some() {
+        return; // SQLite's one writer: the test below.
+    }
+    let (held, other) = ("held-many@example.com", "other@example.com");
+    server.user(held);
+    server.user(other);
+    let key = lock_id(Scope::Password, held);
+    let advisory = HeldLock::take(
+        &server.store,
+        format!("SELECT pg_advisory_xact_lock({key})"),
+    );
+    let body = serde_json::json!({ "email": held, "password": PASSWORD });
+    // Twelve: more than the pool, few enough that the second wave leaves
+    // a connection free for the other sign-in when the first wave ends.
+    let (answers, theirs) = tokio::join!(
+        answered(
+            "twelve sign-ins behind the lock",
+            crate::lockout::at_once(&server, "/v1/sign-in", None, body, 12),
+        ),
+        answered("another person's sign-in", async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            server.sign_in(other).await
+        }),
+    );
+    assert_eq!(theirs.ok()["status"], "authenticated", "{}", theirs.body);
+    for r in answers {
+        r.err(429, "rate_limited");
+        assert!(r.retry_after.is_some(), "busy without Retry-After");
+    }
+    advisory.let_go();
+    let r = server.sign_in(held).await;
+    assert_eq!(r.ok()["status"], "authenticated", "{}", r.body);
 }
 
 /// SQLite: while another process holds the file's write lock past the
