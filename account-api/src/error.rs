@@ -36,7 +36,7 @@ pub enum ApiError {
     CodeExpired(String),
     #[error("{0}")]
     TooManyAttempts(String),
-    #[error("too many failed attempts; try again in {retry_after} seconds")]
+    #[error("too many failed attempts; try again in {}", wait_words(*retry_after))]
     RateLimited { retry_after: i64 },
     #[error("two-factor authentication must be set up first; this session can only set it up")]
     SetupRequired,
@@ -48,7 +48,7 @@ pub enum ApiError {
     InvalidPhone(String),
     #[error("this number is one of our own phone lines; use your personal number")]
     PhoneIsPlatformLine,
-    #[error("a code was sent moments ago; you can ask for another in {retry_after} seconds")]
+    #[error("a code was sent moments ago; you can ask for another in {}", wait_words(*retry_after))]
     ResendCooldown { retry_after: i64 },
     #[error("two-factor authentication is not turned on")]
     TwoFactorNotEnabled,
@@ -58,7 +58,7 @@ pub enum ApiError {
     WeakPassword(String),
     #[error("the grace period for setting up two-factor authentication is over, or its skips are used up; set it up now")]
     GraceExhausted,
-    #[error("a reminder went to this account less than a day ago; the next one can go in {} hours", (retry_after + 3599) / 3600)]
+    #[error("a reminder went to this account less than a day ago; the next one can go in {}", wait_words(*retry_after))]
     ReminderTooSoon { retry_after: i64 },
     /// The provider's own words are logged, never answered: they can name
     /// the provider account or its internals.
@@ -72,7 +72,7 @@ pub enum ApiError {
     /// password was not checked and nothing was counted), or on PostgreSQL
     /// no pooled connection came free, a lock stayed held past
     /// `db::LOCK_WAIT`, or every serialization race was lost.
-    #[error("the server is busy; try again in {retry_after} seconds")]
+    #[error("the server is busy; try again in {}", wait_words(*retry_after))]
     Busy { retry_after: i64 },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -211,3 +211,45 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A wait as a person reads it: "1 second", "15 minutes", "23 hours",
+/// rounded up so that trying again after it works. The seconds themselves
+/// go in Retry-After for programs.
+pub fn wait_words(seconds: i64) -> String {
+    let (n, unit) = match seconds.max(1) {
+        s if s < 60 => (s, "second"),
+        s if s < 2 * 3600 => ((s + 59) / 60, "minute"),
+        s => ((s + 3599) / 3600, "hour"),
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_in_the_largest_sensible_unit_rounded_up_and_singular_for_one() {
+        for (seconds, words) in [
+            (0, "1 second"),
+            (1, "1 second"),
+            (30, "30 seconds"),
+            (60, "1 minute"),
+            (61, "2 minutes"),
+            (900, "15 minutes"),
+            (7199, "120 minutes"),
+            (7200, "2 hours"),
+            (86_399, "24 hours"),
+        ] {
+            assert_eq!(wait_words(seconds), words, "{seconds} s");
+        }
+        assert_eq!(
+            ApiError::Busy { retry_after: 1 }.to_string(),
+            "the server is busy; try again in 1 second"
+        );
+    }
+}

@@ -218,7 +218,10 @@ fn check_caps(
         tracing::warn!(user_id, country, cap, reason, "sms cap reached");
         conn.after_commit(|| crate::telemetry::sms_refused("cap"));
         return Err(ApiError::SmsCapReached {
-            message: format!("{reason}; try again in {} minutes", (retry_after + 59) / 60),
+            message: format!(
+                "{reason}; try again in {}",
+                crate::error::wait_words(retry_after)
+            ),
             retry_after,
         });
     }
