@@ -365,7 +365,6 @@ async fn answer_challenge(
     headers: HeaderMap,
     ApiJson(body): ApiJson<WebChallenge>,
 ) -> ApiResult<Response> {
-    let now = state.clock.now();
     let jar = Jar::of(&state);
     let answer = ChallengeAnswer {
         challenge_token: pending_challenge(jar, &headers)?,
@@ -375,6 +374,9 @@ async fn answer_challenge(
         device_label: Some("web app".into()),
     };
     let result = challenge::answer(&state, addr, answer).await?;
+    // The cookie's lifetime counts from now, when it is sent, so it never
+    // outlives the trust it carries.
+    let now = state.clock.now();
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: result.trusted_until,
         deadline: None,
@@ -443,9 +445,9 @@ async fn redeem_handoff(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<HandoffRedeem>,
 ) -> ApiResult<Response> {
-    let now = state.clock.now();
     let jar = Jar::of(&state);
     let grant = handoff::redeem(&state, addr, body).await?;
+    let now = state.clock.now(); // as in `answer_challenge`: from when it is sent
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: grant.verified_until,
         deadline: None,
