@@ -31,6 +31,7 @@ use shared::api::{
     SmsCodeSent, TwoFactorDeadline, TwoFactorMethod, TwoFactorState,
 };
 
+use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AnySession, ApiJson, ClientAddr, SignedIn};
 use crate::rules::session::SESSION_TTL;
@@ -218,14 +219,16 @@ async fn same_origin_only(State(state): State<AppState>, request: Request, next:
 /// prefix requires), so they go only to this exact host over https; over
 /// plain http (development on loopback) they carry their base names.
 #[derive(Clone, Copy)]
-struct Jar {
+struct Jar<'a> {
     https: bool,
+    clock: &'a Clock,
 }
 
-impl Jar {
-    fn of(state: &AppState) -> Jar {
+impl<'a> Jar<'a> {
+    fn of(state: &'a AppState) -> Jar<'a> {
         Jar {
             https: state.config.public_origin.is_https(),
+            clock: &state.clock,
         }
     }
 
@@ -252,6 +255,14 @@ impl Jar {
         if let Ok(value) = HeaderValue::from_str(&text) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
+    }
+
+    /// A cookie that ends at `until` (a challenge's or a trust's end). Its
+    /// Max-Age counts from now, as the response goes out, not from when
+    /// the handler began: a password check or a verification in between
+    /// would otherwise let the cookie outlive what it carries by a second.
+    fn set_until(self, response: &mut Response, base: &str, value: &str, until: i64) {
+        self.set(response, base, value, until - self.clock.now());
     }
 
     fn clear(self, response: &mut Response, base: &str) {
@@ -292,7 +303,6 @@ async fn web_sign_in(
     headers: HeaderMap,
     ApiJson(body): ApiJson<WebSignIn>,
 ) -> ApiResult<Response> {
-    let now = state.clock.now();
     let jar = Jar::of(&state);
     let request = SignInRequest {
         email: body.email,
@@ -327,11 +337,11 @@ async fn web_sign_in(
                 expires_at,
             })
             .into_response();
-            jar.set(
+            jar.set_until(
                 &mut response,
                 CHALLENGE_COOKIE,
                 &challenge_token,
-                expires_at - now,
+                expires_at,
             );
             response
         }
@@ -351,7 +361,7 @@ async fn web_sign_in(
     })
 }
 
-fn pending_challenge(jar: Jar, headers: &HeaderMap) -> ApiResult<String> {
+fn pending_challenge(jar: Jar<'_>, headers: &HeaderMap) -> ApiResult<String> {
     jar.get(headers, CHALLENGE_COOKIE).ok_or_else(|| {
         ApiError::CodeExpired(
             "this sign-in has expired; enter your email and password again".into(),
@@ -374,9 +384,6 @@ async fn answer_challenge(
         device_label: Some("web app".into()),
     };
     let result = challenge::answer(&state, addr, answer).await?;
-    // The cookie's lifetime counts from now, when it is sent, so it never
-    // outlives the trust it carries.
-    let now = state.clock.now();
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: result.trusted_until,
         deadline: None,
@@ -390,7 +397,7 @@ async fn answer_challenge(
     );
     jar.clear(&mut response, CHALLENGE_COOKIE);
     if let (Some(token), Some(until)) = (&result.trusted_device_token, result.trusted_until) {
-        jar.set(&mut response, DEVICE_COOKIE, token, until - now);
+        jar.set_until(&mut response, DEVICE_COOKIE, token, until);
     }
     Ok(response)
 }
@@ -447,7 +454,6 @@ async fn redeem_handoff(
 ) -> ApiResult<Response> {
     let jar = Jar::of(&state);
     let grant = handoff::redeem(&state, addr, body).await?;
-    let now = state.clock.now(); // as in `answer_challenge`: from when it is sent
     let mut response = Json(WebOutcome::Authenticated {
         verified_until: grant.verified_until,
         deadline: None,
@@ -461,7 +467,7 @@ async fn redeem_handoff(
     );
     // The computer's trust, when the other client had it (see handoff).
     if let (Some(token), Some(until)) = (&grant.trusted_device_token, grant.verified_until) {
-        jar.set(&mut response, DEVICE_COOKIE, token, until - now);
+        jar.set_until(&mut response, DEVICE_COOKIE, token, until);
     }
     Ok(response)
 }

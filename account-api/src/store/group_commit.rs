@@ -111,9 +111,8 @@ fn run(conn: Conn, queue: Receiver<Job>) {
                 // answered busy unrun: each would otherwise wait as long
                 // again for the next batch, one after another, and its
                 // writes could not be made atomic without the batch.
-                let mut refused = 1;
-                first(None)(None);
-                while let Ok(job) = queue.try_recv() {
+                let mut refused = 0;
+                for job in std::iter::once(first).chain(queue.try_iter()) {
                     job(None)(None);
                     refused += 1;
                 }

@@ -508,6 +508,14 @@ impl HeldLock {
         HeldLock { release, thread }
     }
 
+    /// PostgreSQL: a password key's advisory lock, the one every sign-in
+    /// of `email` reserves its attempt under (`throttle::reserve`).
+    fn password_key(store: &Store, email: &str) -> HeldLock {
+        use account_api::rules::throttle::{lock_id, Scope};
+        let key = lock_id(Scope::Password, email);
+        HeldLock::take(store, format!("SELECT pg_advisory_xact_lock({key})"))
+    }
+
     fn let_go(self) {
         self.release.send(()).unwrap();
         self.thread.join().unwrap();
@@ -524,6 +532,13 @@ async fn answered<T>(what: &str, request: impl std::future::Future<Output = T>) 
     tokio::time::timeout(patience, request).await.unwrap_or_else(|_| {
         panic!("{what} was still waiting for a held lock after {patience:?}: lock waits have no bound")
     })
+}
+
+/// The store's busy answer: 429 with Retry-After, so a client waits and
+/// tries again.
+fn assert_busy(r: &crate::common::Resp) {
+    r.err(429, "rate_limited");
+    assert!(r.retry_after.is_some(), "busy without Retry-After");
 }
 
 /// A request that meets a lock another transaction holds for longer than
@@ -561,8 +576,7 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
         server.post("/v1/sign-in/challenge", None, answer.clone()),
     )
     .await;
-    r.err(429, "rate_limited");
-    assert!(r.retry_after.is_some(), "busy without Retry-After");
+    assert_busy(&r);
     row.let_go();
     // The refused attempt recorded nothing: not the TOTP step (the same
     // code would be refused as reused).
@@ -572,15 +586,9 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
     if server.store.sqlite_path().is_some() {
         return; // Advisory locks are PostgreSQL's.
     }
-    let key =
-        account_api::rules::throttle::lock_id(account_api::rules::throttle::Scope::Password, email);
-    let advisory = HeldLock::take(
-        &server.store,
-        format!("SELECT pg_advisory_xact_lock({key})"),
-    );
+    let advisory = HeldLock::password_key(&server.store, email);
     let r = answered("a sign-in", server.sign_in(email)).await;
-    r.err(429, "rate_limited");
-    assert!(r.retry_after.is_some(), "busy without Retry-After");
+    assert_busy(&r);
     advisory.let_go();
     let r = server.sign_in(email).await;
     assert_eq!(r.ok()["status"], "two_factor_required", "{}", r.body);
@@ -596,7 +604,6 @@ async fn a_request_behind_a_lock_held_too_long_is_answered_busy_and_works_once_i
 #[tokio::test(flavor = "multi_thread")]
 async fn more_requests_behind_a_held_lock_than_the_pool_has_connections_leave_room_for_others() {
     use crate::common::{Server, PASSWORD};
-    use account_api::rules::throttle::{lock_id, Scope};
     let server = Server::start().await;
     if server.store.sqlite_path().is_some() {
         return; // SQLite's one writer: the test below.
@@ -604,11 +611,7 @@ async fn more_requests_behind_a_held_lock_than_the_pool_has_connections_leave_ro
     let (held, other) = ("held-many@example.com", "other@example.com");
     server.user(held);
     server.user(other);
-    let key = lock_id(Scope::Password, held);
-    let advisory = HeldLock::take(
-        &server.store,
-        format!("SELECT pg_advisory_xact_lock({key})"),
-    );
+    let advisory = HeldLock::password_key(&server.store, held);
     let body = serde_json::json!({ "email": held, "password": PASSWORD });
     // Twelve: more than the pool, few enough that the second wave leaves
     // a connection free for the other sign-in when the first wave ends.
@@ -624,8 +627,7 @@ async fn more_requests_behind_a_held_lock_than_the_pool_has_connections_leave_ro
     );
     assert_eq!(theirs.ok()["status"], "authenticated", "{}", theirs.body);
     for r in answers {
-        r.err(429, "rate_limited");
-        assert!(r.retry_after.is_some(), "busy without Retry-After");
+        assert_busy(&r);
     }
     advisory.let_go();
     let r = server.sign_in(held).await;
@@ -651,8 +653,7 @@ async fn requests_queued_behind_another_processs_write_lock_are_all_answered_bus
     let body = serde_json::json!({ "email": email, "password": crate::common::PASSWORD });
     let answers = crate::lockout::at_once(&server, "/v1/sign-in", None, body, 8).await;
     for r in answers {
-        r.err(429, "rate_limited");
-        assert!(r.retry_after.is_some(), "busy without Retry-After");
+        assert_busy(&r);
     }
     lock.let_go();
     let r = server.sign_in(email).await;
