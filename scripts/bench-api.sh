@@ -16,7 +16,8 @@
 # one transaction). Each window is a steady BENCH_SECONDS (default 10) of
 # one route; the mixed window runs five wrk processes at once (sign-in,
 # verification, the 2FA state, the trusted-device list, health) and
-# reports each route's own p99.
+# reports each route's own p99. On SQLite it then prints goal 1 in CPU
+# per request (sqlite_ceiling below): what the store's work alone leaves.
 #
 # It prints each goal of issue 12 beside its figure as PASS or FAIL. It is
 # a benchmark, not a test: it never fails on a slow machine.
@@ -50,11 +51,13 @@ for tool in wrk psql pgbench caddy openssl; do
     command -v "$tool" >/dev/null || { echo "bench-api: $tool is missing; run make setup" >&2; exit 1; }
 done
 
-cargo build --release --locked -p dialer-2fa-api --bin dialer-2fa-api --example bench_prepare
+cargo build --release --locked -p dialer-2fa-api --bin dialer-2fa-api --example bench_prepare --example bench_sqlite_floor
 BIN=./target/release/dialer-2fa-api
 PREPARE=./target/release/examples/bench_prepare
+FLOOR=./target/release/examples/bench_sqlite_floor
 LUA=scripts/bench/lines.lua
 CORES=$(nproc)
+TICKS=$(getconf CLK_TCK)
 
 work="$(mktemp -d)"
 chmod 755 "$work"
@@ -136,27 +139,43 @@ prepare() {
     "$PREPARE" "$@" --server-key-file "$work/server.key" --users "$users" --out "$dir"
 }
 
+# The CPU seconds the running nodes have used so far (user and system).
+nodes_cpu() {
+    local pid total=0
+    for pid in "${pids[@]}"; do
+        # utime and stime: the 14th and 15th fields, counted after the
+        # command name, which is in parentheses.
+        total=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk -v t="$total" '{ print t + $12 + $13 }')
+    done
+    awk -v t="$total" -v hz="$TICKS" 'BEGIN { printf "%.3f", t / hz }'
+}
+
 # wrk_run NAME URL METHOD PATH [FILE MODE]: one steady window of one route;
-# leaves "requests seconds p50 p99 non2xx errors cpu%" in $work/NAME.res.
+# leaves "requests seconds p50 p99 non2xx errors cpu% wrk-cpu-s" in
+# $work/NAME.res, and the nodes' CPU seconds over the window in
+# $work/NAME.nodes (only meaningful when no other window runs beside it).
 wrk_run() {
-    local name=$1 target=$2
+    local name=$1 target=$2 nodes_before
     shift 2
+    nodes_before=$(nodes_cpu)
     # With a file, the last argument is wrk's thread count (lines.lua splits
     # the file among threads).
     if [ $# -ge 4 ]; then set -- "$@" 1; fi
     /usr/bin/time -f "CPU %U %S %e" -o "$work/$name.time" \
         wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_WINDOW}s" -s "$LUA" "$target" -- "$@" \
         >"$work/$name.wrk" 2>&1 || true
-    local line cpu
+    local line cpu wrk_cpu
     line=$(grep '^WRK|' "$work/$name.wrk" | tail -n 1)
     [ -n "$line" ] || { echo "bench-api: wrk printed no result for $name:" >&2; cat "$work/$name.wrk" >&2; exit 1; }
+    awk -v before="$nodes_before" -v now="$(nodes_cpu)" 'BEGIN { printf "%.3f\n", now - before }' >"$work/$name.nodes"
     cpu=$(awk -v cores="$CORES" '/^CPU/ { printf "%.1f", 100 * ($2 + $3) / ($4 * cores) }' "$work/$name.time")
-    echo "$line" | awk -F'|' -v cpu="$cpu" '{ print $2, $3, $4, $5, $6, $7, cpu }' >"$work/$name.res"
+    wrk_cpu=$(awk '/^CPU/ { printf "%.3f", $2 + $3 }' "$work/$name.time")
+    echo "$line" | awk -F'|' -v cpu="$cpu" -v w="$wrk_cpu" '{ print $2, $3, $4, $5, $6, $7, cpu, w }' >"$work/$name.res"
 }
 
 # show LABEL NAME: one line of figures.
 show() {
-    read -r n secs p50 p99 bad errs cpu <"$work/$2.res"
+    read -r n secs p50 p99 bad errs cpu _ <"$work/$2.res"
     awk -v l="$1" -v n="$n" -v s="$secs" -v a="$p50" -v b="$p99" -v bad="$bad" -v e="$errs" -v c="$cpu" \
         'BEGIN { printf "  %-34s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  non-2xx %d  errors %d  (wrk: %s%% of the cores)\n", l, n / s, a, b, bad, e, c }'
 }
@@ -257,6 +276,55 @@ pg_floor() {
     fi
 }
 
+# sqlite_ceiling: what stands between goal 1 and this machine, in CPU
+# per request, which (unlike req/s) does not move with how busy the
+# machine's neighbours keep its cores. A verification costs the cores at
+# least what a health request costs them (the node and wrk over the health
+# window: HTTP on loopback) plus what the product's verification costs the
+# store alone (examples/bench_sqlite_floor.rs on a fresh store: the rule's
+# reads, the TOTP check, its writes, the WAL and the checkpoints, 32 to a
+# transaction, no HTTP, no hand-off to the writer thread), and what the
+# four rows every verification writes cost alone (--writes-only). Goal 1
+# needs a verification to cost at most 1/0.6 of a health request when
+# both use the cores alike, which leaves the store that much minus
+# health's cost.
+cpu_us() { # NAME: the node's and wrk's CPU per request over window NAME, in us
+    local n wrk_s
+    read -r n _ _ _ _ _ _ wrk_s <"$work/$1.res"
+    awk -v a="$(cat "$work/$1.nodes")" -v b="$wrk_s" -v n="$n" 'BEGIN { printf "%.1f", 1e6 * (a + b) / n }'
+}
+# store_us NAME [--writes-only]: bench_sqlite_floor on a freshly prepared
+# store; prints its CPU per verification in us and leaves its count in
+# $work/NAME.floor.
+store_us() {
+    local dir="$work/$1" line n cpu
+    prepare "$dir" --db "$dir/api.sqlite3" >/dev/null
+    line=$("$FLOOR" --db "$dir/api.sqlite3" --server-key-file "$work/server.key" --bodies "$dir/verify.txt" \
+        --seconds "$SECONDS_PER_WINDOW" "${@:2}" | grep '^FLOOR|')
+    n=$(echo "$line" | cut -d'|' -f2)
+    cpu=$(echo "$line" | cut -d'|' -f4)
+    echo "$n" >"$work/$1.floor"
+    awk -v c="$cpu" -v n="$n" 'BEGIN { printf "%.1f", 1e6 * c / n }'
+}
+sqlite_ceiling() {
+    local store writes health_us verify_us best budget
+    store=$(store_us sqlite-floor)
+    writes=$(store_us sqlite-writes --writes-only)
+    health_us=$(cpu_us sqlite-health)
+    verify_us=$(cpu_us sqlite-verify)
+    best=$(awk -v h="$health_us" -v s="$store" 'BEGIN { printf "%.2f", h / (h + s) }')
+    budget=$(awk -v h="$health_us" 'BEGIN { printf "%.1f", h / 0.6 - h }')
+    echo "  goal 1 in CPU per request (the node's and wrk's, all cores):"
+    printf '    a health request %s us; a verification %s us, of which its work on the store alone is %s us\n' \
+        "$health_us" "$verify_us" "$store"
+    printf '    (bench_sqlite_floor, %s verifications, no HTTP, 32 to a transaction), and its four writes alone %s us (--writes-only)\n' \
+        "$(cat "$work/sqlite-floor.floor")" "$writes"
+    printf '    at best, HTTP no dearer than health'"'"'s and the store as it is: %s / (%s + %s) = %s x health\n' \
+        "$health_us" "$health_us" "$store" "$best"
+    printf '    goal 1 leaves the store %s us a verification (%s / 0.6 - %s): the work costs %s, its writes alone %s\n' \
+        "$budget" "$health_us" "$health_us" "$store" "$writes"
+}
+
 echo "bench-api: $CORES cores shared by servers, proxy, database and wrk; ${SECONDS_PER_WINDOW} s windows, $CONNECTIONS connections, $USERS (SQLite) or $PG_USERS (PostgreSQL) prepared users per window"
 for store in $STORES; do
     case "$store" in
@@ -270,6 +338,7 @@ for store in $STORES; do
             goal "2. verification p99 <= 5 ms (SQLite)" "$(p99 sqlite-verify) ms" "$(at_most "$(p99 sqlite-verify)" 5)"
             worst=$(for r in signin verify state devices health; do p99 "sqlite-mix-$r"; done | sort -g | tail -n 1)
             goal "2. every route's p99 <= 10 ms, mixed load (SQLite)" "worst $worst ms" "$(at_most "$worst" 10)"
+            sqlite_ceiling
             ;;
         postgres)
             echo; echo "== postgres, 1 node"

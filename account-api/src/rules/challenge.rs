@@ -181,110 +181,133 @@ pub async fn answer(
 ) -> ApiResult<ChallengeResult> {
     let now = state.clock.now();
     let secrets = state.secrets.clone();
-    let result = state
+    state
         .db
-        .call(move |conn| {
-            let challenge = find(conn, now, &answer.challenge_token)?;
-            let user_id = challenge.user_id;
-            let user_key = user_id.to_string();
-            let failures_on_record = throttle::check_both(
-                conn,
-                (Scope::SecondFactor, &user_key),
-                (Scope::Address, &addr),
-                now,
-            )?;
-            if challenge.attempts >= MAX_ATTEMPTS {
-                return Err(ApiError::TooManyAttempts(
-                    "this sign-in took too many wrong codes; sign in again".into(),
-                ));
-            }
-            let method = challenge
-                .method
-                .as_deref()
-                .map(method_from_db)
-                .transpose()?
-                .ok_or(ApiError::TwoFactorNotEnabled)?;
-            let proof = match check_answer(conn, &secrets, now, &challenge, method, &answer) {
-                Ok(p) => p,
-                Err(e) => {
-                    if is_failed_guess(&e) {
-                        conn.execute(
-                            "UPDATE challenges SET attempts = attempts + 1 WHERE id = ?1",
-                            params![challenge.id],
-                        )?;
-                        let what = if answer.recovery_code.is_some() { "recovery code" } else { "sign-in code" };
-                        record_failure(conn, now, user_id, &addr, what, &e)?;
-                        let (checked, outcome) = (checked_method(method, &answer), failure_outcome(&e));
-                        conn.after_commit(move || crate::telemetry::second_factor_check(checked, outcome));
-                    }
-                    return Err(e);
-                }
-            };
-            let tx = conn.transaction()?;
-            let consumed = tx.execute(
-                "UPDATE challenges SET consumed_at = ?1 WHERE id = ?2 AND consumed_at IS NULL",
-                params![now, challenge.id],
-            )?;
-            if consumed != 1 {
-                return Err(ApiError::CodeExpired("this sign-in was already completed".into()));
-            }
-            if failures_on_record {
-                throttle::success(&tx, Scope::SecondFactor, &user_key)?;
-            }
-            let entered = match proof {
-                Proof::Code => method_to_db(method),
-                Proof::RecoveryCode => "recovery_code",
-            };
-            audit::record(&tx, now, Some(user_id), Event::SecondFactorVerified, entered, Some(&addr))?;
-            let remaining = recovery_codes::remaining(&tx, user_id)?;
-            if let Proof::RecoveryCode = proof {
-                audit::change(
-                    &tx,
-                    now,
-                    user_id,
-                    Event::RecoveryCodeUsed,
-                    &format!("{remaining} left"),
-                    Some(&addr),
-                    &format!("A recovery code was used to sign in. {remaining} recovery codes are left."),
+        .call(move |conn| answer_on(conn, &secrets, now, &addr, &answer))
+        .await
+}
+
+/// [`answer`]'s whole database work, on the connection it is given: public
+/// so `examples/bench_sqlite_floor.rs` measures what a verification costs
+/// the store without HTTP or the hand-off to the writer thread.
+pub fn answer_on(
+    conn: &Conn,
+    secrets: &SecretBox,
+    now: i64,
+    addr: &str,
+    answer: &ChallengeAnswer,
+) -> ApiResult<ChallengeResult> {
+    let challenge = find(conn, now, &answer.challenge_token)?;
+    let user_id = challenge.user_id;
+    let user_key = user_id.to_string();
+    let failures_on_record = throttle::check_both(
+        conn,
+        (Scope::SecondFactor, &user_key),
+        (Scope::Address, addr),
+        now,
+    )?;
+    if challenge.attempts >= MAX_ATTEMPTS {
+        return Err(ApiError::TooManyAttempts(
+            "this sign-in took too many wrong codes; sign in again".into(),
+        ));
+    }
+    let method = challenge
+        .method
+        .as_deref()
+        .map(method_from_db)
+        .transpose()?
+        .ok_or(ApiError::TwoFactorNotEnabled)?;
+    let proof = match check_answer(conn, secrets, now, &challenge, method, answer) {
+        Ok(p) => p,
+        Err(e) => {
+            if is_failed_guess(&e) {
+                conn.execute(
+                    "UPDATE challenges SET attempts = attempts + 1 WHERE id = ?1",
+                    params![challenge.id],
                 )?;
+                let what = if answer.recovery_code.is_some() {
+                    "recovery code"
+                } else {
+                    "sign-in code"
+                };
+                record_failure(conn, now, user_id, addr, what, &e)?;
+                let (checked, outcome) = (checked_method(method, answer), failure_outcome(&e));
+                conn.after_commit(move || crate::telemetry::second_factor_check(checked, outcome));
             }
-            let mut device = None;
-            if answer.remember_device {
-                let (token, id, expires_at) =
-                    trusted_device::issue(&tx, now, user_id, answer.device_label.as_deref())?;
-                audit::change(
-                    &tx,
-                    now,
-                    user_id,
-                    Event::TrustedDeviceAdded,
-                    &format!("device {id}"),
-                    Some(&addr),
-                    &format!(
-                        "A device was remembered for {} days and will not be asked for a code until then.",
-                        shared::rules::TRUSTED_DEVICE_DAYS
-                    ),
-                )?;
-                device = Some((token, id, expires_at));
-            }
-            let session_token = session::create_session(
-                &tx,
-                now,
-                user_id,
-                Some(challenge.created_at),
-                device.as_ref().map(|d| d.1),
-            )?;
-            tx.commit()?;
-            let checked = checked_method(method, &answer);
-            conn.after_commit(move || crate::telemetry::second_factor_check(checked, "success"));
-            Ok(ChallengeResult {
-                session_token,
-                trusted_until: device.as_ref().map(|d| d.2),
-                trusted_device_token: device.map(|d| d.0),
-                recovery_codes_remaining: remaining,
-            })
-        })
-        .await?;
-    Ok(result)
+            return Err(e);
+        }
+    };
+    let tx = conn.transaction()?;
+    let consumed = tx.execute(
+        "UPDATE challenges SET consumed_at = ?1 WHERE id = ?2 AND consumed_at IS NULL",
+        params![now, challenge.id],
+    )?;
+    if consumed != 1 {
+        return Err(ApiError::CodeExpired(
+            "this sign-in was already completed".into(),
+        ));
+    }
+    if failures_on_record {
+        throttle::success(&tx, Scope::SecondFactor, &user_key)?;
+    }
+    let entered = match proof {
+        Proof::Code => method_to_db(method),
+        Proof::RecoveryCode => "recovery_code",
+    };
+    audit::record(
+        &tx,
+        now,
+        Some(user_id),
+        Event::SecondFactorVerified,
+        entered,
+        Some(addr),
+    )?;
+    let remaining = recovery_codes::remaining(&tx, user_id)?;
+    if let Proof::RecoveryCode = proof {
+        audit::change(
+            &tx,
+            now,
+            user_id,
+            Event::RecoveryCodeUsed,
+            &format!("{remaining} left"),
+            Some(addr),
+            &format!("A recovery code was used to sign in. {remaining} recovery codes are left."),
+        )?;
+    }
+    let mut device = None;
+    if answer.remember_device {
+        let (token, id, expires_at) =
+            trusted_device::issue(&tx, now, user_id, answer.device_label.as_deref())?;
+        audit::change(
+            &tx,
+            now,
+            user_id,
+            Event::TrustedDeviceAdded,
+            &format!("device {id}"),
+            Some(addr),
+            &format!(
+                "A device was remembered for {} days and will not be asked for a code until then.",
+                shared::rules::TRUSTED_DEVICE_DAYS
+            ),
+        )?;
+        device = Some((token, id, expires_at));
+    }
+    let session_token = session::create_session(
+        &tx,
+        now,
+        user_id,
+        Some(challenge.created_at),
+        device.as_ref().map(|d| d.1),
+    )?;
+    tx.commit()?;
+    let checked = checked_method(method, answer);
+    conn.after_commit(move || crate::telemetry::second_factor_check(checked, "success"));
+    Ok(ChallengeResult {
+        session_token,
+        trusted_until: device.as_ref().map(|d| d.2),
+        trusted_device_token: device.map(|d| d.0),
+        recovery_codes_remaining: remaining,
+    })
 }
 
 /// Sends a new SMS code for an open challenge, after the cooldown.

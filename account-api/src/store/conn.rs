@@ -447,7 +447,7 @@ impl Conn {
     }
 
     /// Runs (and forgets) what `after_commit` collected.
-    pub(crate) fn run_after_commit(&self) {
+    pub fn run_after_commit(&self) {
         let hooks = std::mem::take(&mut *self.after_commit.borrow_mut());
         for (_, f) in hooks {
             f();
