@@ -21,6 +21,7 @@
 //! (a session token per line).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use account_api::params;
@@ -36,34 +37,40 @@ const PASSWORD: &str = "bench password 1234";
 /// A challenge's life, as `rules::challenge` gives it.
 const CHALLENGE_TTL: i64 = 15 * 60;
 
+/// Where the load goes and how much of it.
+#[derive(clap::Parser)]
+#[command(group(clap::ArgGroup::new("store").required(true).args(["db", "database_url"])))]
+struct Args {
+    /// The SQLite file a server is about to serve.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Or the PostgreSQL database the nodes share.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The server's key, which seals the TOTP secrets.
+    #[arg(long)]
+    server_key_file: PathBuf,
+    /// Users, each with one open challenge and one session.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Where the request bodies go.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 fn main() {
-    let mut db_path = String::new();
-    let mut database_url = String::new();
-    let mut key_file = String::new();
-    let mut users = 1000usize;
-    let mut out = String::new();
-    let mut it = std::env::args();
-    it.next(); // the program's own name
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--db" => db_path = value,
-            "--database-url" => database_url = value,
-            "--server-key-file" => key_file = value,
-            "--users" => users = value.parse().expect("--users N"),
-            "--out" => out = value,
-            other => panic!("unknown flag {other}"),
-        }
-    }
-    assert!(
-        !key_file.is_empty() && !out.is_empty(),
-        "--server-key-file and --out"
-    );
-    let secrets = SecretBox::load(std::path::Path::new(&key_file)).expect("the server key");
-    let conn = if database_url.is_empty() {
-        db::open(std::path::Path::new(&db_path)).expect("open the SQLite store")
-    } else {
-        db::connect_postgres(&database_url).expect("connect to PostgreSQL")
+    let Args {
+        db: db_path,
+        database_url,
+        server_key_file: key_file,
+        users,
+        out,
+    } = clap::Parser::parse();
+    let secrets = SecretBox::load(&key_file).expect("the server key");
+    let conn = match (&db_path, &database_url) {
+        (Some(path), _) => db::open(path).expect("open the SQLite store"),
+        (None, Some(url)) => db::connect_postgres(url).expect("connect to PostgreSQL"),
+        (None, None) => unreachable!("clap requires one of --db and --database-url"),
     };
     // Sign-in is measured only in the mixed load, with the cheap cost the
     // server is started with; one hash serves every user (salted once).
@@ -134,7 +141,7 @@ fn main() {
         })
         .collect();
     let write = |name: &str, lines: &[String]| {
-        let path = std::path::Path::new(&out).join(name);
+        let path = out.join(name);
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
         for l in lines {
             writeln!(f, "{l}").expect("write");

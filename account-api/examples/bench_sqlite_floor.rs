@@ -24,6 +24,7 @@
 //! over what the verifications left in the WAL, so their whole cost is
 //! counted.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use account_api::params;
@@ -61,43 +62,46 @@ fn cpu_seconds() -> f64 {
     now.seconds as f64 + now.nanoseconds as f64 / 1e9
 }
 
+/// The store, its key, the bodies `bench_prepare` wrote, and how long.
+#[derive(clap::Parser)]
+struct Args {
+    /// A SQLite store `bench_prepare` filled.
+    #[arg(long)]
+    db: PathBuf,
+    /// The server key the store's TOTP secrets are sealed with.
+    #[arg(long)]
+    server_key_file: PathBuf,
+    /// `verify.txt` from the same `bench_prepare` run.
+    #[arg(long)]
+    bodies: PathBuf,
+    /// Stop after this many seconds if the bodies last longer.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Only the four rows a verification writes (see the module's doc).
+    #[arg(long)]
+    writes_only: bool,
+}
+
 fn main() {
-    let (mut db_path, mut key_file, mut bodies) = (String::new(), String::new(), String::new());
-    let mut seconds = 10.0f64;
-    let mut writes_only = false;
-    let mut it = std::env::args();
-    it.next(); // the program's own name
-    while let Some(flag) = it.next() {
-        if flag == "--writes-only" {
-            writes_only = true;
-            continue;
-        }
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--db" => db_path = value,
-            "--server-key-file" => key_file = value,
-            "--bodies" => bodies = value,
-            "--seconds" => seconds = value.parse().expect("--seconds N"),
-            other => panic!("unknown flag {other}"),
-        }
-    }
-    assert!(
-        !db_path.is_empty() && !key_file.is_empty() && !bodies.is_empty(),
-        "--db PATH --server-key-file KEY --bodies FILE"
-    );
-    let secrets = SecretBox::load(std::path::Path::new(&key_file)).expect("the server key");
+    let Args {
+        db: path,
+        server_key_file: key_file,
+        bodies,
+        seconds,
+        writes_only,
+    } = clap::Parser::parse();
+    let secrets = SecretBox::load(&key_file).expect("the server key");
     let answers: Vec<ChallengeAnswer> = std::fs::read_to_string(&bodies)
         .expect("the bodies")
         .lines()
         .map(|line| serde_json::from_str(line).expect("a verification body"))
         .collect();
-    let path = std::path::Path::new(&db_path);
-    let conn = db::open(path).expect("open the SQLite store");
+    let conn = db::open(&path).expect("open the SQLite store");
     conn.execute_batch(&format!(
         "PRAGMA wal_autocheckpoint = {WRITER_FALLBACK_PAGES}"
     ))
     .expect("the writer's checkpoint threshold");
-    let checkpointer = Checkpointer::start(path).expect("the checkpoint thread");
+    let checkpointer = Checkpointer::start(&path).expect("the checkpoint thread");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
