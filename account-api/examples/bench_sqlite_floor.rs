@@ -41,25 +41,15 @@ const BATCH: usize = 32;
 
 /// User and system CPU of this process so far, every thread, in seconds.
 fn cpu_seconds() -> f64 {
-    #[repr(C)]
-    struct Timespec {
-        seconds: i64,
-        nanoseconds: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: i32, now: *mut Timespec) -> i32;
-    }
-    /// `CLOCK_PROCESS_CPUTIME_ID` on Linux.
-    const PROCESS_CPU: i32 = 2;
-    let mut now = Timespec {
-        seconds: 0,
-        nanoseconds: 0,
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    // SAFETY: clock_gettime writes one timespec, which `now` is (64-bit
-    // Linux: two 64-bit fields), and keeps no pointer to it.
-    let status = unsafe { clock_gettime(PROCESS_CPU, &mut now) };
+    // SAFETY: clock_gettime writes one timespec through the pointer, which
+    // points at `now`, and keeps no pointer to it.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
     assert_eq!(status, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    now.seconds as f64 + now.nanoseconds as f64 / 1e9
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }
 
 /// The store, its key, the bodies `bench_prepare` wrote, and how long.
