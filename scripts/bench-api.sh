@@ -276,18 +276,6 @@ pg_floor() {
     fi
 }
 
-# sqlite_ceiling: what stands between goal 1 and this machine, in CPU
-# per request, which (unlike req/s) does not move with how busy the
-# machine's neighbours keep its cores. A verification costs the cores at
-# least what a health request costs them (the node and wrk over the health
-# window: HTTP on loopback) plus what the product's verification costs the
-# store alone (examples/bench_sqlite_floor.rs on a fresh store: the rule's
-# reads, the TOTP check, its writes, the WAL and the checkpoints, 32 to a
-# transaction, no HTTP, no hand-off to the writer thread), and what the
-# four rows every verification writes cost alone (--writes-only). Goal 1
-# needs a verification to cost at most 1/0.6 of a health request when
-# both use the cores alike, which leaves the store that much minus
-# health's cost.
 cpu_us() { # NAME: the node's and wrk's CPU per request over window NAME, in us
     local n wrk_s
     read -r n _ _ _ _ _ _ wrk_s <"$work/$1.res"
@@ -306,6 +294,18 @@ store_us() {
     echo "$n" >"$work/$1.floor"
     awk -v c="$cpu" -v n="$n" 'BEGIN { printf "%.1f", 1e6 * c / n }'
 }
+# sqlite_ceiling: what stands between goal 1 and this machine, in CPU
+# per request, which (unlike req/s) does not move with how busy the
+# machine's neighbours keep its cores. A verification costs the cores at
+# least what a health request costs them (the node and wrk over the health
+# window: HTTP on loopback) plus what the product's verification costs the
+# store alone (examples/bench_sqlite_floor.rs on a fresh store: the rule's
+# reads, the TOTP check, its writes, the WAL and the checkpoints, 32 to a
+# transaction, no HTTP, no hand-off to the writer thread), and what the
+# four rows every verification writes cost alone (--writes-only). Goal 1
+# needs a verification to cost at most 1/0.6 of a health request when
+# both use the cores alike, which leaves the store that much minus
+# health's cost.
 sqlite_ceiling() {
     local store writes health_us verify_us best budget
     store=$(store_us sqlite-floor)

@@ -28,11 +28,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use account_api::params;
-use account_api::rules::challenge;
+use account_api::rules::audit::{self, Event};
+use account_api::rules::{challenge, session};
 use account_api::secret_box::SecretBox;
 use account_api::store::checkpoint::{Checkpointer, WRITER_FALLBACK_PAGES};
 use account_api::store::{db, Conn};
-use account_api::tokens::{hash_token, new_token, TokenKind};
 use shared::api::ChallengeAnswer;
 
 /// Verifications per transaction: as many as the benchmark has
@@ -137,8 +137,9 @@ fn main() {
     println!("FLOOR|{done}|{elapsed:.3}|{cpu:.3}");
 }
 
-/// The rows a successful TOTP verification writes, with the statements
-/// `rules::challenge::answer_on` uses for them.
+/// The rows a successful TOTP verification writes: the two conditional
+/// UPDATEs as `rules::challenge::answer_on` and `second_factor` write them
+/// inline, the audit row and the session through the rules' own functions.
 fn write_rows(conn: &Conn, now: i64, challenge_id: i64, user_id: i64) {
     let step = now / 30;
     let stepped = conn
@@ -158,16 +159,14 @@ fn write_rows(conn: &Conn, now: i64, challenge_id: i64, user_id: i64) {
         (1, 1),
         "each prepared challenge is used once"
     );
-    conn.execute(
-        "INSERT INTO audit_log (at, user_id, event, detail, client_addr) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now, user_id, "second_factor_verified", "authenticator", "127.0.0.1"],
+    audit::record(
+        conn,
+        now,
+        Some(user_id),
+        Event::SecondFactorVerified,
+        "authenticator",
+        Some("127.0.0.1"),
     )
     .expect("the audit row");
-    let token = new_token(TokenKind::Session);
-    conn.execute(
-        "INSERT INTO sessions (user_id, token_hash, created_at, expires_at, password_at, trusted_device_id, family_expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?3, NULL, ?4)",
-        params![user_id, hash_token(&token), now, now + 14 * 86_400],
-    )
-    .expect("the session");
+    session::create_session(conn, now, user_id, Some(now), None).expect("the session");
 }

@@ -10,19 +10,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
-  ROOT, API_BIN, HOST_BIN, launchBrowser, expectScreen, signIn, shot, PASSWORD,
+  ROOT, API_BIN, HOST_BIN, launchBrowser, expectScreen, signIn, shot, PASSWORD, tempDir,
 } from './harness.mjs';
 
 const PUBLIC_HOST = 'app.dialer-2fa.test';
 const EMAIL = 'tls@example.com';
 
-const dir = mkdtempSync(join(tmpdir(), 'd2fa-https-'));
+const dir = tempDir('d2fa-https-');
 const serverKey = randomBytes(32).toString('base64');
 let cluster = null; // { dir, url }
 const nodes = [];
@@ -212,7 +212,6 @@ after(() => {
   caddy?.kill();
   for (const node of nodes) node.child.kill();
   if (cluster?.dir) execFileSync(join(ROOT, 'scripts/pg-cluster.sh'), ['stop', cluster.dir], { stdio: 'pipe' });
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('https through the proxy to two nodes: verify once in the popup, the web app signs in through the extension', async () => {

@@ -446,7 +446,9 @@ impl Conn {
             .push((self.depth.get(), Box::new(f)));
     }
 
-    /// Runs (and forgets) what `after_commit` collected.
+    /// Runs (and forgets) what `after_commit` collected. The writer thread
+    /// calls it after each batch's COMMIT; public for code that commits on
+    /// a bare connection (`examples/bench_sqlite_floor.rs`).
     pub fn run_after_commit(&self) {
         let hooks = std::mem::take(&mut *self.after_commit.borrow_mut());
         for (_, f) in hooks {
